@@ -1,0 +1,1 @@
+//! A chain of MAX7219 chips, modelled bit for bit.

@@ -1,0 +1,75 @@
+//! Fault injection: what a test or a scenario can make the mock do wrong.
+//!
+//! A [`FaultControl`] is shared by the server, the scenario runner and tests. Faults go
+//! to every live connection, or to one connection by its id (connections are numbered
+//! from 1 in accept order).
+
+use serde::Deserialize;
+use tokio::sync::broadcast;
+
+/// One misbehaviour. Connection-level faults change how that connection writes or
+/// ends; server-level faults (`Restart`, `Shutdown`) act on the whole mock.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Fault {
+    /// From now on, every write is cut into chunks of at most `max` bytes (1 = drip).
+    SplitWrites { max: usize },
+    /// Back to whole writes.
+    WholeWrites,
+    /// The connection writes nothing for `ms` milliseconds (tokio time).
+    Stall { ms: u64 },
+    /// The next message is cut off in the middle of its header block and the socket closed.
+    CloseMidHeader,
+    /// The next message with a body is cut off in the middle of the body and the socket closed.
+    CloseMidBody,
+    /// A frame that is not ESL (no header block terminator, binary bytes) is written.
+    Garbage,
+    /// `text/disconnect-notice` "The system is being shut down." then close.
+    Shutdown,
+    /// `text/disconnect-notice` "killed listener because of lost events" then close.
+    SlowReaderKill,
+    /// The listener goes away for `down_ms` milliseconds: every connection is closed,
+    /// connects are refused, and the PBX comes back with its counters reset.
+    Restart { down_ms: u64 },
+}
+
+/// Where a fault goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    All,
+    Connection(u64),
+}
+
+/// A cloneable handle to inject faults.
+#[derive(Clone, Debug)]
+pub struct FaultControl {
+    tx: broadcast::Sender<(Target, Fault)>,
+}
+
+impl Default for FaultControl {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FaultControl {
+    pub fn new() -> Self {
+        let (tx, _) = broadcast::channel(256);
+        FaultControl { tx }
+    }
+
+    /// Injects a fault into every live connection (or the server, for server-level faults).
+    pub fn inject(&self, fault: Fault) {
+        let _ = self.tx.send((Target::All, fault));
+    }
+
+    /// Injects a fault into one connection.
+    pub fn inject_into(&self, connection: u64, fault: Fault) {
+        let _ = self.tx.send((Target::Connection(connection), fault));
+    }
+
+    /// For the server and its connections: receives every injected fault.
+    pub fn subscribe(&self) -> broadcast::Receiver<(Target, Fault)> {
+        self.tx.subscribe()
+    }
+}

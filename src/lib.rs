@@ -1,0 +1,8 @@
+//! eslmatrix: FreeSWITCH status on MAX7219 LED matrices.
+//!
+//! The data path runs one way: [`status`] → [`scene`] → [`render`] → [`driver`] →
+//! an `embedded_hal::spi::SpiDevice` chosen in [`backend`]. See ARCHITECTURE.md.
+
+pub mod backend;
+pub mod driver;
+pub mod render;
