@@ -147,7 +147,8 @@ impl VirtualChain {
     }
 
     /// Simulates a broken link: chip `index`'s DOUT is stuck low from now on, so chips
-    /// after it only ever receive zeros (and loopback eventually reads only zeros).
+    /// after it only ever receive zeros (and loopback eventually reads only zeros). An index
+    /// past the last chip names no wire and has no effect.
     pub fn break_after(&mut self, index: usize) {
         self.broken_after = Some(index);
     }
@@ -209,7 +210,7 @@ impl VirtualChain {
                 // The byte that just moved out of the broken chip arrives as zeros.
                 let index = self.index_of_age(entering_next);
                 self.line[index] = 0;
-            } else {
+            } else if entering_next == len {
                 out = 0;
             }
         }
