@@ -203,7 +203,10 @@ impl VirtualChain {
         }
         let mut out = self.line[self.oldest];
         self.line[self.oldest] = input;
-        self.oldest = (self.oldest + 1) % len;
+        self.oldest += 1;
+        if self.oldest == len {
+            self.oldest = 0;
+        }
         if let Some(broken) = self.broken_after {
             let entering_next = 2 * broken + 2;
             if entering_next < len {
