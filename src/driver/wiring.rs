@@ -392,6 +392,15 @@ impl Wiring {
 
     /// The LED that shows logical pixel `(lx, ly)`, or `None` outside the frame. This is
     /// the description in ARCHITECTURE.md step by step; the fast path must agree with it.
+    ///
+    /// ```
+    /// use eslmatrix::driver::{Led, Wiring};
+    /// // Four FC-16 modules as luma's `max7219(width=32, height=8, block_orientation=90)`.
+    /// let wiring = Wiring::luma(32, 8, 90, false, 0)?;
+    /// // The top-left pixel is digit 0 (register 1), bit 7 of the chip nearest the Pi.
+    /// assert_eq!(wiring.locate(0, 0), Some(Led { chip: 0, digit: 0, bit: 7 }));
+    /// # Ok::<(), eslmatrix::driver::WiringError>(())
+    /// ```
     pub fn locate(&self, lx: u32, ly: u32) -> Option<Led> {
         let (lw, lh) = self.logical_size();
         if lx >= lw || ly >= lh {

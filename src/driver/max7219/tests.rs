@@ -302,6 +302,7 @@ fn bad_input_is_a_typed_error_and_sends_nothing() {
     let err = driver.set_intensity(16).unwrap_err();
     assert!(matches!(err, DriverError::Intensity(16)));
     assert_eq!(err.to_string(), "intensity 16 is out of range 0..=15");
+    let _: &dyn std::error::Error = &err;
     assert!(matches!(driver.init(200), Err(DriverError::Intensity(200))));
     assert_eq!(driver.intensity(), DEFAULT_INTENSITY);
     mock.done();
