@@ -121,17 +121,9 @@ impl<SPI: SpiDevice<u8>> Max7219<SPI> {
             .iter()
             .zip(&self.shown)
             .fold(0u64, |acc, (new, old)| acc | (u64::from_le_bytes(*new) ^ u64::from_le_bytes(*old)));
+        // Bit d of `changed` is set when byte d (digit d) differs for any chip.
         let changed =
-            diff.to_le_bytes().iter().enumerate().fold(
-                0u8,
-                |mask, (d, &byte)| {
-                    if byte != 0 {
-                        mask | 1 << d
-                    } else {
-                        mask
-                    }
-                },
-            );
+            diff.to_le_bytes().iter().rev().fold(0u8, |mask, &byte| mask << 1 | u8::from(byte != 0));
         std::mem::swap(&mut self.shown, &mut self.scratch);
         self.stale |= changed;
         self.send_stale_digits()
