@@ -1,3 +1,12 @@
 //! Our MAX7219 chain driver over any embedded-hal 1.0 `SpiDevice<u8>`.
+//!
+//! [`wiring`] says which LED each logical pixel is, [`registers`] turns whole frames into
+//! digit registers fast, and [`max7219`] puts those registers on the wire.
 
+pub mod max7219;
+pub mod registers;
 pub mod wiring;
+
+pub use max7219::{DriverError, Max7219, Sent};
+pub use registers::{RegisterPlan, Registers};
+pub use wiring::{ChainOrder, Led, ModuleWiring, Rotation, Wiring, WiringError};
