@@ -1,6 +1,7 @@
 //! Where SPI bytes and pixels go: the VirtualChain, spilog files, PNGs, the terminal.
 
 pub mod leds;
+pub mod output;
 pub mod png;
 pub mod spilog;
 

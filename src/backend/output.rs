@@ -43,9 +43,9 @@ impl FromStr for BackendSpec {
             "virtual" => Ok(BackendSpec::Virtual),
             "spilog" => Ok(BackendSpec::SpiLog(path("spilog")?)),
             "png" => Ok(BackendSpec::Png(path("png")?)),
-            other => Err(format!(
-                "unknown backend {other:?}: expected terminal, virtual, spilog:FILE or png:FILE"
-            )),
+            other => {
+                Err(format!("unknown backend {other:?}: expected terminal, virtual, spilog:FILE or png:FILE"))
+            }
         }
     }
 }
@@ -56,7 +56,7 @@ pub fn sim_layout(w: &Wiring) -> Layout {
     Layout {
         modules_x: w.modules_x,
         modules_y: w.modules_y,
-        chain: match w.chain {
+        chain_order: match w.chain {
             ChainOrder::RowMajor => sim::ChainOrder::RowMajor,
             ChainOrder::Reversed => sim::ChainOrder::Reversed,
             ChainOrder::Serpentine => sim::ChainOrder::Serpentine,
@@ -79,7 +79,7 @@ pub fn sim_layout(w: &Wiring) -> Layout {
 /// The LEDs a VirtualChain shows, as the LED look draws them.
 pub fn chain_leds(chain: &VirtualChain) -> LedGrid {
     let px = chain.pixels();
-    LedGrid::from_fn(px.width(), px.height(), |x, y| px.brightness(x, y))
+    LedGrid::from_fn(px.width() as u32, px.height() as u32, |x, y| px.brightness(x as usize, y as usize))
 }
 
 /// The wire under the driver: a VirtualChain, optionally with every transaction logged.
@@ -145,7 +145,9 @@ pub struct Output {
 impl Output {
     /// Opens the backend and initialises the chain.
     pub fn open(spec: BackendSpec, wiring: Wiring, intensity: u8) -> Result<Self, OutputError> {
-        let chain = VirtualChain::new(wiring.chips()).with_layout(sim_layout(&wiring));
+        let chain = VirtualChain::new(wiring.chips())
+            .with_layout(sim_layout(&wiring))
+            .map_err(|e| OutputError::Driver(e.to_string()))?;
         let bus = match &spec {
             BackendSpec::SpiLog(path) => {
                 let file = File::create(path)
@@ -154,7 +156,7 @@ impl Output {
             }
             _ => Bus::Chain(chain),
         };
-        let mut driver = Max7219::new(bus, wiring);
+        let mut driver = Max7219::new(bus, wiring).map_err(|e| OutputError::Driver(e.to_string()))?;
         driver.init(intensity).map_err(|e| OutputError::Driver(format!("{e:?}")))?;
         let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
         Ok(Output { spec, driver, colour, drawn_rows: 0 })
@@ -168,7 +170,7 @@ impl Output {
     pub fn show(&mut self, frame: &Frame) -> Result<(), OutputError> {
         self.driver.write_frame(frame).map_err(|e| OutputError::Driver(format!("{e:?}")))?;
         if self.spec == BackendSpec::Terminal {
-            let leds = chain_leds(self.driver.bus().chain());
+            let leds = chain_leds(self.driver.spi().chain());
             let mut out = std::io::stdout().lock();
             if self.drawn_rows > 0 {
                 write!(out, "\x1b[{}A", self.drawn_rows).map_err(OutputError::Terminal)?;
@@ -182,7 +184,7 @@ impl Output {
 
     /// What the LEDs show now.
     pub fn leds(&self) -> LedGrid {
-        chain_leds(self.driver.bus().chain())
+        chain_leds(self.driver.spi().chain())
     }
 
     /// Ends the output: prints or writes the final picture where the backend asks for it.

@@ -170,6 +170,11 @@ impl<SPI: SpiDevice<u8>> Max7219<SPI> {
         self.broadcast(REG_DISPLAY_TEST, u8::from(on))
     }
 
+    /// The device under the driver, e.g. to read what a VirtualChain shows.
+    pub fn spi(&self) -> &SPI {
+        &self.spi
+    }
+
     /// Gives the SPI device back.
     pub fn release(self) -> SPI {
         self.spi
