@@ -14,7 +14,9 @@ use embedded_graphics::mono_font::{ascii::FONT_4X6, MonoTextStyle};
 use embedded_graphics::pixelcolor::BinaryColor;
 use embedded_graphics::prelude::*;
 use embedded_graphics::text::{Baseline, Text};
-use font8x8::{UnicodeFonts, BASIC_FONTS, BLOCK_FONTS, BOX_FONTS, GREEK_FONTS, LATIN_FONTS, MISC_FONTS};
+use font8x8::legacy::{BASIC_LEGACY, BLOCK_LEGACY, LATIN_LEGACY};
+use font8x8::unicode::{BoxFonts, GreekFonts, MiscFonts};
+use font8x8::{UnicodeFonts, BOX_FONTS, GREEK_FONTS, MISC_FONTS};
 
 use super::Frame;
 
@@ -138,18 +140,31 @@ fn from_font8x8(rows: [u8; 8]) -> Glyph {
     Glyph { rows: rows.map(u8::reverse_bits), width: 8 }
 }
 
+// font8x8 exports its tables as consts; statics keep each lookup from copying a whole
+// table onto the stack. ASCII, Latin-1 and block elements are contiguous and indexed
+// directly. Latin-1 must be: font8x8 0.3.1's LATIN_FONTS labels U+00B3 and U+00B4 as
+// U+00B2, so a search there draws ² as ³ and misses ³ and ´. Box drawing goes through
+// BOX_FONTS, whose labels deliberately fix four glyphs the legacy array has out of order.
+static BASIC: [[u8; 8]; 128] = BASIC_LEGACY;
+static LATIN: [[u8; 8]; 96] = LATIN_LEGACY;
+static BLOCKS: [[u8; 8]; 32] = BLOCK_LEGACY;
+static BOXES: BoxFonts = BOX_FONTS;
+static GREEK: GreekFonts = GREEK_FONTS;
+static MISC: MiscFonts = MISC_FONTS;
+
 fn fixed8(c: char) -> Option<Glyph> {
     if c == ' ' {
         return Some(Glyph { rows: [0; 8], width: 8 });
     }
-    let rows = match c as u32 {
-        0x21..=0x7E => BASIC_FONTS.get(c),
-        0xA0..=0xFF => LATIN_FONTS.get(c),
-        0x390..=0x3C9 => GREEK_FONTS.get(c),
-        0x2500..=0x257F => BOX_FONTS.get(c),
-        0x2580..=0x259F => BLOCK_FONTS.get(c),
-        _ => MISC_FONTS.get(c),
-    }?;
+    let code = c as usize;
+    let rows = match code {
+        0x21..=0x7E => BASIC[code],
+        0xA0..=0xFF => LATIN[code - 0xA0],
+        0x2580..=0x259F => BLOCKS[code - 0x2580],
+        0x2500..=0x257F => BOXES.get(c)?,
+        0x390..=0x3C9 => GREEK.get(c)?,
+        _ => MISC.get(c)?,
+    };
     let glyph = from_font8x8(rows);
     (!glyph.is_blank()).then_some(glyph)
 }
@@ -211,6 +226,40 @@ mod tests {
         assert_eq!(h.rows[0], 0b1100_1100);
         assert_eq!(h.rows[3], 0b1111_1100);
         assert_eq!(h.rows[7], 0);
+    }
+
+    #[test]
+    fn direct_indexing_matches_font8x8_unicode_tables() {
+        use font8x8::{BASIC_FONTS, BLOCK_FONTS, LATIN_FONTS};
+        let tables: [&dyn UnicodeFonts; 4] = [&BASIC_FONTS, &LATIN_FONTS, &BOX_FONTS, &BLOCK_FONTS];
+        let mut checked = 0;
+        for table in tables {
+            for entry in table.iter() {
+                let c = entry.char();
+                // Skip controls, the space, and labels the table uses twice (see `LATIN`).
+                if c.is_control() || c == ' ' || table.iter().filter(|e| e.char() == c).count() > 1 {
+                    continue;
+                }
+                let want = Some(from_font8x8(entry.byte_array())).filter(|g| !g.is_blank());
+                assert_eq!(fixed8(c), want, "{c:?}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 340, "only {checked} glyphs checked");
+    }
+
+    #[test]
+    fn superscripts_and_acute_accent_get_their_own_glyphs() {
+        let picture = |c| {
+            let g = fixed8(c).unwrap_or_else(|| panic!("{c:?} missing"));
+            g.rows[..5]
+                .iter()
+                .map(|r| format!("{r:08b}").replace('0', ".").replace('1', "#"))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(picture('²'), ["..###...", "....##..", "...##...", "..##....", "..####.."]);
+        assert_eq!(picture('³'), ["..###...", "....##..", "...##...", "....##..", "..###..."]);
+        assert_eq!(picture('´'), ["...##...", "..##....", "........", "........", "........"]);
     }
 
     #[test]
