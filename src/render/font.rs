@@ -1,7 +1,7 @@
 //! The fonts and their glyphs.
 //!
 //! Every glyph is an 8-row cell whose rows are bytes with the most significant bit
-//! leftmost, the same packing as [`Frame`](super::Frame) rows, so drawing a glyph is a
+//! leftmost, the same packing as [`Frame`] rows, so drawing a glyph is a
 //! shift and an OR per row. All fonts share the 8-row cell so that any of them fills an
 //! 8-row module and lines of mixed fonts stay aligned; a font shorter than 8 px sits at a
 //! fixed offset inside the cell.

@@ -4,6 +4,22 @@
 //! strip that a [`Scroll`] slides across the display; [`Effects`] go on last. Text never
 //! fails to render: characters a [`Font`] lacks are spelled in ASCII or boxed, and
 //! [`unsupported_chars`] says which were boxed.
+//!
+//! ```
+//! use std::time::Duration;
+//! use eslmatrix::render::{fits, render_aligned, render_text, Align, Font, Frame, Scroll};
+//!
+//! let line = "Anruf von Jürgen – 0301234567";
+//! let mut display = Frame::new(32, 8);
+//! if fits(line, Font::Proportional8, display.width()) {
+//!     display = render_aligned(line, Font::Proportional8, 32, 8, Align::Center);
+//! } else {
+//!     let scroll = Scroll::new(render_text(line, Font::Proportional8), display.width());
+//!     let step = scroll.position_at(Duration::from_millis(1500), 30.0);
+//!     scroll.step(step, &mut display);
+//! }
+//! assert!(display.lit() > 0);
+//! ```
 
 pub mod effects;
 pub mod font;
