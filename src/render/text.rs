@@ -37,27 +37,17 @@ fn for_each_glyph(text: &str, font: Font, mut emit: impl FnMut(Glyph, Source)) {
         }
         let c = if is_space_like(c) { ' ' } else { c };
         if let Some(glyph) = font.own_glyph(c) {
-            emit(space_rule(font, c, glyph), Source::Drawn);
+            emit(glyph, Source::Drawn);
         } else if let Some(spelling) = transliterate(c) {
             for a in spelling.chars() {
                 match font.own_glyph(a) {
-                    Some(glyph) => emit(space_rule(font, a, glyph), Source::Drawn),
+                    Some(glyph) => emit(glyph, Source::Drawn),
                     None => emit(font.missing_glyph(), Source::Missing(c)),
                 }
             }
         } else {
             emit(font.missing_glyph(), Source::Missing(c));
         }
-    }
-}
-
-/// luma's proportional spacing gives the space a fixed 4 columns; trimming would
-/// otherwise shrink it to one.
-fn space_rule(font: Font, c: char, glyph: Glyph) -> Glyph {
-    if c == ' ' && font == Font::Proportional8 {
-        Glyph::SPACE_PROPORTIONAL
-    } else {
-        glyph
     }
 }
 
