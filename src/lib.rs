@@ -4,5 +4,6 @@
 //! an `embedded_hal::spi::SpiDevice` chosen in [`backend`]. See ARCHITECTURE.md.
 
 pub mod backend;
+pub mod cli;
 pub mod driver;
 pub mod render;

@@ -57,7 +57,6 @@ impl LedGrid {
 
     /// Draws the LEDs as round dots, `pitch` pixels apart (each LED a disc filling about
     /// 80 % of its cell), into a 0x00RRGGBB buffer of `(width·pitch) × (height·pitch)`.
-    /// A gap of one LED-pitch fraction marks module borders every 8 LEDs.
     pub fn draw_rgb(&self, pitch: u32) -> (u32, u32, Vec<u32>) {
         let pitch = pitch.max(2);
         let w = self.width * pitch;

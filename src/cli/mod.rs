@@ -199,7 +199,7 @@ fn text(a: TextArgs) -> Result<(), CliError> {
             AlignArg::Center => Align::Center,
             AlignArg::Right => Align::Right,
         };
-        render::layout_text(&mut frame, &a.text, font, align);
+        render::draw_aligned(&mut frame, &a.text, font, align);
         if a.invert {
             frame.invert();
         }
@@ -228,10 +228,10 @@ fn text(a: TextArgs) -> Result<(), CliError> {
         return out.finish().map_err(Into::into);
     }
     let strip = render::render_text(&a.text, font);
-    let scroll = Scroll::new(strip, w, h);
-    let total = a.steps.unwrap_or(scroll.steps());
+    let scroll = Scroll::new(strip, w);
+    let total = a.steps.map_or(scroll.steps(), |s| s as usize);
     let step_time = Duration::from_secs_f64(1.0 / a.speed);
-    let mut i: u32 = 0;
+    let mut i: usize = 0;
     loop {
         if i >= total {
             if a.looping && interactive && a.steps.is_none() {
@@ -254,9 +254,8 @@ fn text(a: TextArgs) -> Result<(), CliError> {
 }
 
 fn image(a: ImageArgs) -> Result<(), CliError> {
-    let img = ::image::open(&a.file)
-        .map_err(|e| CliError::usage(format!("{}: {e}", a.file.display())))?
-        .to_rgba8();
+    let img =
+        ::image::open(&a.file).map_err(|e| CliError::usage(format!("{}: {e}", a.file.display())))?.to_rgba8();
     let (iw, ih) = img.dimensions();
     if iw == 0 || ih == 0 || iw % 8 != 0 || ih % 8 != 0 {
         return Err(CliError::usage(format!(
@@ -298,8 +297,9 @@ fn replay(a: ReplayArgs) -> Result<(), CliError> {
     let text = String::from_utf8_lossy(&text);
     let capture = parse_capture(&text).map_err(|e| CliError::usage(format!("{}: {e}", a.file.display())))?;
     let wiring = a.display.wiring()?;
-    let mut chain =
-        VirtualChain::new(wiring.chips()).with_layout(crate::backend::output::sim_layout(&wiring));
+    let mut chain = VirtualChain::new(wiring.chips())
+        .with_layout(crate::backend::output::sim_layout(&wiring))
+        .map_err(CliError::usage)?;
     for tx in &capture {
         chain.apply(tx);
     }

@@ -26,8 +26,8 @@ pub fn blessing() -> bool {
 /// Drives `frames` through our driver into a VirtualChain wired as `wiring` and returns the
 /// chain (to read what it shows).
 pub fn through_chain(wiring: Wiring, frames: &[&Frame]) -> VirtualChain {
-    let chain = VirtualChain::new(wiring.chips()).with_layout(sim_layout(&wiring));
-    let mut driver = Max7219::new(chain, wiring);
+    let chain = VirtualChain::new(wiring.chips()).with_layout(sim_layout(&wiring)).expect("layout");
+    let mut driver = Max7219::new(chain, wiring).expect("wiring");
     driver.init(7).expect("init");
     for f in frames {
         driver.write_frame(f).expect("write_frame");
@@ -37,7 +37,7 @@ pub fn through_chain(wiring: Wiring, frames: &[&Frame]) -> VirtualChain {
 
 /// The exact SPI traffic of `init` then each frame, one hex line per transaction.
 pub fn spi_log(wiring: Wiring, frames: &[&Frame]) -> String {
-    let mut driver = Max7219::new(SpiLog::new(Vec::new()), wiring);
+    let mut driver = Max7219::new(SpiLog::new(Vec::new()), wiring).expect("wiring");
     driver.init(7).expect("init");
     for f in frames {
         driver.write_frame(f).expect("write_frame");

@@ -54,13 +54,13 @@ fn square_wirings() -> Vec<(&'static str, Wiring)> {
 
 fn text_frame(w: u32, h: u32, text: &str, font: Font, align: Align) -> Frame {
     let mut f = Frame::new(w, h);
-    render::layout_text(&mut f, text, font, align);
+    render::draw_aligned(&mut f, text, font, align);
     f
 }
 
 fn wide_scenes() -> Vec<(&'static str, Frame)> {
     let mut scroll_mid = Frame::new(32, 8);
-    Scroll::new(render::render_text("3 calls", Font::Proportional8), 32, 8).step(20, &mut scroll_mid);
+    Scroll::new(render::render_text("3 calls", Font::Proportional8), 32).step(20, &mut scroll_mid);
     let mut inverse = text_frame(32, 8, "NO LINK", Font::Small, Align::Center);
     inverse.invert();
     let mut outline = Frame::new(32, 8);
@@ -74,7 +74,7 @@ fn wide_scenes() -> Vec<(&'static str, Frame)> {
         .unwrap();
     vec![
         ("hello-fixed", text_frame(32, 8, "HELL", Font::Fixed8, Align::Left)),
-        ("hi-proportional", text_frame(32, 8, "Hi! 42", Font::Proportional8, Align::Center)),
+        ("hi-proportional", text_frame(32, 8, "Hi 42", Font::Proportional8, Align::Center)),
         ("ok42-small", text_frame(32, 8, "OK 42", Font::Small, Align::Right)),
         ("fallbacks", text_frame(32, 8, "é“€”", Font::Proportional8, Align::Left)),
         ("scroll-mid", scroll_mid),
@@ -132,7 +132,7 @@ fn square_scenes_on_every_square_wiring() {
 /// The exact bytes for one scene on each wiring: init, the frame, and a one-row change.
 #[test]
 fn spi_traffic_is_pinned_per_wiring() {
-    let first = text_frame(32, 8, "Hi! 42", Font::Proportional8, Align::Center);
+    let first = text_frame(32, 8, "Hi 42", Font::Proportional8, Align::Center);
     let mut second = first.clone();
     second.set(0, 7, true);
     for (wname, w) in wide_wirings() {

@@ -12,8 +12,12 @@ fn arb_wiring() -> impl Strategy<Value = Wiring> {
     (1u32..=8, 1u32..=4, 0u8..8, 0u8..4, 0u8..4).prop_map(|(mx, my, flags, chain, rot)| Wiring {
         modules_x: mx,
         modules_y: my,
-        chain: [ChainOrder::RowMajor, ChainOrder::Reversed, ChainOrder::Serpentine, ChainOrder::ReversedSerpentine]
-            [chain as usize],
+        chain: [
+            ChainOrder::RowMajor,
+            ChainOrder::Reversed,
+            ChainOrder::Serpentine,
+            ChainOrder::ReversedSerpentine,
+        ][chain as usize],
         module: ModuleWiring {
             digits_are_rows: flags & 1 != 0,
             columns_reversed: flags & 2 != 0,
