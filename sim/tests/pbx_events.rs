@@ -337,14 +337,16 @@ async fn gateway_message_and_heartbeat() {
     pbx.set_gateway("carrier", false).unwrap();
     let uuid = pbx.message("Team meeting at 3 pm");
     let events = drain(&mut rx);
-    assert_eq!(events.len(), 2);
-    let down = &events[0];
+    assert_eq!(events.len(), 3);
+    assert_eq!(events[0].get("State"), Some("REGED"), "a new gateway reports its registration");
+    assert_eq!(events[0].get("Ping-Status"), Some("UP"));
+    let down = &events[1];
     assert_eq!(down.subclass(), Some("sofia::gateway_state"));
     assert_eq!(
         down.headers.iter().skip(14).map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>(),
         ["Gateway=carrier", "State=FAILED", "Ping-Status=DOWN", "Phrase=Request Timeout", "Status=408"]
     );
-    let msg = &events[1];
+    let msg = &events[2];
     assert_eq!(msg.subclass(), Some(MESSAGE_SUBCLASS));
     assert_eq!(msg.name(), Some("CUSTOM"));
     assert_eq!(msg.get("Message-Text"), Some("Team meeting at 3 pm"));

@@ -506,7 +506,8 @@ impl State {
 
     fn set_gateway(&mut self, name: &str, up: bool) -> bool {
         let now = self.now_us();
-        let idx = match self.gateways.iter().position(|g| g.name == name) {
+        let known = self.gateways.iter().position(|g| g.name == name);
+        let idx = match known {
             Some(i) => i,
             None => {
                 let host = if name.contains('.') { name.to_string() } else { format!("{name}.example.net") };
@@ -519,7 +520,8 @@ impl State {
                 self.gateways.len() - 1
             }
         };
-        if self.gateways[idx].up == up {
+        // A new gateway reports its first registration outcome; a known one only changes.
+        if known.is_some() && self.gateways[idx].up == up {
             return false;
         }
         self.gateways[idx].up = up;
@@ -1239,7 +1241,8 @@ impl Pbx {
     }
 
     /// A gateway goes down or comes back (`sofia::gateway_state`); the first mention of a
-    /// name creates it. Returns whether the state changed (no event otherwise).
+    /// name creates it and reports its state. Returns whether an event was fired (a known
+    /// gateway that keeps its state fires none).
     pub fn set_gateway(&self, name: &str, up: bool) -> Result<bool, PbxError> {
         if !valid_user(name) {
             return Err(PbxError::InvalidUser(name.to_string()));
