@@ -246,7 +246,9 @@ fn every_shipped_scenario_parses() {
         assert_eq!(s.name, name);
         assert!(!s.steps.is_empty());
         assert!(s.steps.windows(2).all(|w| w[0].at <= w[1].at));
+        assert_eq!(Scenario::builtin(name), Some(Ok(s)), "the embedded copy is the file");
     }
+    assert_eq!(Scenario::builtin("nosuch"), None);
 }
 
 proptest! {

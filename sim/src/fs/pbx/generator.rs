@@ -115,6 +115,11 @@ impl GeneratorSpec {
                 action: Action::Register { user: user.clone(), transport, user_agent: ua.to_string() },
             });
         }
+        // The fields are public: a spec built by hand may be degenerate; it then only registers.
+        if self.users.len() < 2 || !(self.calls_per_minute.is_finite() && self.calls_per_minute > 0.0) {
+            steps.sort_by_key(|s| s.at);
+            return steps;
+        }
         let mean_gap = 60.0 / self.calls_per_minute;
         let mut t = 5.0 + exponential(&mut rng, mean_gap);
         let end = self.duration.as_secs_f64();
@@ -191,6 +196,20 @@ mod tests {
             users: (1000..1010).map(|u| u.to_string()).collect(),
             duration: Duration::from_secs(600),
         }
+    }
+
+    #[test]
+    fn degenerate_specs_only_register() {
+        let mut s = spec(1);
+        s.calls_per_minute = -3.0;
+        assert_eq!(s.steps().len(), 10);
+        s.calls_per_minute = f64::NAN;
+        assert_eq!(s.steps().len(), 10);
+        s.calls_per_minute = 6.0;
+        s.users.truncate(1);
+        assert_eq!(s.steps().len(), 1);
+        s.users.clear();
+        assert!(s.steps().is_empty());
     }
 
     #[test]

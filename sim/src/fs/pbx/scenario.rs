@@ -148,6 +148,15 @@ pub struct RunReport {
     pub skipped: Vec<String>,
 }
 
+/// The shipped scenarios, by name.
+pub const BUILTIN: [(&str, &str); 5] = [
+    ("webrtc-click-to-call", include_str!("../../../../fixtures/scenarios/webrtc-click-to-call.toml")),
+    ("originate", include_str!("../../../../fixtures/scenarios/originate.toml")),
+    ("rejections", include_str!("../../../../fixtures/scenarios/rejections.toml")),
+    ("busy-office", include_str!("../../../../fixtures/scenarios/busy-office.toml")),
+    ("demo", include_str!("../../../../fixtures/scenarios/demo.toml")),
+];
+
 /// Parses `"1.5s"`, `"500ms"`, `"2m"`, `"1h"` (non-negative, at most a year).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
@@ -306,6 +315,12 @@ impl Scenario {
             return Err(Place::Top.err("repeat", "a scenario that repeats forever needs steps"));
         }
         Ok(Scenario { name, description, repeat, period, steps, generator })
+    }
+
+    /// A scenario shipped in fixtures/scenarios/, embedded so the demo needs no files:
+    /// `webrtc-click-to-call`, `originate`, `rejections`, `busy-office`, `demo`.
+    pub fn builtin(name: &str) -> Option<Result<Scenario, ScenarioError>> {
+        BUILTIN.iter().find(|(n, _)| *n == name).map(|(_, text)| Scenario::parse(text))
     }
 
     /// Reads and parses a scenario file.
