@@ -75,19 +75,56 @@ async fn answered_call_fires_freeswitch_sequence() {
         sequence(&events),
         vec![
             s("CHANNEL_CREATE", &a),
+            s("CHANNEL_CALLSTATE", &a),
             s("CHANNEL_CREATE", &b),
             s("CHANNEL_PROGRESS", &b),
+            s("CHANNEL_CALLSTATE", &b),
             s("CHANNEL_PROGRESS", &a),
             s("CHANNEL_ANSWER", &b),
+            s("CHANNEL_CALLSTATE", &b),
             s("CHANNEL_ANSWER", &a),
+            s("CHANNEL_CALLSTATE", &a),
             s("CHANNEL_BRIDGE", &a),
             s("CHANNEL_HANGUP", &a),
             s("CHANNEL_UNBRIDGE", &a),
             s("CHANNEL_HANGUP", &b),
+            s("CHANNEL_CALLSTATE", &a),
+            s("CHANNEL_CALLSTATE", &b),
             s("CHANNEL_HANGUP_COMPLETE", &a),
             s("CHANNEL_HANGUP_COMPLETE", &b),
         ]
     );
+    // CHANNEL_CALLSTATE: old state and new number lead; the event shows the new state.
+    let transitions: Vec<String> = events
+        .iter()
+        .filter(|e| e.name() == Some("CHANNEL_CALLSTATE"))
+        .map(|e| {
+            assert_eq!(e.headers[13].0, "Original-Channel-Call-State");
+            assert_eq!(e.headers[14].0, "Channel-Call-State-Number");
+            format!(
+                "{}->{}({})",
+                e.get("Original-Channel-Call-State").unwrap(),
+                e.get("Channel-Call-State").unwrap(),
+                e.get("Channel-Call-State-Number").unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        transitions,
+        [
+            "DOWN->RINGING(2)",
+            "DOWN->RINGING(2)",
+            "RINGING->ACTIVE(4)",
+            "RINGING->ACTIVE(4)",
+            "ACTIVE->HANGUP(7)",
+            "ACTIVE->HANGUP(7)"
+        ]
+    );
+    // The progress event still shows the state before it; hangup shows the call state
+    // before the state machine moves it to HANGUP.
+    let b_progress = find(&events, "CHANNEL_PROGRESS", &b);
+    assert_eq!(b_progress.get("Channel-Call-State"), Some("DOWN"));
+    assert_eq!(find(&events, "CHANNEL_HANGUP", &b).get("Channel-Call-State"), Some("ACTIVE"));
     // Every event starts with the 13 common headers, sequence numbers climb by one.
     let first_seq: u64 = events[0].get("Event-Sequence").unwrap().parse().unwrap();
     for (i, ev) in events.iter().enumerate() {
@@ -167,17 +204,21 @@ fn busy_here_is_user_busy() {
         names,
         [
             "CHANNEL_CREATE",
+            "CHANNEL_CALLSTATE",
             "CHANNEL_CREATE",
             "CHANNEL_PROGRESS",
+            "CHANNEL_CALLSTATE",
             "CHANNEL_PROGRESS",
             "CHANNEL_HANGUP",
             "CHANNEL_HANGUP",
+            "CHANNEL_CALLSTATE",
+            "CHANNEL_CALLSTATE",
             "CHANNEL_HANGUP_COMPLETE",
             "CHANNEL_HANGUP_COMPLETE"
         ]
     );
     // The B leg received 486 and sofia mapped it; the A leg was refused with the same cause.
-    assert_eq!(events[4].get("Unique-ID"), b.get("Unique-ID"));
+    assert_eq!(events[6].get("Unique-ID"), b.get("Unique-ID"));
     assert_eq!(b.get_all("Hangup-Cause").collect::<Vec<_>>(), ["USER_BUSY", "USER_BUSY"]);
     assert_eq!(b.get("variable_sip_term_status"), Some("486"));
     assert_eq!(b.get("variable_proto_specific_hangup_cause"), Some("sip:486"));
@@ -212,7 +253,7 @@ fn temporarily_unavailable_is_no_user_response() {
 fn caller_cancel_is_originator_cancel_with_q850_16() {
     let (a, b, events) = rejected(None);
     // The caller's leg goes first.
-    assert_eq!(events[4].get("Unique-ID"), a.get("Unique-ID"));
+    assert_eq!(events[6].get("Unique-ID"), a.get("Unique-ID"));
     for leg in [&a, &b] {
         assert_eq!(leg.get("Hangup-Cause"), Some("ORIGINATOR_CANCEL"));
         assert_eq!(leg.get("variable_hangup_cause_q850"), Some("16"));
@@ -229,9 +270,19 @@ fn unregistered_callee_refuses_the_caller() {
     assert_eq!(call.b, None);
     let events = drain(&mut rx);
     let names: Vec<&str> = events.iter().map(|e| e.name().unwrap()).collect();
-    assert_eq!(names, ["CHANNEL_CREATE", "CHANNEL_HANGUP", "CHANNEL_HANGUP_COMPLETE"]);
-    assert_eq!(events[2].get("Hangup-Cause"), Some("USER_NOT_REGISTERED"));
-    assert_eq!(events[2].get("variable_hangup_cause_q850"), Some("16"));
+    assert_eq!(
+        names,
+        [
+            "CHANNEL_CREATE",
+            "CHANNEL_CALLSTATE",
+            "CHANNEL_HANGUP",
+            "CHANNEL_CALLSTATE",
+            "CHANNEL_HANGUP_COMPLETE"
+        ]
+    );
+    assert_eq!(events[4].get("Hangup-Cause"), Some("USER_NOT_REGISTERED"));
+    assert_eq!(events[4].get("variable_hangup_cause_q850"), Some("16"));
+    assert_eq!(events[4].get("variable_sip_hangup_disposition"), Some("send_refuse"));
     assert_eq!(pbx.answer(&call), Err(eslmatrix_sim::fs::pbx::PbxError::CallEnded));
     // With a gateway that is down the cause is GATEWAY_DOWN; when up, the call goes out.
     pbx.set_gateway("carrier", false).unwrap();

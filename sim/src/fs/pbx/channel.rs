@@ -32,6 +32,17 @@ pub enum CallState {
 }
 
 impl CallState {
+    /// `switch_channel_callstate_t` value (`Channel-Call-State-Number`).
+    pub fn number(self) -> u8 {
+        match self {
+            CallState::Down => 0,
+            CallState::Ringing => 2,
+            CallState::Early => 3,
+            CallState::Active => 4,
+            CallState::Hangup => 7,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             CallState::Down => "DOWN",

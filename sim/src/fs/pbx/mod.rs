@@ -151,6 +151,7 @@ const SITE_PROGRESS: Site = ("switch_channel.c", "switch_channel_perform_mark_ri
 const SITE_ANSWER: Site = ("switch_channel.c", "switch_channel_perform_mark_answered", 3848);
 const SITE_BRIDGE: Site = ("switch_ivr_bridge.c", "switch_ivr_multi_threaded_bridge", 1689);
 const SITE_UNBRIDGE: Site = ("switch_ivr_bridge.c", "switch_ivr_multi_threaded_bridge", 1879);
+const SITE_CALLSTATE: Site = ("switch_channel.c", "switch_channel_perform_set_callstate", 302);
 const SITE_HANGUP: Site = ("switch_channel.c", "switch_channel_perform_hangup", 3447);
 const SITE_HANGUP_COMPLETE: Site =
     ("switch_core_state_machine.c", "switch_core_session_reporting_state", 943);
@@ -669,6 +670,8 @@ impl State {
             ch.set_var("presence_id", format!("{from}@{realm}"));
         }
         self.fire_channel("CHANNEL_CREATE", SITE_CREATE, &uuid, &[]);
+        // An inbound leg entering CS_ROUTING is RINGING as far as the core is concerned.
+        self.set_callstate(&uuid, CallState::Ringing);
         uuid
     }
 
@@ -778,15 +781,36 @@ impl State {
         b
     }
 
-    /// 180 Ringing: CHANNEL_PROGRESS on each leg, far end first.
+    /// `switch_channel_perform_set_callstate`: a change fires CHANNEL_CALLSTATE; nothing
+    /// changes once a leg is in HANGUP.
+    fn set_callstate(&mut self, uuid: &str, new: CallState) {
+        let Some(ch) = self.chan_mut(uuid) else { return };
+        let old = ch.callstate;
+        if old == new || old == CallState::Hangup {
+            return;
+        }
+        ch.callstate = new;
+        self.fire_channel(
+            "CHANNEL_CALLSTATE",
+            SITE_CALLSTATE,
+            uuid,
+            &[
+                ("Original-Channel-Call-State", old.as_str().to_string()),
+                ("Channel-Call-State-Number", new.number().to_string()),
+            ],
+        );
+    }
+
+    /// 180 Ringing: CHANNEL_PROGRESS on each leg, far end first; the call state changes
+    /// after the event.
     fn ring(&mut self, legs: &[&str]) {
         let now = self.now_us();
         for uuid in legs {
             if let Some(ch) = self.chan_mut(uuid) {
                 ch.progress_us = now;
-                ch.callstate = CallState::Ringing;
             }
             self.fire_channel("CHANNEL_PROGRESS", SITE_PROGRESS, uuid, &[]);
+            self.set_callstate(uuid, CallState::Ringing);
         }
     }
 
@@ -799,9 +823,7 @@ impl State {
             ch.set_var("endpoint_disposition", "ANSWER");
         }
         self.fire_channel("CHANNEL_ANSWER", SITE_ANSWER, uuid, &[]);
-        if let Some(ch) = self.chan_mut(uuid) {
-            ch.callstate = CallState::Active;
-        }
+        self.set_callstate(uuid, CallState::Active);
     }
 
     fn bridge(&mut self, a: &str, b: &str) {
@@ -811,14 +833,13 @@ impl State {
         else {
             return;
         };
-        for (me, other, other_name, role) in [(a, b, &b_name, "originator"), (b, a, &a_name, "originatee")] {
+        for (me, other, other_name) in [(a, b, &b_name), (b, a, &a_name)] {
             if let Some(ch) = self.chan_mut(me) {
                 ch.bridged_us = now;
                 ch.set_var("bridge_channel", other_name.clone());
                 ch.set_var("bridge_uuid", other);
                 ch.set_var("signal_bond", other);
                 ch.set_var("last_bridge_to", other);
-                ch.set_var("last_bridge_role", role);
                 if me == b {
                     ch.running = ChanState::ExchangeMedia;
                     ch.state = ChanState::ExchangeMedia;
@@ -855,9 +876,20 @@ impl State {
             ch.hungup = true;
             ch.hangup_us = now;
             ch.cause = Some(end.cause.clone());
-            ch.callstate = CallState::Hangup;
             ch.state = ChanState::Hangup;
             let peer = ch.peer.clone();
+            let bridged = self.bridges.iter().find(|b| b.caller == end.uuid || b.callee == end.uuid);
+            if let Some(role) =
+                bridged.map(|b| if b.caller == end.uuid { "originator" } else { "originatee" })
+            {
+                if let Some(ch) = self.chan_mut(&end.uuid) {
+                    ch.set_var("last_bridge_role", role);
+                }
+            }
+            if let Some(p) = peer.as_ref().and_then(|(p, _)| self.chan_mut(p)) {
+                p.set_var("last_bridge_hangup_cause", end.cause.name.clone());
+            }
+            let Some(ch) = self.chan_mut(&end.uuid) else { continue };
             if let Some(status) = end.invite_failure {
                 let phrase = if status == 487 { "CANCEL" } else { sip_phrase(status) };
                 ch.set_var("sip_invite_failure_status", status.to_string());
@@ -880,6 +912,10 @@ impl State {
                     self.fire_channel("CHANNEL_UNBRIDGE", SITE_UNBRIDGE, &bridge.caller, &[]);
                 }
             }
+        }
+        // The state machine's CS_HANGUP handler: call state, then sofia's on_hangup.
+        for end in &hung {
+            self.set_callstate(&end.uuid, CallState::Hangup);
         }
         for end in &hung {
             if let Some(ch) = self.chan_mut(&end.uuid) {
