@@ -4,9 +4,10 @@
 
 use std::fmt::Write as _;
 
+use super::calls::Route;
 use super::causes::Cause;
 use super::channel::{basic_calls_row, ChanState, Direction};
-use super::{valid_user, ApiOutput, Route, State};
+use super::{valid_user, ApiOutput, State};
 
 const SHOW_SYNTAX: &str = "codec|endpoint|application|api|dialplan|file|timer|calls [count]|channels [count|like <match string>]|calls|detailed_calls|bridged_calls|detailed_bridged_calls|aliases|complete|chat|management|modules|nat_map|say|interfaces|interface_types|tasks|limits|status";
 const ORIGINATE_SYNTAX: &str = "<call url> <exten>|&<application_name>(<app_args>) [<dialplan>] [<context>] [<cid_name>] [<cid_num>] [<timeout_sec>]";
