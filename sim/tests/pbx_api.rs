@@ -241,6 +241,27 @@ async fn originate_places_a_bridged_call() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn originate_through_a_gateway() {
+    let pbx = office();
+    assert_eq!(text(&pbx, "originate sofia/gateway/carrier/5550100 &park()"), "-ERR INVALID_GATEWAY\n");
+    pbx.set_gateway("carrier", false).unwrap();
+    assert_eq!(text(&pbx, "originate sofia/gateway/carrier/5550100 &park()"), "-ERR GATEWAY_DOWN\n");
+    pbx.set_gateway("carrier", true).unwrap();
+    let out = text(&pbx, "originate sofia/gateway/carrier/5550100 1000");
+    assert!(out.starts_with("+OK "), "{out}");
+    assert!(text(&pbx, "show calls").contains(",sofia/external/5550100@carrier.example.net,"));
+    assert!(text(&pbx, "sofia status").contains("RUNNING (1)\n"), "one leg on each profile");
+    let gw = text(&pbx, "sofia status gateway carrier");
+    let rule = "=".repeat(97);
+    assert!(gw.starts_with(&format!("{rule}\nName    \tcarrier\nProfile \texternal\n")), "{gw}");
+    assert!(gw.contains("\nState   \tREGED\nStatus  \tUP\n"));
+    assert!(gw.contains("\nCallsOUT\t1\nFailedCallsIN\t0\nFailedCallsOUT\t0\n"));
+    assert!(gw.ends_with(&format!("{rule}\n")));
+    assert_eq!(text(&pbx, "originate sofia/gateway/carrier &park()"), "-ERR INVALID_URL\n");
+    assert_eq!(text(&pbx, "originate pigeon/1000 &park()"), "-ERR CHAN_NOT_IMPLEMENTED\n");
+}
+
+#[tokio::test(start_paused = true)]
 async fn hupall_clears_everything() {
     let pbx = office();
     pbx.register("1002", Transport::Udp, "Yealink").unwrap();

@@ -466,6 +466,7 @@ impl State {
 
     /// `originate <dial string> <&app(args)|exten> [dialplan] [context] [cid_name] [cid_num] [timeout]`.
     ///
+    /// Dial strings: `user/<name>` (a registered user) and `sofia/gateway/<gw>/<number>`.
     /// The mock's devices answer at once, so the A leg is answered before `+OK <uuid>`
     /// returns (FreeSWITCH's `originate` also blocks until then) and a `&bridge(user/X)`
     /// or an extension that is a registered user is bridged within the same call.
@@ -478,51 +479,88 @@ impl State {
         let (dial, exten) = (argv[0], argv[1]);
         let cid_name = field(4).unwrap_or("");
         let cid_num = field(5).unwrap_or("0000000000");
-        let Some(target) = dial.strip_prefix("user/") else {
-            return if dial.starts_with("sofia/") || dial.starts_with("loopback/") {
-                not_emulated("originate", args)
-            } else {
-                "-ERR CHAN_NOT_IMPLEMENTED\n".to_string()
+        let route = if let Some(target) = dial.strip_prefix("user/") {
+            let user = target.split('@').next().unwrap_or(target);
+            if !valid_user(user) {
+                return "-ERR INVALID_URL\n".to_string();
+            }
+            match self.binding(user).cloned() {
+                Some(reg) => Route::User(reg),
+                None => return "-ERR USER_NOT_REGISTERED\n".to_string(),
+            }
+        } else if let Some(rest) = dial.strip_prefix("sofia/gateway/") {
+            let Some((gw, number)) = rest.split_once('/').filter(|(_, n)| valid_user(n)) else {
+                return "-ERR INVALID_URL\n".to_string();
             };
-        };
-        let user = target.split('@').next().unwrap_or(target);
-        if !valid_user(user) {
-            return "-ERR INVALID_URL\n".to_string();
-        }
-        let Some(reg) = self.binding(user).cloned() else {
-            return "-ERR USER_NOT_REGISTERED\n".to_string();
+            match self.gateways.iter().find(|g| g.name == gw) {
+                None => return "-ERR INVALID_GATEWAY\n".to_string(),
+                Some(g) if !g.up => return "-ERR GATEWAY_DOWN\n".to_string(),
+                Some(g) => Route::Gateway(g.name.clone(), g.register_to.clone(), number.to_string()),
+            }
+        } else if dial.starts_with("sofia/") || dial.starts_with("loopback/") {
+            return not_emulated("originate", args);
+        } else {
+            return "-ERR CHAN_NOT_IMPLEMENTED\n".to_string();
         };
         let realm = self.sip_ip();
+        let (name, network_addr, codec, dest, user_agent, gateway) = match &route {
+            Route::User(reg) => (
+                format!("sofia/internal/{}@{}", reg.contact_user, reg.contact_host),
+                reg.network_ip.clone(),
+                if reg.transport.is_websocket() { super::channel::OPUS } else { super::channel::PCMU },
+                reg.user.clone(),
+                reg.user_agent.clone(),
+                None,
+            ),
+            Route::Gateway(g, register_to, number) => (
+                format!("sofia/external/{number}@{}", register_to.rsplit('@').next().unwrap_or(g)),
+                super::calls::GATEWAY_IP.to_string(),
+                super::channel::PCMU,
+                number.clone(),
+                String::new(),
+                Some(g.clone()),
+            ),
+        };
         let profile = super::channel::Profile {
             username: String::new(),
             cid_name: cid_name.to_string(),
             cid_num: cid_num.to_string(),
-            network_addr: reg.network_ip.clone(),
-            dest: user.to_string(),
+            network_addr,
+            dest: dest.clone(),
             context: field(3).unwrap_or("default").to_string(),
             ..Default::default()
         };
-        let codec = if reg.transport.is_websocket() { super::channel::OPUS } else { super::channel::PCMU };
-        let name = format!("sofia/internal/{}@{}", reg.contact_user, reg.contact_host);
         let a = self.new_channel(Direction::Outbound, name, profile, codec);
-        self.stats.calls_out += 1;
         let session_id = self.counters.since_startup;
+        if gateway.is_none() {
+            self.stats.calls_out += 1;
+        }
         if let Some(ch) = self.chan_mut(&a) {
-            ch.presence_id = format!("{user}@{realm}");
+            let sofia_profile = if gateway.is_some() { "external" } else { "internal" };
+            ch.sofia_profile = sofia_profile;
+            ch.gateway = gateway.clone();
             for (k, v) in [
                 ("direction", "outbound".to_string()),
                 ("is_outbound", "true".into()),
                 ("uuid", ch.uuid.clone()),
                 ("session_id", session_id.to_string()),
-                ("sip_profile_name", "internal".into()),
-                ("sofia_profile_name", "internal".into()),
+                ("sip_profile_name", sofia_profile.into()),
+                ("sofia_profile_name", sofia_profile.into()),
                 ("channel_name", ch.name.clone()),
-                ("dialed_user", user.into()),
-                ("dialed_domain", realm.clone()),
-                ("sip_user_agent", reg.user_agent.clone()),
-                ("presence_id", format!("{user}@{realm}")),
+                ("dialed_user", dest.clone()),
+                ("sip_user_agent", user_agent),
             ] {
-                ch.set_var(k, v);
+                if !v.is_empty() {
+                    ch.set_var(k, v);
+                }
+            }
+            match &gateway {
+                None => {
+                    ch.presence_id = format!("{dest}@{realm}");
+                    ch.set_var("dialed_domain", realm.clone());
+                    ch.set_var("presence_id", format!("{dest}@{realm}"));
+                }
+                Some(g) => ch.set_var("sip_gateway_name", g.clone()),
             }
         }
         self.fire_channel("CHANNEL_CREATE", super::SITE_CREATE, &a, &[]);

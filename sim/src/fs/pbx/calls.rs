@@ -7,9 +7,12 @@ use super::*;
 /// Where an outbound leg goes.
 pub(super) enum Route {
     User(Registration),
-    /// Gateway name and its `register_to` URI.
-    Gateway(String, String),
+    /// Gateway name, its `register_to` URI and the number dialled through it.
+    Gateway(String, String, String),
 }
+
+/// The carrier's signalling address, as gateway legs and events report it.
+pub(super) const GATEWAY_IP: &str = "192.0.2.200";
 
 impl State {
     pub(super) fn chan(&self, uuid: &str) -> Option<&Channel> {
@@ -145,7 +148,7 @@ impl State {
             return Ok(Route::User(r.clone()));
         }
         match self.gateways.first() {
-            Some(g) if g.up => Ok(Route::Gateway(g.name.clone(), g.register_to.clone())),
+            Some(g) if g.up => Ok(Route::Gateway(g.name.clone(), g.register_to.clone(), to.to_string())),
             Some(_) => Err(Cause::named("GATEWAY_DOWN")),
             None => Err(Cause::named("USER_NOT_REGISTERED")),
         }
@@ -166,11 +169,11 @@ impl State {
                 None,
                 format!("user/{to}@{realm}"),
             ),
-            Route::Gateway(g, register_to) => {
+            Route::Gateway(g, register_to, _) => {
                 let host = register_to.rsplit('@').next().unwrap_or(g).to_string();
                 (
                     format!("sofia/external/{to}@{host}"),
-                    "192.0.2.200".to_string(),
+                    GATEWAY_IP.to_string(),
                     String::new(),
                     PCMU,
                     Some(g.clone()),

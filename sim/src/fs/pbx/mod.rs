@@ -535,7 +535,7 @@ impl State {
         if up {
             ev.push("State", "REGED");
             ev.push("Ping-Status", "UP");
-            ev.push("Register-Network-IP", "192.0.2.200");
+            ev.push("Register-Network-IP", calls::GATEWAY_IP);
             ev.push("Register-Network-Port", "5060");
         } else {
             ev.push("State", "FAILED");
