@@ -3,13 +3,17 @@
 //!
 //! Time: the model's wall clock is `PbxConfig::start_wall` plus the tokio time elapsed
 //! since [`Pbx::new`], so tests under paused time see deterministic `Event-Date-*`
-//! values; uptime counts from `new` or the last [`Pbx::reset`]. UUIDs come from a counter
+//! values (`Event-Date-Local` uses UTC as the local zone); uptime counts from `new` or the
+//! last [`Pbx::reset`]. UUIDs come from a counter
 //! mixed with a seed derived from the Core-UUID, so runs are reproducible too.
 //!
 //! Operations ([`Pbx::register`], [`Pbx::start_call`], [`Pbx::answer`], …) fire the events
 //! FreeSWITCH would fire for them, in its order, with the `Event-Calling-*` headers of
 //! the FreeSWITCH function that creates each event (line numbers from the 1.10/master
 //! source the research notes were written against).
+//!
+//! Registrations stay until [`Pbx::unregister`] or [`Pbx::expire`]: devices are modelled
+//! as refreshing their bindings, so nothing times out on its own.
 
 mod api;
 mod calls;
