@@ -97,7 +97,7 @@ pub struct Registration {
     pub call_id: String,
     /// The full contact as sofia rewrites it (display name, `fs_nat`, `fs_path`).
     pub contact: String,
-    /// The contact URI's user and host[:port]: outbound channels are named after them.
+    /// The contact URI's user and `host[:port]`: outbound channels are named after them.
     pub contact_user: String,
     pub contact_host: String,
     pub network_ip: String,
