@@ -1,15 +1,43 @@
 //! The PBX model: one state from which every `api` output, HEARTBEAT and channel or
 //! registration event derives, so they always agree.
 //!
-//! SKELETON: the signatures here are the contract between the ESL server (sim/src/fs/
-//! server side) and the model; bodies are placeholders until the model lands.
+//! Time: the model's wall clock is `PbxConfig::start_wall` plus the tokio time elapsed
+//! since [`Pbx::new`], so tests under paused time see deterministic `Event-Date-*`
+//! values (`Event-Date-Local` uses UTC as the local zone); uptime counts from `new` or the
+//! last [`Pbx::reset`]. UUIDs come from a counter
+//! mixed with a seed derived from the Core-UUID, so runs are reproducible too.
+//!
+//! Operations ([`Pbx::register`], [`Pbx::start_call`], [`Pbx::answer`], …) fire the events
+//! FreeSWITCH would fire for them, in its order, with the `Event-Calling-*` headers of
+//! the FreeSWITCH function that creates each event (line numbers from the 1.10/master
+//! source the research notes were written against).
+//!
+//! Registrations stay until [`Pbx::unregister`] or [`Pbx::expire`]: devices are modelled
+//! as refreshing their bindings, so nothing times out on its own.
 
-use std::sync::{Arc, Mutex};
+mod api;
+mod calls;
+pub mod causes;
+mod channel;
+pub(crate) mod clock;
+mod counters;
+pub mod generator;
+pub mod registry;
+pub mod scenario;
+
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
 use tokio::sync::broadcast;
+use tokio::time::Instant;
 
 use super::event::Event;
+pub use causes::Cause;
+use channel::Channel;
+pub use channel::{CallState, Direction};
+pub use counters::CounterSnapshot;
+use counters::Counters;
+pub use registry::{Registration, Transport, UnknownTransport};
 
 /// Fixed facts about the mocked FreeSWITCH.
 #[derive(Clone, Debug)]
@@ -21,6 +49,9 @@ pub struct PbxConfig {
     pub ipv6: String,
     /// `FreeSWITCH-Version` as HEARTBEAT carries it, e.g. `1.10.12-release~64bit`.
     pub version: String,
+    /// `switch_version_revision_human()`, the part of `version` output in parentheses and
+    /// of `status` after the release: `git a88d069 2024-08-02 21:02:27Z 64bit`.
+    pub revision: String,
     /// Wall-clock time at start; the model's clock is this plus tokio time elapsed, so
     /// paused-time tests get deterministic dates.
     pub start_wall: SystemTime,
@@ -30,6 +61,8 @@ pub struct PbxConfig {
     /// Capacity of the event queue each listener may fall behind by before it is killed
     /// (FreeSWITCH: 100 000).
     pub event_queue: usize,
+    /// Idle CPU percentage of an idle box; each live channel takes a little off it.
+    pub idle_cpu: f64,
 }
 
 impl Default for PbxConfig {
@@ -41,10 +74,12 @@ impl Default for PbxConfig {
             ipv4: "192.0.2.10".into(),
             ipv6: "::1".into(),
             version: "1.10.12-release~64bit".into(),
+            revision: "git a88d069 2024-08-02 21:02:27Z 64bit".into(),
             start_wall: SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_764_000_000),
             max_sessions: 1000,
             sessions_per_sec_cap: 30,
             event_queue: 100_000,
+            idle_cpu: 99.63,
         }
     }
 }
@@ -59,6 +94,53 @@ pub enum ApiOutput {
     NotFound,
 }
 
+/// Why a model operation could not run. The model is unchanged when one is returned.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PbxError {
+    #[error("invalid user name {0:?}: use letters, digits, '.', '_' or '-'")]
+    InvalidUser(String),
+    #[error("user {0} has no registration")]
+    NotRegistered(String),
+    #[error("the call has already ended")]
+    CallEnded,
+    #[error("the call was already answered")]
+    AlreadyAnswered,
+    #[error("the call is not answered yet")]
+    NotAnswered,
+    #[error("SIP status {0} is not a final failure response (400-699)")]
+    NotAFailureStatus(u16),
+}
+
+/// The legs of a call placed with [`Pbx::start_call`]; `b` is `None` when the call
+/// failed before an outbound leg existed (callee not registered, gateway down).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallHandle {
+    pub a: String,
+    pub b: Option<String>,
+}
+
+/// Which side ends an answered call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Party {
+    Caller,
+    Callee,
+}
+
+/// A counted view of the model, for tests and the scenario runner.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Snapshot {
+    pub registrations: usize,
+    pub channels: usize,
+    /// Rows of `show calls` (a bridged pair once, an unbridged leg once).
+    pub calls: usize,
+    pub bridged_calls: usize,
+    pub counters: CounterSnapshot,
+    /// `(name, up)` per gateway.
+    pub gateways: Vec<(String, bool)>,
+    pub uptime_us: u64,
+}
+
 /// A shared handle to the model. Cloning is cheap; all clones see one state.
 #[derive(Clone)]
 pub struct Pbx {
@@ -66,24 +148,457 @@ pub struct Pbx {
     events: broadcast::Sender<Arc<Event>>,
 }
 
+/// Where FreeSWITCH creates an event: `Event-Calling-File`, `-Function`, `-Line-Number`.
+type Site = (&'static str, &'static str, u32);
+
+const SITE_CREATE: Site = ("switch_core_state_machine.c", "switch_core_session_run", 626);
+const SITE_PROGRESS: Site = ("switch_channel.c", "switch_channel_perform_mark_ring_ready_value", 3507);
+const SITE_ANSWER: Site = ("switch_channel.c", "switch_channel_perform_mark_answered", 3848);
+const SITE_BRIDGE: Site = ("switch_ivr_bridge.c", "switch_ivr_multi_threaded_bridge", 1689);
+const SITE_UNBRIDGE: Site = ("switch_ivr_bridge.c", "switch_ivr_multi_threaded_bridge", 1879);
+const SITE_CALLSTATE: Site = ("switch_channel.c", "switch_channel_perform_set_callstate", 302);
+const SITE_HANGUP: Site = ("switch_channel.c", "switch_channel_perform_hangup", 3447);
+const SITE_HANGUP_COMPLETE: Site =
+    ("switch_core_state_machine.c", "switch_core_session_reporting_state", 943);
+const SITE_HEARTBEAT: Site = ("switch_core.c", "send_heartbeat", 95);
+const SITE_BACKGROUND_JOB: Site = ("mod_event_socket.c", "api_exec", 1580);
+const SITE_SENDEVENT: Site = ("mod_event_socket.c", "parse_command", 2283);
+const SITE_REGISTER: Site = ("sofia_reg.c", "sofia_reg_handle_register_token", 2059);
+const SITE_UNREGISTER: Site = ("sofia_reg.c", "sofia_reg_handle_register_token", 2213);
+const SITE_EXPIRE: Site = ("sofia_reg.c", "sofia_reg_del_callback", 726);
+const SITE_GATEWAY: Site = ("sofia_reg.c", "sofia_reg_fire_custom_gateway_state_event", 156);
+
+/// The CUSTOM subclass the daemon shows as a pushed message (reserved by eslmatrix).
+pub const MESSAGE_SUBCLASS: &str = "eslmatrix::message";
+
+/// A SIP trunk on the `external` profile.
+#[derive(Clone, Debug)]
+struct Gateway {
+    name: String,
+    register_to: String,
+    up: bool,
+    /// When it went down (µs of wall clock), for the `(retry: Ns)` column.
+    failed_at_us: u64,
+}
+
+/// One row of the core `calls` table: a bridged pair.
+#[derive(Clone, Debug)]
+struct Bridge {
+    caller: String,
+    callee: String,
+    created_us: u64,
+}
+
+/// `CALLS-IN` … `FAILED-CALLS-OUT` of the internal profile.
+#[derive(Clone, Copy, Debug, Default)]
+struct ProfileStats {
+    calls_in: u32,
+    failed_in: u32,
+    calls_out: u32,
+    failed_out: u32,
+}
+
+/// How one leg ends (the SIP side of a hangup).
+#[derive(Clone, Debug)]
+struct LegEnd {
+    uuid: String,
+    cause: Cause,
+    /// The SIP final status this leg received, if any (`sip_term_status`).
+    received: Option<u16>,
+    /// `sip_hangup_disposition`; `recv_*` are known before CHANNEL_HANGUP, `send_*` are
+    /// set by sofia's hangup handler after it.
+    disposition: &'static str,
+    /// `sip_invite_failure_status` for failed or cancelled INVITEs.
+    invite_failure: Option<u16>,
+}
+
 struct State {
     config: PbxConfig,
+    events: broadcast::Sender<Arc<Event>>,
+    core_uuid: String,
+    boots: u64,
     sequence: u64,
+    created_at: Instant,
+    booted_at: Instant,
+    seed: u64,
+    ids: u64,
+    devices: u64,
+    counters: Counters,
+    registrations: Vec<Registration>,
+    channels: Vec<Channel>,
+    bridges: Vec<Bridge>,
+    gateways: Vec<Gateway>,
+    stats: ProfileStats,
+}
+
+/// SplitMix64: a tiny, well-mixed generator for reproducible identifiers.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+fn fnv1a(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// A version-4-shaped UUID from two 64-bit words.
+fn format_uuid(hi: u64, lo: u64) -> String {
+    let hi = (hi & 0xffff_ffff_ffff_0fff) | 0x4000;
+    let lo = (lo & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000;
+    format!(
+        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        hi >> 32,
+        (hi >> 16) & 0xffff,
+        hi & 0xffff,
+        lo >> 48,
+        lo & 0xffff_ffff_ffff
+    )
+}
+
+fn valid_user(user: &str) -> bool {
+    !user.is_empty()
+        && user.len() <= 64
+        && user.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+/// Reason phrases of the SIP statuses the model uses.
+pub(crate) fn sip_phrase(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        403 => "Forbidden",
+        404 => "Not Found",
+        408 => "Request Timeout",
+        480 => "Temporarily Unavailable",
+        484 => "Address Incomplete",
+        486 => "Busy Here",
+        487 => "Request Terminated",
+        488 => "Not Acceptable Here",
+        500 => "Server Internal Error",
+        503 => "Service Unavailable",
+        600 => "Busy Everywhere",
+        603 => "Decline",
+        _ => "Unknown",
+    }
+}
+
+impl State {
+    fn now_us(&self) -> u64 {
+        let start = self.config.start_wall.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+        (start + self.created_at.elapsed()).as_micros() as u64
+    }
+
+    fn uptime_us(&self) -> u64 {
+        self.booted_at.elapsed().as_micros() as u64
+    }
+
+    fn next_uuid(&mut self) -> String {
+        self.ids += 1;
+        let hi = mix(self.seed ^ self.ids);
+        let lo = mix(hi ^ self.ids.rotate_left(32));
+        format_uuid(hi, lo)
+    }
+
+    fn sip_ip(&self) -> String {
+        self.config.ipv4.clone()
+    }
+
+    /// A new event with the 13 common headers, as `switch_event_prep_for_delivery` adds them.
+    fn event_at(&mut self, name: &str, site: Site) -> Event {
+        self.sequence += 1;
+        let now = self.now_us();
+        let mut ev = Event::new();
+        self.add_common(&mut ev, name, site, now);
+        ev
+    }
+
+    fn add_common(&self, ev: &mut Event, name: &str, site: Site, now: u64) {
+        ev.push("Event-Name", name);
+        ev.push("Core-UUID", self.core_uuid.clone());
+        ev.push("FreeSWITCH-Hostname", self.config.hostname.clone());
+        ev.push("FreeSWITCH-Switchname", self.config.switchname.clone());
+        ev.push("FreeSWITCH-IPv4", self.config.ipv4.clone());
+        ev.push("FreeSWITCH-IPv6", self.config.ipv6.clone());
+        ev.push("Event-Date-Local", clock::local_date(now));
+        ev.push("Event-Date-GMT", clock::rfc822_date(now));
+        ev.push("Event-Date-Timestamp", now.to_string());
+        ev.push("Event-Calling-File", site.0);
+        ev.push("Event-Calling-Function", site.1);
+        ev.push("Event-Calling-Line-Number", site.2.to_string());
+        ev.push("Event-Sequence", self.sequence.to_string());
+    }
+
+    fn custom_at(&mut self, subclass: &str, site: Site) -> Event {
+        self.event_at("CUSTOM", site).with("Event-Subclass", subclass)
+    }
+
+    fn fire(&self, ev: Event) {
+        let _ = self.events.send(Arc::new(ev));
+    }
+
+    fn idle_cpu(&self) -> f64 {
+        (self.config.idle_cpu - 0.05 * self.channels.len() as f64).max(0.0)
+    }
+
+    fn heartbeat(&mut self) -> Event {
+        let up = self.uptime_us();
+        let c = self.counters.snapshot(up);
+        let mut ev = self.event_at("HEARTBEAT", SITE_HEARTBEAT);
+        ev.push("Event-Info", "System Ready");
+        ev.push("Up-Time", clock::uptime_text(up));
+        ev.push("FreeSWITCH-Version", self.config.version.clone());
+        ev.push("Uptime-msec", (up / 1000).to_string());
+        ev.push("Session-Count", c.current.to_string());
+        ev.push("Max-Sessions", self.config.max_sessions.to_string());
+        ev.push("Session-Per-Sec", self.config.sessions_per_sec_cap.to_string());
+        ev.push("Session-Per-Sec-Last", c.sps_last.to_string());
+        ev.push("Session-Per-Sec-Max", c.sps_peak.to_string());
+        ev.push("Session-Per-Sec-FiveMin", c.sps_five_min.to_string());
+        ev.push("Session-Since-Startup", c.since_startup.to_string());
+        ev.push("Session-Peak-Max", c.peak.to_string());
+        ev.push("Session-Peak-FiveMin", c.peak_five_min.to_string());
+        ev.push("Idle-CPU", format!("{:.6}", self.idle_cpu()));
+        ev
+    }
+
+    fn reset(&mut self) {
+        self.boots += 1;
+        self.core_uuid = format_uuid(mix(self.seed ^ (self.boots << 56)), mix(self.boots ^ self.seed));
+        self.sequence = 0;
+        self.booted_at = Instant::now();
+        self.counters = Counters::default();
+        self.registrations.clear();
+        self.channels.clear();
+        self.bridges.clear();
+        self.stats = ProfileStats::default();
+        for g in &mut self.gateways {
+            g.up = true;
+        }
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            registrations: self.registrations.len(),
+            channels: self.channels.len(),
+            calls: self.call_rows().len(),
+            bridged_calls: self.bridges.len(),
+            counters: self.counters.snapshot(self.uptime_us()),
+            gateways: self.gateways.iter().map(|g| (g.name.clone(), g.up)).collect(),
+            uptime_us: self.uptime_us(),
+        }
+    }
+
+    // ---- registrations ------------------------------------------------------------
+
+    fn register(
+        &mut self,
+        user: &str,
+        transport: Transport,
+        user_agent: &str,
+    ) -> Result<Registration, PbxError> {
+        if !valid_user(user) {
+            return Err(PbxError::InvalidUser(user.to_string()));
+        }
+        let expires_secs = if transport.is_websocket() { 600 } else { 3600 };
+        let expires_epoch = self.now_us() / 1_000_000 + expires_secs + registry::LATE_MARGIN_SECS;
+        let existing = self
+            .registrations
+            .iter()
+            .position(|r| r.user == user && r.transport == transport && r.user_agent == user_agent);
+        let update = existing.is_some();
+        let reg = match existing {
+            Some(i) => {
+                let r = &mut self.registrations[i];
+                r.expires_epoch = expires_epoch;
+                r.clone()
+            }
+            None => {
+                self.devices += 1;
+                let d = registry::device_shape(user, transport, self.devices);
+                let reg = Registration {
+                    user: user.to_string(),
+                    realm: self.sip_ip(),
+                    transport,
+                    user_agent: user_agent.to_string(),
+                    call_id: d.call_id,
+                    contact: d.contact,
+                    contact_user: d.contact_user,
+                    contact_host: d.contact_host,
+                    network_ip: d.network_ip,
+                    network_port: d.network_port,
+                    expires_secs,
+                    expires_epoch,
+                };
+                self.registrations.push(reg.clone());
+                reg
+            }
+        };
+        let mut ev = self.custom_at("sofia::register", SITE_REGISTER);
+        ev.push("profile-name", "internal");
+        ev.push("from-user", reg.user.clone());
+        ev.push("from-host", reg.realm.clone());
+        ev.push("presence-hosts", format!("{0},{0}", self.sip_ip()));
+        ev.push("contact", reg.contact.clone());
+        ev.push("call-id", reg.call_id.clone());
+        ev.push("rpid", "unknown");
+        ev.push("status", transport.reg_desc());
+        ev.push("expires", reg.expires_secs.to_string());
+        ev.push("to-user", reg.user.clone());
+        ev.push("to-host", reg.realm.clone());
+        ev.push("network-ip", reg.network_ip.clone());
+        ev.push("network-port", reg.network_port.to_string());
+        ev.push("username", reg.user.clone());
+        ev.push("realm", reg.realm.clone());
+        ev.push("user-agent", reg.user_agent.clone());
+        if update {
+            ev.push("update-reg", "true");
+        }
+        self.fire(ev);
+        Ok(reg)
+    }
+
+    /// Removes every binding of `user`; `expired` picks the event (timeout vs REGISTER
+    /// with `Expires: 0`).
+    fn drop_bindings(&mut self, user: &str, expired: bool) -> Result<usize, PbxError> {
+        let (gone, kept): (Vec<Registration>, Vec<Registration>) =
+            std::mem::take(&mut self.registrations).into_iter().partition(|r| r.user == user);
+        self.registrations = kept;
+        if gone.is_empty() {
+            return Err(PbxError::NotRegistered(user.to_string()));
+        }
+        for r in &gone {
+            let ev = if expired {
+                let mut ev = self.custom_at("sofia::expire", SITE_EXPIRE);
+                ev.push("profile-name", "internal");
+                ev.push("call-id", r.call_id.clone());
+                ev.push("user", r.user.clone());
+                ev.push("username", r.user.clone());
+                ev.push("host", r.realm.clone());
+                ev.push("contact", r.contact.clone());
+                ev.push("expires", r.expires_epoch.to_string());
+                ev.push("user-agent", r.user_agent.clone());
+                ev.push("realm", r.realm.clone());
+                ev.push("network-ip", r.network_ip.clone());
+                ev.push("network-port", r.network_port.to_string());
+                ev
+            } else {
+                let mut ev = self.custom_at("sofia::unregister", SITE_UNREGISTER);
+                ev.push("profile-name", "internal");
+                ev.push("username", r.user.clone());
+                ev.push("from-user", r.user.clone());
+                ev.push("from-host", r.realm.clone());
+                ev.push("contact", r.contact.clone());
+                ev.push("call-id", r.call_id.clone());
+                ev.push("rpid", "unknown");
+                ev.push("realm", r.realm.clone());
+                ev.push("network-ip", r.network_ip.clone());
+                ev.push("network-port", r.network_port.to_string());
+                ev.push("user-agent", r.user_agent.clone());
+                ev.push("expires", "0");
+                ev
+            };
+            self.fire(ev);
+        }
+        Ok(gone.len())
+    }
+
+    /// The newest binding of a user: where an outbound leg to them goes.
+    fn binding(&self, user: &str) -> Option<&Registration> {
+        self.registrations.iter().rev().find(|r| r.user == user)
+    }
+
+    // ---- gateways -----------------------------------------------------------------
+
+    fn set_gateway(&mut self, name: &str, up: bool) -> bool {
+        let now = self.now_us();
+        let known = self.gateways.iter().position(|g| g.name == name);
+        let idx = match known {
+            Some(i) => i,
+            None => {
+                let host = if name.contains('.') { name.to_string() } else { format!("{name}.example.net") };
+                self.gateways.push(Gateway {
+                    name: name.to_string(),
+                    register_to: format!("sip:eslmatrix@{host}"),
+                    up: true,
+                    failed_at_us: 0,
+                });
+                self.gateways.len() - 1
+            }
+        };
+        // A new gateway reports its first registration outcome; a known one only changes.
+        if known.is_some() && self.gateways[idx].up == up {
+            return false;
+        }
+        self.gateways[idx].up = up;
+        if !up {
+            self.gateways[idx].failed_at_us = now;
+        }
+        let mut ev = self.custom_at("sofia::gateway_state", SITE_GATEWAY);
+        ev.push("Gateway", name);
+        if up {
+            ev.push("State", "REGED");
+            ev.push("Ping-Status", "UP");
+            ev.push("Register-Network-IP", calls::GATEWAY_IP);
+            ev.push("Register-Network-Port", "5060");
+        } else {
+            ev.push("State", "FAILED");
+            ev.push("Ping-Status", "DOWN");
+            ev.push("Phrase", sip_phrase(408));
+            ev.push("Status", "408");
+        }
+        self.fire(ev);
+        true
+    }
+
+    fn message(&mut self, text: &str) -> String {
+        let uuid = self.next_uuid();
+        self.sequence += 1;
+        let now = self.now_us();
+        let mut ev = Event::new();
+        ev.push("Command", "sendevent CUSTOM");
+        ev.push("Event-Subclass", MESSAGE_SUBCLASS);
+        ev.push("Message-Text", text);
+        ev.push("Event-UUID", uuid.clone());
+        self.add_common(&mut ev, "CUSTOM", SITE_SENDEVENT, now);
+        self.fire(ev);
+        uuid
+    }
 }
 
 impl Pbx {
     pub fn new(config: PbxConfig) -> Self {
         let (events, _) = broadcast::channel(config.event_queue.max(1));
-        Pbx { inner: Arc::new(Mutex::new(State { config, sequence: 0 })), events }
+        let now = Instant::now();
+        let seed = fnv1a(&config.core_uuid);
+        let state = State {
+            core_uuid: config.core_uuid.clone(),
+            config,
+            events: events.clone(),
+            boots: 0,
+            sequence: 0,
+            created_at: now,
+            booted_at: now,
+            seed,
+            ids: 0,
+            devices: 0,
+            counters: Counters::default(),
+            registrations: Vec::new(),
+            channels: Vec::new(),
+            bridges: Vec::new(),
+            gateways: Vec::new(),
+            stats: ProfileStats::default(),
+        };
+        Pbx { inner: Arc::new(Mutex::new(state)), events }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Runs an API command (`api status` → `api("status", "")`).
     pub fn api(&self, command: &str, args: &str) -> ApiOutput {
-        let _ = args;
-        match command {
-            "status" => ApiOutput::Text("UP 0 years, 0 days, 0 hours, 0 minutes, 0 seconds\n".into()),
-            _ => ApiOutput::NotFound,
-        }
+        self.lock().api(command, args)
     }
 
     /// Every event the PBX fires from now on.
@@ -92,10 +607,16 @@ impl Pbx {
     }
 
     /// A new event of that name with the 13 common headers FreeSWITCH adds at creation.
+    /// The calling site is the FreeSWITCH function that creates events of that name
+    /// (HEARTBEAT: `send_heartbeat`, BACKGROUND_JOB: `api_exec`); others are attributed to
+    /// `sendevent`, the way an outside party injects events.
     pub fn event(&self, name: &str) -> Event {
-        let mut s = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        s.sequence += 1;
-        Event::new().with("Event-Name", name).with("Core-UUID", s.config.core_uuid.clone())
+        let site = match name {
+            "HEARTBEAT" => SITE_HEARTBEAT,
+            "BACKGROUND_JOB" => SITE_BACKGROUND_JOB,
+            _ => SITE_SENDEVENT,
+        };
+        self.lock().event_at(name, site)
     }
 
     /// A new CUSTOM event with that subclass.
@@ -110,9 +631,146 @@ impl Pbx {
 
     /// A HEARTBEAT event carrying the model's counters (not fired).
     pub fn heartbeat(&self) -> Event {
-        self.event("HEARTBEAT").with("Event-Info", "System Ready")
+        self.lock().heartbeat()
     }
 
-    /// A FreeSWITCH restart: calls and registrations gone, counters reset, uptime 0.
-    pub fn reset(&self) {}
+    /// A FreeSWITCH restart: calls and registrations gone (no events: the process that
+    /// would send them is gone), counters and Event-Sequence reset, uptime 0, a new
+    /// Core-UUID; gateways come back up.
+    pub fn reset(&self) {
+        self.lock().reset();
+    }
+
+    /// The Core-UUID of the running instance (changes on [`Pbx::reset`]).
+    pub fn core_uuid(&self) -> String {
+        self.lock().core_uuid.clone()
+    }
+
+    /// Counts of everything, consistent with every output at this instant.
+    pub fn snapshot(&self) -> Snapshot {
+        self.lock().snapshot()
+    }
+
+    /// A device registers (or refreshes its binding: same user, transport and user agent).
+    pub fn register(
+        &self,
+        user: &str,
+        transport: Transport,
+        user_agent: &str,
+    ) -> Result<Registration, PbxError> {
+        self.lock().register(user, transport, user_agent)
+    }
+
+    /// Every binding of `user` sends REGISTER with `Expires: 0` (`sofia::unregister`).
+    pub fn unregister(&self, user: &str) -> Result<usize, PbxError> {
+        self.lock().drop_bindings(user, false)
+    }
+
+    /// Every binding of `user` times out (`sofia::expire`).
+    pub fn expire(&self, user: &str) -> Result<usize, PbxError> {
+        self.lock().drop_bindings(user, true)
+    }
+
+    /// Current bindings, oldest first.
+    pub fn registrations(&self) -> Vec<Registration> {
+        self.lock().registrations.clone()
+    }
+
+    /// `from` dials `to`: the inbound leg is created, routed, the outbound leg created and
+    /// both ring. If `to` cannot be reached (not registered, gateway down) the inbound leg
+    /// is refused at once and the handle has no B leg.
+    pub fn start_call(
+        &self,
+        from: &str,
+        to: &str,
+        caller_name: Option<&str>,
+    ) -> Result<CallHandle, PbxError> {
+        self.lock().start_call(from, to, caller_name)
+    }
+
+    /// The callee picks up: both legs answered and bridged.
+    pub fn answer(&self, call: &CallHandle) -> Result<(), PbxError> {
+        self.lock().answer(call)
+    }
+
+    /// One side sends BYE on an answered call.
+    pub fn hangup(&self, call: &CallHandle, by: Party) -> Result<(), PbxError> {
+        self.lock().hangup(call, by)
+    }
+
+    /// The callee's device answers the INVITE with a failure status (486, 404, 480 …);
+    /// causes follow the tables in fixtures/sip/.
+    pub fn reject(&self, call: &CallHandle, sip_status: u16) -> Result<(), PbxError> {
+        self.lock().reject(call, sip_status)
+    }
+
+    /// The caller hangs up while it still rings (CANCEL → ORIGINATOR_CANCEL).
+    pub fn cancel(&self, call: &CallHandle) -> Result<(), PbxError> {
+        self.lock().cancel(call)
+    }
+
+    /// A gateway goes down or comes back (`sofia::gateway_state`); the first mention of a
+    /// name creates it and reports its state. Returns whether an event was fired (a known
+    /// gateway that keeps its state fires none).
+    pub fn set_gateway(&self, name: &str, up: bool) -> Result<bool, PbxError> {
+        if !valid_user(name) {
+            return Err(PbxError::InvalidUser(name.to_string()));
+        }
+        Ok(self.lock().set_gateway(name, up))
+    }
+
+    /// Pushes a message to the display: a CUSTOM `eslmatrix::message` event shaped as an
+    /// ESL client's `sendevent` produces it. Returns its `Event-UUID`.
+    pub fn message(&self, text: &str) -> String {
+        self.lock().message(text)
+    }
+
+    /// UUIDs of the live channels, oldest first.
+    pub fn channel_uuids(&self) -> Vec<String> {
+        self.lock().channels.iter().map(|c| c.uuid.clone()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uuids_are_deterministic_and_well_formed() {
+        let a = Pbx::new(PbxConfig::default());
+        let b = Pbx::new(PbxConfig::default());
+        let ua = a.lock().next_uuid();
+        assert_eq!(ua, b.lock().next_uuid());
+        assert_ne!(ua, a.lock().next_uuid());
+        assert_eq!(ua.len(), 36);
+        assert_eq!(&ua[14..15], "4");
+    }
+
+    #[test]
+    fn common_headers_in_order() {
+        let pbx = Pbx::new(PbxConfig::default());
+        let ev = pbx.event("HEARTBEAT");
+        let names: Vec<&str> = ev.headers.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "Event-Name",
+                "Core-UUID",
+                "FreeSWITCH-Hostname",
+                "FreeSWITCH-Switchname",
+                "FreeSWITCH-IPv4",
+                "FreeSWITCH-IPv6",
+                "Event-Date-Local",
+                "Event-Date-GMT",
+                "Event-Date-Timestamp",
+                "Event-Calling-File",
+                "Event-Calling-Function",
+                "Event-Calling-Line-Number",
+                "Event-Sequence"
+            ]
+        );
+        assert_eq!(ev.get("Event-Calling-Function"), Some("send_heartbeat"));
+        assert_eq!(ev.get("Event-Sequence"), Some("1"));
+        assert_eq!(pbx.event("X").get("Event-Sequence"), Some("2"));
+    }
 }

@@ -1,0 +1,651 @@
+//! `api` commands over the model, byte-exact to mod_commands.c and mod_sofia.c output
+//! (FreeSWITCH 1.10.12). Sub-commands the mock does not emulate answer with an explicit
+//! `-ERR … not emulated by the eslmatrix mock` line rather than a made-up FreeSWITCH text.
+
+use std::fmt::Write as _;
+
+use super::calls::Route;
+use super::causes::Cause;
+use super::channel::{basic_calls_row, ChanState, Direction};
+use super::{valid_user, ApiOutput, State};
+
+const SHOW_SYNTAX: &str = "codec|endpoint|application|api|dialplan|file|timer|calls [count]|channels [count|like <match string>]|calls|detailed_calls|bridged_calls|detailed_bridged_calls|aliases|complete|chat|management|modules|nat_map|say|interfaces|interface_types|tasks|limits|status";
+const ORIGINATE_SYNTAX: &str = "<call url> <exten>|&<application_name>(<app_args>) [<dialplan>] [<context>] [<cid_name>] [<cid_num>] [<timeout_sec>]";
+const UPTIME_SYNTAX: &str = "[us|ms|s|m|h|d|microseconds|milliseconds|seconds|minutes|hours|days]";
+const KILL_SYNTAX: &str = "<uuid> [cause]";
+const RULE: &str =
+    "=================================================================================================";
+
+fn not_emulated(command: &str, args: &str) -> String {
+    format!("-ERR {} {}: not emulated by the eslmatrix mock\n", command, args.trim())
+}
+
+/// `cJSON_PrintUnformatted` string escaping.
+fn json_str(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The three output forms of `show_function` for a row set.
+enum ShowAs {
+    Delim,
+    Json,
+}
+
+fn render_show(rows: &[Vec<(String, String)>], count_only: bool, as_: ShowAs) -> String {
+    let n = rows.len();
+    match as_ {
+        ShowAs::Delim if count_only => format!("\n{n} total.\n"),
+        ShowAs::Delim => {
+            let mut out = String::new();
+            if let Some(first) = rows.first() {
+                let names: Vec<&str> = first.iter().map(|(k, _)| k.as_str()).collect();
+                out.push_str(&names.join(","));
+                out.push('\n');
+            }
+            for row in rows {
+                let values: Vec<&str> = row.iter().map(|(_, v)| v.as_str()).collect();
+                out.push_str(&values.join(","));
+                out.push('\n');
+            }
+            let _ = write!(out, "\n{n} total.\n");
+            out
+        }
+        // The count query always yields one SQL row, so the array exists (empty).
+        ShowAs::Json if count_only => format!("{{\"row_count\":{n},\"rows\":[]}}"),
+        ShowAs::Json if n == 0 => "{\"row_count\": 0}\n".to_string(),
+        ShowAs::Json => {
+            let objects: Vec<String> = rows
+                .iter()
+                .map(|row| {
+                    let fields: Vec<String> =
+                        row.iter().map(|(k, v)| format!("{}:{}", json_str(k), json_str(v))).collect();
+                    format!("{{{}}}", fields.join(","))
+                })
+                .collect();
+            format!("{{\"row_count\":{n},\"rows\":[{}]}}", objects.join(","))
+        }
+    }
+}
+
+fn owned(row: Vec<(&'static str, String)>) -> Vec<(String, String)> {
+    row.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
+impl State {
+    pub(super) fn api(&mut self, command: &str, args: &str) -> ApiOutput {
+        let args = args.trim();
+        let text = match command {
+            "status" => self.status(),
+            "show" => self.show(args),
+            "sofia" => self.sofia(args),
+            "uptime" => self.uptime(args),
+            "version" => self.version(args),
+            "originate" => self.originate(args),
+            "uuid_kill" => self.uuid_kill(args),
+            "hupall" => self.hupall(args),
+            _ => return ApiOutput::NotFound,
+        };
+        ApiOutput::Text(text)
+    }
+
+    /// `switch_version_full_human()`: `1.10.12-release git a88d069 2024-08-02 21:02:27Z 64bit`.
+    fn version_human(&self) -> String {
+        let v = &self.config.version;
+        let release = v.split(['~', '+']).next().unwrap_or(v);
+        format!("{release} {}", self.config.revision)
+    }
+
+    fn status(&self) -> String {
+        let up = self.uptime_us();
+        let c = self.counters.snapshot(up);
+        let mut out = String::new();
+        let _ = writeln!(out, "UP {}", super::clock::uptime_text(up));
+        let _ = writeln!(out, "FreeSWITCH (Version {}) is ready", self.version_human());
+        let _ = writeln!(out, "{} session(s) since startup", c.since_startup);
+        let _ = writeln!(out, "{} session(s) - peak {}, last 5min {} ", c.current, c.peak, c.peak_five_min);
+        let _ = writeln!(
+            out,
+            "{} session(s) per Sec out of max {}, peak {}, last 5min {} ",
+            c.sps_last, self.config.sessions_per_sec_cap, c.sps_peak, c.sps_five_min
+        );
+        let _ = writeln!(out, "{} session(s) max", self.config.max_sessions);
+        let _ = writeln!(out, "min idle cpu 0.00/{:.2}", self.idle_cpu());
+        out.push_str("Current Stack Size/Max 240K/8192K\n");
+        out
+    }
+
+    fn uptime(&self, args: &str) -> String {
+        let scale: u64 = match args {
+            "" | "seconds" | "s" => 1_000_000,
+            "microseconds" | "us" => 1,
+            "milliseconds" | "ms" => 1000,
+            "minutes" | "m" => 60_000_000,
+            "hours" | "h" => 3_600_000_000,
+            "days" | "d" => 86_400_000_000,
+            _ => return format!("-USAGE: {UPTIME_SYNTAX}\n"),
+        };
+        format!("{}\n", self.uptime_us() / scale)
+    }
+
+    fn version(&self, args: &str) -> String {
+        if args.is_empty() {
+            return format!("FreeSWITCH Version {} ({})\n", self.config.version, self.config.revision);
+        }
+        if args.split_whitespace().next().is_some_and(|a| a.to_ascii_lowercase().contains("short")) {
+            let short: String =
+                self.config.version.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+            return format!("{short}\n");
+        }
+        format!("FreeSWITCH Version {} ({})\n", self.config.version, self.version_human())
+    }
+
+    /// Rows of the `basic_calls` view: each bridged pair once (A leg first), each
+    /// unbridged leg on its own; unbridged rows (NULL `call_created_epoch`) sort first.
+    pub(super) fn call_rows(&self) -> Vec<Vec<(String, String)>> {
+        let host = &self.config.switchname;
+        let mut rows = Vec::new();
+        for ch in &self.channels {
+            let as_callee = self.bridges.iter().any(|b| b.callee == ch.uuid);
+            let bridge = self.bridges.iter().find(|b| b.caller == ch.uuid);
+            if as_callee || bridge.is_some() {
+                continue;
+            }
+            rows.push(basic_calls_row(ch, None, None, host));
+        }
+        for b in &self.bridges {
+            if let (Some(a), Some(bb)) = (self.chan(&b.caller), self.chan(&b.callee)) {
+                rows.push(basic_calls_row(a, Some(bb), Some(b.created_us / 1_000_000), host));
+            }
+        }
+        rows
+    }
+
+    fn show(&self, args: &str) -> String {
+        let argv: Vec<&str> = args.split_whitespace().collect();
+        let Some(&command) = argv.first() else { return format!("-USAGE: {SHOW_SYNTAX}\n") };
+        let arg = |i: usize| argv.get(i).copied();
+        let mut as_ = if arg(1).is_some_and(|a| a.eq_ignore_ascii_case("as")) { arg(2) } else { None };
+        let mut count_only = false;
+        let host = &self.config.switchname;
+        let rows: Vec<Vec<(String, String)>> = match command.to_ascii_lowercase().as_str() {
+            "calls" | "channels" | "registrations" => {
+                if arg(1).is_some_and(|a| a.eq_ignore_ascii_case("count")) {
+                    count_only = true;
+                    if arg(2).is_some_and(|a| a.eq_ignore_ascii_case("as")) {
+                        as_ = arg(3);
+                    }
+                }
+                match command.to_ascii_lowercase().as_str() {
+                    "calls" => self.call_rows(),
+                    "channels" if arg(1).is_some_and(|a| a.eq_ignore_ascii_case("like")) => {
+                        if arg(3).is_some_and(|a| a.eq_ignore_ascii_case("as")) {
+                            as_ = arg(4);
+                        }
+                        let needle = arg(2).unwrap_or("").replace('%', "");
+                        self.channels
+                            .iter()
+                            .map(|c| c.channels_row(host))
+                            .filter(|row| {
+                                row.iter().any(|(k, v)| {
+                                    matches!(*k, "uuid" | "name" | "cid_name" | "cid_num")
+                                        && v.contains(&needle)
+                                })
+                            })
+                            .map(owned)
+                            .collect()
+                    }
+                    "channels" => self.channels.iter().map(|c| owned(c.channels_row(host))).collect(),
+                    _ => self.registrations.iter().map(|r| owned(r.row(host))).collect(),
+                }
+            }
+            "bridged_calls" => self
+                .call_rows()
+                .into_iter()
+                .filter(|row| row.iter().any(|(k, v)| k == "b_uuid" && !v.is_empty()))
+                .collect(),
+            "codec"
+            | "endpoint"
+            | "application"
+            | "api"
+            | "dialplan"
+            | "file"
+            | "timer"
+            | "detailed_calls"
+            | "detailed_bridged_calls"
+            | "aliases"
+            | "complete"
+            | "chat"
+            | "management"
+            | "modules"
+            | "module"
+            | "nat_map"
+            | "say"
+            | "interfaces"
+            | "interface_types"
+            | "tasks"
+            | "limits"
+            | "status"
+            | "help" => return not_emulated("show", args),
+            _ => return format!("-USAGE: {SHOW_SYNTAX}\n"),
+        };
+        let as_ = match as_.map(str::to_ascii_lowercase).as_deref() {
+            None | Some("delim") | Some("csv") => ShowAs::Delim,
+            Some("json") => ShowAs::Json,
+            Some(_) => return not_emulated("show", args),
+        };
+        render_show(&rows, count_only, as_)
+    }
+
+    fn sofia(&self, args: &str) -> String {
+        let argv: Vec<&str> = args.split_whitespace().collect();
+        if argv.first() != Some(&"status") {
+            return not_emulated("sofia", args);
+        }
+        match argv.get(1..).unwrap_or_default() {
+            [] => self.sofia_status(),
+            ["profile", name, rest @ ..] => {
+                if !rest.is_empty() {
+                    return not_emulated("sofia", args);
+                }
+                self.sofia_profile(name)
+            }
+            ["gateway", name] => self.sofia_gateway(name),
+            [_] => not_emulated("sofia", args),
+            _ => "Invalid Syntax!\n".to_string(),
+        }
+    }
+
+    fn inuse(&self, profile: &str) -> usize {
+        self.channels.iter().filter(|c| c.sofia_profile == profile).count()
+    }
+
+    fn sofia_status(&self) -> String {
+        /// `"%25s\t%s\t  %40s\t%s"`, the row format of `cmd_status`.
+        fn row(out: &mut String, name: &str, kind: &str, data: &str, state: &str) {
+            let _ = writeln!(out, "{name:>25}\t{kind}\t  {data:>40}\t{state}");
+        }
+        let ip = self.sip_ip();
+        let mut out = String::new();
+        row(&mut out, "Name", "   Type", "Data", "State");
+        let _ = writeln!(out, "{RULE}");
+        row(&mut out, &ip, "  alias", "internal", "ALIASED");
+        let running = |profile: &str| format!("RUNNING ({})", self.inuse(profile));
+        row(&mut out, "external", "profile", &format!("sip:mod_sofia@{ip}:5080"), &running("external"));
+        let now = self.now_us();
+        for g in &self.gateways {
+            let state = if g.up {
+                "REGED".to_string()
+            } else {
+                format!("FAILED (retry: {}s)", retry_secs(now, g.failed_at_us))
+            };
+            row(&mut out, &format!("external::{}", g.name), "gateway", &g.register_to, &state);
+        }
+        row(&mut out, "internal", "profile", &format!("sip:mod_sofia@{ip}:5060"), &running("internal"));
+        let _ = writeln!(out, "{RULE}");
+        out.push_str("2 profiles 1 alias\n");
+        out
+    }
+
+    fn sofia_profile(&self, name: &str) -> String {
+        let ip = self.sip_ip();
+        let (profile, port) = match name {
+            "internal" => ("internal", 5060),
+            "external" => ("external", 5080),
+            n if n == ip => ("internal", 5060),
+            _ => return "Invalid Profile!\n".to_string(),
+        };
+        let internal = profile == "internal";
+        let mut lines: Vec<(&str, String)> = vec![("Name", name.to_string()), ("Domain Name", "N/A".into())];
+        if name != profile {
+            lines.push(("Alias Of", profile.to_string()));
+        }
+        let stats = self.stats;
+        let (calls_in, failed_in, calls_out, failed_out, regs) = if internal {
+            (stats.calls_in, stats.failed_in, stats.calls_out, stats.failed_out, self.registrations.len())
+        } else {
+            (0, 0, 0, 0, 0)
+        };
+        lines.extend([
+            ("Auto-NAT", "false".to_string()),
+            ("DBName", format!("sofia_reg_{profile}")),
+            ("Pres Hosts", if internal { format!("{ip},{ip}") } else { String::new() }),
+            ("Dialplan", "XML".into()),
+            ("Context", "public".into()),
+            ("Challenge Realm", "auto_from".into()),
+            ("RTP-IP", ip.clone()),
+            ("SIP-IP", ip.clone()),
+            ("URL", format!("sip:mod_sofia@{ip}:{port}")),
+            ("BIND-URL", format!("sip:mod_sofia@{ip}:{port};transport=udp,tcp")),
+        ]);
+        if internal {
+            lines.push(("WS-BIND-URL", format!("sip:mod_sofia@{ip}:5066;transport=ws")));
+            lines.push(("WSS-BIND-URL", format!("sips:mod_sofia@{ip}:7443;transport=wss")));
+        }
+        lines.extend([
+            ("HOLD-MUSIC", "local_stream://moh".to_string()),
+            ("OUTBOUND-PROXY", "N/A".into()),
+            ("CODECS IN", "OPUS,G722,PCMU,PCMA,H264,VP8".into()),
+            ("CODECS OUT", "OPUS,G722,PCMU,PCMA,H264,VP8".into()),
+            ("TEL-EVENT", "101".into()),
+            ("DTMF-MODE", "rfc2833".into()),
+            ("CNG", "13".into()),
+            ("SESSION-TO", "0".into()),
+            ("MAX-DIALOG", "0".into()),
+            ("MAX-RECV-RPS", "1000".into()),
+            ("NOMEDIA", "false".into()),
+            ("LATE-NEG", "true".into()),
+            ("PROXY-MEDIA", "false".into()),
+            ("AGGRESSIVENAT", "false".into()),
+            ("CALLS-IN", calls_in.to_string()),
+            ("FAILED-CALLS-IN", failed_in.to_string()),
+            ("CALLS-OUT", calls_out.to_string()),
+            ("FAILED-CALLS-OUT", failed_out.to_string()),
+            ("REGISTRATIONS", regs.to_string()),
+        ]);
+        let mut out = format!("{RULE}\n");
+        for (key, value) in lines {
+            // mod_sofia pads every key to 17 columns, except WS-BIND-URL (16).
+            let width = if key == "WS-BIND-URL" { 16 } else { 17 };
+            let _ = writeln!(out, "{key:<width$}\t{value}");
+        }
+        out
+    }
+
+    fn sofia_gateway(&self, name: &str) -> String {
+        let Some(g) = self.gateways.iter().find(|g| g.name == name) else {
+            return "Invalid Gateway!\n".to_string();
+        };
+        let host = g.register_to.rsplit('@').next().unwrap_or_default();
+        let (ob, ob_failed) = self.gateway_calls(name);
+        let lines: [(&str, String); 25] = [
+            ("Name    ", g.name.clone()),
+            ("Profile ", "external".into()),
+            ("Scheme  ", "Digest".into()),
+            ("Realm   ", host.to_string()),
+            ("Username", "eslmatrix".into()),
+            ("Password", "yes".into()),
+            ("From    ", format!("<sip:eslmatrix@{host}>")),
+            ("Contact ", format!("<sip:gw+{}@{}:5080;transport=udp;gw={}>", g.name, self.sip_ip(), g.name)),
+            ("Exten   ", "eslmatrix".into()),
+            ("To      ", g.register_to.clone()),
+            ("Proxy   ", format!("sip:{host}")),
+            ("Context ", "public".into()),
+            ("Expires ", "3600".into()),
+            ("Freq    ", "3600".into()),
+            ("Ping    ", "0".into()),
+            ("PingFreq", "0".into()),
+            ("PingTime", "0.00".into()),
+            ("PingState", "0/0/0".into()),
+            ("State   ", if g.up { "REGED" } else { "FAILED" }.into()),
+            ("Status  ", if g.up { "UP" } else { "DOWN" }.into()),
+            ("Uptime  ", "0s".into()),
+            ("CallsIN ", "0".into()),
+            ("CallsOUT", ob.to_string()),
+            ("FailedCallsIN", "0".into()),
+            ("FailedCallsOUT", ob_failed.to_string()),
+        ];
+        let mut out = format!("{RULE}\n");
+        for (key, value) in lines {
+            let _ = writeln!(out, "{key}\t{value}");
+        }
+        let _ = writeln!(out, "{RULE}");
+        out
+    }
+
+    /// Outbound calls through a gateway (live legs; the mock keeps no gateway history).
+    fn gateway_calls(&self, name: &str) -> (usize, usize) {
+        let legs = self.channels.iter().filter(|c| c.gateway.as_deref() == Some(name));
+        (legs.count(), 0)
+    }
+
+    fn uuid_kill(&mut self, args: &str) -> String {
+        let mut parts = args.splitn(2, ' ');
+        let uuid = parts.next().unwrap_or("");
+        if uuid.is_empty() {
+            return format!("-USAGE: {KILL_SYNTAX}\n");
+        }
+        let cause = parts
+            .next()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .and_then(Cause::parse)
+            .unwrap_or_else(|| Cause::named("NORMAL_CLEARING"));
+        if self.kill(uuid, &cause) {
+            "+OK\n".to_string()
+        } else {
+            "-ERR No such channel!\n".to_string()
+        }
+    }
+
+    fn hupall(&mut self, args: &str) -> String {
+        let argv: Vec<&str> = args.split_whitespace().collect();
+        let cause = argv
+            .first()
+            .and_then(|c| Cause::parse(c))
+            .filter(|c| c.number != 0)
+            .unwrap_or_else(|| Cause::named("MANAGER_REQUEST"));
+        let pairs: Vec<(&str, &str)> =
+            argv.get(1..).unwrap_or_default().chunks_exact(2).map(|p| (p[0], p[1])).collect();
+        let targets: Vec<String> = self
+            .channels
+            .iter()
+            .filter(|c| pairs.iter().all(|(k, v)| c.var(k) == Some(*v)))
+            .map(|c| c.uuid.clone())
+            .collect();
+        for uuid in targets {
+            if self.chan(&uuid).is_some_and(|c| !c.hungup) {
+                self.kill(&uuid, &cause);
+            }
+        }
+        match pairs.as_slice() {
+            [] => format!("+OK hangup all channels with cause {}\n", cause.name),
+            [(k, v)] => format!("+OK hangup all channels matching [{k}]=[{v}] with cause: {}\n", cause.name),
+            [(k, v), ..] => {
+                format!("+OK hangup all channels matching [{k}]=[{v}]... with cause: {}\n", cause.name)
+            }
+        }
+    }
+
+    /// `originate <dial string> <&app(args)|exten> [dialplan] [context] [cid_name] [cid_num] [timeout]`.
+    ///
+    /// Dial strings: `user/<name>` (a registered user) and `sofia/gateway/<gw>/<number>`.
+    /// The mock's devices answer at once, so the A leg is answered before `+OK <uuid>`
+    /// returns (FreeSWITCH's `originate` also blocks until then) and a `&bridge(user/X)`
+    /// or an extension that is a registered user is bridged within the same call.
+    fn originate(&mut self, args: &str) -> String {
+        let argv: Vec<&str> = args.split(' ').filter(|a| !a.is_empty()).collect();
+        if argv.len() < 2 || argv.len() > 7 {
+            return format!("-USAGE: {ORIGINATE_SYNTAX}\n");
+        }
+        let field = |i: usize| argv.get(i).copied().filter(|a| !a.eq_ignore_ascii_case("undef"));
+        let (dial, exten) = (argv[0], argv[1]);
+        let cid_name = field(4).unwrap_or("");
+        let cid_num = field(5).unwrap_or("0000000000");
+        let route = if let Some(target) = dial.strip_prefix("user/") {
+            let user = target.split('@').next().unwrap_or(target);
+            if !valid_user(user) {
+                return "-ERR INVALID_URL\n".to_string();
+            }
+            match self.binding(user).cloned() {
+                Some(reg) => Route::User(reg),
+                None => return "-ERR USER_NOT_REGISTERED\n".to_string(),
+            }
+        } else if let Some(rest) = dial.strip_prefix("sofia/gateway/") {
+            let Some((gw, number)) = rest.split_once('/').filter(|(_, n)| valid_user(n)) else {
+                return "-ERR INVALID_URL\n".to_string();
+            };
+            match self.gateways.iter().find(|g| g.name == gw) {
+                None => return "-ERR INVALID_GATEWAY\n".to_string(),
+                Some(g) if !g.up => return "-ERR GATEWAY_DOWN\n".to_string(),
+                Some(g) => Route::Gateway(g.name.clone(), g.register_to.clone(), number.to_string()),
+            }
+        } else if dial.starts_with("sofia/") || dial.starts_with("loopback/") {
+            return not_emulated("originate", args);
+        } else {
+            return "-ERR CHAN_NOT_IMPLEMENTED\n".to_string();
+        };
+        let realm = self.sip_ip();
+        let (name, network_addr, codec, dest, user_agent, gateway) = match &route {
+            Route::User(reg) => (
+                format!("sofia/internal/{}@{}", reg.contact_user, reg.contact_host),
+                reg.network_ip.clone(),
+                if reg.transport.is_websocket() { super::channel::OPUS } else { super::channel::PCMU },
+                reg.user.clone(),
+                reg.user_agent.clone(),
+                None,
+            ),
+            Route::Gateway(g, register_to, number) => (
+                format!("sofia/external/{number}@{}", register_to.rsplit('@').next().unwrap_or(g)),
+                super::calls::GATEWAY_IP.to_string(),
+                super::channel::PCMU,
+                number.clone(),
+                String::new(),
+                Some(g.clone()),
+            ),
+        };
+        let profile = super::channel::Profile {
+            username: String::new(),
+            cid_name: cid_name.to_string(),
+            cid_num: cid_num.to_string(),
+            network_addr,
+            dest: dest.clone(),
+            context: field(3).unwrap_or("default").to_string(),
+            ..Default::default()
+        };
+        let a = self.new_channel(Direction::Outbound, name, profile, codec);
+        let session_id = self.counters.since_startup;
+        if gateway.is_none() {
+            self.stats.calls_out += 1;
+        }
+        if let Some(ch) = self.chan_mut(&a) {
+            let sofia_profile = if gateway.is_some() { "external" } else { "internal" };
+            ch.sofia_profile = sofia_profile;
+            ch.gateway = gateway.clone();
+            for (k, v) in [
+                ("direction", "outbound".to_string()),
+                ("is_outbound", "true".into()),
+                ("uuid", ch.uuid.clone()),
+                ("session_id", session_id.to_string()),
+                ("sip_profile_name", sofia_profile.into()),
+                ("sofia_profile_name", sofia_profile.into()),
+                ("channel_name", ch.name.clone()),
+                ("dialed_user", dest.clone()),
+                ("sip_user_agent", user_agent),
+            ] {
+                if !v.is_empty() {
+                    ch.set_var(k, v);
+                }
+            }
+            match &gateway {
+                None => {
+                    ch.presence_id = format!("{dest}@{realm}");
+                    ch.set_var("dialed_domain", realm.clone());
+                    ch.set_var("presence_id", format!("{dest}@{realm}"));
+                }
+                Some(g) => ch.set_var("sip_gateway_name", g.clone()),
+            }
+        }
+        self.fire_channel("CHANNEL_CREATE", super::SITE_CREATE, &a, &[]);
+        if let Some(ch) = self.chan_mut(&a) {
+            ch.running = ChanState::ConsumeMedia;
+            ch.state = ChanState::ConsumeMedia;
+        }
+        self.ring(&[&a]);
+        self.mark_answered(&a);
+        if let Some(ch) = self.chan_mut(&a) {
+            ch.running = ChanState::Execute;
+            ch.state = ChanState::Execute;
+        }
+        let bridge_to = match exten.strip_prefix('&') {
+            Some(app) => {
+                let (name, data) = match app.split_once('(') {
+                    Some((n, rest)) => (n, rest.split(')').next().unwrap_or("")),
+                    None => (app, ""),
+                };
+                if let Some(ch) = self.chan_mut(&a) {
+                    ch.application = name.to_string();
+                    ch.application_data = data.to_string();
+                    ch.set_var("current_application", name);
+                    ch.set_var("current_application_data", data);
+                }
+                if name == "bridge" {
+                    let who =
+                        data.strip_prefix("user/").map(|u| u.split('@').next().unwrap_or(u).to_string());
+                    Some(who.unwrap_or_default())
+                } else {
+                    None
+                }
+            }
+            None => Some(exten.to_string()),
+        };
+        if let Some(to) = bridge_to {
+            match self.binding(&to).cloned() {
+                Some(r) => {
+                    let b = self.outbound_leg(&a, &to, &Route::User(r));
+                    self.ring(&[&b]);
+                    self.mark_answered(&b);
+                    self.bridge(&a, &b);
+                }
+                None => {
+                    // The bridge fails; the inline extension ends and FreeSWITCH hangs up.
+                    let cause = if exten.starts_with('&') {
+                        Cause::named("NORMAL_CLEARING")
+                    } else {
+                        Cause::named("NO_ROUTE_DESTINATION")
+                    };
+                    let end = self.local_end(&a, &cause);
+                    self.end_legs(&[end]);
+                }
+            }
+        }
+        format!("+OK {a}\n")
+    }
+}
+
+/// Seconds to the next registration retry of a failed gateway (FreeSWITCH retries every 30 s).
+fn retry_secs(now_us: u64, failed_at_us: u64) -> u64 {
+    let elapsed = now_us.saturating_sub(failed_at_us) / 1_000_000;
+    30 - elapsed % 30
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_escapes_like_cjson() {
+        assert_eq!(json_str("a\"b\\c\n\u{1}/é"), "\"a\\\"b\\\\c\\n\\u0001/é\"");
+    }
+
+    #[test]
+    fn show_forms() {
+        let rows = vec![vec![("a".to_string(), "1".to_string()), ("b".to_string(), String::new())]];
+        assert_eq!(render_show(&rows, false, ShowAs::Delim), "a,b\n1,\n\n1 total.\n");
+        assert_eq!(render_show(&rows, true, ShowAs::Delim), "\n1 total.\n");
+        assert_eq!(render_show(&[], false, ShowAs::Delim), "\n0 total.\n");
+        assert_eq!(
+            render_show(&rows, false, ShowAs::Json),
+            "{\"row_count\":1,\"rows\":[{\"a\":\"1\",\"b\":\"\"}]}"
+        );
+        assert_eq!(render_show(&[], false, ShowAs::Json), "{\"row_count\": 0}\n");
+        assert_eq!(render_show(&[], true, ShowAs::Json), "{\"row_count\":0,\"rows\":[]}");
+    }
+}

@@ -1,0 +1,580 @@
+//! Call legs over time: creating, ringing, answering, bridging and ending channels with
+//! the event sequence and variables FreeSWITCH produces for each step.
+
+use super::channel::{self, CallState, ChanState, Channel, Direction, PeerRole, Profile, OPUS, PCMU};
+use super::*;
+
+/// Where an outbound leg goes.
+pub(super) enum Route {
+    User(Registration),
+    /// Gateway name, its `register_to` URI and the number dialled through it.
+    Gateway(String, String, String),
+}
+
+/// The carrier's signalling address, as gateway legs and events report it.
+pub(super) const GATEWAY_IP: &str = "192.0.2.200";
+
+impl State {
+    pub(super) fn chan(&self, uuid: &str) -> Option<&Channel> {
+        self.channels.iter().find(|c| c.uuid == uuid)
+    }
+
+    pub(super) fn chan_mut(&mut self, uuid: &str) -> Option<&mut Channel> {
+        self.channels.iter_mut().find(|c| c.uuid == uuid)
+    }
+
+    /// Fires a channel event for `uuid` with `lead` headers right after the common ones.
+    pub(super) fn fire_channel(&mut self, name: &str, site: Site, uuid: &str, lead: &[(&str, String)]) {
+        let mut ev = self.event_at(name, site);
+        for (k, v) in lead {
+            ev.push(*k, v.clone());
+        }
+        if let Some(ch) = self.chan(uuid) {
+            let peer = ch.peer.as_ref().and_then(|(p, _)| self.chan(p));
+            ch.add_event_data(&mut ev, peer);
+        }
+        self.fire(ev);
+    }
+
+    pub(super) fn new_channel(
+        &mut self,
+        direction: Direction,
+        name: String,
+        profile: Profile,
+        codec: channel::Codec,
+    ) -> String {
+        let uuid = self.next_uuid();
+        let now = self.now_us();
+        self.counters.created(self.uptime_us());
+        let ch = Channel {
+            uuid: uuid.clone(),
+            direction,
+            sofia_profile: "internal",
+            name,
+            running: ChanState::Init,
+            state: ChanState::Routing,
+            callstate: CallState::Down,
+            answered: false,
+            hungup: false,
+            cause: None,
+            profile,
+            presence_id: String::new(),
+            codec,
+            call_uuid: uuid.clone(),
+            application: String::new(),
+            application_data: String::new(),
+            created_us: now,
+            progress_us: 0,
+            answered_us: 0,
+            bridged_us: 0,
+            hangup_us: 0,
+            peer: None,
+            vars: Vec::new(),
+            gateway: None,
+        };
+        self.channels.push(ch);
+        uuid
+    }
+
+    /// The inbound leg of a call from a registered (or at least authenticated) user.
+    pub(super) fn inbound_leg(&mut self, from: &str, to: &str, caller_name: &str) -> String {
+        let realm = self.sip_ip();
+        let reg = self.binding(from).cloned();
+        let (ip, port, transport, ua) = match &reg {
+            Some(r) => (r.network_ip.clone(), r.network_port, r.transport, r.user_agent.clone()),
+            None => ("198.51.100.250".to_string(), 5060, Transport::Udp, String::new()),
+        };
+        let profile = Profile {
+            username: from.to_string(),
+            cid_name: caller_name.to_string(),
+            cid_num: from.to_string(),
+            network_addr: ip.clone(),
+            dest: to.to_string(),
+            context: "default".to_string(),
+            ..Profile::default()
+        };
+        let codec = if transport.is_websocket() { OPUS } else { PCMU };
+        let uuid =
+            self.new_channel(Direction::Inbound, format!("sofia/internal/{from}@{realm}"), profile, codec);
+        self.stats.calls_in += 1;
+        let session_id = self.counters.since_startup;
+        let call_id = format!("{:016x}", mix(self.ids ^ 0xca11));
+        if let Some(ch) = self.chan_mut(&uuid) {
+            ch.presence_id = format!("{from}@{realm}");
+            let vars: Vec<(&str, String)> = vec![
+                ("direction", "inbound".into()),
+                ("uuid", uuid.clone()),
+                ("session_id", session_id.to_string()),
+                ("sip_from_user", from.into()),
+                ("sip_from_uri", format!("{from}@{realm}")),
+                ("sip_from_host", realm.clone()),
+                ("channel_name", ch.name.clone()),
+                ("sip_call_id", call_id),
+                ("sip_local_network_addr", realm.clone()),
+                ("sip_network_ip", ip.clone()),
+                ("sip_network_port", port.to_string()),
+                ("sip_received_ip", ip.clone()),
+                ("sip_received_port", port.to_string()),
+                ("sip_via_protocol", transport.via_protocol().into()),
+                ("sip_authorized", "true".into()),
+                ("sip_auth_username", from.into()),
+                ("sip_auth_realm", realm.clone()),
+                ("user_name", from.into()),
+                ("domain_name", realm.clone()),
+                ("user_context", "default".into()),
+                ("effective_caller_id_name", caller_name.into()),
+                ("effective_caller_id_number", from.into()),
+                ("sofia_profile_name", "internal".into()),
+                ("sip_req_user", to.into()),
+                ("sip_to_user", to.into()),
+                ("sip_user_agent", ua),
+            ];
+            for (k, v) in vars {
+                if !v.is_empty() {
+                    ch.set_var(k, v);
+                }
+            }
+            ch.set_var("presence_id", format!("{from}@{realm}"));
+        }
+        self.fire_channel("CHANNEL_CREATE", SITE_CREATE, &uuid, &[]);
+        // An inbound leg entering CS_ROUTING is RINGING as far as the core is concerned.
+        self.set_callstate(&uuid, CallState::Ringing);
+        uuid
+    }
+
+    /// Where a dialled number goes: a registered user, or the first gateway.
+    pub(super) fn route(&self, to: &str) -> Result<Route, Cause> {
+        if let Some(r) = self.binding(to) {
+            return Ok(Route::User(r.clone()));
+        }
+        match self.gateways.first() {
+            Some(g) if g.up => Ok(Route::Gateway(g.name.clone(), g.register_to.clone(), to.to_string())),
+            Some(_) => Err(Cause::named("GATEWAY_DOWN")),
+            None => Err(Cause::named("USER_NOT_REGISTERED")),
+        }
+    }
+
+    /// Creates the outbound leg `a` bridges to and fires its CHANNEL_CREATE.
+    pub(super) fn outbound_leg(&mut self, a: &str, to: &str, route: &Route) -> String {
+        let realm = self.sip_ip();
+        let Some(a_ch) = self.chan(a) else { return String::new() };
+        let a_profile = a_ch.profile.clone();
+        let a_uuid = a_ch.uuid.clone();
+        let (name, ip, ua, codec, gateway, dialed) = match route {
+            Route::User(r) => (
+                format!("sofia/internal/{}@{}", r.contact_user, r.contact_host),
+                r.network_ip.clone(),
+                r.user_agent.clone(),
+                if r.transport.is_websocket() { OPUS } else { PCMU },
+                None,
+                format!("user/{to}@{realm}"),
+            ),
+            Route::Gateway(g, register_to, _) => {
+                let host = register_to.rsplit('@').next().unwrap_or(g).to_string();
+                (
+                    format!("sofia/external/{to}@{host}"),
+                    GATEWAY_IP.to_string(),
+                    String::new(),
+                    PCMU,
+                    Some(g.clone()),
+                    format!("sofia/gateway/{g}/{to}"),
+                )
+            }
+        };
+        let profile = Profile {
+            username: a_profile.username.clone(),
+            cid_name: a_profile.cid_name.clone(),
+            cid_num: a_profile.cid_num.clone(),
+            network_addr: ip,
+            dest: to.to_string(),
+            context: a_profile.context.clone(),
+            ..Profile::default()
+        };
+        let b = self.new_channel(Direction::Outbound, name, profile, codec);
+        let session_id = self.counters.since_startup;
+        if gateway.is_none() {
+            self.stats.calls_out += 1;
+        }
+        if let Some(ch) = self.chan_mut(&b) {
+            ch.call_uuid = a_uuid.clone();
+            ch.peer = Some((a_uuid.clone(), PeerRole::Originator));
+            ch.gateway = gateway.clone();
+            if gateway.is_some() {
+                ch.sofia_profile = "external";
+            } else {
+                ch.presence_id = format!("{to}@{realm}");
+            }
+            let vars: Vec<(&str, String)> = vec![
+                ("direction", "outbound".into()),
+                ("is_outbound", "true".into()),
+                ("uuid", b.clone()),
+                ("session_id", session_id.to_string()),
+                ("sip_profile_name", ch.sofia_profile.into()),
+                ("sofia_profile_name", ch.sofia_profile.into()),
+                ("channel_name", ch.name.clone()),
+                ("originator", a_uuid.clone()),
+                ("call_uuid", a_uuid.clone()),
+                ("dialed_user", to.into()),
+                ("sip_user_agent", ua),
+            ];
+            for (k, v) in vars {
+                if !v.is_empty() {
+                    ch.set_var(k, v);
+                }
+            }
+            if gateway.is_none() {
+                ch.set_var("dialed_domain", realm.clone());
+                ch.set_var("presence_id", format!("{to}@{realm}"));
+            } else if let Some(g) = &gateway {
+                ch.set_var("sip_gateway_name", g.clone());
+            }
+        }
+        if let Some(ch) = self.chan_mut(a) {
+            ch.peer = Some((b.clone(), PeerRole::Originatee));
+            ch.profile.callee_name = "Outbound Call".into();
+            ch.profile.callee_num = to.to_string();
+            ch.application = "bridge".into();
+            ch.application_data = dialed.clone();
+            ch.set_var("current_application", "bridge");
+            ch.set_var("current_application_data", dialed);
+            ch.set_var("dialed_user", to);
+            ch.set_var("call_uuid", a_uuid);
+        }
+        self.fire_channel("CHANNEL_CREATE", SITE_CREATE, &b, &[]);
+        if let Some(ch) = self.chan_mut(&b) {
+            ch.running = ChanState::ConsumeMedia;
+            ch.state = ChanState::ConsumeMedia;
+        }
+        b
+    }
+
+    /// `switch_channel_perform_set_callstate`: a change fires CHANNEL_CALLSTATE; nothing
+    /// changes once a leg is in HANGUP.
+    pub(super) fn set_callstate(&mut self, uuid: &str, new: CallState) {
+        let Some(ch) = self.chan_mut(uuid) else { return };
+        let old = ch.callstate;
+        if old == new || old == CallState::Hangup {
+            return;
+        }
+        ch.callstate = new;
+        self.fire_channel(
+            "CHANNEL_CALLSTATE",
+            SITE_CALLSTATE,
+            uuid,
+            &[
+                ("Original-Channel-Call-State", old.as_str().to_string()),
+                ("Channel-Call-State-Number", new.number().to_string()),
+            ],
+        );
+    }
+
+    /// 180 Ringing: CHANNEL_PROGRESS on each leg, far end first; the call state changes
+    /// after the event.
+    pub(super) fn ring(&mut self, legs: &[&str]) {
+        let now = self.now_us();
+        for uuid in legs {
+            if let Some(ch) = self.chan_mut(uuid) {
+                ch.progress_us = now;
+            }
+            self.fire_channel("CHANNEL_PROGRESS", SITE_PROGRESS, uuid, &[]);
+            self.set_callstate(uuid, CallState::Ringing);
+        }
+    }
+
+    /// 200 OK: CHANNEL_ANSWER per leg (the event shows the call state before the answer).
+    pub(super) fn mark_answered(&mut self, uuid: &str) {
+        let now = self.now_us();
+        if let Some(ch) = self.chan_mut(uuid) {
+            ch.answered = true;
+            ch.answered_us = now;
+            ch.set_var("endpoint_disposition", "ANSWER");
+        }
+        self.fire_channel("CHANNEL_ANSWER", SITE_ANSWER, uuid, &[]);
+        self.set_callstate(uuid, CallState::Active);
+    }
+
+    pub(super) fn bridge(&mut self, a: &str, b: &str) {
+        let now = self.now_us();
+        let (Some(a_name), Some(b_name)) =
+            (self.chan(a).map(|c| c.name.clone()), self.chan(b).map(|c| c.name.clone()))
+        else {
+            return;
+        };
+        for (me, other, other_name) in [(a, b, &b_name), (b, a, &a_name)] {
+            if let Some(ch) = self.chan_mut(me) {
+                ch.bridged_us = now;
+                ch.set_var("bridge_channel", other_name.clone());
+                ch.set_var("bridge_uuid", other);
+                ch.set_var("signal_bond", other);
+                ch.set_var("last_bridge_to", other);
+                if me == b {
+                    ch.running = ChanState::ExchangeMedia;
+                    ch.state = ChanState::ExchangeMedia;
+                }
+            }
+        }
+        self.bridges.push(Bridge { caller: a.to_string(), callee: b.to_string(), created_us: now });
+        self.fire_channel(
+            "CHANNEL_BRIDGE",
+            SITE_BRIDGE,
+            a,
+            &[("Bridge-A-Unique-ID", a.to_string()), ("Bridge-B-Unique-ID", b.to_string())],
+        );
+    }
+
+    /// Ends one or two legs with FreeSWITCH's event order: HANGUP of the first leg,
+    /// UNBRIDGE of a bridged A leg, HANGUP of the second, then HANGUP_COMPLETE of each.
+    pub(super) fn end_legs(&mut self, legs: &[LegEnd]) {
+        let now = self.now_us();
+        let mut hung: Vec<&LegEnd> = Vec::new();
+        for (i, end) in legs.iter().enumerate() {
+            let Some(ch) = self.chan_mut(&end.uuid) else { continue };
+            if ch.hungup {
+                continue;
+            }
+            if let Some(status) = end.received {
+                ch.set_var("sip_term_status", status.to_string());
+                ch.set_var("proto_specific_hangup_cause", format!("sip:{status}"));
+                ch.set_var("sip_term_cause", end.cause.number.to_string());
+            }
+            if end.disposition.starts_with("recv") {
+                ch.set_var("sip_hangup_disposition", end.disposition);
+            }
+            ch.hungup = true;
+            ch.hangup_us = now;
+            ch.cause = Some(end.cause.clone());
+            ch.state = ChanState::Hangup;
+            let peer = ch.peer.clone();
+            let bridged = self.bridges.iter().find(|b| b.caller == end.uuid || b.callee == end.uuid);
+            if let Some(role) =
+                bridged.map(|b| if b.caller == end.uuid { "originator" } else { "originatee" })
+            {
+                if let Some(ch) = self.chan_mut(&end.uuid) {
+                    ch.set_var("last_bridge_role", role);
+                }
+            }
+            if let Some(p) = peer.as_ref().and_then(|(p, _)| self.chan_mut(p)) {
+                p.set_var("last_bridge_hangup_cause", end.cause.name.clone());
+            }
+            let Some(ch) = self.chan_mut(&end.uuid) else { continue };
+            if let Some(status) = end.invite_failure {
+                let phrase = if status == 487 { "CANCEL" } else { sip_phrase(status) };
+                ch.set_var("sip_invite_failure_status", status.to_string());
+                ch.set_var("sip_invite_failure_phrase", phrase);
+                if end.disposition == "recv_refuse" {
+                    // sofia copies the failure onto the bridging partner.
+                    if let Some(p) = peer.as_ref().and_then(|(p, _)| self.chan_mut(p)) {
+                        p.set_var("sip_invite_failure_status", status.to_string());
+                        p.set_var("sip_invite_failure_phrase", phrase);
+                    }
+                }
+            }
+            self.fire_channel("CHANNEL_HANGUP", SITE_HANGUP, &end.uuid, &[]);
+            hung.push(end);
+            if i == 0 {
+                if let Some(pos) =
+                    self.bridges.iter().position(|b| b.caller == end.uuid || b.callee == end.uuid)
+                {
+                    let bridge = self.bridges.remove(pos);
+                    self.fire_channel("CHANNEL_UNBRIDGE", SITE_UNBRIDGE, &bridge.caller, &[]);
+                }
+            }
+        }
+        // The state machine's CS_HANGUP handler: call state, then sofia's on_hangup.
+        for end in &hung {
+            self.set_callstate(&end.uuid, CallState::Hangup);
+        }
+        for end in &hung {
+            if let Some(ch) = self.chan_mut(&end.uuid) {
+                if ch.var("sip_hangup_disposition").is_none() {
+                    ch.set_var("sip_hangup_disposition", end.disposition);
+                }
+                ch.set_var("hangup_cause", end.cause.name.clone());
+                ch.set_var("hangup_cause_q850", end.cause.q850().to_string());
+                ch.set_cdr_vars();
+                ch.running = ChanState::Reporting;
+                ch.state = ChanState::Reporting;
+            }
+        }
+        let up = self.uptime_us();
+        for end in &hung {
+            self.fire_channel(
+                "CHANNEL_HANGUP_COMPLETE",
+                SITE_HANGUP_COMPLETE,
+                &end.uuid,
+                &[("Hangup-Cause", end.cause.name.clone())],
+            );
+            if let Some(pos) = self.channels.iter().position(|c| c.uuid == end.uuid) {
+                let ch = self.channels.remove(pos);
+                if !ch.answered && ch.gateway.is_none() {
+                    match ch.direction {
+                        Direction::Inbound => self.stats.failed_in += 1,
+                        Direction::Outbound => self.stats.failed_out += 1,
+                    }
+                }
+                self.counters.ended(up);
+            }
+        }
+        self.bridges.retain(|b| self.channels.iter().any(|c| c.uuid == b.caller));
+        // A peer that is gone is no longer an Other-Leg.
+        let live: Vec<String> = self.channels.iter().map(|c| c.uuid.clone()).collect();
+        for ch in &mut self.channels {
+            if ch.peer.as_ref().is_some_and(|(p, _)| !live.contains(p)) {
+                ch.peer = None;
+            }
+        }
+    }
+
+    /// How a leg ends when FreeSWITCH (not the device) tears it down.
+    pub(super) fn local_end(&self, uuid: &str, cause: &Cause) -> LegEnd {
+        let (disposition, invite_failure) = match self.chan(uuid) {
+            Some(c) if c.answered => ("send_bye", None),
+            Some(c) if c.direction == Direction::Outbound => ("send_cancel", Some(487)),
+            _ => ("send_refuse", None),
+        };
+        LegEnd { uuid: uuid.to_string(), cause: cause.clone(), received: None, disposition, invite_failure }
+    }
+
+    /// `uuid_kill` / `hupall`: the leg and its bridged peer go down with `cause`.
+    pub(super) fn kill(&mut self, uuid: &str, cause: &Cause) -> bool {
+        let Some(ch) = self.chan(uuid) else { return false };
+        let peer = ch.peer.as_ref().map(|(p, _)| p.clone());
+        let mut legs = vec![self.local_end(uuid, cause)];
+        if let Some(p) = peer.filter(|p| self.chan(p).is_some()) {
+            legs.push(self.local_end(&p, cause));
+        }
+        self.end_legs(&legs);
+        true
+    }
+
+    /// Live legs of a handle, or `CallEnded` when the A leg is gone.
+    pub(super) fn legs(&self, call: &CallHandle) -> Result<(String, Option<String>), PbxError> {
+        if self.chan(&call.a).is_none() {
+            return Err(PbxError::CallEnded);
+        }
+        let b = call.b.clone().filter(|b| self.chan(b).is_some());
+        Ok((call.a.clone(), b))
+    }
+
+    pub(super) fn start_call(
+        &mut self,
+        from: &str,
+        to: &str,
+        caller_name: Option<&str>,
+    ) -> Result<CallHandle, PbxError> {
+        for u in [from, to] {
+            if !valid_user(u) {
+                return Err(PbxError::InvalidUser(u.to_string()));
+            }
+        }
+        let a = self.inbound_leg(from, to, caller_name.unwrap_or(from));
+        if let Some(ch) = self.chan_mut(&a) {
+            ch.running = ChanState::Execute;
+            ch.state = ChanState::Execute;
+        }
+        match self.route(to) {
+            Ok(route) => {
+                let b = self.outbound_leg(&a, to, &route);
+                self.ring(&[&b, &a]);
+                Ok(CallHandle { a, b: Some(b) })
+            }
+            Err(cause) => {
+                let end = self.local_end(&a, &cause);
+                self.end_legs(&[end]);
+                Ok(CallHandle { a, b: None })
+            }
+        }
+    }
+
+    pub(super) fn answer(&mut self, call: &CallHandle) -> Result<(), PbxError> {
+        let (a, b) = self.legs(call)?;
+        let b = b.ok_or(PbxError::CallEnded)?;
+        if self.chan(&b).is_some_and(|c| c.answered) {
+            return Err(PbxError::AlreadyAnswered);
+        }
+        self.mark_answered(&b);
+        self.mark_answered(&a);
+        self.bridge(&a, &b);
+        Ok(())
+    }
+
+    pub(super) fn hangup(&mut self, call: &CallHandle, by: Party) -> Result<(), PbxError> {
+        let (a, b) = self.legs(call)?;
+        if !self.chan(&a).is_some_and(|c| c.answered) {
+            return Err(PbxError::NotAnswered);
+        }
+        let clearing = Cause::named("NORMAL_CLEARING");
+        let bye = |uuid: &str| LegEnd {
+            uuid: uuid.to_string(),
+            cause: clearing.clone(),
+            received: Some(200),
+            disposition: "recv_bye",
+            invite_failure: None,
+        };
+        let mut legs = Vec::new();
+        match (by, b) {
+            (Party::Caller, b) => {
+                legs.push(bye(&a));
+                if let Some(b) = b {
+                    legs.push(self.local_end(&b, &clearing));
+                }
+            }
+            (Party::Callee, Some(b)) => {
+                legs.push(bye(&b));
+                legs.push(self.local_end(&a, &clearing));
+            }
+            (Party::Callee, None) => legs.push(self.local_end(&a, &clearing)),
+        }
+        self.end_legs(&legs);
+        Ok(())
+    }
+
+    pub(super) fn reject(&mut self, call: &CallHandle, status: u16) -> Result<(), PbxError> {
+        if !(400..700).contains(&status) {
+            return Err(PbxError::NotAFailureStatus(status));
+        }
+        let (a, b) = self.legs(call)?;
+        let b = b.ok_or(PbxError::CallEnded)?;
+        if self.chan(&b).is_some_and(|c| c.answered) {
+            return Err(PbxError::AlreadyAnswered);
+        }
+        let cause = Cause::from_sip(status);
+        let b_end = LegEnd {
+            uuid: b,
+            cause: cause.clone(),
+            received: Some(status),
+            disposition: "recv_refuse",
+            invite_failure: Some(status),
+        };
+        let a_end =
+            LegEnd { uuid: a, cause, received: None, disposition: "send_refuse", invite_failure: None };
+        self.end_legs(&[b_end, a_end]);
+        Ok(())
+    }
+
+    pub(super) fn cancel(&mut self, call: &CallHandle) -> Result<(), PbxError> {
+        let (a, b) = self.legs(call)?;
+        if self.chan(&a).is_some_and(|c| c.answered) {
+            return Err(PbxError::AlreadyAnswered);
+        }
+        let cause = Cause::named("ORIGINATOR_CANCEL");
+        let mut legs = vec![LegEnd {
+            uuid: a,
+            cause: cause.clone(),
+            received: None,
+            disposition: "recv_cancel",
+            invite_failure: Some(487),
+        }];
+        if let Some(b) = b {
+            legs.push(LegEnd {
+                uuid: b,
+                cause,
+                received: None,
+                disposition: "send_cancel",
+                invite_failure: Some(487),
+            });
+        }
+        self.end_legs(&legs);
+        Ok(())
+    }
+}

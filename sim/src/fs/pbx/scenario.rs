@@ -1,0 +1,568 @@
+//! Scenarios: timed scripts of PBX activity (TOML, documented in
+//! fixtures/scenarios/README.md) played against a [`Pbx`] on tokio time.
+//!
+//! Timing is a timeline: each step has `at`, its offset from the start of the pass.
+//! Calls and originates run in the background from their `at`, so later steps (another
+//! call, a gateway flap) happen while they ring or talk; a pass ends when every step has
+//! run and every call it started has ended.
+
+use std::path::Path;
+use std::time::Duration;
+
+use tokio::task::JoinSet;
+use tokio::time::{sleep, sleep_until, Instant};
+use toml::{Table, Value};
+
+use super::generator::GeneratorSpec;
+use super::{ApiOutput, Party, Pbx, PbxError, Transport};
+use crate::fs::fault::{Fault, FaultControl};
+
+/// Why a scenario could not be loaded. Each message is one line naming the step and key.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("cannot read scenario {path}: {message}")]
+    Io { path: String, message: String },
+    #[error("invalid TOML: {0}")]
+    Toml(String),
+    #[error("key {key:?}: {message}")]
+    Top { key: String, message: String },
+    /// `index` counts from 1 in file order.
+    #[error("step {index} ({action}): key {key:?}: {message}")]
+    Step { index: usize, action: String, key: String, message: String },
+}
+
+/// How many times the timeline plays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Repeat {
+    Times(u32),
+    Forever,
+}
+
+/// A parsed scenario.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    pub name: String,
+    pub description: String,
+    pub repeat: Repeat,
+    /// Minimum length of one pass: the next pass starts no earlier than this.
+    pub period: Option<Duration>,
+    /// Explicit steps merged with the generator's, sorted by `at`.
+    pub steps: Vec<Step>,
+    pub generator: Option<GeneratorSpec>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    pub at: Duration,
+    pub action: Action,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    Register {
+        user: String,
+        transport: Transport,
+        user_agent: String,
+    },
+    Unregister {
+        user: String,
+    },
+    Expire {
+        user: String,
+    },
+    Call(CallSpec),
+    /// `api originate <args>`; with `talk_for`, the A leg is killed after that long.
+    Originate {
+        args: String,
+        talk_for: Option<Duration>,
+    },
+    Gateway {
+        name: String,
+        up: bool,
+    },
+    Message {
+        text: String,
+    },
+    /// `connection` None = every connection.
+    Fault {
+        fault: Fault,
+        connection: Option<u64>,
+    },
+    Api {
+        command: String,
+        args: String,
+    },
+}
+
+impl Action {
+    fn name(&self) -> &'static str {
+        match self {
+            Action::Register { .. } => "register",
+            Action::Unregister { .. } => "unregister",
+            Action::Expire { .. } => "expire",
+            Action::Call(_) => "call",
+            Action::Originate { .. } => "originate",
+            Action::Gateway { .. } => "gateway",
+            Action::Message { .. } => "message",
+            Action::Fault { .. } => "fault",
+            Action::Api { .. } => "api",
+        }
+    }
+}
+
+/// One call from a registered user to another number.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CallSpec {
+    pub from: String,
+    pub to: String,
+    pub caller_name: Option<String>,
+    /// How long it rings before the outcome happens.
+    pub ring_for: Duration,
+    pub outcome: Outcome,
+    /// Who hangs up an answered call.
+    pub hangup: Party,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Answer {
+        talk_for: Duration,
+    },
+    /// 486 Busy Here → USER_BUSY.
+    Busy,
+    /// 404 Not Found → UNALLOCATED_NUMBER.
+    NotFound,
+    /// 480 Temporarily Unavailable → NO_USER_RESPONSE.
+    NoAnswer,
+    /// The caller hangs up while it rings → ORIGINATOR_CANCEL (487).
+    Cancel,
+}
+
+/// What a run did; model errors (a call killed by `hupall` before its answer step, a
+/// user unregistered twice) are expected under faults and are listed, not fatal.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RunReport {
+    pub passes: u32,
+    pub steps: usize,
+    pub calls: usize,
+    pub skipped: Vec<String>,
+}
+
+/// The shipped scenarios, by name.
+pub const BUILTIN: [(&str, &str); 5] = [
+    ("webrtc-click-to-call", include_str!("../../../../fixtures/scenarios/webrtc-click-to-call.toml")),
+    ("originate", include_str!("../../../../fixtures/scenarios/originate.toml")),
+    ("rejections", include_str!("../../../../fixtures/scenarios/rejections.toml")),
+    ("busy-office", include_str!("../../../../fixtures/scenarios/busy-office.toml")),
+    ("demo", include_str!("../../../../fixtures/scenarios/demo.toml")),
+];
+
+/// Parses `"1.5s"`, `"500ms"`, `"2m"`, `"1h"` (non-negative, at most a year).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("invalid duration {text:?} (use e.g. \"1.5s\", \"500ms\", \"2m\")"))?;
+    let scale = match unit.trim() {
+        "ms" => 0.001,
+        "s" => 1.0,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        _ => return Err(format!("invalid duration unit in {text:?} (ms, s, m or h)")),
+    };
+    let secs = value * scale;
+    if !secs.is_finite() || secs > 366.0 * 86_400.0 {
+        return Err(format!("duration {text:?} is out of range"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// Reads typed keys from one TOML table and reports unknown ones, naming the place.
+struct Keys<'a> {
+    table: &'a Table,
+    used: Vec<&'static str>,
+    place: Place,
+}
+
+#[derive(Clone)]
+enum Place {
+    Top,
+    Step(usize, String),
+}
+
+impl Place {
+    fn err(&self, key: &str, message: impl Into<String>) -> ScenarioError {
+        let message = message.into();
+        match self {
+            Place::Top => ScenarioError::Top { key: key.to_string(), message },
+            Place::Step(index, action) => {
+                ScenarioError::Step { index: *index, action: action.clone(), key: key.to_string(), message }
+            }
+        }
+    }
+}
+
+impl<'a> Keys<'a> {
+    fn new(table: &'a Table, place: Place) -> Self {
+        Keys { table, used: Vec::new(), place }
+    }
+
+    fn get(&mut self, key: &'static str) -> Option<&'a Value> {
+        self.used.push(key);
+        self.table.get(key)
+    }
+
+    fn opt_str(&mut self, key: &'static str) -> Result<Option<String>, ScenarioError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(self.place.err(key, format!("expected a string, found {}", other.type_str()))),
+        }
+    }
+
+    fn str(&mut self, key: &'static str) -> Result<String, ScenarioError> {
+        self.opt_str(key)?.ok_or_else(|| self.place.err(key, "missing"))
+    }
+
+    fn user(&mut self, key: &'static str) -> Result<String, ScenarioError> {
+        let u = self.str(key)?;
+        if super::valid_user(&u) {
+            Ok(u)
+        } else {
+            Err(self.place.err(key, format!("invalid user {u:?} (letters, digits, '.', '_', '-')")))
+        }
+    }
+
+    fn opt_duration(&mut self, key: &'static str) -> Result<Option<Duration>, ScenarioError> {
+        match self.opt_str(key)? {
+            None => Ok(None),
+            Some(s) => parse_duration(&s).map(Some).map_err(|m| self.place.err(key, m)),
+        }
+    }
+
+    fn opt_int(&mut self, key: &'static str) -> Result<Option<i64>, ScenarioError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Integer(i)) => Ok(Some(*i)),
+            Some(other) => {
+                Err(self.place.err(key, format!("expected an integer, found {}", other.type_str())))
+            }
+        }
+    }
+
+    fn finish(self) -> Result<(), ScenarioError> {
+        let mut unknown: Vec<&String> =
+            self.table.keys().filter(|k| !self.used.contains(&k.as_str())).collect();
+        unknown.sort();
+        match unknown.first() {
+            Some(k) => Err(self.place.err(k, "unknown key")),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Scenario {
+    /// Parses a scenario; every error names the step (1-based) and the key.
+    pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
+        let table: Table = text.parse().map_err(|e: toml::de::Error| {
+            ScenarioError::Toml(e.message().lines().next().unwrap_or("syntax error").to_string())
+        })?;
+        let mut top = Keys::new(&table, Place::Top);
+        let name = top.opt_str("name")?.unwrap_or_default();
+        let description = top.opt_str("description")?.unwrap_or_default();
+        let repeat = match top.get("repeat") {
+            None => Repeat::Times(1),
+            Some(Value::Integer(n)) if (1..=i64::from(u32::MAX)).contains(n) => Repeat::Times(*n as u32),
+            Some(Value::String(s)) if s == "forever" => Repeat::Forever,
+            Some(_) => return Err(Place::Top.err("repeat", "expected a count of at least 1 or \"forever\"")),
+        };
+        let period = top.opt_duration("period")?;
+        let generator = match top.get("generator") {
+            None => None,
+            Some(Value::Table(t)) => Some(GeneratorSpec::from_table(t)?),
+            Some(_) => return Err(Place::Top.err("generator", "expected a table")),
+        };
+        let mut steps = Vec::new();
+        match top.get("step") {
+            None => {}
+            Some(Value::Array(items)) => {
+                let mut last = Duration::ZERO;
+                for (i, item) in items.iter().enumerate() {
+                    let Value::Table(t) = item else {
+                        return Err(Place::Top.err("step", format!("step {} is not a table", i + 1)));
+                    };
+                    let step = parse_step(i + 1, t)?;
+                    if step.at < last {
+                        return Err(Place::Step(i + 1, step.action.name().to_string()).err(
+                            "at",
+                            "steps must be in time order (at is earlier than the previous step)",
+                        ));
+                    }
+                    last = step.at;
+                    steps.push(step);
+                }
+            }
+            Some(_) => return Err(Place::Top.err("step", "expected [[step]] tables")),
+        }
+        top.finish()?;
+        if let Some(g) = &generator {
+            steps.extend(g.steps());
+            steps.sort_by_key(|s| s.at);
+        }
+        if repeat == Repeat::Forever && steps.is_empty() {
+            return Err(Place::Top.err("repeat", "a scenario that repeats forever needs steps"));
+        }
+        Ok(Scenario { name, description, repeat, period, steps, generator })
+    }
+
+    /// A scenario shipped in fixtures/scenarios/, embedded so the demo needs no files:
+    /// `webrtc-click-to-call`, `originate`, `rejections`, `busy-office`, `demo`.
+    pub fn builtin(name: &str) -> Option<Result<Scenario, ScenarioError>> {
+        BUILTIN.iter().find(|(n, _)| *n == name).map(|(_, text)| Scenario::parse(text))
+    }
+
+    /// Reads and parses a scenario file.
+    pub fn load(path: impl AsRef<Path>) -> Result<Scenario, ScenarioError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ScenarioError::Io { path: path.display().to_string(), message: e.to_string() })?;
+        Scenario::parse(&text)
+    }
+
+    /// Plays the scenario on tokio time. Returns when every pass is done (never, for
+    /// `repeat = "forever"`).
+    pub async fn run(&self, pbx: &Pbx, faults: &FaultControl) -> RunReport {
+        let mut report = RunReport::default();
+        loop {
+            let start = Instant::now();
+            let mut calls = JoinSet::new();
+            for step in &self.steps {
+                sleep_until(start + step.at).await;
+                report.steps += 1;
+                if let Err(e) = execute(&step.action, pbx, faults, &mut calls, &mut report) {
+                    report.skipped.push(format!("{}: {e}", step.action.name()));
+                }
+            }
+            while let Some(result) = calls.join_next().await {
+                match result {
+                    Ok(Err(e)) => report.skipped.push(format!("call: {e}")),
+                    Ok(Ok(())) => {}
+                    Err(e) => report.skipped.push(format!("call task: {e}")),
+                }
+            }
+            if let Some(period) = self.period {
+                sleep_until(start + period).await;
+            }
+            report.passes += 1;
+            if let Repeat::Times(n) = self.repeat {
+                if report.passes >= n {
+                    return report;
+                }
+            }
+        }
+    }
+}
+
+fn parse_transport(keys: &mut Keys, place: &Place) -> Result<Transport, ScenarioError> {
+    match keys.opt_str("transport")? {
+        None => Ok(Transport::Udp),
+        Some(t) => t.parse().map_err(|e: super::UnknownTransport| place.err("transport", e.to_string())),
+    }
+}
+
+fn parse_step(index: usize, t: &Table) -> Result<Step, ScenarioError> {
+    let action_name = match t.get("action") {
+        Some(Value::String(s)) => s.clone(),
+        Some(_) => return Err(Place::Step(index, "?".into()).err("action", "expected a string")),
+        None => return Err(Place::Step(index, "?".into()).err("action", "missing")),
+    };
+    let place = Place::Step(index, action_name.clone());
+    let mut keys = Keys::new(t, place.clone());
+    keys.get("action");
+    let at = keys
+        .opt_duration("at")?
+        .ok_or_else(|| place.err("at", "missing (offset from the start, e.g. \"1.5s\")"))?;
+    let action = match action_name.as_str() {
+        "register" => Action::Register {
+            user: keys.user("user")?,
+            transport: parse_transport(&mut keys, &place)?,
+            user_agent: keys.opt_str("user_agent")?.unwrap_or_else(|| "Zoiper rv2.10.20.5".to_string()),
+        },
+        "unregister" => Action::Unregister { user: keys.user("user")? },
+        "expire" => Action::Expire { user: keys.user("user")? },
+        "call" => {
+            let from = keys.user("from")?;
+            let to = keys.user("to")?;
+            let caller_name = keys.opt_str("caller_name")?;
+            let ring_for = keys.opt_duration("ring_for")?.unwrap_or(Duration::from_secs(3));
+            let talk_for = keys.opt_duration("talk_for")?;
+            let outcome = match keys.opt_str("outcome")?.as_deref().unwrap_or("answer") {
+                "answer" => Outcome::Answer { talk_for: talk_for.unwrap_or(Duration::from_secs(30)) },
+                other => {
+                    if talk_for.is_some() {
+                        return Err(place.err("talk_for", "only an answered call talks (outcome = \"answer\")"));
+                    }
+                    match other {
+                        "busy" => Outcome::Busy,
+                        "not_found" => Outcome::NotFound,
+                        "no_answer" => Outcome::NoAnswer,
+                        "cancel" => Outcome::Cancel,
+                        _ => {
+                            return Err(place.err(
+                                "outcome",
+                                format!("unknown outcome {other:?} (answer, busy, not_found, no_answer, cancel)"),
+                            ))
+                        }
+                    }
+                }
+            };
+            let hangup = match keys.opt_str("hangup")?.as_deref() {
+                None | Some("caller") => Party::Caller,
+                Some("callee") => Party::Callee,
+                Some(other) => return Err(place.err("hangup", format!("expected \"caller\" or \"callee\", not {other:?}"))),
+            };
+            Action::Call(CallSpec { from, to, caller_name, ring_for, outcome, hangup })
+        }
+        "originate" => {
+            let args = keys.str("args")?;
+            if args.contains(['\r', '\n']) {
+                return Err(place.err("args", "must be one line"));
+            }
+            Action::Originate { args, talk_for: keys.opt_duration("talk_for")? }
+        }
+        "gateway" => {
+            let name = keys.user("name")?;
+            let up = match keys.str("state")?.as_str() {
+                "up" => true,
+                "down" => false,
+                other => return Err(place.err("state", format!("expected \"up\" or \"down\", not {other:?}"))),
+            };
+            Action::Gateway { name, up }
+        }
+        "message" => Action::Message { text: keys.str("text")? },
+        "api" => Action::Api { command: keys.str("command")?, args: keys.opt_str("args")?.unwrap_or_default() },
+        "fault" => {
+            let connection = match keys.opt_int("connection")? {
+                None => None,
+                Some(n) if n >= 1 => Some(n as u64),
+                Some(_) => return Err(place.err("connection", "connections are numbered from 1")),
+            };
+            let mut rest = t.clone();
+            for k in ["action", "at", "connection"] {
+                rest.remove(k);
+            }
+            let fault = Fault::deserialize(Value::Table(rest))
+                .map_err(|e| place.err("kind", e.to_string().lines().next().unwrap_or("invalid fault").to_string()))?;
+            return Ok(Step { at, action: Action::Fault { fault, connection } });
+        }
+        other => {
+            return Err(place.err(
+                "action",
+                format!("unknown action {other:?} (register, unregister, expire, call, originate, gateway, message, fault, api)"),
+            ))
+        }
+    };
+    keys.finish()?;
+    Ok(Step { at, action })
+}
+
+use serde::Deserialize as _;
+
+fn execute(
+    action: &Action,
+    pbx: &Pbx,
+    faults: &FaultControl,
+    calls: &mut JoinSet<Result<(), PbxError>>,
+    report: &mut RunReport,
+) -> Result<(), String> {
+    match action {
+        Action::Register { user, transport, user_agent } => {
+            pbx.register(user, *transport, user_agent).map(|_| ()).map_err(|e| e.to_string())
+        }
+        Action::Unregister { user } => pbx.unregister(user).map(|_| ()).map_err(|e| e.to_string()),
+        Action::Expire { user } => pbx.expire(user).map(|_| ()).map_err(|e| e.to_string()),
+        Action::Call(spec) => {
+            report.calls += 1;
+            calls.spawn(run_call(pbx.clone(), spec.clone()));
+            Ok(())
+        }
+        Action::Originate { args, talk_for } => {
+            report.calls += 1;
+            let out = match pbx.api("originate", args) {
+                ApiOutput::Text(t) => t,
+                ApiOutput::NotFound => return Err("originate: command not found".into()),
+            };
+            let Some(uuid) = out.strip_prefix("+OK ").map(|u| u.trim().to_string()) else {
+                return Err(format!("originate {args}: {}", out.trim()));
+            };
+            if let Some(talk) = *talk_for {
+                let pbx = pbx.clone();
+                calls.spawn(async move {
+                    sleep(talk).await;
+                    // The call may already be gone (a failed bridge, hupall): that is fine.
+                    let _ = pbx.api("uuid_kill", &uuid);
+                    Ok(())
+                });
+            }
+            Ok(())
+        }
+        Action::Gateway { name, up } => pbx.set_gateway(name, *up).map(|_| ()).map_err(|e| e.to_string()),
+        Action::Message { text } => {
+            pbx.message(text);
+            Ok(())
+        }
+        Action::Fault { fault, connection } => {
+            match connection {
+                Some(c) => faults.inject_into(*c, fault.clone()),
+                None => faults.inject(fault.clone()),
+            }
+            Ok(())
+        }
+        Action::Api { command, args } => match pbx.api(command, args) {
+            ApiOutput::Text(t) if t.starts_with("-ERR") || t.starts_with("-USAGE") => {
+                Err(format!("api {command} {args}: {}", t.trim()))
+            }
+            ApiOutput::Text(_) => Ok(()),
+            ApiOutput::NotFound => Err(format!("api {command}: command not found")),
+        },
+    }
+}
+
+/// One call from dial to hangup, on tokio time.
+pub async fn run_call(pbx: Pbx, spec: CallSpec) -> Result<(), PbxError> {
+    let call = pbx.start_call(&spec.from, &spec.to, spec.caller_name.as_deref())?;
+    if call.b.is_none() {
+        return Ok(());
+    }
+    sleep(spec.ring_for).await;
+    match spec.outcome {
+        Outcome::Answer { talk_for } => {
+            pbx.answer(&call)?;
+            sleep(talk_for).await;
+            pbx.hangup(&call, spec.hangup)
+        }
+        Outcome::Busy => pbx.reject(&call, 486),
+        Outcome::NotFound => pbx.reject(&call, 404),
+        Outcome::NoAnswer => pbx.reject(&call, 480),
+        Outcome::Cancel => pbx.cancel(&call),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
+        assert!(parse_duration("-1s").is_err());
+        assert!(parse_duration("1").is_err());
+        assert!(parse_duration("1e400s").is_err());
+        assert!(parse_duration("99999999h").is_err());
+    }
+}
