@@ -6,3 +6,5 @@
 pub mod backend;
 pub mod driver;
 pub mod render;
+pub mod scene;
+pub mod status;
