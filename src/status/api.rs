@@ -533,6 +533,24 @@ impl GatewayState {
         }
     }
 
+    /// The state as FreeSWITCH spells it (`FAIL_WAIT`).
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::NoReg => "NOREG",
+            Self::Reged => "REGED",
+            Self::Trying => "TRYING",
+            Self::Register => "REGISTER",
+            Self::Unreged => "UNREGED",
+            Self::Unregister => "UNREGISTER",
+            Self::Failed => "FAILED",
+            Self::FailWait => "FAIL_WAIT",
+            Self::Expired => "EXPIRED",
+            Self::Down => "DOWN",
+            Self::Timeout => "TIMEOUT",
+            Self::Other(s) => s,
+        }
+    }
+
     /// Whether calls can go out through the gateway: registered, or registration not needed.
     pub fn is_up(&self) -> bool {
         matches!(self, Self::Reged | Self::NoReg)
@@ -817,6 +835,22 @@ mod tests {
         assert!(GatewayState::parse("REGED").is_up());
         assert!(!GatewayState::parse("TRYING").is_up());
         assert_eq!(GatewayState::parse("weird"), GatewayState::Other("WEIRD".into()));
+        for s in [
+            "NOREG",
+            "REGED",
+            "TRYING",
+            "REGISTER",
+            "UNREGED",
+            "UNREGISTER",
+            "FAILED",
+            "FAIL_WAIT",
+            "EXPIRED",
+            "DOWN",
+            "TIMEOUT",
+            "ODD",
+        ] {
+            assert_eq!(GatewayState::parse(s).as_str(), s);
+        }
     }
 
     #[test]
