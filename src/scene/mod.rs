@@ -281,10 +281,13 @@ impl Scene {
             // Idle rotation can span days; jump whole slots instead of stepping through them.
             if let Showing::Page { since } = &mut self.showing {
                 if self.queue.is_empty() && now >= *since + self.page_time {
-                    let slots = (now - *since).as_nanos() / self.page_time.as_nanos();
+                    let period = self.page_time.as_nanos();
+                    let slots = (now - *since).as_nanos() / period;
                     let n = self.pages.len().max(1) as u128;
                     self.page_index = ((self.page_index as u128 + slots) % n) as usize;
-                    *since += self.page_time.saturating_mul(u32::try_from(slots).unwrap_or(u32::MAX));
+                    // At most `now - since`, so it fits a Duration.
+                    let skip = slots * period;
+                    *since += Duration::new((skip / 1_000_000_000) as u64, (skip % 1_000_000_000) as u32);
                     self.gap = None;
                 }
             }

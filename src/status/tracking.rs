@@ -9,14 +9,19 @@
 //!   CHANNEL_CREATE or CHANNEL_HANGUP_COMPLETE for it changes nothing.
 //! * A refresh that lists IDs (`show channels as json`, `show registrations [as json]`) wins:
 //!   the sets are rebuilt from it, minus channels already known to have ended, plus channels
-//!   created and registrations changed since [`begin_refresh`](ChannelSet::begin_refresh)
-//!   (events that may postdate the snapshot are replayed on top of it; replaying is harmless
-//!   because the operations are idempotent).
+//!   created and registrations changed since
+//!   [`PbxStatus::begin_refresh`](super::PbxStatus::begin_refresh) (events that may postdate
+//!   the snapshot are replayed on top of it; replaying is harmless because the operations are
+//!   idempotent). Once every event up to the snapshot has arrived, the sets equal the truth,
+//!   whichever side of the snapshot each in-flight event fell; a property test checks this.
 //! * A refresh that gives only counts also wins, but its entries have no IDs: they are kept
 //!   as an "untracked" number that a hang-up or unregister of an unknown ID decrements.
 //!   Counts cannot say whether an in-flight event is already included, so in this mode each
 //!   HEARTBEAT's `Session-Count` re-bases the channel figure; drift lasts one heartbeat at
 //!   most. With a listing, heartbeats are not used (they race channel creation by design).
+//!
+//! So the daemon should refresh with `show channels as json` and `show registrations as
+//! json`; the counts are a fallback for servers where listings are too large to fetch.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -253,6 +258,7 @@ impl RegistrationSet {
 mod tests {
     use super::*;
     use crate::status::api::Registration;
+    use proptest::prelude::*;
 
     fn row(uuid: &str, call: &str) -> ChannelRow {
         ChannelRow { uuid: uuid.into(), call_uuid: call.into() }
@@ -338,6 +344,107 @@ mod tests {
         assert_eq!(c.ended.len(), ENDED_MEMORY);
         assert!(!c.is_ended("0"));
         assert!(c.is_ended(&(ENDED_MEMORY + 9).to_string()));
+    }
+
+    #[derive(Debug, Clone, Copy)]
+    enum Ev {
+        Create(usize),
+        Hangup(usize),
+    }
+
+    /// A valid FreeSWITCH history: each channel is created once, then maybe hung up once.
+    fn timeline() -> impl Strategy<Value = Vec<Ev>> {
+        proptest::collection::vec((0usize..12, any::<bool>()), 0..24).prop_map(|picks| {
+            let mut created = [false; 12];
+            let mut ended = [false; 12];
+            let mut out = Vec::new();
+            for (id, hang) in picks {
+                if !created[id] {
+                    created[id] = true;
+                    out.push(Ev::Create(id));
+                } else if hang && !ended[id] {
+                    ended[id] = true;
+                    out.push(Ev::Hangup(id));
+                }
+            }
+            out
+        })
+    }
+
+    fn live_after(events: &[Ev]) -> Vec<ChannelRow> {
+        let mut live: Vec<usize> = Vec::new();
+        for e in events {
+            match e {
+                Ev::Create(i) => live.push(*i),
+                Ev::Hangup(i) => live.retain(|x| x != i),
+            }
+        }
+        live.iter().map(|i| row(&i.to_string(), &i.to_string())).collect()
+    }
+
+    fn deliver(c: &mut ChannelSet, e: &Ev) {
+        match e {
+            Ev::Create(i) => c.create(&i.to_string(), &i.to_string()),
+            Ev::Hangup(i) => c.hangup(&i.to_string(), &i.to_string()),
+        };
+    }
+
+    proptest! {
+        /// The refresh starts after event `j`; FreeSWITCH takes its snapshot after event `k`;
+        /// the answer arrives after event `m` was delivered (`m` may be before or after `k`:
+        /// queued events can trail an api reply). Once everything is delivered the set is exact,
+        /// and at no point does a figure exceed the channels ever created.
+        #[test]
+        fn listing_refresh_converges_whatever_the_race(
+            events in timeline(),
+            cuts in (0usize..30, 0usize..30, 0usize..30),
+        ) {
+            let n = events.len();
+            let j = cuts.0.min(n);
+            let k = (j + cuts.1).min(n);
+            let m = (j + cuts.2).min(n);
+            let mut c = ChannelSet::default();
+            for e in &events[..j] {
+                deliver(&mut c, e);
+            }
+            c.begin_refresh();
+            for e in &events[j..m] {
+                deliver(&mut c, e);
+            }
+            c.apply_refresh(Some(&live_after(&events[..k])), None, None);
+            prop_assert!(c.channels().unwrap_or(0) <= 12);
+            for e in &events[m..] {
+                deliver(&mut c, e);
+                prop_assert!(c.channels().unwrap_or(0) <= 12);
+            }
+            let truth = live_after(&events).len() as u64;
+            prop_assert_eq!(c.channels(), Some(truth));
+            prop_assert_eq!(c.calls(), Some(truth));
+        }
+
+        /// Duplicated and shuffled events: counts stay within what was created and drain to
+        /// zero once every channel has hung up.
+        #[test]
+        fn shuffled_duplicates_drain_to_zero(
+            ops in proptest::collection::vec((0usize..8, 0u8..3), 0..40),
+        ) {
+            let mut c = ChannelSet::default();
+            c.apply_refresh(Some(&[]), None, None);
+            for (id, op) in &ops {
+                let u = id.to_string();
+                match op {
+                    0 => { c.create(&u, &u); }
+                    1 => { c.hangup(&u, &u); }
+                    _ => c.bridge(&u, Some(&((id + 1) % 8).to_string()), &u),
+                }
+                prop_assert!(c.channels().unwrap_or(0) <= 8);
+                prop_assert!(c.calls() <= c.channels());
+            }
+            for id in 0..8 {
+                c.hangup(&id.to_string(), "");
+            }
+            prop_assert_eq!((c.channels(), c.calls()), (Some(0), Some(0)));
+        }
     }
 
     fn reg(call_id: &str, proto: &str) -> Registration {
