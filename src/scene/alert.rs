@@ -54,7 +54,7 @@ impl AlertRule {
         }
     }
 
-    fn make(&self, text: String) -> Alert {
+    pub(crate) fn make(&self, text: String) -> Alert {
         Alert { text, priority: self.priority, duration: self.duration, style: self.style }
     }
 }
@@ -74,6 +74,11 @@ pub struct AlertRules {
     pub gateway_up: Option<AlertRule>,
     /// A pushed `eslmatrix::message`.
     pub message: Option<AlertRule>,
+    /// A server's link failed (no link, refused password or ACL, shutdown). The pages say
+    /// so too, but only once the alert showing ends; this makes it immediate.
+    pub link_down: Option<AlertRule>,
+    /// A server's link is back after a failure.
+    pub link_up: Option<AlertRule>,
 }
 
 impl Default for AlertRules {
@@ -85,6 +90,8 @@ impl Default for AlertRules {
             gateway_down: Some(AlertRule::new(Priority::High, 10, true, true)),
             gateway_up: Some(AlertRule::new(Priority::Normal, 5, false, false)),
             message: Some(AlertRule::new(Priority::Normal, 10, false, false)),
+            link_down: Some(AlertRule::new(Priority::Critical, 3, true, true)),
+            link_up: Some(AlertRule::new(Priority::Normal, 3, false, false)),
         }
     }
 }

@@ -20,6 +20,9 @@
 //!   full `page_time` before any alert of priority P or lower may start; only a strictly
 //!   higher one may cut in. With four priorities at most four alerts can run back to back.
 //!   After an alert the rotation moves on to the next page.
+//! * **Link failures** raise the `link_down` alert (Critical by default) once per outage and
+//!   discard every lower alert, waiting or showing: a ringing call the display can no longer
+//!   follow is not news. Recovery raises `link_up`.
 //! * **Bursts collapse**: at most `max_queued` alerts wait. Beyond that the oldest alert of
 //!   the lowest waiting priority is dropped, and the next alert to start says how many were
 //!   dropped with a `(+N more)` suffix.
@@ -164,6 +167,9 @@ pub struct Scene {
     rules: AlertRules,
     /// Views by server, in the order first seen, with the time each was taken.
     views: Vec<(StatusView, Duration)>,
+    /// Per server, the class of link failure last announced, so the growing age of one
+    /// outage or a reconnect attempt does not alert again.
+    announced: Vec<(String, u8)>,
     showing: Showing,
     page_index: usize,
     queue: Vec<Waiting>,
@@ -191,6 +197,7 @@ impl Scene {
             max_queued: config.max_queued,
             rules: config.alerts,
             views: Vec::new(),
+            announced: Vec::new(),
             showing: Showing::Page { since: Duration::ZERO },
             page_index: 0,
             queue: Vec::new(),
@@ -202,12 +209,44 @@ impl Scene {
     }
 
     /// New figures for the server `view.server` (or the aggregate), taken at `now`.
+    ///
+    /// A link that fails (or recovers) also raises the `link_down` (`link_up`) alert once per
+    /// outage, so the news does not wait for the alert on screen to run out.
     pub fn on_status(&mut self, view: StatusView, now: Duration) {
         self.advance(now);
         let now = self.clock;
+        let link = view.link;
+        let server = view.server.clone();
         match self.views.iter_mut().find(|(v, _)| v.server == view.server) {
             Some(slot) => *slot = (view, now),
             None => self.views.push((view, now)),
+        }
+        let class = link.severity().0;
+        let prev = self.announced.iter().position(|(s, _)| *s == server);
+        let prefix = if self.views.len() > 1 { format!("{server}: ") } else { String::new() };
+        let alert = match (link, prev) {
+            (LinkView::Up, Some(i)) => {
+                self.announced.remove(i);
+                self.rules.link_up.map(|r| r.make(format!("{prefix}LINK UP")))
+            }
+            (LinkView::Up | LinkView::Connecting, _) => None,
+            (_, Some(i)) if self.announced[i].1 == class => None,
+            (problem, prev) => {
+                match prev {
+                    Some(i) => self.announced[i].1 = class,
+                    None => self.announced.push((server, class)),
+                }
+                // The alert is frozen text; the page carries the ticking age.
+                let text = link_word(&problem);
+                let alert = self.rules.link_down.map(|r| r.make(format!("{prefix}{text}")));
+                if let Some(a) = &alert {
+                    self.discard_below(a.priority, now);
+                }
+                alert
+            }
+        };
+        if let Some(a) = alert {
+            self.on_alert(a, now);
         }
     }
 
@@ -263,6 +302,17 @@ impl Scene {
             tick = next_tick;
         }
         None
+    }
+
+    /// Drops every alert, waiting or showing, below `priority`: after a link failure the
+    /// display can no longer follow the calls they are about.
+    fn discard_below(&mut self, priority: Priority, now: Duration) {
+        self.queue.retain(|w| w.alert.priority >= priority);
+        if let Showing::Alert { waiting, .. } = &self.showing {
+            if waiting.alert.priority < priority {
+                self.showing = Showing::Page { since: now };
+            }
+        }
     }
 
     fn next_transition(&self) -> Option<Duration> {
@@ -399,22 +449,34 @@ impl Scene {
     }
 }
 
+/// The words for a link state, without the age.
+fn link_word(link: &LinkView) -> &'static str {
+    match link {
+        LinkView::Up => "LINK UP",
+        LinkView::Connecting => "CONNECTING",
+        LinkView::NoLink { .. } => "NO LINK",
+        LinkView::AuthFailed => "AUTH FAILED",
+        LinkView::AclDenied => "ACL DENIED",
+        LinkView::ShuttingDown => "SHUTTING DOWN",
+    }
+}
+
 /// The text for a link that is not up, its style, and when its text changes by the clock.
 fn link_text(link: &LinkView, elapsed: Duration) -> Option<(String, CueStyle, Option<Duration>)> {
     let plain = CueStyle::default();
     let inverted = CueStyle { invert: true, ..plain };
+    // Failures that need a person to fix the config shout.
     let alarm = CueStyle { invert: true, blink: true, ..plain };
+    let word = link_word(link).to_owned();
     Some(match link {
         LinkView::Up => return None,
-        LinkView::Connecting => ("CONNECTING".to_owned(), plain, None),
+        LinkView::Connecting => (word, plain, None),
         LinkView::NoLink { down_for } => {
             let (age, tick) = compact_age(*down_for + elapsed);
-            (format!("NO LINK {age}"), inverted, Some(tick))
+            (format!("{word} {age}"), inverted, Some(tick))
         }
-        // These need a person to fix the config, so they shout.
-        LinkView::AuthFailed => ("AUTH FAILED".to_owned(), alarm, None),
-        LinkView::AclDenied => ("ACL DENIED".to_owned(), alarm, None),
-        LinkView::ShuttingDown => ("SHUTTING DOWN".to_owned(), inverted, None),
+        LinkView::AuthFailed | LinkView::AclDenied => (word, alarm, None),
+        LinkView::ShuttingDown => (word, inverted, None),
     })
 }
 

@@ -41,6 +41,12 @@ fn scene(pages: &[&str]) -> Scene {
     Scene::new(SceneConfig { pages: pages.iter().map(|p| page(p)).collect(), ..SceneConfig::default() })
 }
 
+/// Pages only: link alerts off, to look at what the pages say.
+fn quiet_scene(pages: Vec<Page>) -> Scene {
+    let alerts = AlertRules { link_down: None, link_up: None, ..AlertRules::default() };
+    Scene::new(SceneConfig { pages, alerts, ..SceneConfig::default() })
+}
+
 fn alert(text: &str, priority: Priority, secs: u64) -> Alert {
     Alert { text: text.into(), priority, duration: s(secs), style: CueStyle::default() }
 }
@@ -101,7 +107,7 @@ fn identical_pages_are_not_a_change() {
 
 #[test]
 fn link_problems_replace_figures_and_age_counts() {
-    let mut sc = scene(&["{calls} calls"]);
+    let mut sc = quiet_scene(vec![page("{calls} calls")]);
     let mut v = view("pbx1", 3);
     v.link = LinkView::NoLink { down_for: s(100) };
     sc.on_status(v.clone(), s(0));
@@ -121,6 +127,39 @@ fn link_problems_replace_figures_and_age_counts() {
         let cue = sc.current(s(30));
         assert_eq!((cue.text.as_str(), cue.style.blink), (want, blink));
     }
+}
+
+#[test]
+fn link_failures_alert_once_per_outage() {
+    let mut sc = scene(&["{calls} calls"]);
+    sc.on_status(view("pbx1", 3), s(0));
+    sc.on_alert(alert("Alice (1001) → 1000", Priority::High, 8), s(1));
+    let mut v = view("pbx1", 3);
+    v.link = LinkView::NoLink { down_for: Duration::ZERO };
+    sc.on_status(v.clone(), s(2));
+    let cue = sc.current(s(2));
+    assert_eq!(cue.text, "NO LINK");
+    assert_eq!(cue.kind, CueKind::Alert(Priority::Critical));
+    assert!(cue.style.blink);
+    // The page says it too, with the age, once the alert is over.
+    assert_eq!(text(&mut sc, s(5)), "NO LINK 3s");
+    // The same outage, reported again with a longer age, and a reconnect attempt: no alert.
+    v.link = LinkView::NoLink { down_for: s(10) };
+    sc.on_status(v.clone(), s(12));
+    v.link = LinkView::Connecting;
+    sc.on_status(v.clone(), s(13));
+    // The call alert the failure interrupted was dropped: that call can no longer be followed.
+    assert_eq!(sc.current(s(13)).kind, CueKind::Page);
+    assert_eq!(text(&mut sc, s(13)), "CONNECTING");
+    assert_eq!(sc.next_change(s(13)), None);
+    v.link = LinkView::AuthFailed;
+    sc.on_status(v.clone(), s(14));
+    assert_eq!(text(&mut sc, s(14)), "AUTH FAILED", "a different failure is news");
+    sc.on_status(view("pbx1", 4), s(30));
+    let cue = sc.current(s(30));
+    assert_eq!((cue.text.as_str(), cue.kind), ("LINK UP", CueKind::Alert(Priority::Normal)));
+    sc.on_status(view("pbx1", 5), s(31));
+    assert_eq!(text(&mut sc, s(33)), "5 calls", "no second LINK UP");
 }
 
 #[test]
@@ -234,8 +273,7 @@ fn multiple_servers_pick_views_and_prefix_link_text() {
     p2.server = Some("pbx2".into());
     let mut sum = page("sum {calls}");
     sum.server = Some("sum".into());
-    let mut sc =
-        Scene::new(SceneConfig { pages: vec![page("{server} {calls}"), p2, sum], ..SceneConfig::default() });
+    let mut sc = quiet_scene(vec![page("{server} {calls}"), p2, sum]);
     sc.on_status(view("pbx1", 1), s(0));
     assert_eq!(text(&mut sc, s(0)), "pbx1 1");
     assert_eq!(text(&mut sc, s(5)), "pbx2: CONNECTING");
