@@ -99,14 +99,18 @@ pub struct Cue {
     pub kind: CueKind,
 }
 
-/// One page of the rotation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One page of the rotation. Deserializes from a config table such as
+/// `{ template = "{calls} calls", server = "pbx2", style = { invert = true } }`, validating
+/// the template as it loads.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Page {
     /// What it says.
     pub template: Template,
     /// How it looks.
+    #[serde(default)]
     pub style: CueStyle,
     /// Which server's view it shows; `None` is the first server the scene heard of.
+    #[serde(default)]
     pub server: Option<String>,
 }
 

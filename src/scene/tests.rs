@@ -413,3 +413,26 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn pages_load_from_config_and_bad_fields_are_named() {
+    #[derive(serde::Deserialize)]
+    struct Config {
+        pages: Vec<Page>,
+    }
+    let c: Config = toml::from_str(
+        r#"pages = [
+            { template = "{calls} calls" },
+            { template = "{webrtc} webrtc", server = "pbx2", style = { invert = true, scroll = "never", align = "left" } },
+        ]"#,
+    )
+    .expect("valid config");
+    assert_eq!(c.pages[0].style, CueStyle::default());
+    assert_eq!(c.pages[1].server.as_deref(), Some("pbx2"));
+    assert_eq!(
+        c.pages[1].style,
+        CueStyle { scroll: Scroll::Never, align: Align::Left, invert: true, blink: false }
+    );
+    let err = toml::from_str::<Config>(r#"pages = [{ template = "{bogus}" }]"#).err().map(|e| e.to_string());
+    assert!(err.as_deref().is_some_and(|e| e.contains("unknown template field {bogus}")), "{err:?}");
+}
