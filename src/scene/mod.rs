@@ -6,6 +6,29 @@
 //! cues, whichever moments the caller happens to look. [`Scene::next_change`] says when the
 //! cue will next differ, so the daemon sleeps exactly that long instead of polling.
 //!
+//! ```
+//! use std::time::Duration;
+//! use eslmatrix::scene::{Alert, CueKind, CueStyle, Priority, Scene, SceneConfig};
+//! use eslmatrix::status::{LinkState, PbxStatus};
+//! use tokio::time::Instant;
+//!
+//! let start = Instant::now();
+//! let mut pbx = PbxStatus::new("office");
+//! pbx.set_link(LinkState::Up);
+//! let mut scene = Scene::new(SceneConfig::default());
+//! scene.on_status(pbx.view(start), Duration::ZERO);
+//! // Not refreshed yet: unknown figures show as `?`, marked stale.
+//! assert_eq!(scene.current(Duration::ZERO).text, "?~ calls  ?~ reg  up ?~");
+//!
+//! let s = Duration::from_secs;
+//! let hello = Alert { text: "Lunch!".into(), priority: Priority::Normal, duration: s(4), style: CueStyle::default() };
+//! scene.on_alert(hello, s(1));
+//! assert_eq!(scene.current(s(1)).kind, CueKind::Alert(Priority::Normal));
+//! // The daemon sleeps until the cue changes, then draws again.
+//! assert_eq!(scene.next_change(s(1)), Some(s(5)));
+//! assert_eq!(scene.current(s(5)).kind, CueKind::Page);
+//! ```
+//!
 //! # Rules
 //!
 //! * **Pages** rotate every `page_time` while no alert shows. A page whose server has no link
