@@ -436,3 +436,72 @@ fn pages_load_from_config_and_bad_fields_are_named() {
     let err = toml::from_str::<Config>(r#"pages = [{ template = "{bogus}" }]"#).err().map(|e| e.to_string());
     assert!(err.as_deref().is_some_and(|e| e.contains("unknown template field {bogus}")), "{err:?}");
 }
+
+/// Captured events through the status model into the scene, on one clock.
+#[test]
+fn status_to_scene_end_to_end() {
+    use crate::status::fixtures::{fixture, inner_event};
+    use crate::status::{HeaderMap, LinkState, PbxStatus, RefreshResult};
+
+    let start = tokio::time::Instant::now();
+    let at = |secs: u64| start + s(secs);
+    let mut pbx = PbxStatus::new("office");
+    let mut sc = scene(&["{calls} calls  {registrations} reg  up {uptime}"]);
+    sc.on_status(pbx.view(at(0)), s(0));
+    assert_eq!(text(&mut sc, s(0)), "CONNECTING");
+
+    pbx.set_link(LinkState::Up);
+    pbx.begin_refresh();
+    let mut r = RefreshResult::default();
+    r.record("status", &fixture("esl-status/api_status_RECONSTRUCTED_1.10.txt")).expect("status");
+    r.record("show calls count", &fixture("esl-status/show_calls_count_RECONSTRUCTED.txt")).expect("count");
+    r.record("show channels count", "\n6 total.\n").expect("count");
+    r.record("show registrations count", "\n12 total.\n").expect("count");
+    pbx.apply_refresh(&r, at(1));
+    sc.on_status(pbx.view(at(1)), s(1));
+    assert_eq!(text(&mut sc, s(1)), "3 calls  12 reg  up 2d 03:04");
+
+    let hb = HeaderMap::from_plain(inner_event(&fixture(
+        "esl-status/event_heartbeat_RECONSTRUCTED_1.10_wire.txt",
+    )));
+    pbx.apply_event(&hb, at(20));
+    sc.on_status(pbx.view(at(20)), s(20));
+    // Counts mode: the heartbeat's Session-Count (2) re-bases channels, and calls cannot
+    // exceed channels.
+    assert_eq!(text(&mut sc, s(20)), "2 calls  12 reg  up 2d 03:04");
+
+    let create = HeaderMap::from_plain(&fixture("esl-status/event_channel_create_DECODED_greenswitch.txt"));
+    let notice = pbx.apply_event(&create, at(21)).expect("an inbound call is news");
+    sc.on_notice(&notice, s(21));
+    sc.on_status(pbx.view(at(21)), s(21));
+    assert_eq!(text(&mut sc, s(21)), "edev - 100 (100) → 101");
+    assert_eq!(text(&mut sc, s(29)), "3 calls  12 reg  up 2d 03:04");
+
+    let hangup = HeaderMap::from_plain(&format!(
+        "{}\n",
+        [
+            "Event-Name: CHANNEL_HANGUP_COMPLETE",
+            "Unique-ID: d0b1da34-a727-11e4-9728-6f83a2e5e50a",
+            "Call-Direction: inbound",
+            "Caller-Caller-ID-Number: 100",
+            "Caller-Destination-Number: 101",
+            "Hangup-Cause: USER_BUSY",
+            "variable_proto_specific_hangup_cause: sip%3A486",
+        ]
+        .join("\n")
+    ));
+    let notice = pbx.apply_event(&hangup, at(40)).expect("hang-up is news");
+    sc.on_notice(&notice, s(40));
+    sc.on_status(pbx.view(at(40)), s(40));
+    assert_eq!(text(&mut sc, s(40)), "100 → 101: 486 Busy Here");
+    assert_eq!(text(&mut sc, s(45)), "2 calls  12 reg  up 2d 03:04");
+
+    pbx.set_link(LinkState::NoLink { since: at(50) });
+    sc.on_status(pbx.view(at(50)), s(50));
+    assert_eq!(text(&mut sc, s(50)), "NO LINK");
+    assert_eq!(text(&mut sc, s(173)), "NO LINK 2m");
+    pbx.set_link(LinkState::Up);
+    sc.on_status(pbx.view(at(180)), s(180));
+    assert_eq!(text(&mut sc, s(180)), "LINK UP");
+    assert_eq!(text(&mut sc, s(183)), "2~ calls  12~ reg  up 2d 03:06~", "up again, not yet refreshed");
+}

@@ -263,6 +263,12 @@ impl PbxStatus {
         self.last_heartbeat
     }
 
+    /// Time since the last HEARTBEAT. FreeSWITCH sends one every 20 s by default and nothing
+    /// else proves the link is alive, so the daemon compares this against its timeout.
+    pub fn heartbeat_age(&self, now: Instant) -> Option<Duration> {
+        self.last_heartbeat.map(|t| now.saturating_duration_since(t))
+    }
+
     /// Call before sending the refresh `api` commands: events from here on may or may not be
     /// included in their answers, and [`apply_refresh`](Self::apply_refresh) merges them
     /// accordingly (rule in [`tracking`](super::tracking)).
@@ -607,6 +613,7 @@ mod tests {
         assert_eq!(s.idle_cpu(), Some(98.866667));
         assert_eq!((s.sessions_per_sec(), s.peak()), (Some(0), Some(4)));
         assert_eq!(s.last_heartbeat(), Some(now));
+        assert_eq!(s.heartbeat_age(now + Duration::from_secs(21)), Some(Duration::from_secs(21)));
         // Exact channel set from the listing: Session-Count does not override it.
         assert_eq!(s.channels(), Some(0));
     }
