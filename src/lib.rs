@@ -7,3 +7,5 @@ pub mod backend;
 pub mod cli;
 pub mod driver;
 pub mod render;
+pub mod scene;
+pub mod status;

@@ -1,0 +1,511 @@
+//! What to show now, as data: the scene picks a [`Cue`] (text plus style) from rotating pages
+//! and queued alerts. No pixels here; the renderer draws the cue.
+//!
+//! The scene is a pure state machine on an explicit clock (`now`, a [`Duration`] since any
+//! fixed origin, normally the daemon's start): the same inputs at the same times give the same
+//! cues, whichever moments the caller happens to look. [`Scene::next_change`] says when the
+//! cue will next differ, so the daemon sleeps exactly that long instead of polling.
+//!
+//! ```
+//! use std::time::Duration;
+//! use eslmatrix::scene::{Alert, CueKind, CueStyle, Priority, Scene, SceneConfig};
+//! use eslmatrix::status::{LinkState, PbxStatus};
+//! use tokio::time::Instant;
+//!
+//! let start = Instant::now();
+//! let mut pbx = PbxStatus::new("office");
+//! pbx.set_link(LinkState::Up);
+//! let mut scene = Scene::new(SceneConfig::default());
+//! scene.on_status(pbx.view(start), Duration::ZERO);
+//! // Not refreshed yet: unknown figures show as `?`, marked stale.
+//! assert_eq!(scene.current(Duration::ZERO).text, "?~ calls  ?~ reg  up ?~");
+//!
+//! let s = Duration::from_secs;
+//! let hello = Alert { text: "Lunch!".into(), priority: Priority::Normal, duration: s(4), style: CueStyle::default() };
+//! scene.on_alert(hello, s(1));
+//! assert_eq!(scene.current(s(1)).kind, CueKind::Alert(Priority::Normal));
+//! // The daemon sleeps until the cue changes, then draws again.
+//! assert_eq!(scene.next_change(s(1)), Some(s(5)));
+//! assert_eq!(scene.current(s(5)).kind, CueKind::Page);
+//! ```
+//!
+//! # Rules
+//!
+//! * **Pages** rotate every `page_time` while no alert shows. A page whose server has no link
+//!   shows the link state instead, because the display must never show figures it cannot
+//!   vouch for: `CONNECTING`, `NO LINK 2m`, `AUTH FAILED`, `ACL DENIED`, `SHUTTING DOWN`
+//!   (prefixed with the server name when the scene knows several servers). Figures not
+//!   confirmed since the last reconnect carry the [`STALE_MARKER`] (`12~ calls`).
+//! * **Alerts** show for their duration. A strictly higher priority alert preempts the one
+//!   showing, which goes back to the head of its queue with the time it had left. Equal or
+//!   lower priority alerts wait; the next one is the highest priority, oldest first.
+//! * **Pages are never starved**: when an alert of priority P ends, the next page shows for a
+//!   full `page_time` before any alert of priority P or lower may start; only a strictly
+//!   higher one may cut in. With four priorities at most four alerts can run back to back.
+//!   After an alert the rotation moves on to the next page.
+//! * **Link failures** raise the `link_down` alert (Critical by default) once per outage and
+//!   discard every lower alert, waiting or showing: a ringing call the display can no longer
+//!   follow is not news. Recovery raises `link_up`.
+//! * **Bursts collapse**: at most `max_queued` alerts wait. Beyond that the oldest alert of
+//!   the lowest waiting priority is dropped, and the next alert to start says how many were
+//!   dropped with a `(+N more)` suffix.
+
+pub mod alert;
+pub mod template;
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+pub use alert::{Alert, AlertRule, AlertRules, Priority};
+pub use template::{compact_age, compact_uptime, Field, Rendered, Template, TemplateError, STALE_MARKER};
+
+use crate::status::{LinkView, Notice, StatusView};
+
+/// When text is too wide for the display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scroll {
+    /// Scroll only if it does not fit.
+    #[default]
+    Auto,
+    /// Always scroll.
+    Always,
+    /// Never scroll (clip).
+    Never,
+}
+
+/// Horizontal placement of text that fits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Align {
+    /// Flush left.
+    Left,
+    /// Centred.
+    #[default]
+    Center,
+    /// Flush right.
+    Right,
+}
+
+/// How a cue is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(default)]
+pub struct CueStyle {
+    /// Scrolling.
+    pub scroll: Scroll,
+    /// Alignment.
+    pub align: Align,
+    /// Lit background, dark text.
+    pub invert: bool,
+    /// Blink.
+    pub blink: bool,
+}
+
+/// Whether a cue is a page or an alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CueKind {
+    /// A rotating page (including a link-state page).
+    Page,
+    /// An alert of this priority.
+    Alert(Priority),
+}
+
+/// What to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cue {
+    /// The text.
+    pub text: String,
+    /// How to draw it.
+    pub style: CueStyle,
+    /// Page or alert.
+    pub kind: CueKind,
+}
+
+/// One page of the rotation. Deserializes from a config table such as
+/// `{ template = "{calls} calls", server = "pbx2", style = { invert = true } }`, validating
+/// the template as it loads.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Page {
+    /// What it says.
+    pub template: Template,
+    /// How it looks.
+    #[serde(default)]
+    pub style: CueStyle,
+    /// Which server's view it shows; `None` is the first server the scene heard of.
+    #[serde(default)]
+    pub server: Option<String>,
+}
+
+impl Page {
+    /// A page with the default style, for the first server.
+    pub fn new(template: Template) -> Self {
+        Self { template, style: CueStyle::default(), server: None }
+    }
+}
+
+/// The page shown when the config has none.
+pub const DEFAULT_TEMPLATE: &str = "{calls} calls  {registrations} reg  up {uptime}";
+
+/// Scene settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SceneConfig {
+    /// The rotation (empty means the default page).
+    pub pages: Vec<Page>,
+    /// How long each page shows; also the page gap after an alert.
+    pub page_time: Duration,
+    /// How many alerts may wait.
+    pub max_queued: usize,
+    /// How notices become alerts.
+    pub alerts: AlertRules,
+}
+
+impl Default for SceneConfig {
+    fn default() -> Self {
+        Self {
+            pages: Vec::new(),
+            page_time: Duration::from_secs(5),
+            max_queued: 3,
+            alerts: AlertRules::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Waiting {
+    alert: Alert,
+    remaining: Duration,
+    seq: u64,
+    started: bool,
+}
+
+#[derive(Debug, Clone)]
+enum Showing {
+    Page { since: Duration },
+    Alert { waiting: Waiting, ends_at: Duration },
+}
+
+/// The scene state machine; see the module docs for its rules.
+#[derive(Debug, Clone)]
+pub struct Scene {
+    pages: Vec<Page>,
+    page_time: Duration,
+    max_queued: usize,
+    rules: AlertRules,
+    /// Views by server, in the order first seen, with the time each was taken.
+    views: Vec<(StatusView, Duration)>,
+    /// Per server, the class of link failure last announced, so the growing age of one
+    /// outage or a reconnect attempt does not alert again.
+    announced: Vec<(String, u8)>,
+    showing: Showing,
+    page_index: usize,
+    queue: Vec<Waiting>,
+    /// After an alert of this priority ends, lower-or-equal ones wait until this time.
+    gap: Option<(Priority, Duration)>,
+    clock: Duration,
+    seq: u64,
+    dropped: u64,
+}
+
+impl Scene {
+    /// A scene showing its first page from time zero.
+    pub fn new(config: SceneConfig) -> Self {
+        let mut pages = config.pages;
+        if pages.is_empty() {
+            if let Ok(t) = Template::parse(DEFAULT_TEMPLATE) {
+                pages.push(Page::new(t));
+            }
+        }
+        Self {
+            pages,
+            // A zero period would make rotation spin; a millisecond is below any display's
+            // refresh anyway.
+            page_time: config.page_time.max(Duration::from_millis(1)),
+            max_queued: config.max_queued,
+            rules: config.alerts,
+            views: Vec::new(),
+            announced: Vec::new(),
+            showing: Showing::Page { since: Duration::ZERO },
+            page_index: 0,
+            queue: Vec::new(),
+            gap: None,
+            clock: Duration::ZERO,
+            seq: 0,
+            dropped: 0,
+        }
+    }
+
+    /// New figures for the server `view.server` (or the aggregate), taken at `now`.
+    ///
+    /// A link that fails (or recovers) also raises the `link_down` (`link_up`) alert once per
+    /// outage, so the news does not wait for the alert on screen to run out.
+    pub fn on_status(&mut self, view: StatusView, now: Duration) {
+        self.advance(now);
+        let now = self.clock;
+        let link = view.link;
+        let server = view.server.clone();
+        match self.views.iter_mut().find(|(v, _)| v.server == view.server) {
+            Some(slot) => *slot = (view, now),
+            None => self.views.push((view, now)),
+        }
+        let class = link.severity().0;
+        let prev = self.announced.iter().position(|(s, _)| *s == server);
+        let prefix = if self.views.len() > 1 { format!("{server}: ") } else { String::new() };
+        let alert = match (link, prev) {
+            (LinkView::Up, Some(i)) => {
+                self.announced.remove(i);
+                self.rules.link_up.map(|r| r.make(format!("{prefix}LINK UP")))
+            }
+            (LinkView::Up | LinkView::Connecting, _) => None,
+            (_, Some(i)) if self.announced[i].1 == class => None,
+            (problem, prev) => {
+                match prev {
+                    Some(i) => self.announced[i].1 = class,
+                    None => self.announced.push((server, class)),
+                }
+                // The alert is frozen text; the page carries the ticking age.
+                let text = link_word(&problem);
+                let alert = self.rules.link_down.map(|r| r.make(format!("{prefix}{text}")));
+                if let Some(a) = &alert {
+                    self.discard_below(a.priority, now);
+                }
+                alert
+            }
+        };
+        if let Some(a) = alert {
+            self.on_alert(a, now);
+        }
+    }
+
+    /// Queues an alert at `now` (it may start at once; see the module rules).
+    pub fn on_alert(&mut self, alert: Alert, now: Duration) {
+        self.advance(now);
+        let now = self.clock;
+        self.seq += 1;
+        self.queue.push(Waiting { remaining: alert.duration, alert, seq: self.seq, started: false });
+        self.try_start(now);
+        while self.queue.len() > self.max_queued {
+            let victim =
+                self.queue.iter().enumerate().min_by_key(|(_, w)| (w.alert.priority, w.seq)).map(|(i, _)| i);
+            if let Some(i) = victim {
+                self.queue.remove(i);
+                self.dropped += 1;
+            }
+        }
+    }
+
+    /// Turns a status notice into an alert per the configured rules and queues it.
+    pub fn on_notice(&mut self, notice: &Notice, now: Duration) {
+        if let Some(alert) = self.rules.alert_for(notice) {
+            self.on_alert(alert, now);
+        }
+    }
+
+    /// What to show at `now`. Time never runs backwards: an earlier `now` than seen before
+    /// reads as the latest time seen.
+    pub fn current(&mut self, now: Duration) -> Cue {
+        self.advance(now);
+        self.cue_at(self.clock).0
+    }
+
+    /// The next time after `now` at which [`current`](Self::current) will return a different
+    /// cue if nothing new comes in; `None` if it never will.
+    pub fn next_change(&mut self, now: Duration) -> Option<Duration> {
+        self.advance(now);
+        let (cue, mut tick) = self.cue_at(self.clock);
+        let mut sim = self.clone();
+        // Rotating through pages that happen to read the same is not a change; the bound
+        // covers a rotation of identical pages, which never changes.
+        for _ in 0..256 {
+            let t = match (sim.next_transition(), tick) {
+                (Some(a), Some(b)) => a.min(b),
+                (a, b) => a.or(b)?,
+            };
+            sim.advance(t);
+            let (next, next_tick) = sim.cue_at(t);
+            if next != cue {
+                return Some(t);
+            }
+            tick = next_tick;
+        }
+        None
+    }
+
+    /// Drops every alert, waiting or showing, below `priority`: after a link failure the
+    /// display can no longer follow the calls they are about.
+    fn discard_below(&mut self, priority: Priority, now: Duration) {
+        self.queue.retain(|w| w.alert.priority >= priority);
+        if let Showing::Alert { waiting, .. } = &self.showing {
+            if waiting.alert.priority < priority {
+                self.showing = Showing::Page { since: now };
+            }
+        }
+    }
+
+    fn next_transition(&self) -> Option<Duration> {
+        match &self.showing {
+            Showing::Alert { ends_at, .. } => Some(*ends_at),
+            Showing::Page { since } => {
+                (self.pages.len() > 1 || !self.queue.is_empty()).then(|| *since + self.page_time)
+            }
+        }
+    }
+
+    /// Runs every transition due up to `now`, each at its exact time.
+    fn advance(&mut self, now: Duration) {
+        let now = now.max(self.clock);
+        loop {
+            // Idle rotation can span days; jump whole slots instead of stepping through them.
+            if let Showing::Page { since } = &mut self.showing {
+                if self.queue.is_empty() && now >= *since + self.page_time {
+                    let period = self.page_time.as_nanos();
+                    let slots = (now - *since).as_nanos() / period;
+                    let n = self.pages.len().max(1) as u128;
+                    self.page_index = ((self.page_index as u128 + slots) % n) as usize;
+                    // At most `now - since`, so it fits a Duration.
+                    let skip = slots * period;
+                    *since += Duration::new((skip / 1_000_000_000) as u64, (skip % 1_000_000_000) as u32);
+                    self.gap = None;
+                }
+            }
+            match self.next_transition() {
+                Some(t) if t <= now => self.transition(t),
+                _ => break,
+            }
+        }
+        self.clock = now;
+    }
+
+    fn transition(&mut self, t: Duration) {
+        match &self.showing {
+            Showing::Alert { waiting, .. } => {
+                self.gap = Some((waiting.alert.priority, t + self.page_time));
+                self.next_page(t);
+                self.try_start(t);
+            }
+            Showing::Page { .. } => {
+                if self.gap.is_some_and(|(_, until)| until <= t) {
+                    self.gap = None;
+                }
+                if !self.try_start(t) {
+                    self.next_page(t);
+                }
+            }
+        }
+    }
+
+    fn next_page(&mut self, t: Duration) {
+        self.page_index = (self.page_index + 1) % self.pages.len().max(1);
+        self.showing = Showing::Page { since: t };
+    }
+
+    fn try_start(&mut self, t: Duration) -> bool {
+        let Some(best) =
+            self.queue.iter().enumerate().max_by_key(|(_, w)| (w.alert.priority, std::cmp::Reverse(w.seq)))
+        else {
+            return false;
+        };
+        let (i, p) = (best.0, best.1.alert.priority);
+        let allowed = match &self.showing {
+            Showing::Alert { waiting, .. } => p > waiting.alert.priority,
+            Showing::Page { .. } => match self.gap {
+                Some((gp, until)) => p > gp || until <= t,
+                None => true,
+            },
+        };
+        if !allowed {
+            return false;
+        }
+        let mut next = self.queue.remove(i);
+        if let Showing::Alert { waiting, ends_at } = &self.showing {
+            let mut back = waiting.clone();
+            back.remaining = ends_at.saturating_sub(t);
+            if !back.remaining.is_zero() {
+                self.queue.push(back);
+            }
+        }
+        if !next.started {
+            next.started = true;
+            if self.dropped > 0 {
+                next.alert.text = format!("{} (+{} more)", next.alert.text, self.dropped);
+                self.dropped = 0;
+            }
+        }
+        let ends_at = t + next.remaining;
+        self.showing = Showing::Alert { waiting: next, ends_at };
+        true
+    }
+
+    /// The cue at `t` and, for a page whose text runs on the clock, when that text changes.
+    fn cue_at(&self, t: Duration) -> (Cue, Option<Duration>) {
+        match &self.showing {
+            Showing::Alert { waiting, .. } => (
+                Cue {
+                    text: waiting.alert.text.clone(),
+                    style: waiting.alert.style,
+                    kind: CueKind::Alert(waiting.alert.priority),
+                },
+                None,
+            ),
+            Showing::Page { .. } => {
+                let Some(page) = self.pages.get(self.page_index) else {
+                    return (
+                        Cue { text: String::new(), style: CueStyle::default(), kind: CueKind::Page },
+                        None,
+                    );
+                };
+                let found = match &page.server {
+                    Some(name) => self.views.iter().find(|(v, _)| &v.server == name),
+                    None => self.views.first(),
+                };
+                let prefix =
+                    |server: &str| if self.views.len() > 1 { format!("{server}: ") } else { String::new() };
+                let page_cue = |text: String, style: CueStyle| Cue { text, style, kind: CueKind::Page };
+                let Some((view, at)) = found else {
+                    let who = page.server.as_deref().map(|s| format!("{s}: ")).unwrap_or_default();
+                    return (page_cue(format!("{who}CONNECTING"), CueStyle::default()), None);
+                };
+                let elapsed = t.saturating_sub(*at);
+                if let Some((text, style, tick)) = link_text(&view.link, elapsed) {
+                    return (page_cue(format!("{}{text}", prefix(&view.server)), style), tick.map(|d| t + d));
+                }
+                let r = page.template.render(view, elapsed);
+                (page_cue(r.text, page.style), r.changes_in.map(|d| t + d))
+            }
+        }
+    }
+}
+
+/// The words for a link state, without the age.
+fn link_word(link: &LinkView) -> &'static str {
+    match link {
+        LinkView::Up => "LINK UP",
+        LinkView::Connecting => "CONNECTING",
+        LinkView::NoLink { .. } => "NO LINK",
+        LinkView::AuthFailed => "AUTH FAILED",
+        LinkView::AclDenied => "ACL DENIED",
+        LinkView::ShuttingDown => "SHUTTING DOWN",
+    }
+}
+
+/// The text for a link that is not up, its style, and when its text changes by the clock.
+fn link_text(link: &LinkView, elapsed: Duration) -> Option<(String, CueStyle, Option<Duration>)> {
+    let plain = CueStyle::default();
+    let inverted = CueStyle { invert: true, ..plain };
+    // Failures that need a person to fix the config shout.
+    let alarm = CueStyle { invert: true, blink: true, ..plain };
+    let word = link_word(link).to_owned();
+    Some(match link {
+        LinkView::Up => return None,
+        LinkView::Connecting => (word, plain, None),
+        LinkView::NoLink { down_for } => {
+            let (age, tick) = compact_age(*down_for + elapsed);
+            (format!("{word} {age}"), inverted, Some(tick))
+        }
+        LinkView::AuthFailed | LinkView::AclDenied => (word, alarm, None),
+        LinkView::ShuttingDown => (word, inverted, None),
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,196 @@
+//! Read access to an event's headers, whatever parsed it.
+//!
+//! The status model only needs to look headers up by name, so it depends on this small trait
+//! rather than on one ESL client: the daemon feeds it `freeswitch_esl_tokio::EslEvent`s, tests
+//! and the replay tool feed it [`HeaderMap`]s built from captured text.
+
+use freeswitch_esl_tokio::EslEvent;
+
+/// An event as a bag of headers plus an optional body.
+pub trait Headers {
+    /// The value of header `name`, matched case-insensitively, because FreeSWITCH spells some
+    /// headers differently on different code paths (`Unique-ID` vs `unique-id`).
+    fn header(&self, name: &str) -> Option<&str>;
+
+    /// The event body (the part after the inner `Content-Length`), if any.
+    fn body(&self) -> Option<&str>;
+
+    /// A header that carries information: FreeSWITCH prints empty values as `_undef_`, and an
+    /// empty string says nothing either, so both read as absent.
+    fn value(&self, name: &str) -> Option<&str> {
+        self.header(name).map(str::trim).filter(|v| !v.is_empty() && *v != "_undef_")
+    }
+}
+
+/// A plain ordered header list, as read from a `text/event-plain` block.
+///
+/// Duplicates are kept (FreeSWITCH sends `Hangup-Cause` twice); lookups return the first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeaderMap {
+    headers: Vec<(String, String)>,
+    body: Option<String>,
+}
+
+impl HeaderMap {
+    /// An empty event.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Builder-style header append, handy for tests.
+    pub fn with(mut self, name: &str, value: &str) -> Self {
+        self.push(name, value);
+        self
+    }
+
+    /// Appends a header (already decoded).
+    pub fn push(&mut self, name: &str, value: &str) {
+        self.headers.push((name.to_owned(), value.to_owned()));
+    }
+
+    /// Sets the body.
+    pub fn set_body(&mut self, body: &str) {
+        self.body = Some(body.to_owned());
+    }
+
+    /// Parses the inner block of a `text/event-plain` event: `Name: value` lines with
+    /// percent-encoded values, an empty line, then optionally a body whose length the inner
+    /// `Content-Length` header gives.
+    ///
+    /// Lines without a `": "` separator are skipped rather than rejected, so hand-edited
+    /// captures (decoded multi-line SDP) still load. The body is taken as the rest of the text
+    /// when the stated length runs past it.
+    pub fn from_plain(text: &str) -> Self {
+        let mut map = Self::new();
+        let mut rest = text;
+        loop {
+            let (line, after) = match rest.find('\n') {
+                Some(i) => (&rest[..i], &rest[i + 1..]),
+                None => (rest, ""),
+            };
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            rest = after;
+            if line.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(": ") {
+                map.push(name.trim(), &percent_decode(value));
+            }
+            if after.is_empty() {
+                break;
+            }
+        }
+        let body_len = map.header("Content-Length").and_then(|v| v.trim().parse::<usize>().ok());
+        if let Some(len) = body_len {
+            let body = match rest.get(..len) {
+                Some(b) => b,
+                None => rest,
+            };
+            map.body = Some(body.to_owned());
+        }
+        map
+    }
+}
+
+impl Headers for HeaderMap {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    fn body(&self) -> Option<&str> {
+        self.body.as_deref()
+    }
+}
+
+impl Headers for EslEvent {
+    fn header(&self, name: &str) -> Option<&str> {
+        // The crate folds case for most keys but keeps `variable_*` keys verbatim (their
+        // suffix carries SIP casing); a linear scan covers the rare miss.
+        self.header_str(name).or_else(|| {
+            self.headers().iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        })
+    }
+
+    fn body(&self) -> Option<&str> {
+        EslEvent::body(self)
+    }
+}
+
+/// Decodes `%XX` escapes as FreeSWITCH's plain serializer writes them. `+` stays `+` (FreeSWITCH
+/// never form-encodes), malformed escapes stay literal, and invalid UTF-8 (Latin-1 caller
+/// names) is replaced rather than rejected so one odd byte cannot hide a whole event.
+pub fn percent_decode(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = |b: u8| (b as char).to_digit(16);
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn decodes_freeswitch_escapes_and_keeps_plus() {
+        assert_eq!(percent_decode("2015-07-07%2016%3A53%3A14"), "2015-07-07 16:53:14");
+        assert_eq!(percent_decode("1.5.15b%2Bgit"), "1.5.15b+git");
+        assert_eq!(percent_decode("a+b"), "a+b");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%4"), "%4");
+        assert_eq!(percent_decode("%zz%41"), "%zzA");
+        assert_eq!(percent_decode("Andr%C3%A9"), "André");
+    }
+
+    #[test]
+    fn plain_block_lookup_is_case_insensitive_and_keeps_first_duplicate() {
+        let m = HeaderMap::from_plain("Event-Name: X\nHangup-Cause: A\nhangup-cause: B\n\n");
+        assert_eq!(m.header("HANGUP-CAUSE"), Some("A"));
+        assert_eq!(m.header("event-name"), Some("X"));
+        assert_eq!(m.body(), None);
+    }
+
+    #[test]
+    fn plain_block_body_uses_inner_content_length() {
+        let m = HeaderMap::from_plain("Event-Name: CUSTOM\nContent-Length: 5\n\nhello world");
+        assert_eq!(m.body(), Some("hello"));
+    }
+
+    #[test]
+    fn undef_reads_as_absent() {
+        let m = HeaderMap::new().with("Caller-Caller-ID-Name", "_undef_").with("X", " ");
+        assert_eq!(m.value("Caller-Caller-ID-Name"), None);
+        assert_eq!(m.value("X"), None);
+    }
+
+    #[test]
+    fn esl_event_lookup_ignores_case_including_variables() {
+        let mut e = EslEvent::new();
+        e.set_header("Unique-ID", "u1");
+        e.set_header("variable_sip_term_status", "486");
+        e.set_body("text");
+        assert_eq!(Headers::header(&e, "unique-id"), Some("u1"));
+        assert_eq!(Headers::header(&e, "VARIABLE_SIP_TERM_STATUS"), Some("486"));
+        assert_eq!(Headers::body(&e), Some("text"));
+    }
+
+    proptest! {
+        #[test]
+        fn decoding_and_parsing_never_panic(s in ".{0,200}") {
+            let _ = percent_decode(&s);
+            let _ = HeaderMap::from_plain(&s);
+        }
+    }
+}

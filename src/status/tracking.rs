@@ -1,0 +1,492 @@
+//! Live channel and registration sets, and how a refresh merges with events.
+//!
+//! # The merge rule
+//!
+//! Events are set operations keyed by an ID (channel Unique-ID, registration Call-ID), so a
+//! duplicated or reordered event cannot drive a count negative or count twice:
+//!
+//! * A channel that hung up is remembered (a bounded "ended" set), so a late or repeated
+//!   CHANNEL_CREATE or CHANNEL_HANGUP_COMPLETE for it changes nothing.
+//! * A refresh that lists IDs (`show channels as json`, `show registrations [as json]`) wins:
+//!   the sets are rebuilt from it, minus channels already known to have ended, plus channels
+//!   created and registrations changed since
+//!   [`PbxStatus::begin_refresh`](super::PbxStatus::begin_refresh) (events that may postdate
+//!   the snapshot are replayed on top of it; replaying is harmless because the operations are
+//!   idempotent). Once every event up to the snapshot has arrived, the sets equal the truth,
+//!   whichever side of the snapshot each in-flight event fell; a property test checks this.
+//! * A refresh that gives only counts also wins, but its entries have no IDs: they are kept
+//!   as an "untracked" number that a hang-up or unregister of an unknown ID decrements.
+//!   Counts cannot say whether an in-flight event is already included, so in this mode each
+//!   HEARTBEAT's `Session-Count` re-bases the channel figure; drift lasts one heartbeat at
+//!   most. With a listing, heartbeats are not used (they race channel creation by design).
+//!
+//! So the daemon should refresh with `show channels as json` and `show registrations as
+//! json`; the counts are a fallback for servers where listings are too large to fetch.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use super::api::{ChannelRow, RegistrationList};
+
+/// How many ended channel IDs are remembered to absorb late duplicates.
+const ENDED_MEMORY: usize = 4096;
+/// How many registration events are kept for replay over a refresh.
+const JOURNAL_LIMIT: usize = 1024;
+
+/// Live channels and the calls they form.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ChannelSet {
+    /// Unique-ID → Channel-Call-UUID.
+    live: HashMap<String, String>,
+    ended: HashSet<String>,
+    ended_order: VecDeque<String>,
+    created_during_refresh: HashMap<String, String>,
+    refreshing: bool,
+    untracked_channels: u64,
+    untracked_calls: u64,
+    /// Set by a counts-only refresh: heartbeats then re-base the channel figure.
+    counts_mode: bool,
+    channels_known: bool,
+    calls_known: bool,
+}
+
+impl ChannelSet {
+    pub(crate) fn channels(&self) -> Option<u64> {
+        self.channels_known.then(|| self.untracked_channels + self.live.len() as u64)
+    }
+
+    /// FreeSWITCH's `show calls` counts a channel as a call when its call UUID is empty or its
+    /// own (the `basic_calls` view); a bridged B leg carries the A leg's UUID.
+    pub(crate) fn calls(&self) -> Option<u64> {
+        let heads = self.live.iter().filter(|(uuid, call)| call.is_empty() || call == uuid).count();
+        self.calls_known.then(|| self.untracked_calls + heads as u64)
+    }
+
+    pub(crate) fn is_ended(&self, uuid: &str) -> bool {
+        self.ended.contains(uuid)
+    }
+
+    /// Returns whether the channel is new (not live, not ended).
+    pub(crate) fn create(&mut self, uuid: &str, call_uuid: &str) -> bool {
+        if self.ended.contains(uuid) {
+            return false;
+        }
+        if self.refreshing {
+            self.created_during_refresh.insert(uuid.to_owned(), call_uuid.to_owned());
+        }
+        self.live.insert(uuid.to_owned(), call_uuid.to_owned()).is_none()
+    }
+
+    /// Bridging makes both legs one call: both take the event's call UUID.
+    pub(crate) fn bridge(&mut self, a: &str, b: Option<&str>, call_uuid: &str) {
+        for leg in std::iter::once(a).chain(b) {
+            if let Some(c) = self.live.get_mut(leg) {
+                *c = call_uuid.to_owned();
+            }
+            if let Some(c) = self.created_during_refresh.get_mut(leg) {
+                *c = call_uuid.to_owned();
+            }
+        }
+    }
+
+    /// Returns whether this is the first hang-up seen for the channel.
+    pub(crate) fn hangup(&mut self, uuid: &str, call_uuid: &str) -> bool {
+        if self.ended.contains(uuid) {
+            return false;
+        }
+        self.remember_ended(uuid);
+        self.created_during_refresh.remove(uuid);
+        if self.live.remove(uuid).is_none() && self.untracked_channels > 0 {
+            self.untracked_channels -= 1;
+            if call_uuid.is_empty() || call_uuid == uuid {
+                self.untracked_calls = self.untracked_calls.saturating_sub(1);
+            }
+            self.untracked_calls = self.untracked_calls.min(self.untracked_channels);
+        }
+        true
+    }
+
+    fn remember_ended(&mut self, uuid: &str) {
+        if self.ended_order.len() >= ENDED_MEMORY {
+            if let Some(old) = self.ended_order.pop_front() {
+                self.ended.remove(&old);
+            }
+        }
+        self.ended.insert(uuid.to_owned());
+        self.ended_order.push_back(uuid.to_owned());
+    }
+
+    pub(crate) fn begin_refresh(&mut self) {
+        self.refreshing = true;
+        self.created_during_refresh.clear();
+    }
+
+    /// Rebuilds from a listing (exact) or from counts; see the module docs.
+    pub(crate) fn apply_refresh(
+        &mut self,
+        list: Option<&[ChannelRow]>,
+        channels: Option<u64>,
+        calls: Option<u64>,
+    ) {
+        let during = std::mem::take(&mut self.created_during_refresh);
+        self.refreshing = false;
+        if let Some(rows) = list {
+            self.live = rows
+                .iter()
+                .filter(|r| !self.ended.contains(&r.uuid))
+                .map(|r| (r.uuid.clone(), r.call_uuid.clone()))
+                .collect();
+            self.live.extend(during);
+            self.untracked_channels = 0;
+            self.untracked_calls = 0;
+            self.counts_mode = false;
+            self.channels_known = true;
+            self.calls_known = true;
+        } else if channels.is_some() || calls.is_some() {
+            self.live.clear();
+            self.untracked_channels = channels.or(calls).unwrap_or(0);
+            self.untracked_calls = calls.unwrap_or(0).min(self.untracked_channels);
+            self.counts_mode = true;
+            self.channels_known = true;
+            self.calls_known = calls.is_some();
+        }
+    }
+
+    /// Heartbeat `Session-Count`: re-bases the channel figure in counts mode only.
+    pub(crate) fn heartbeat(&mut self, sessions: u64) {
+        let exact = self.channels_known && !self.counts_mode;
+        if self.refreshing || exact {
+            return;
+        }
+        self.counts_mode = true;
+        self.channels_known = true;
+        self.untracked_channels = sessions.saturating_sub(self.live.len() as u64);
+        self.untracked_calls = self.untracked_calls.min(self.untracked_channels);
+    }
+}
+
+#[derive(Debug, Clone)]
+enum RegOp {
+    Add { call_id: String, webrtc: bool, update: bool },
+    Remove { call_id: String },
+}
+
+/// Registered bindings, total and WebRTC.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RegistrationSet {
+    /// Call-ID → is WebRTC.
+    known: HashMap<String, bool>,
+    untracked: u64,
+    journal: Vec<RegOp>,
+    refreshing: bool,
+    known_total: bool,
+    /// WebRTC figures need a listing; a bare count cannot tell transports apart.
+    known_webrtc: bool,
+}
+
+impl RegistrationSet {
+    pub(crate) fn total(&self) -> Option<u64> {
+        self.known_total.then(|| self.untracked + self.known.len() as u64)
+    }
+
+    pub(crate) fn webrtc(&self) -> Option<u64> {
+        self.known_webrtc.then(|| self.known.values().filter(|w| **w).count() as u64)
+    }
+
+    pub(crate) fn begin_refresh(&mut self) {
+        self.refreshing = true;
+        self.journal.clear();
+    }
+
+    fn apply(&mut self, op: &RegOp) {
+        match op {
+            RegOp::Add { call_id, webrtc, update } => {
+                // A refresh of a binding a counts-only refresh already counted moves it from
+                // the anonymous count into the known set instead of counting it twice.
+                if !self.known.contains_key(call_id) && *update && self.untracked > 0 {
+                    self.untracked -= 1;
+                }
+                self.known.insert(call_id.clone(), *webrtc);
+            }
+            RegOp::Remove { call_id } => {
+                if self.known.remove(call_id).is_none() {
+                    self.untracked = self.untracked.saturating_sub(1);
+                }
+            }
+        }
+    }
+
+    fn record(&mut self, op: RegOp) {
+        self.apply(&op);
+        if self.refreshing && self.journal.len() < JOURNAL_LIMIT {
+            self.journal.push(op);
+        }
+    }
+
+    pub(crate) fn register(&mut self, call_id: &str, webrtc: bool, update: bool) {
+        self.record(RegOp::Add { call_id: call_id.to_owned(), webrtc, update });
+    }
+
+    pub(crate) fn unregister(&mut self, call_id: &str) {
+        self.record(RegOp::Remove { call_id: call_id.to_owned() });
+    }
+
+    pub(crate) fn apply_refresh(&mut self, list: Option<&RegistrationList>, count: Option<u64>) {
+        let journal = std::mem::take(&mut self.journal);
+        self.refreshing = false;
+        if let Some(list) = list {
+            self.known = list.rows.iter().map(|r| (r.call_id.clone(), r.is_webrtc())).collect();
+            // Rows sharing a Call-ID are separate bindings to FreeSWITCH; keep them counted.
+            self.untracked = list.total.max(list.rows.len() as u64).saturating_sub(self.known.len() as u64);
+            self.known_total = true;
+            self.known_webrtc = true;
+        } else if let Some(n) = count {
+            self.known.clear();
+            self.untracked = n;
+            self.known_total = true;
+            self.known_webrtc = false;
+            return;
+        } else {
+            return;
+        }
+        for op in &journal {
+            self.apply(op);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::api::Registration;
+    use proptest::prelude::*;
+
+    fn row(uuid: &str, call: &str) -> ChannelRow {
+        ChannelRow { uuid: uuid.into(), call_uuid: call.into() }
+    }
+
+    #[test]
+    fn duplicates_and_reordering_never_go_negative() {
+        let mut c = ChannelSet::default();
+        c.apply_refresh(Some(&[]), None, None);
+        assert!(c.hangup("a", "a"));
+        assert!(!c.create("a", "a"), "create after hangup is stale");
+        assert!(!c.hangup("a", "a"));
+        assert_eq!((c.channels(), c.calls()), (Some(0), Some(0)));
+        assert!(c.create("b", "b"));
+        assert!(!c.create("b", "b"));
+        assert_eq!(c.channels(), Some(1));
+    }
+
+    #[test]
+    fn bridged_legs_are_one_call() {
+        let mut c = ChannelSet::default();
+        c.apply_refresh(Some(&[]), None, None);
+        c.create("a", "a");
+        c.create("b", "b");
+        assert_eq!(c.calls(), Some(2));
+        c.bridge("a", Some("b"), "a");
+        assert_eq!((c.channels(), c.calls()), (Some(2), Some(1)));
+        c.hangup("b", "a");
+        assert_eq!((c.channels(), c.calls()), (Some(1), Some(1)));
+    }
+
+    #[test]
+    fn listing_refresh_after_events_does_not_double_count() {
+        let mut c = ChannelSet::default();
+        c.begin_refresh();
+        // Events that race the snapshot: x ended before it was taken, y started after.
+        c.create("x", "x");
+        c.hangup("x", "x");
+        c.create("y", "y");
+        c.create("z", "z");
+        // The snapshot still lists x (taken before its hangup), lists z, misses y.
+        c.apply_refresh(Some(&[row("x", "x"), row("z", "z"), row("w", "w")]), Some(3), Some(3));
+        assert_eq!(c.channels(), Some(3), "z, w from the snapshot, y replayed");
+        assert_eq!(c.calls(), Some(3));
+    }
+
+    #[test]
+    fn counts_refresh_then_unknown_hangups_decrement() {
+        let mut c = ChannelSet::default();
+        assert_eq!(c.channels(), None);
+        c.apply_refresh(None, Some(3), Some(2));
+        assert_eq!((c.channels(), c.calls()), (Some(3), Some(2)));
+        // A bridged pair ends: the B leg carries the A leg's call UUID.
+        c.hangup("b", "a");
+        assert_eq!((c.channels(), c.calls()), (Some(2), Some(2)));
+        c.hangup("a", "a");
+        assert_eq!((c.channels(), c.calls()), (Some(1), Some(1)));
+        c.hangup("s", "s");
+        c.hangup("t", "t");
+        assert_eq!((c.channels(), c.calls()), (Some(0), Some(0)));
+    }
+
+    #[test]
+    fn heartbeat_rebases_only_in_counts_mode() {
+        let mut c = ChannelSet::default();
+        c.apply_refresh(None, Some(2), None);
+        assert_eq!(c.calls(), None);
+        c.create("n", "n");
+        c.heartbeat(5);
+        assert_eq!(c.channels(), Some(5));
+        let mut exact = ChannelSet::default();
+        exact.apply_refresh(Some(&[row("a", "a")]), None, None);
+        exact.heartbeat(7);
+        assert_eq!(exact.channels(), Some(1));
+    }
+
+    #[test]
+    fn ended_memory_is_bounded() {
+        let mut c = ChannelSet::default();
+        for i in 0..ENDED_MEMORY + 10 {
+            c.hangup(&i.to_string(), "");
+        }
+        assert_eq!(c.ended.len(), ENDED_MEMORY);
+        assert!(!c.is_ended("0"));
+        assert!(c.is_ended(&(ENDED_MEMORY + 9).to_string()));
+    }
+
+    #[derive(Debug, Clone, Copy)]
+    enum Ev {
+        Create(usize),
+        Hangup(usize),
+    }
+
+    /// A valid FreeSWITCH history: each channel is created once, then maybe hung up once.
+    fn timeline() -> impl Strategy<Value = Vec<Ev>> {
+        proptest::collection::vec((0usize..12, any::<bool>()), 0..24).prop_map(|picks| {
+            let mut created = [false; 12];
+            let mut ended = [false; 12];
+            let mut out = Vec::new();
+            for (id, hang) in picks {
+                if !created[id] {
+                    created[id] = true;
+                    out.push(Ev::Create(id));
+                } else if hang && !ended[id] {
+                    ended[id] = true;
+                    out.push(Ev::Hangup(id));
+                }
+            }
+            out
+        })
+    }
+
+    fn live_after(events: &[Ev]) -> Vec<ChannelRow> {
+        let mut live: Vec<usize> = Vec::new();
+        for e in events {
+            match e {
+                Ev::Create(i) => live.push(*i),
+                Ev::Hangup(i) => live.retain(|x| x != i),
+            }
+        }
+        live.iter().map(|i| row(&i.to_string(), &i.to_string())).collect()
+    }
+
+    fn deliver(c: &mut ChannelSet, e: &Ev) {
+        match e {
+            Ev::Create(i) => c.create(&i.to_string(), &i.to_string()),
+            Ev::Hangup(i) => c.hangup(&i.to_string(), &i.to_string()),
+        };
+    }
+
+    proptest! {
+        /// The refresh starts after event `j`; FreeSWITCH takes its snapshot after event `k`;
+        /// the answer arrives after event `m` was delivered (`m` may be before or after `k`:
+        /// queued events can trail an api reply). Once everything is delivered the set is exact,
+        /// and at no point does a figure exceed the channels ever created.
+        #[test]
+        fn listing_refresh_converges_whatever_the_race(
+            events in timeline(),
+            cuts in (0usize..30, 0usize..30, 0usize..30),
+        ) {
+            let n = events.len();
+            let j = cuts.0.min(n);
+            let k = (j + cuts.1).min(n);
+            let m = (j + cuts.2).min(n);
+            let mut c = ChannelSet::default();
+            for e in &events[..j] {
+                deliver(&mut c, e);
+            }
+            c.begin_refresh();
+            for e in &events[j..m] {
+                deliver(&mut c, e);
+            }
+            c.apply_refresh(Some(&live_after(&events[..k])), None, None);
+            prop_assert!(c.channels().unwrap_or(0) <= 12);
+            for e in &events[m..] {
+                deliver(&mut c, e);
+                prop_assert!(c.channels().unwrap_or(0) <= 12);
+            }
+            let truth = live_after(&events).len() as u64;
+            prop_assert_eq!(c.channels(), Some(truth));
+            prop_assert_eq!(c.calls(), Some(truth));
+        }
+
+        /// Duplicated and shuffled events: counts stay within what was created and drain to
+        /// zero once every channel has hung up.
+        #[test]
+        fn shuffled_duplicates_drain_to_zero(
+            ops in proptest::collection::vec((0usize..8, 0u8..3), 0..40),
+        ) {
+            let mut c = ChannelSet::default();
+            c.apply_refresh(Some(&[]), None, None);
+            for (id, op) in &ops {
+                let u = id.to_string();
+                match op {
+                    0 => { c.create(&u, &u); }
+                    1 => { c.hangup(&u, &u); }
+                    _ => c.bridge(&u, Some(&((id + 1) % 8).to_string()), &u),
+                }
+                prop_assert!(c.channels().unwrap_or(0) <= 8);
+                prop_assert!(c.calls() <= c.channels());
+            }
+            for id in 0..8 {
+                c.hangup(&id.to_string(), "");
+            }
+            prop_assert_eq!((c.channels(), c.calls()), (Some(0), Some(0)));
+        }
+    }
+
+    fn reg(call_id: &str, proto: &str) -> Registration {
+        Registration {
+            user: "u".into(),
+            realm: "r".into(),
+            call_id: call_id.into(),
+            url: String::new(),
+            network_proto: proto.into(),
+        }
+    }
+
+    #[test]
+    fn registrations_list_refresh_replays_journal() {
+        let mut r = RegistrationSet::default();
+        assert_eq!(r.total(), None);
+        r.begin_refresh();
+        r.register("new", true, false);
+        r.unregister("gone");
+        let list =
+            RegistrationList { rows: vec![reg("gone", "udp"), reg("a", "wss"), reg("new", "ws")], total: 3 };
+        r.apply_refresh(Some(&list), None);
+        assert_eq!((r.total(), r.webrtc()), (Some(2), Some(2)));
+        r.register("a", true, true);
+        assert_eq!(r.total(), Some(2), "a refresh REGISTER is not a new binding");
+    }
+
+    #[test]
+    fn registrations_counts_mode() {
+        let mut r = RegistrationSet::default();
+        r.apply_refresh(None, Some(2));
+        assert_eq!((r.total(), r.webrtc()), (Some(2), None));
+        r.register("x", false, true);
+        assert_eq!(r.total(), Some(2));
+        r.register("y", false, false);
+        assert_eq!(r.total(), Some(3));
+        r.unregister("unknown");
+        r.unregister("unknown2");
+        r.unregister("unknown3");
+        assert_eq!(r.total(), Some(2));
+        r.unregister("x");
+        r.unregister("y");
+        assert_eq!(r.total(), Some(0));
+    }
+}
