@@ -28,6 +28,10 @@ pub enum Fault {
     Shutdown,
     /// `text/disconnect-notice` "killed listener because of lost events" then close.
     SlowReaderKill,
+    /// Events are held back until the connection reads its next command, then written
+    /// ahead of that command's reply — what FreeSWITCH does when its queue drains while it
+    /// reads a command. Makes "an event races ahead of a reply" deterministic.
+    HoldEvents,
     /// The listener goes away for `down_ms` milliseconds: every connection is closed,
     /// connects are refused, and the PBX comes back with its counters reset.
     Restart { down_ms: u64 },
