@@ -47,7 +47,10 @@ fn roundtrip_plain(frame: &[u8]) -> Event {
 fn heartbeat_frame_is_byte_identical() {
     let frame = fixture("event_heartbeat_RECONSTRUCTED_1.10_wire.txt");
     let event = roundtrip_plain(&frame);
-    assert_eq!(event.get("Up-Time"), Some("0 years, 2 days, 3 hours, 4 minutes, 5 seconds, 678 milliseconds, 901 microseconds"));
+    assert_eq!(
+        event.get("Up-Time"),
+        Some("0 years, 2 days, 3 hours, 4 minutes, 5 seconds, 678 milliseconds, 901 microseconds")
+    );
     assert_eq!(event.get("FreeSWITCH-IPv6"), Some("::1"));
 }
 
@@ -70,16 +73,23 @@ fn background_job_plain_json_xml_are_byte_identical() {
     let parts = sections(&fixture("event_background_job_RECONSTRUCTED_1.10_wire.txt"));
     let (reply, plain, json) = (&parts[1], &parts[2], &parts[3]);
     let job = "6a0e9c3e-5a0b-4c3a-9a55-2a1c3c0d9e11";
-    let expected_reply = wire::command_reply(&format!("+OK Job-UUID: {job}"), &[("Job-UUID", job)]).to_bytes();
+    let expected_reply =
+        wire::command_reply(&format!("+OK Job-UUID: {job}"), &[("Job-UUID", job)]).to_bytes();
     assert_eq!(&expected_reply, reply);
     let event = roundtrip_plain(plain);
     assert_eq!(event.get("Job-Owner-UUID"), Some(""));
     assert_eq!(event.body.as_deref().map(str::len), Some(370));
     // The capture adds one newline after the json frame for readability only.
     let json_frame = &json[..json.len() - 1];
-    assert_eq!(String::from_utf8_lossy(&wire::event_message(&event, Format::Json).to_bytes()), String::from_utf8_lossy(json_frame));
+    assert_eq!(
+        String::from_utf8_lossy(&wire::event_message(&event, Format::Json).to_bytes()),
+        String::from_utf8_lossy(json_frame)
+    );
     let xml = fixture("event_background_job_xml_RECONSTRUCTED_1.10_wire.txt");
-    assert_eq!(String::from_utf8_lossy(&wire::event_message(&event, Format::Xml).to_bytes()), String::from_utf8_lossy(&xml));
+    assert_eq!(
+        String::from_utf8_lossy(&wire::event_message(&event, Format::Xml).to_bytes()),
+        String::from_utf8_lossy(&xml)
+    );
 }
 
 /// A JSON object read into ordered pairs (serde_json's map would sort or merge keys).
@@ -153,7 +163,10 @@ fn cgrates_hangup_complete_keeps_duplicates_and_encoding() {
 
 #[test]
 fn duplicate_headers_survive_json_as_repeated_keys() {
-    let event = Event::new().with("Event-Name", "CHANNEL_HANGUP_COMPLETE").with("Hangup-Cause", "A").with("Hangup-Cause", "B");
+    let event = Event::new()
+        .with("Event-Name", "CHANNEL_HANGUP_COMPLETE")
+        .with("Hangup-Cause", "A")
+        .with("Hangup-Cause", "B");
     let json = String::from_utf8(wire::encode_json(&event)).unwrap();
     assert_eq!(json, r#"{"Event-Name":"CHANNEL_HANGUP_COMPLETE","Hangup-Cause":"A","Hangup-Cause":"B"}"#);
     let Pairs(pairs) = serde_json::from_str(&json).unwrap();
@@ -168,10 +181,19 @@ fn replies_and_notices_match_the_transcript() {
         let at = transcript.find(&format!("## {title}\n")).unwrap_or_else(|| panic!("no section {title}"));
         let line = transcript[at..].lines().find(|l| l.starts_with("S->C: ")).unwrap();
         // Python literals: concatenated '...' pieces with only \n escapes.
-        line["S->C: ".len()..].split('\'').skip(1).step_by(2).collect::<String>().replace("\\n", "\n").into_bytes()
+        line["S->C: ".len()..]
+            .split('\'')
+            .skip(1)
+            .step_by(2)
+            .collect::<String>()
+            .replace("\\n", "\n")
+            .into_bytes()
     };
     let cat = |msgs: &[wire::Message]| msgs.iter().flat_map(|m| m.to_bytes()).collect::<Vec<u8>>();
-    assert_eq!(literal("greeting (sent immediately after TCP accept, only if ACL passes)"), wire::auth_request().to_bytes());
+    assert_eq!(
+        literal("greeting (sent immediately after TCP accept, only if ACL passes)"),
+        wire::auth_request().to_bytes()
+    );
     assert_eq!(literal("auth accepted"), wire::command_reply("+OK accepted", &[]).to_bytes());
     assert_eq!(
         literal("auth rejected (then server closes)"),
@@ -179,13 +201,20 @@ fn replies_and_notices_match_the_transcript() {
     );
     assert_eq!(
         literal("userauth accepted"),
-        wire::command_reply("+OK accepted", &[("Allowed-Events", "all"), ("Allowed-API", "all"), ("Allowed-LOG", "true")]).to_bytes()
+        wire::command_reply(
+            "+OK accepted",
+            &[("Allowed-Events", "all"), ("Allowed-API", "all"), ("Allowed-LOG", "true")]
+        )
+        .to_bytes()
     );
     assert_eq!(
         literal("ACL denial (apply-inbound-acl / default loopback.auto); no auth/request is sent"),
         cat(&[wire::rude_rejection(), wire::disconnect_notice(wire::GOODBYE)])
     );
-    assert_eq!(literal("api unknown function"), wire::api_response("-ERR foo Command not found!\n").to_bytes());
+    assert_eq!(
+        literal("api unknown function"),
+        wire::api_response("-ERR foo Command not found!\n").to_bytes()
+    );
     assert_eq!(literal("api with empty output"), wire::api_response("-ERR no reply\n").to_bytes());
     assert_eq!(literal("shutdown while connected"), wire::disconnect_notice(wire::SHUTDOWN).to_bytes());
     assert_eq!(

@@ -404,7 +404,11 @@ impl Conn {
 
     /// Runs an API command and renders its output as the `api/response` body would be.
     fn run_api(&self, name: &str, args: &str) -> String {
-        match self.shared.pbx.api(name, args) {
+        let output = match self.shared.api_overrides.get(name) {
+            Some(canned) => canned.clone(),
+            None => self.shared.pbx.api(name, args),
+        };
+        match output {
             ApiOutput::Text(t) => t,
             ApiOutput::NotFound => format!("-ERR {name} Command not found!\n"),
         }
@@ -504,8 +508,7 @@ impl Conn {
 
     /// Whether the PBX knows a call by this UUID (`uuid_exists` answers `true`).
     fn call_exists(&self, uuid: &str) -> bool {
-        !uuid.is_empty()
-            && matches!(self.shared.pbx.api("uuid_exists", uuid), ApiOutput::Text(t) if t.trim() == "true")
+        !uuid.is_empty() && self.run_api("uuid_exists", uuid).trim() == "true"
     }
 
     async fn myevents(&mut self, rest: &str) -> Step {
@@ -534,7 +537,7 @@ impl Conn {
         }
         if cmd.header("call-command").is_some_and(|c| c.eq_ignore_ascii_case("hangup")) {
             let cause = cmd.header("hangup-cause").unwrap_or("NORMAL_CLEARING");
-            let _ = self.shared.pbx.api("uuid_kill", &format!("{uuid} {cause}"));
+            let _ = self.run_api("uuid_kill", &format!("{uuid} {cause}"));
         }
         self.reply("+OK").await
     }

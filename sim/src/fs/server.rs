@@ -1,6 +1,7 @@
 //! The listening side of the mock: accept loop, ACL, the HEARTBEAT timer, restarts and
 //! shutdown. Each accepted socket is served by [`super::connection`].
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -16,7 +17,7 @@ use tokio::time::{interval_at, sleep, sleep_until, timeout, Instant, MissedTickB
 use super::acl::Cidr;
 use super::connection;
 use super::fault::{Fault, FaultControl};
-use super::pbx::{Pbx, PbxConfig};
+use super::pbx::{ApiOutput, Pbx, PbxConfig};
 
 /// Everything a mock FreeSWITCH is started with. `Default` is FreeSWITCH's own defaults
 /// except the port: an ephemeral loopback port, so tests never collide.
@@ -35,6 +36,9 @@ pub struct MockConfig {
     pub faults: FaultControl,
     /// Seeds generated UUIDs (Job-UUID, Event-UUID) so runs are reproducible.
     pub seed: u64,
+    /// Canned `api`/`bgapi` answers by command name that take precedence over the model,
+    /// for outputs the model never produces (an empty reply, a slow command's text).
+    pub api_overrides: HashMap<String, ApiOutput>,
 }
 
 impl Default for MockConfig {
@@ -48,6 +52,7 @@ impl Default for MockConfig {
             pbx: PbxConfig::default(),
             faults: FaultControl::new(),
             seed: 0x5EED,
+            api_overrides: HashMap::new(),
         }
     }
 }
@@ -75,6 +80,7 @@ pub(crate) struct Shared {
     pub pre_auth_timeout: Duration,
     pub control: broadcast::Sender<Control>,
     pub seed: u64,
+    pub api_overrides: HashMap<String, ApiOutput>,
     live: AtomicUsize,
     accepted: AtomicU64,
 }
@@ -107,6 +113,7 @@ impl MockFreeSwitch {
             pre_auth_timeout: config.pre_auth_timeout,
             control,
             seed: config.seed,
+            api_overrides: config.api_overrides.clone(),
             live: AtomicUsize::new(0),
             accepted: AtomicU64::new(0),
         });
