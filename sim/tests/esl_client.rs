@@ -80,14 +80,21 @@ async fn login_api_and_errors() {
     assert!(empty.api_result().is_err());
 }
 
+fn refused<T>(result: Result<T, EslError>) -> EslError {
+    match result {
+        Ok(_) => panic!("login should have been refused"),
+        Err(e) => e,
+    }
+}
+
 #[tokio::test]
 async fn wrong_password_and_acl_are_reported_as_such() {
     let mock = start(quiet()).await;
-    let err = EslClient::connect("127.0.0.1", mock.addr().port(), "wrong").await.err().expect("refused");
+    let err = refused(EslClient::connect("127.0.0.1", mock.addr().port(), "wrong").await);
     assert!(matches!(err, EslError::AuthenticationFailed { .. }), "{err:?}");
 
     let denied = start(MockConfig { acl: vec!["198.51.100.0/24".parse().unwrap()], ..quiet() }).await;
-    let err = EslClient::connect("127.0.0.1", denied.addr().port(), "ClueCon").await.err().expect("refused");
+    let err = refused(EslClient::connect("127.0.0.1", denied.addr().port(), "ClueCon").await);
     assert!(
         matches!(&err, EslError::AccessDenied { reason } if reason == "Access Denied, go away.\n"),
         "{err:?}"
@@ -111,7 +118,7 @@ async fn bgapi_result_only_when_subscribed_and_unfiltered() {
     assert_eq!(ev.body(), Some(status_text(&mock).as_str()));
 
     client.filter_raw("Unique-ID", "0b8a6f3e").await.unwrap();
-    client.bgapi("status").await.unwrap();
+    client.bgapi("status").await.unwrap().check().unwrap();
     assert_no_event(&mut events).await;
 
     client.filter_raw("Job-Command", "status").await.unwrap();
