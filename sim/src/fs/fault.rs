@@ -24,7 +24,9 @@ pub enum Fault {
     CloseMidBody,
     /// A frame that is not ESL (no header block terminator, binary bytes) is written.
     Garbage,
-    /// `text/disconnect-notice` "The system is being shut down." then close.
+    /// `text/disconnect-notice` "The system is being shut down." then close. Injected to
+    /// all, every connection gets it; the listener stays up so clients can reconnect
+    /// (use `Restart` for a port that goes away, `MockHandle::shutdown` for the real end).
     Shutdown,
     /// `text/disconnect-notice` "killed listener because of lost events" then close.
     SlowReaderKill,
