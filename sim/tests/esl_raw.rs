@@ -451,3 +451,34 @@ async fn heartbeat_timer_feeds_every_subscriber_the_same_event() {
     a.next().await;
     assert_eq!(t1.elapsed(), Duration::from_secs(20));
 }
+
+#[tokio::test]
+async fn run_mock_serves_until_stopped_then_says_goodbye() {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let server = tokio::spawn(eslmatrix_sim::fs::run_mock(
+        quiet(),
+        move |handle| {
+            let _ = ready_tx.send(handle.addr());
+        },
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let addr = ready_rx.await.expect("ready");
+    let mut c = Raw::login(addr).await;
+    stop.send(()).unwrap();
+    assert_eq!(
+        c.rest().await,
+        b"Content-Type: text/disconnect-notice\nContent-Length: 31\n\nThe system is being shut down.\n"
+    );
+    server.await.unwrap().expect("clean exit");
+}
+
+#[tokio::test]
+async fn bind_failure_is_a_typed_error() {
+    let mock = start(quiet()).await;
+    let taken = MockConfig { listen: mock.addr(), ..quiet() };
+    let err = MockFreeSwitch::start(taken).await.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(err.starts_with(&format!("cannot listen on {}", mock.addr())), "{err}");
+}

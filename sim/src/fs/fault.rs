@@ -79,3 +79,31 @@ impl FaultControl {
         self.tx.subscribe()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_read_from_scenario_text() {
+        let parsed: Vec<Fault> = serde_json::from_str(
+            r#"[{"kind":"split_writes","max":1},{"kind":"hold_events"},{"kind":"restart","down_ms":1500}]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            parsed,
+            [Fault::SplitWrites { max: 1 }, Fault::HoldEvents, Fault::Restart { down_ms: 1500 }]
+        );
+        assert!(serde_json::from_str::<Fault>(r#"{"kind":"explode"}"#).is_err());
+    }
+
+    #[test]
+    fn targets_reach_subscribers() {
+        let control = FaultControl::new();
+        let mut rx = control.subscribe();
+        control.inject(Fault::Garbage);
+        control.inject_into(3, Fault::Stall { ms: 10 });
+        assert_eq!(rx.try_recv().unwrap(), (Target::All, Fault::Garbage));
+        assert_eq!(rx.try_recv().unwrap(), (Target::Connection(3), Fault::Stall { ms: 10 }));
+    }
+}
