@@ -1,7 +1,11 @@
 //! An independent ESL client (freeswitch-esl-tokio) against the mock: if the mock's bytes
 //! were wrong in a way a real client notices, these fail.
 
+mod esl_support;
+
 use std::time::Duration;
+
+use esl_support::assert_status;
 
 use eslmatrix_sim::fs::event::Event;
 use eslmatrix_sim::fs::fault::Fault;
@@ -71,7 +75,7 @@ async fn login_api_and_errors() {
     let mock = start(config).await;
     let (client, _events) = connect(&mock).await;
     let status = client.api("status").await.unwrap();
-    assert_eq!(status.body(), Some(status_text(&mock).as_str()));
+    assert_status(status.body(), &status_text(&mock));
     let unknown = client.api("nosuch").await.unwrap();
     assert_eq!(unknown.body(), Some("-ERR nosuch Command not found!\n"));
     assert!(unknown.api_result().is_err());
@@ -115,7 +119,7 @@ async fn bgapi_result_only_when_subscribed_and_unfiltered() {
     let ev = next_event(&mut events).await;
     assert_eq!(ev.event_type(), Some(EslEventType::BackgroundJob));
     assert_eq!(ev.header_str("Job-UUID"), job.job_uuid());
-    assert_eq!(ev.body(), Some(status_text(&mock).as_str()));
+    assert_status(ev.body(), &status_text(&mock));
 
     client.filter_raw("Unique-ID", "0b8a6f3e").await.unwrap();
     client.bgapi("status").await.unwrap().check().unwrap();
@@ -252,7 +256,7 @@ async fn split_writes_and_one_byte_drip() {
     for max in [1, 3, 64] {
         mock.faults().inject(Fault::SplitWrites { max });
         let status = client.api("status").await.unwrap();
-        assert_eq!(status.body(), Some(status_text(&mock).as_str()), "max {max}");
+        assert_status(status.body(), &status_text(&mock));
         let sent = awkward_event(&mock);
         mock.pbx().fire(sent.clone());
         let got = next_event(&mut events).await;
@@ -266,7 +270,7 @@ async fn stall_shorter_than_the_command_timeout_is_survived() {
     let mock = start(quiet()).await;
     let (client, _events) = connect(&mock).await;
     mock.faults().inject(Fault::Stall { ms: 3_000 });
-    assert_eq!(client.api("status").await.unwrap().body(), Some(status_text(&mock).as_str()));
+    assert_status(client.api("status").await.unwrap().body(), &status_text(&mock));
 }
 
 #[tokio::test]
@@ -289,7 +293,7 @@ async fn an_event_racing_ahead_of_a_reply_is_handled() {
     mock.faults().inject(Fault::HoldEvents);
     mock.pbx().fire(mock.pbx().heartbeat());
     // On the wire the HEARTBEAT comes first, then this api/response.
-    assert_eq!(client.api("status").await.unwrap().body(), Some(status_text(&mock).as_str()));
+    assert_status(client.api("status").await.unwrap().body(), &status_text(&mock));
     assert_eq!(next_event(&mut events).await.event_type(), Some(EslEventType::Heartbeat));
 }
 

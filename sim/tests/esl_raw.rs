@@ -5,7 +5,7 @@ mod esl_support;
 
 use std::time::Duration;
 
-use esl_support::{Raw, GOODBYE_NOTICE};
+use esl_support::{assert_status, Raw, GOODBYE_NOTICE};
 use eslmatrix_sim::fs::fault::Fault;
 use eslmatrix_sim::fs::pbx::{ApiOutput, PbxConfig};
 use eslmatrix_sim::fs::wire;
@@ -34,11 +34,10 @@ async fn login_and_api_replies_are_exact() {
     let mut c = Raw::login(mock.addr()).await;
 
     let status = c.cmd("api status").await;
-    let ApiOutput::Text(expected) = mock.pbx().api("status", "") else { panic!("model has no status") };
-    assert_eq!(status.bytes, wire::api_response(&expected).to_bytes());
-    assert!(status.bytes.starts_with(
-        format!("Content-Type: api/response\nContent-Length: {}\n\n", expected.len()).as_bytes()
-    ));
+    let ApiOutput::Text(model) = mock.pbx().api("status", "") else { panic!("model has no status") };
+    assert_status(Some(&status.body_text()), &model);
+    let head = format!("Content-Type: api/response\nContent-Length: {}\n\n", status.body.len());
+    assert_eq!(status.bytes, [head.as_bytes(), &status.body].concat());
 
     assert_eq!(
         c.cmd("api nosuch arg1 arg2").await.bytes,
@@ -163,7 +162,7 @@ async fn bgapi_reply_then_event_only_when_subscribed_and_not_filtered() {
     assert!(ev.body_text().contains("Job-Owner-UUID: _undef_\n"));
     assert_eq!(event.get("Job-Command"), Some("status"));
     assert_eq!(event.get("Job-Command-Arg"), None);
-    assert_eq!(event.body.as_deref(), Some(status.as_str()));
+    assert_status(event.body.as_deref(), &status);
 
     // Unknown command with an argument, in json.
     c.cmd("event json BACKGROUND_JOB").await;

@@ -97,3 +97,13 @@ impl Raw {
 }
 
 pub const GOODBYE_NOTICE: &[u8] = b"Content-Type: text/disconnect-notice\nContent-Length: 67\n\nDisconnected, goodbye.\nSee you at ClueCon! http://www.cluecon.com/\n";
+
+/// `api status` output compared with the model's, ignoring the first (uptime) line, which
+/// moves with the clock between the two calls.
+pub fn assert_status(got: Option<&str>, model: &str) {
+    let got = got.expect("a status body");
+    let (got_up, got_rest) = got.split_once('\n').expect("multi-line status");
+    let (model_up, model_rest) = model.split_once('\n').expect("multi-line status");
+    assert!(got_up.starts_with("UP ") && model_up.starts_with("UP "), "{got_up:?} / {model_up:?}");
+    assert_eq!(got_rest, model_rest);
+}
