@@ -1,5 +1,5 @@
 //! The listening side of the mock: accept loop, ACL, the HEARTBEAT timer, restarts and
-//! shutdown. Each accepted socket is served by [`super::connection`].
+//! shutdown. Each accepted socket is served by the private `connection` module.
 
 use std::collections::HashMap;
 use std::future::Future;
