@@ -24,10 +24,16 @@ pub enum Fault {
     CloseMidBody,
     /// A frame that is not ESL (no header block terminator, binary bytes) is written.
     Garbage,
-    /// `text/disconnect-notice` "The system is being shut down." then close.
+    /// `text/disconnect-notice` "The system is being shut down." then close. Injected to
+    /// all, every connection gets it; the listener stays up so clients can reconnect
+    /// (use `Restart` for a port that goes away, `MockHandle::shutdown` for the real end).
     Shutdown,
     /// `text/disconnect-notice` "killed listener because of lost events" then close.
     SlowReaderKill,
+    /// Events are held back until the connection reads its next command, then written
+    /// ahead of that command's reply — what FreeSWITCH does when its queue drains while it
+    /// reads a command. Makes "an event races ahead of a reply" deterministic.
+    HoldEvents,
     /// The listener goes away for `down_ms` milliseconds: every connection is closed,
     /// connects are refused, and the PBX comes back with its counters reset.
     Restart { down_ms: u64 },
@@ -71,5 +77,33 @@ impl FaultControl {
     /// For the server and its connections: receives every injected fault.
     pub fn subscribe(&self) -> broadcast::Receiver<(Target, Fault)> {
         self.tx.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_read_from_scenario_text() {
+        let parsed: Vec<Fault> = serde_json::from_str(
+            r#"[{"kind":"split_writes","max":1},{"kind":"hold_events"},{"kind":"restart","down_ms":1500}]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            parsed,
+            [Fault::SplitWrites { max: 1 }, Fault::HoldEvents, Fault::Restart { down_ms: 1500 }]
+        );
+        assert!(serde_json::from_str::<Fault>(r#"{"kind":"explode"}"#).is_err());
+    }
+
+    #[test]
+    fn targets_reach_subscribers() {
+        let control = FaultControl::new();
+        let mut rx = control.subscribe();
+        control.inject(Fault::Garbage);
+        control.inject_into(3, Fault::Stall { ms: 10 });
+        assert_eq!(rx.try_recv().unwrap(), (Target::All, Fault::Garbage));
+        assert_eq!(rx.try_recv().unwrap(), (Target::Connection(3), Fault::Stall { ms: 10 }));
     }
 }

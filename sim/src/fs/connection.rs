@@ -1,0 +1,574 @@
+//! One client connection: the inbound session of mod_event_socket (greeting, auth,
+//! commands, event delivery, notices) with the connection-level faults applied to writes.
+
+use std::net::SocketAddr;
+use std::ops::ControlFlow::{self, Break, Continue};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+use rand::{RngCore, SeedableRng};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+use tokio::sync::broadcast::Receiver;
+use tokio::time::{sleep, sleep_until, timeout, Instant};
+
+use super::acl;
+use super::command::{has_prefix, Command, Framer};
+use super::event::Event;
+use super::fault::{Fault, Target};
+use super::filter::{name_event, EventKey, Subscription};
+use super::pbx::ApiOutput;
+use super::server::{Control, Shared};
+use super::wire::{self, Format, Message, GOODBYE, LOST_EVENTS, SHUTDOWN};
+
+/// Bytes the `Garbage` fault writes: binary, no header terminator.
+const GARBAGE: &[u8] = b"\x00\x01\xfe\xffGarbage-Not-ESL: \x07\x1b[31m\r";
+/// Channel events `myevents` subscribes to, as mod_event_socket does for a bound session.
+const MYEVENTS: &str = "CHANNEL_CREATE CHANNEL_DESTROY CHANNEL_STATE CHANNEL_CALLSTATE CHANNEL_ANSWER \
+    CHANNEL_APPLICATION CHANNEL_PROGRESS CHANNEL_PROGRESS_MEDIA CHANNEL_BRIDGE CHANNEL_UNBRIDGE \
+    CHANNEL_HANGUP CHANNEL_HANGUP_COMPLETE CHANNEL_EXECUTE CHANNEL_EXECUTE_COMPLETE CHANNEL_DATA \
+    CHANNEL_PARK CHANNEL_UNPARK CHANNEL_HOLD CHANNEL_UNHOLD DTMF DETECTED_SPEECH BACKGROUND_JOB";
+/// How many queued events one write may batch.
+const BATCH: usize = 512;
+/// A last notice to a peer that does not read must not pin the task forever.
+const NOTICE_TIMEOUT: Duration = Duration::from_secs(5);
+/// After closing our side, unread peer bytes are drained this long so the close is a FIN,
+/// not an RST that could destroy the notice before the peer reads it.
+const LINGER: Duration = Duration::from_millis(500);
+
+/// How a session ends.
+enum Ending {
+    /// A `text/disconnect-notice` with this text, then close.
+    Notice(&'static str),
+    /// Close without a word (write failed, or a fault cut a message).
+    Silent,
+    /// The peer closed first.
+    Eof,
+}
+
+type Step = ControlFlow<Ending>;
+
+/// Serves one accepted socket until it ends. `id` numbers connections from 1.
+pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, id: u64, shared: Arc<Shared>) {
+    let _ = stream.set_nodelay(true);
+    let (reader, half) = stream.into_split();
+    let conn = Conn {
+        id,
+        events: shared.pbx.subscribe(),
+        faults: shared.faults.subscribe(),
+        control: shared.control.subscribe(),
+        rng: StdRng::seed_from_u64(shared.seed ^ id.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+        shared,
+        reader,
+        out: Writer { half, split: None, cut_header: false, cut_body: false },
+        framer: Framer::default(),
+        sub: Subscription::default(),
+        authed: false,
+        commanded: false,
+        hold_events: false,
+        logging: false,
+        myevents: None,
+    };
+    conn.run(peer).await;
+}
+
+struct Writer {
+    half: OwnedWriteHalf,
+    split: Option<usize>,
+    cut_header: bool,
+    cut_body: bool,
+}
+
+impl Writer {
+    /// Header block and body go out as separate writes, as FreeSWITCH sends them.
+    async fn send(&mut self, msg: &Message) -> Step {
+        if std::mem::take(&mut self.cut_header) {
+            self.raw(&msg.head[..msg.head.len() / 2]).await?;
+            return Break(Ending::Silent);
+        }
+        if self.cut_body && !msg.body.is_empty() {
+            self.raw(&msg.head).await?;
+            self.raw(&msg.body[..msg.body.len() / 2]).await?;
+            return Break(Ending::Silent);
+        }
+        self.raw(&msg.head).await?;
+        if !msg.body.is_empty() {
+            self.raw(&msg.body).await?;
+        }
+        Continue(())
+    }
+
+    /// Several messages in one write unless a fault wants to see each one.
+    async fn send_all(&mut self, msgs: &[Message]) -> Step {
+        if self.split.is_some() || self.cut_header || self.cut_body {
+            for m in msgs {
+                self.send(m).await?;
+            }
+            return Continue(());
+        }
+        let mut buf = Vec::with_capacity(msgs.iter().map(Message::len).sum());
+        for m in msgs {
+            m.append_to(&mut buf);
+        }
+        self.raw(&buf).await
+    }
+
+    async fn raw(&mut self, bytes: &[u8]) -> Step {
+        let result = match self.split {
+            Some(max) => {
+                let mut r = Ok(());
+                for chunk in bytes.chunks(max) {
+                    r = self.half.write_all(chunk).await;
+                    if r.is_err() {
+                        break;
+                    }
+                    // Give the peer a chance to see each fragment on its own.
+                    tokio::task::yield_now().await;
+                }
+                r
+            }
+            None => self.half.write_all(bytes).await,
+        };
+        match result {
+            Ok(()) => Continue(()),
+            Err(_) => Break(Ending::Silent),
+        }
+    }
+}
+
+struct Conn {
+    id: u64,
+    shared: Arc<Shared>,
+    reader: OwnedReadHalf,
+    out: Writer,
+    framer: Framer,
+    events: Receiver<Arc<Event>>,
+    faults: Receiver<(Target, Fault)>,
+    control: Receiver<Control>,
+    sub: Subscription,
+    authed: bool,
+    /// A complete command arrived: the pre-auth timeout no longer applies.
+    commanded: bool,
+    hold_events: bool,
+    logging: bool,
+    myevents: Option<String>,
+    rng: StdRng,
+}
+
+/// What woke the connection up.
+enum Wake {
+    Control(Result<Control, RecvError>),
+    Fault(Result<(Target, Fault), RecvError>),
+    Event(Result<Arc<Event>, RecvError>),
+    Read(std::io::Result<usize>),
+    PreAuthTimeout,
+}
+
+impl Conn {
+    async fn run(mut self, peer: SocketAddr) {
+        let ending = if acl::allows(&self.shared.acl, peer.ip()) {
+            self.session().await
+        } else {
+            match self.out.send(&wire::rude_rejection()).await {
+                Continue(()) => Ending::Notice(GOODBYE),
+                Break(e) => e,
+            }
+        };
+        self.finish(ending).await;
+    }
+
+    async fn session(&mut self) -> Ending {
+        let deadline = Instant::now() + self.shared.pre_auth_timeout;
+        if let Break(e) = self.out.send(&wire::auth_request()).await {
+            return e;
+        }
+        loop {
+            match self.framer.next_command() {
+                Ok(Some(cmd)) => {
+                    self.commanded = true;
+                    if let Break(e) = self.command(cmd).await {
+                        return e;
+                    }
+                    continue;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::debug!(connection = self.id, "closing: {e}");
+                    return Ending::Notice(GOODBYE);
+                }
+            }
+            self.framer.buffer().reserve(8192);
+            let may_write_events = self.framer.is_empty() && !self.hold_events;
+            let pre_auth = !self.authed && !self.commanded;
+            let wake = tokio::select! {
+                biased;
+                c = self.control.recv() => Wake::Control(c),
+                f = self.faults.recv() => Wake::Fault(f),
+                e = self.events.recv(), if may_write_events => Wake::Event(e),
+                n = self.reader.read_buf(self.framer.buffer()) => Wake::Read(n),
+                _ = sleep_until(deadline), if pre_auth => Wake::PreAuthTimeout,
+            };
+            let step = match wake {
+                Wake::Control(Ok(Control::Shutdown)) | Wake::Control(Err(RecvError::Closed)) => {
+                    Break(Ending::Notice(SHUTDOWN))
+                }
+                Wake::Control(Err(RecvError::Lagged(_))) => Continue(()),
+                Wake::Fault(Ok((target, fault))) => match target {
+                    Target::All => self.fault(fault).await,
+                    Target::Connection(id) if id == self.id => self.fault(fault).await,
+                    Target::Connection(_) => Continue(()),
+                },
+                Wake::Fault(Err(_)) => Continue(()),
+                Wake::Event(Ok(event)) => self.deliver(Some(event)).await,
+                Wake::Event(Err(e)) => self.lost(e),
+                Wake::Read(Ok(0)) | Wake::Read(Err(_)) => Break(Ending::Eof),
+                Wake::Read(Ok(_)) => Continue(()),
+                Wake::PreAuthTimeout => Break(Ending::Notice(GOODBYE)),
+            };
+            if let Break(e) = step {
+                return e;
+            }
+        }
+    }
+
+    async fn finish(mut self, ending: Ending) {
+        if let Ending::Notice(text) = ending {
+            let _ = timeout(NOTICE_TIMEOUT, self.out.send(&wire::disconnect_notice(text))).await;
+        }
+        let _ = self.out.half.shutdown().await;
+        if !matches!(ending, Ending::Eof) {
+            let mut sink = [0u8; 4096];
+            let drain = async { while matches!(self.reader.read(&mut sink).await, Ok(n) if n > 0) {} };
+            let _ = timeout(LINGER, drain).await;
+        }
+    }
+
+    /// A broadcast lag means events this listener wanted may be gone: FreeSWITCH kills
+    /// such a listener. An unsubscribed one lost nothing it would have received.
+    fn lost(&self, e: RecvError) -> Step {
+        match e {
+            RecvError::Lagged(_) if self.sub.enabled => Break(Ending::Notice(LOST_EVENTS)),
+            RecvError::Lagged(_) => Continue(()),
+            RecvError::Closed => Break(Ending::Notice(SHUTDOWN)),
+        }
+    }
+
+    fn wants(&self, event: &Event) -> bool {
+        self.sub.wants(event) && self.myevents.as_deref().is_none_or(|u| event.get("Unique-ID") == Some(u))
+    }
+
+    /// Writes `first` (if any) and whatever else is already queued, in one batch.
+    async fn deliver(&mut self, first: Option<Arc<Event>>) -> Step {
+        let mut batch = Vec::new();
+        let mut next = first;
+        loop {
+            if let Some(ev) = next.take() {
+                if self.wants(&ev) {
+                    batch.push(wire::event_message(&ev, self.sub.format));
+                }
+            }
+            if batch.len() >= BATCH {
+                self.out.send_all(&batch).await?;
+                batch.clear();
+            }
+            match self.events.try_recv() {
+                Ok(ev) => next = Some(ev),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Lagged(n)) => self.lost(RecvError::Lagged(n))?,
+                Err(TryRecvError::Closed) => self.lost(RecvError::Closed)?,
+            }
+        }
+        self.out.send_all(&batch).await
+    }
+
+    async fn reply(&mut self, text: &str) -> Step {
+        self.out.send(&wire::command_reply(text, &[])).await
+    }
+
+    fn uuid(&mut self) -> String {
+        let mut b = [0u8; 16];
+        self.rng.fill_bytes(&mut b);
+        b[6] = (b[6] & 0x0F) | 0x40;
+        b[8] = (b[8] & 0x3F) | 0x80;
+        let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+        format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+    }
+
+    async fn fault(&mut self, fault: Fault) -> Step {
+        match fault {
+            Fault::SplitWrites { max } => self.out.split = Some(max.max(1)),
+            Fault::WholeWrites => self.out.split = None,
+            Fault::Stall { ms } => sleep(Duration::from_millis(ms)).await,
+            Fault::CloseMidHeader => self.out.cut_header = true,
+            Fault::CloseMidBody => self.out.cut_body = true,
+            Fault::Garbage => self.out.raw(GARBAGE).await?,
+            Fault::Shutdown => return Break(Ending::Notice(SHUTDOWN)),
+            Fault::SlowReaderKill => return Break(Ending::Notice(LOST_EVENTS)),
+            Fault::HoldEvents => self.hold_events = true,
+            // Server-level: the accept loop drops every connection itself.
+            Fault::Restart { .. } => {}
+        }
+        Continue(())
+    }
+
+    /// mod_event_socket's `parse_command`: keyword prefixes, tested in its order.
+    async fn command(&mut self, cmd: Command) -> Step {
+        // Events queued while the command was being read go out ahead of its reply.
+        self.hold_events = false;
+        self.deliver(None).await?;
+        let line = cmd.line.as_str();
+        if has_prefix(line, "exit") || line.starts_with("...") {
+            self.reply("+OK bye").await?;
+            return Break(Ending::Notice(GOODBYE));
+        }
+        if !self.authed {
+            return self.login(line).await;
+        }
+        if has_prefix(line, "filter ") {
+            self.filter(&line[7..]).await
+        } else if has_prefix(line, "sendevent") {
+            self.sendevent(&cmd).await
+        } else if has_prefix(line, "api ") {
+            self.api(&line[4..]).await
+        } else if has_prefix(line, "sendmsg") {
+            self.sendmsg(&cmd).await
+        } else if has_prefix(line, "myevents") {
+            self.myevents(&line[8..]).await
+        } else if has_prefix(line, "divert_events") {
+            self.reply("-ERR not controlling a session.").await
+        } else if has_prefix(line, "bgapi ") {
+            self.bgapi(&cmd, &line[6..]).await
+        } else if has_prefix(line, "log") {
+            self.log(&line[3..]).await
+        } else if has_prefix(line, "linger") || has_prefix(line, "nolinger") {
+            self.reply("-ERR not controlling a session").await
+        } else if has_prefix(line, "event") {
+            let args = line.split_once(' ').map_or("", |(_, a)| a);
+            match self.sub.subscribe(args) {
+                0 => self.reply("-ERR no keywords supplied").await,
+                _ => self.reply(&format!("+OK event listener enabled {}", self.sub.format.as_str())).await,
+            }
+        } else if has_prefix(line, "nixevent") {
+            let args = line.split_once(' ').map_or("", |(_, a)| a);
+            match self.sub.nix(args) {
+                0 => self.reply("-ERR no keywords supplied").await,
+                _ => self.reply("+OK events nixed").await,
+            }
+        } else if has_prefix(line, "noevents") {
+            if self.sub.clear() {
+                self.myevents = None;
+                self.events = self.events.resubscribe();
+                self.reply("+OK no longer listening for events").await
+            } else {
+                self.reply("-ERR not listening for events").await
+            }
+        } else if has_prefix(line, "nolog") {
+            match std::mem::take(&mut self.logging) {
+                true => self.reply("+OK no longer logging").await,
+                false => self.reply("-ERR not loging").await,
+            }
+        } else {
+            self.reply("-ERR command not found").await
+        }
+    }
+
+    async fn login(&mut self, line: &str) -> Step {
+        let ok = if has_prefix(line, "auth ") {
+            line[5..] == self.shared.password
+        } else if has_prefix(line, "userauth ") {
+            // user@domain:password; an empty user or domain is as wrong as a bad password.
+            let parsed = line[9..].split_once('@').and_then(|(user, rest)| {
+                let (domain, pass) = rest.split_once(':')?;
+                (!user.is_empty() && !domain.is_empty()).then_some(pass)
+            });
+            if parsed == Some(self.shared.password.as_str()) {
+                self.authed = true;
+                let allowed = [("Allowed-Events", "all"), ("Allowed-API", "all"), ("Allowed-LOG", "true")];
+                return self.out.send(&wire::command_reply("+OK accepted", &allowed)).await;
+            }
+            false
+        } else {
+            return self.reply("-ERR command not found").await;
+        };
+        if ok {
+            self.authed = true;
+            self.reply("+OK accepted").await
+        } else {
+            self.reply("-ERR invalid").await?;
+            Break(Ending::Notice(GOODBYE))
+        }
+    }
+
+    /// Runs an API command and renders its output as the `api/response` body would be.
+    fn run_api(&self, name: &str, args: &str) -> String {
+        let output = match self.shared.api_overrides.get(name) {
+            Some(canned) => canned.clone(),
+            None => self.shared.pbx.api(name, args),
+        };
+        match output {
+            ApiOutput::Text(t) => t,
+            ApiOutput::NotFound => format!("-ERR {name} Command not found!\n"),
+        }
+    }
+
+    async fn api(&mut self, rest: &str) -> Step {
+        let (name, args) = rest.split_once(' ').unwrap_or((rest, ""));
+        let mut out = self.run_api(name, args);
+        if out.is_empty() {
+            out = "-ERR no reply\n".into();
+        }
+        self.out.send(&wire::api_response(&out)).await
+    }
+
+    async fn bgapi(&mut self, cmd: &Command, rest: &str) -> Step {
+        let (name, arg) = match rest.split_once(' ') {
+            Some((n, a)) => (n, Some(a)),
+            None => (rest, None),
+        };
+        let job = match cmd.header("Job-UUID") {
+            Some(j) => j.to_string(),
+            None => self.uuid(),
+        };
+        let reply = wire::command_reply(&format!("+OK Job-UUID: {job}"), &[("Job-UUID", &job)]);
+        self.out.send(&reply).await?;
+        let output = self.run_api(name, arg.unwrap_or(""));
+        let mut event = self.shared.pbx.event("BACKGROUND_JOB");
+        event.push("Job-UUID", job).push("Job-Owner-UUID", "").push("Job-Command", name);
+        if let Some(arg) = arg {
+            event.push("Job-Command-Arg", arg);
+        }
+        event.body = Some(output);
+        // The job's owner only, and only if it listens: a bgapi result is never broadcast.
+        if self.sub.wants(&event) {
+            self.out.send(&wire::event_message(&event, self.sub.format)).await?;
+        }
+        Continue(())
+    }
+
+    async fn filter(&mut self, rest: &str) -> Step {
+        let (name, value) = split_word(rest);
+        match value {
+            Some(target) if name.eq_ignore_ascii_case("delete") => {
+                let (header, value) = split_word(target);
+                if header.eq_ignore_ascii_case("all") {
+                    self.sub.clear_filters();
+                } else {
+                    self.sub.delete_filter(header, value);
+                }
+                self.reply(&format!("+OK filter deleted. [{header}][{}]", value.unwrap_or(""))).await
+            }
+            Some(rest) => {
+                let (header, value) = match name.eq_ignore_ascii_case("add") {
+                    true => split_word(rest),
+                    false => (name, Some(rest)),
+                };
+                match value {
+                    Some(value) => {
+                        self.sub.add_filter(header, value);
+                        self.reply(&format!("+OK filter added. [{header}]=[{value}]")).await
+                    }
+                    None => self.reply("-ERR invalid syntax").await,
+                }
+            }
+            None => self.reply("-ERR invalid syntax").await,
+        }
+    }
+
+    async fn sendevent(&mut self, cmd: &Command) -> Step {
+        let name = cmd.line[9..].trim_start_matches([' ', '\t']);
+        let pbx = &self.shared.pbx;
+        let mut event = match name_event(name) {
+            Some(EventKey::Type("CUSTOM")) => match cmd.header("Event-Subclass") {
+                Some(sub) => pbx.custom_event(sub),
+                None => pbx.event("CUSTOM"),
+            },
+            Some(EventKey::Type(known)) => pbx.event(known),
+            _ if name.is_empty() => pbx.event("CLONE"),
+            _ => pbx.event(name),
+        };
+        for (n, v) in &cmd.headers {
+            let skip = ["Content-Length", "Event-Name"].iter().any(|s| n.eq_ignore_ascii_case(s))
+                || (n.eq_ignore_ascii_case("Event-Subclass") && event.get("Event-Subclass").is_some());
+            if !skip {
+                event.push(n.as_str(), v.as_str());
+            }
+        }
+        if event.get("Event-UUID").is_none() {
+            let uuid = self.uuid();
+            event.push("Event-UUID", uuid);
+        }
+        event.body = cmd.body.as_ref().map(|b| String::from_utf8_lossy(b).into_owned());
+        let answer = event.get("Unique-ID").or(event.get("Event-UUID")).unwrap_or_default().to_string();
+        self.shared.pbx.fire(event);
+        self.reply(&format!("+OK {answer}")).await
+    }
+
+    /// Whether the PBX knows a call by this UUID (`uuid_exists` answers `true`).
+    fn call_exists(&self, uuid: &str) -> bool {
+        !uuid.is_empty() && self.run_api("uuid_exists", uuid).trim() == "true"
+    }
+
+    async fn myevents(&mut self, rest: &str) -> Step {
+        if self.myevents.is_some() {
+            return self.reply("-ERR aready enabled.").await;
+        }
+        let (uuid, format) = split_word(rest.trim());
+        if !self.call_exists(uuid) {
+            return self.reply("-ERR invalid uuid").await;
+        }
+        if let Some(format) = format.and_then(Format::parse) {
+            self.sub.format = format;
+        }
+        self.sub.subscribe(MYEVENTS);
+        self.myevents = Some(uuid.to_string());
+        self.reply("+OK Events Enabled").await
+    }
+
+    async fn sendmsg(&mut self, cmd: &Command) -> Step {
+        let uuid = match cmd.line[7..].trim() {
+            "" => cmd.header("session-id").unwrap_or_default(),
+            u => u,
+        };
+        if !self.call_exists(uuid) {
+            return self.reply(&format!("-ERR invalid session id [{uuid}]")).await;
+        }
+        if cmd.header("call-command").is_some_and(|c| c.eq_ignore_ascii_case("hangup")) {
+            let cause = cmd.header("hangup-cause").unwrap_or("NORMAL_CLEARING");
+            let _ = self.run_api("uuid_kill", &format!("{uuid} {cause}"));
+        }
+        self.reply("+OK").await
+    }
+
+    async fn log(&mut self, rest: &str) -> Step {
+        let level = rest.trim_start_matches(' ');
+        let number = if level.is_empty() { Some(7) } else { log_level(level) };
+        match number {
+            Some(n) => {
+                self.logging = true;
+                self.reply(&format!("+OK log level {level} [{n}]")).await
+            }
+            None => self.reply("-ERR invalid log level").await,
+        }
+    }
+}
+
+/// `switch_log_str2level`: a number 0–7 or a level name.
+fn log_level(s: &str) -> Option<u8> {
+    const NAMES: [&str; 8] = ["console", "alert", "crit", "err", "warning", "notice", "info", "debug"];
+    if let Ok(n) = s.parse::<u8>() {
+        return (n <= 7).then_some(n);
+    }
+    let s = if s.eq_ignore_ascii_case("error") { "err" } else { s };
+    NAMES.iter().position(|n| n.eq_ignore_ascii_case(s)).map(|p| p as u8)
+}
+
+/// First word and the rest after one space, like `strchr(s, ' ')` splitting in C.
+fn split_word(s: &str) -> (&str, Option<&str>) {
+    match s.split_once(' ') {
+        Some((a, b)) => (a, Some(b)),
+        None => (s, None),
+    }
+}
