@@ -4,6 +4,7 @@ pub mod leds;
 pub mod output;
 pub mod png;
 pub mod spilog;
+pub mod view;
 
 pub use leds::LedGrid;
 pub use spilog::{SpiLog, Tee};

@@ -1,17 +1,19 @@
-//! An output: the real driver over the chosen backend, and a way to show what the LEDs
-//! show. Every backend runs the same driver code; only the wire changes.
+//! An output: the real driver over the chosen backend, and a view of what the LEDs show.
+//! Every backend runs the same driver code; only the wire and the view change.
 
 use std::fs::File;
-use std::io::{BufWriter, IsTerminal, Write};
+use std::io::BufWriter;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::time::{Duration, Instant};
 
 use embedded_hal::spi::{ErrorKind, ErrorType, Operation, SpiDevice};
 use eslmatrix_sim::chain::{Layout, VirtualChain};
 
+use super::view::{NoView, PngView, PrintView, TerminalView, View, ViewError};
 use super::{LedGrid, SpiLog, Tee};
 use crate::driver::wiring::{ChainOrder, Rotation, Wiring};
-use crate::driver::Max7219;
+use crate::driver::{Max7219, Sent};
 use crate::render::Frame;
 
 /// Which backend, as `--backend` names it.
@@ -25,6 +27,13 @@ pub enum BackendSpec {
     SpiLog(PathBuf),
     /// The LED look of the final picture as a PNG.
     Png(PathBuf),
+}
+
+impl BackendSpec {
+    /// Whether frames should be paced in real time (someone is watching).
+    pub fn is_live(&self) -> bool {
+        matches!(self, BackendSpec::Terminal)
+    }
 }
 
 impl FromStr for BackendSpec {
@@ -82,16 +91,27 @@ pub fn chain_leds(chain: &VirtualChain) -> LedGrid {
     LedGrid::from_fn(px.width() as u32, px.height() as u32, |x, y| px.brightness(x as usize, y as usize))
 }
 
-/// The wire under the driver: a VirtualChain, optionally with every transaction logged.
-pub enum Bus {
-    Chain(VirtualChain),
-    Logged(Tee<VirtualChain, SpiLog<BufWriter<File>>>),
+/// A virtual chain wired as `wiring`.
+pub fn virtual_chain(wiring: &Wiring) -> Result<VirtualChain, OutputError> {
+    VirtualChain::new(wiring.chips())
+        .with_layout(sim_layout(wiring))
+        .map_err(|e| OutputError::Driver(e.to_string()))
 }
 
-/// The wire failed (only a log file can fail; the VirtualChain cannot).
+/// The wire under the driver.
+pub enum Bus {
+    /// A virtual chain: what it shows can be viewed.
+    Chain(VirtualChain),
+    /// A virtual chain with every transaction also logged.
+    Logged(Tee<VirtualChain, SpiLog<BufWriter<File>>>),
+    /// Anything else (a physical chain): nothing to view.
+    Device(Box<dyn SpiDevice<u8, Error = BusError> + Send>),
+}
+
+/// The wire failed.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct BusError(String);
+pub struct BusError(pub String);
 
 impl embedded_hal::spi::Error for BusError {
     fn kind(&self) -> ErrorKind {
@@ -108,15 +128,18 @@ impl SpiDevice<u8> for Bus {
         match self {
             Bus::Chain(c) => c.transaction(operations).map_err(|e| BusError(format!("{e:?}"))),
             Bus::Logged(t) => t.transaction(operations).map_err(|e| BusError(e.to_string())),
+            Bus::Device(d) => d.transaction(operations),
         }
     }
 }
 
 impl Bus {
-    pub fn chain(&self) -> &VirtualChain {
+    /// The virtual chain on this wire, if there is one.
+    pub fn chain(&self) -> Option<&VirtualChain> {
         match self {
-            Bus::Chain(c) => c,
-            Bus::Logged(t) => &t.first,
+            Bus::Chain(c) => Some(c),
+            Bus::Logged(t) => Some(&t.first),
+            Bus::Device(_) => None,
         }
     }
 }
@@ -129,81 +152,94 @@ pub enum OutputError {
     #[error("driver: {0}")]
     Driver(String),
     #[error(transparent)]
-    Png(#[from] super::png::PngError),
-    #[error("writing to the terminal: {0}")]
-    Terminal(std::io::Error),
+    View(#[from] ViewError),
 }
 
-/// The driver over a backend, plus presentation.
+/// The driver over a backend, plus a view.
 pub struct Output {
-    spec: BackendSpec,
     driver: Max7219<Bus>,
-    colour: bool,
-    drawn_rows: u32,
+    view: Box<dyn View>,
+    opened: Instant,
 }
 
 impl Output {
-    /// Opens the backend and initialises the chain.
-    pub fn open(spec: BackendSpec, wiring: Wiring, intensity: u8) -> Result<Self, OutputError> {
-        let chain = VirtualChain::new(wiring.chips())
-            .with_layout(sim_layout(&wiring))
-            .map_err(|e| OutputError::Driver(e.to_string()))?;
-        let bus = match &spec {
+    /// Opens the backend named by `spec` and initialises the chain.
+    pub fn open(spec: &BackendSpec, wiring: Wiring, intensity: u8) -> Result<Self, OutputError> {
+        let chain = virtual_chain(&wiring)?;
+        let (bus, view): (Bus, Box<dyn View>) = match spec {
             BackendSpec::SpiLog(path) => {
                 let file = File::create(path)
                     .map_err(|source| OutputError::Create { path: path.display().to_string(), source })?;
-                Bus::Logged(Tee { first: chain, second: SpiLog::new(BufWriter::new(file)) })
+                (
+                    Bus::Logged(Tee { first: chain, second: SpiLog::new(BufWriter::new(file)) }),
+                    Box::new(NoView),
+                )
             }
-            _ => Bus::Chain(chain),
+            BackendSpec::Terminal => (Bus::Chain(chain), Box::new(TerminalView::default())),
+            BackendSpec::Virtual => (Bus::Chain(chain), Box::new(PrintView)),
+            BackendSpec::Png(path) => {
+                (Bus::Chain(chain), Box::new(PngView { path: path.clone(), pitch: 16 }))
+            }
         };
+        Self::with_bus(bus, view, wiring, intensity)
+    }
+
+    /// An output over any wire and view.
+    pub fn with_bus(
+        bus: Bus,
+        view: Box<dyn View>,
+        wiring: Wiring,
+        intensity: u8,
+    ) -> Result<Self, OutputError> {
         let mut driver = Max7219::new(bus, wiring).map_err(|e| OutputError::Driver(e.to_string()))?;
         driver.init(intensity).map_err(|e| OutputError::Driver(format!("{e:?}")))?;
-        let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        Ok(Output { spec, driver, colour, drawn_rows: 0 })
+        Ok(Output { driver, view, opened: Instant::now() })
     }
 
     pub fn wiring(&self) -> &Wiring {
         self.driver.wiring()
     }
 
-    /// Sends a frame and, on the terminal backend, redraws the picture in place.
-    pub fn show(&mut self, frame: &Frame) -> Result<(), OutputError> {
-        self.driver.write_frame(frame).map_err(|e| OutputError::Driver(format!("{e:?}")))?;
-        if self.spec == BackendSpec::Terminal {
-            let leds = chain_leds(self.driver.spi().chain());
-            let mut out = std::io::stdout().lock();
-            if self.drawn_rows > 0 {
-                write!(out, "\x1b[{}A", self.drawn_rows).map_err(OutputError::Terminal)?;
+    /// The driver, for brightness, power and glitch-recovery refreshes.
+    pub fn driver_mut(&mut self) -> &mut Max7219<Bus> {
+        &mut self.driver
+    }
+
+    /// Sends a frame; the view sees it when the LEDs changed. Time is since `open`.
+    pub fn show(&mut self, frame: &Frame) -> Result<Sent, OutputError> {
+        let at = self.opened.elapsed();
+        self.show_at(frame, at)
+    }
+
+    /// Sends a frame, stamping the view with `at` (the daemon passes tokio time).
+    pub fn show_at(&mut self, frame: &Frame, at: Duration) -> Result<Sent, OutputError> {
+        let sent = self.driver.write_frame(frame).map_err(|e| OutputError::Driver(format!("{e:?}")))?;
+        if sent.transactions > 0 {
+            if let Some(leds) = self.leds() {
+                self.view.show(&leds, at)?;
             }
-            out.write_all(leds.to_ansi(self.colour).as_bytes()).map_err(OutputError::Terminal)?;
-            out.flush().map_err(OutputError::Terminal)?;
-            self.drawn_rows = leds.height;
         }
-        Ok(())
+        Ok(sent)
     }
 
-    /// What the LEDs show now.
-    pub fn leds(&self) -> LedGrid {
-        chain_leds(self.driver.spi().chain())
+    /// What the LEDs show now, when the wire is a virtual chain.
+    pub fn leds(&self) -> Option<LedGrid> {
+        self.driver.spi().chain().map(chain_leds)
     }
 
-    /// Ends the output: prints or writes the final picture where the backend asks for it.
-    pub fn finish(self) -> Result<(), OutputError> {
-        let leds = self.leds();
-        match &self.spec {
-            BackendSpec::Virtual => {
-                let mut out = std::io::stdout().lock();
-                for row in leds.to_rows() {
-                    writeln!(out, "{row}").map_err(OutputError::Terminal)?;
-                }
-            }
-            BackendSpec::Png(path) => super::png::write_led_png(path, &leds, 16)?,
-            BackendSpec::SpiLog(_) => {
-                if let Bus::Logged(tee) = self.driver.release() {
-                    tee.second.into_inner().map_err(|e| OutputError::Driver(e.to_string()))?;
-                }
-            }
-            BackendSpec::Terminal => {}
+    /// Whether the view is still open (a window the person has not closed).
+    pub fn is_open(&self) -> bool {
+        self.view.is_open()
+    }
+
+    /// Ends the output: the view gets the final picture; a log file is flushed.
+    pub fn finish(mut self) -> Result<(), OutputError> {
+        let at = self.opened.elapsed();
+        if let Some(leds) = self.leds() {
+            self.view.finish(&leds, at)?;
+        }
+        if let Bus::Logged(tee) = self.driver.release() {
+            tee.second.into_inner().map_err(|e| OutputError::Driver(e.to_string()))?;
         }
         Ok(())
     }

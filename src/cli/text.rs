@@ -1,0 +1,154 @@
+//! `eslmatrix text`: show or scroll text.
+
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+use super::display::DisplayArgs;
+use super::{CliError, OutputArgs};
+use crate::backend::output::Output;
+use crate::render::{self, Align, Font, Frame, Scroll};
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FontArg {
+    /// 8×8 glyphs, fixed width.
+    Fixed,
+    /// 8-px glyphs with blank columns trimmed (luma's `proportional`).
+    Proportional,
+    /// A small font, at most 6 px tall.
+    Small,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AlignArg {
+    Left,
+    Center,
+    Right,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScrollArg {
+    /// Scroll only when the text does not fit.
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Args, Debug)]
+pub struct TextArgs {
+    /// The text (any Unicode: letters the fonts lack are transliterated or drawn as a box).
+    pub text: String,
+    #[arg(long, value_enum, default_value_t = FontArg::Proportional)]
+    pub font: FontArg,
+    /// Alignment of text that is shown still.
+    #[arg(long, value_enum, default_value_t = AlignArg::Left)]
+    pub align: AlignArg,
+    #[arg(long, value_enum, default_value_t = ScrollArg::Auto)]
+    pub scroll: ScrollArg,
+    /// Scroll speed in pixels per second (luma's default scroll_delay 0.03 s ≈ 33 px/s).
+    #[arg(long, default_value_t = 33.0)]
+    pub speed: f64,
+    /// Scroll forever (interrupt with Ctrl-C).
+    #[arg(long = "loop")]
+    pub looping: bool,
+    /// Stop after this many scroll steps (to capture a picture mid-scroll).
+    #[arg(long)]
+    pub steps: Option<u32>,
+    /// Inverse video: lit background, dark text.
+    #[arg(long)]
+    pub invert: bool,
+    /// Blink: on and off for this many milliseconds each (terminal only; needs --hold).
+    #[arg(long, value_name = "MS")]
+    pub blink: Option<u64>,
+    /// Keep showing still text for this many seconds (terminal backend).
+    #[arg(long, value_name = "SECS", default_value_t = 0.0)]
+    pub hold: f64,
+    #[command(flatten)]
+    pub display: DisplayArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+pub fn font(f: FontArg) -> Font {
+    match f {
+        FontArg::Fixed => Font::Fixed8,
+        FontArg::Proportional => Font::Proportional8,
+        FontArg::Small => Font::Small,
+    }
+}
+
+pub fn run(a: TextArgs) -> Result<(), CliError> {
+    let wiring = a.display.wiring()?;
+    let intensity = a.display.intensity()?;
+    if !(a.speed.is_finite() && a.speed > 0.0) {
+        return Err(CliError::usage(format!("--speed {}: expected a positive number of px/s", a.speed)));
+    }
+    let font = font(a.font);
+    let (w, h) = wiring.logical_size();
+    let mut out = Output::open(&a.output.backend, wiring, intensity)?;
+    let scroll = match a.scroll {
+        ScrollArg::Always => true,
+        ScrollArg::Never => false,
+        ScrollArg::Auto => !render::fits(&a.text, font, w),
+    };
+    let interactive = a.output.backend.is_live();
+    let mut frame = Frame::new(w, h);
+    if !scroll {
+        let align = match a.align {
+            AlignArg::Left => Align::Left,
+            AlignArg::Center => Align::Center,
+            AlignArg::Right => Align::Right,
+        };
+        render::draw_aligned(&mut frame, &a.text, font, align);
+        if a.invert {
+            frame.invert();
+        }
+        out.show(&frame)?;
+        if interactive && a.hold > 0.0 {
+            let until = std::time::Instant::now() + Duration::from_secs_f64(a.hold);
+            let mut lit = true;
+            while std::time::Instant::now() < until {
+                let Some(ms) = a.blink else {
+                    std::thread::sleep(until - std::time::Instant::now());
+                    break;
+                };
+                std::thread::sleep(Duration::from_millis(ms.max(10)));
+                lit = !lit;
+                if lit {
+                    out.show(&frame)?;
+                } else {
+                    let mut dark = Frame::new(w, h);
+                    if a.invert {
+                        dark.invert();
+                    }
+                    out.show(&dark)?;
+                }
+            }
+        }
+        return out.finish().map_err(Into::into);
+    }
+    let strip = render::render_text(&a.text, font);
+    let scroll = Scroll::new(strip, w);
+    let total = a.steps.map_or(scroll.steps(), |s| s as usize);
+    let step_time = Duration::from_secs_f64(1.0 / a.speed);
+    let mut i: usize = 0;
+    loop {
+        if i >= total {
+            if a.looping && interactive && a.steps.is_none() {
+                i = 0;
+            } else {
+                break;
+            }
+        }
+        scroll.step(i, &mut frame);
+        if a.invert {
+            frame.invert();
+        }
+        out.show(&frame)?;
+        if interactive {
+            std::thread::sleep(step_time);
+        }
+        i += 1;
+    }
+    out.finish().map_err(Into::into)
+}
