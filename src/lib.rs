@@ -3,6 +3,7 @@
 //! The data path runs one way: [`status`] → [`scene`] → [`render`] → [`driver`] →
 //! an `embedded_hal::spi::SpiDevice` chosen in [`backend`]. See ARCHITECTURE.md.
 
+pub mod app;
 pub mod backend;
 pub mod cli;
 pub mod driver;

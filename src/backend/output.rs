@@ -244,3 +244,24 @@ impl Output {
         Ok(())
     }
 }
+
+/// Runs `body` with an [`Output`] opened for `spec`.
+///
+/// This is the one place that knows about threads: a window must live on the main thread
+/// (minifb's rule), so for windowed backends the window runs here and `body` runs on a
+/// worker thread. Every command that shows frames goes through this function.
+pub fn with_output<T, E>(
+    spec: &BackendSpec,
+    wiring: Wiring,
+    intensity: u8,
+    body: impl FnOnce(&mut Output) -> Result<T, E> + Send,
+) -> Result<T, E>
+where
+    T: Send,
+    E: From<OutputError> + Send,
+{
+    let mut out = Output::open(spec, wiring, intensity)?;
+    let result = body(&mut out)?;
+    out.finish()?;
+    Ok(result)
+}

@@ -6,7 +6,7 @@ use clap::Args;
 
 use super::display::DisplayArgs;
 use super::{CliError, OutputArgs};
-use crate::backend::output::Output;
+use crate::backend::output::with_output;
 use crate::render::Frame;
 
 #[derive(Args, Debug)]
@@ -52,7 +52,8 @@ pub fn run(a: ImageArgs) -> Result<(), CliError> {
         let on = p[3] > 0 && (p[0] | p[1] | p[2]) != 0;
         frame.set(x as i32, y as i32, on);
     }
-    let mut out = Output::open(&a.output.backend, wiring, display.intensity()?)?;
-    out.show(&frame)?;
-    out.finish().map_err(Into::into)
+    with_output(&a.output.backend, wiring, display.intensity()?, |out| {
+        out.show(&frame)?;
+        Ok::<(), CliError>(())
+    })
 }

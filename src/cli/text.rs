@@ -1,12 +1,12 @@
 //! `eslmatrix text`: show or scroll text.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
 
 use super::display::DisplayArgs;
 use super::{CliError, OutputArgs};
-use crate::backend::output::Output;
+use crate::backend::output::{with_output, Output};
 use crate::render::{self, Align, Font, Frame, Scroll};
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,15 +83,22 @@ pub fn run(a: TextArgs) -> Result<(), CliError> {
     if !(a.speed.is_finite() && a.speed > 0.0) {
         return Err(CliError::usage(format!("--speed {}: expected a positive number of px/s", a.speed)));
     }
+    if !(a.hold.is_finite() && a.hold >= 0.0) {
+        return Err(CliError::usage(format!("--hold {}: expected seconds, 0 or more", a.hold)));
+    }
+    let live = a.output.backend.is_live();
+    with_output(&a.output.backend, wiring, intensity, |out| show_text(out, &a, live))
+}
+
+/// Shows the text still or scrolls it; `live` paces frames in real time.
+fn show_text(out: &mut Output, a: &TextArgs, live: bool) -> Result<(), CliError> {
     let font = font(a.font);
-    let (w, h) = wiring.logical_size();
-    let mut out = Output::open(&a.output.backend, wiring, intensity)?;
+    let (w, h) = out.wiring().logical_size();
     let scroll = match a.scroll {
         ScrollArg::Always => true,
         ScrollArg::Never => false,
         ScrollArg::Auto => !render::fits(&a.text, font, w),
     };
-    let interactive = a.output.backend.is_live();
     let mut frame = Frame::new(w, h);
     if !scroll {
         let align = match a.align {
@@ -104,37 +111,19 @@ pub fn run(a: TextArgs) -> Result<(), CliError> {
             frame.invert();
         }
         out.show(&frame)?;
-        if interactive && a.hold > 0.0 {
-            let until = std::time::Instant::now() + Duration::from_secs_f64(a.hold);
-            let mut lit = true;
-            while std::time::Instant::now() < until {
-                let Some(ms) = a.blink else {
-                    std::thread::sleep(until - std::time::Instant::now());
-                    break;
-                };
-                std::thread::sleep(Duration::from_millis(ms.max(10)));
-                lit = !lit;
-                if lit {
-                    out.show(&frame)?;
-                } else {
-                    let mut dark = Frame::new(w, h);
-                    if a.invert {
-                        dark.invert();
-                    }
-                    out.show(&dark)?;
-                }
-            }
+        if live && a.hold > 0.0 {
+            hold(out, &frame, a)?;
         }
-        return out.finish().map_err(Into::into);
+        return Ok(());
     }
     let strip = render::render_text(&a.text, font);
     let scroll = Scroll::new(strip, w);
     let total = a.steps.map_or(scroll.steps(), |s| s as usize);
     let step_time = Duration::from_secs_f64(1.0 / a.speed);
     let mut i: usize = 0;
-    loop {
+    while out.is_open() {
         if i >= total {
-            if a.looping && interactive && a.steps.is_none() {
+            if a.looping && live && a.steps.is_none() {
                 i = 0;
             } else {
                 break;
@@ -145,10 +134,34 @@ pub fn run(a: TextArgs) -> Result<(), CliError> {
             frame.invert();
         }
         out.show(&frame)?;
-        if interactive {
+        if live {
             std::thread::sleep(step_time);
         }
         i += 1;
     }
-    out.finish().map_err(Into::into)
+    Ok(())
+}
+
+/// Keeps still text up for `--hold` seconds, blinking it if asked.
+fn hold(out: &mut Output, frame: &Frame, a: &TextArgs) -> Result<(), CliError> {
+    let until = Instant::now() + Duration::from_secs_f64(a.hold);
+    let mut dark = Frame::new(frame.width(), frame.height());
+    if a.invert {
+        dark.invert();
+    }
+    let mut lit = true;
+    while out.is_open() {
+        let now = Instant::now();
+        if now >= until {
+            break;
+        }
+        let Some(ms) = a.blink else {
+            std::thread::sleep((until - now).min(Duration::from_millis(100)));
+            continue;
+        };
+        std::thread::sleep(Duration::from_millis(ms.max(10)).min(until - now));
+        lit = !lit;
+        out.show(if lit { frame } else { &dark })?;
+    }
+    Ok(())
 }
