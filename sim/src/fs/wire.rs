@@ -271,7 +271,7 @@ pub fn encode_json(event: &Event) -> Vec<u8> {
 
 /// cJSON's string escaping: `"` `\` and control characters; everything else (including
 /// `/` and non-ASCII) is written raw.
-fn json_string(s: &str, out: &mut String) {
+pub(crate) fn json_string(s: &str, out: &mut String) {
     out.push('"');
     for c in s.chars() {
         match c {

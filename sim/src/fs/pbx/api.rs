@@ -20,26 +20,10 @@ fn not_emulated(command: &str, args: &str) -> String {
     format!("-ERR {} {}: not emulated by the eslmatrix mock\n", command, args.trim())
 }
 
-/// `cJSON_PrintUnformatted` string escaping.
+/// `cJSON_PrintUnformatted` string escaping, as the event encoder does it.
 fn json_str(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    crate::fs::wire::json_string(s, &mut out);
     out
 }
 
