@@ -5,6 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::leds::TermStyle;
 use super::LedGrid;
 
 /// Showing the picture failed.
@@ -14,6 +15,8 @@ pub enum ViewError {
     Terminal(std::io::Error),
     #[error(transparent)]
     Png(#[from] super::png::PngError),
+    #[error("writing the GIF: {0}")]
+    Gif(String),
     #[error("{0}")]
     Other(String),
 }
@@ -42,32 +45,65 @@ impl View for NoView {
     }
 }
 
-/// An ANSI picture of the LEDs, redrawn in place.
+/// A picture of the LEDs in the terminal, redrawn in place.
+///
+/// Each redraw is one write that moves the cursor back to the picture's first row and
+/// overwrites it (inside a synchronized-update bracket, so supporting terminals never show
+/// half a frame). The cursor is left on the line below the picture, visible, so an
+/// interrupted program leaves the terminal as it found it.
 pub struct TerminalView {
-    colour: bool,
+    style: TermStyle,
     drawn_rows: u32,
 }
 
 impl Default for TerminalView {
     fn default() -> Self {
-        TerminalView {
-            colour: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-            drawn_rows: 0,
+        let stdout = std::io::stdout();
+        let colour = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        TerminalView { style: if colour { TermStyle::Dots } else { TermStyle::Plain }, drawn_rows: 0 }
+    }
+}
+
+/// The terminal's width in columns, when stdout is one.
+fn terminal_columns() -> Option<u16> {
+    #[cfg(unix)]
+    {
+        rustix::termios::tcgetwinsize(std::io::stdout()).ok().map(|w| w.ws_col).filter(|&c| c > 0)
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
+impl TerminalView {
+    /// The bytes of one redraw, given the rows drawn before.
+    fn redraw(&self, leds: &LedGrid, style: TermStyle) -> String {
+        let picture = leds.to_term(style);
+        if style == TermStyle::Plain {
+            // Not a terminal: frames follow one another, a blank line apart.
+            return if self.drawn_rows > 0 { format!("\n{picture}") } else { picture };
         }
+        let mut out = String::from("\x1b[?2026h");
+        if self.drawn_rows > 0 {
+            out.push_str(&format!("\x1b[{}A\r", self.drawn_rows));
+        }
+        out.push_str(&picture);
+        out.push_str("\x1b[?2026l");
+        out
     }
 }
 
 impl View for TerminalView {
     fn show(&mut self, leds: &LedGrid, _: Duration) -> Result<(), ViewError> {
-        let mut out = std::io::stdout().lock();
-        if self.drawn_rows > 0 && self.colour {
-            write!(out, "\x1b[{}A", self.drawn_rows).map_err(ViewError::Terminal)?;
-        } else if self.drawn_rows > 0 {
-            writeln!(out).map_err(ViewError::Terminal)?;
+        if self.drawn_rows == 0 && self.style != TermStyle::Plain {
+            self.style = TermStyle::fitting(leds.width, terminal_columns());
         }
-        out.write_all(leds.to_ansi(self.colour).as_bytes()).map_err(ViewError::Terminal)?;
+        let bytes = self.redraw(leds, self.style);
+        let mut out = std::io::stdout().lock();
+        out.write_all(bytes.as_bytes()).map_err(ViewError::Terminal)?;
         out.flush().map_err(ViewError::Terminal)?;
-        self.drawn_rows = leds.height;
+        self.drawn_rows = self.style.rows(leds.height);
         Ok(())
     }
 }
