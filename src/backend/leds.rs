@@ -230,7 +230,7 @@ pub enum TermStyle {
 impl TermStyle {
     /// The nicest colour style that fits `columns` (unknown: assume 80).
     pub fn fitting(leds_wide: u32, columns: Option<u16>) -> TermStyle {
-        if 2 * leds_wide + 1 <= columns.unwrap_or(80) as u32 {
+        if 2 * leds_wide < columns.unwrap_or(80) as u32 {
             TermStyle::Dots
         } else {
             TermStyle::HalfBlocks
