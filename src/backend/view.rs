@@ -77,7 +77,18 @@ fn terminal_columns() -> Option<u16> {
 }
 
 impl TerminalView {
-    /// The bytes of one redraw, given the rows drawn before.
+    /// A view that always draws in `style` (the default picks one for the terminal).
+    pub fn with_style(style: TermStyle) -> Self {
+        TerminalView { style, drawn_rows: 0 }
+    }
+
+    /// The bytes that replace the picture drawn before (if any) with `leds`.
+    fn next_frame(&mut self, leds: &LedGrid) -> String {
+        let bytes = self.redraw(leds, self.style);
+        self.drawn_rows = self.style.rows(leds.height);
+        bytes
+    }
+
     fn redraw(&self, leds: &LedGrid, style: TermStyle) -> String {
         let picture = leds.to_term(style);
         if style == TermStyle::Plain {
@@ -96,15 +107,13 @@ impl TerminalView {
 
 impl View for TerminalView {
     fn show(&mut self, leds: &LedGrid, _: Duration) -> Result<(), ViewError> {
-        if self.drawn_rows == 0 && self.style != TermStyle::Plain {
+        if self.drawn_rows == 0 && self.style == TermStyle::Dots {
             self.style = TermStyle::fitting(leds.width, terminal_columns());
         }
-        let bytes = self.redraw(leds, self.style);
+        let bytes = self.next_frame(leds);
         let mut out = std::io::stdout().lock();
         out.write_all(bytes.as_bytes()).map_err(ViewError::Terminal)?;
-        out.flush().map_err(ViewError::Terminal)?;
-        self.drawn_rows = self.style.rows(leds.height);
-        Ok(())
+        out.flush().map_err(ViewError::Terminal)
     }
 }
 
@@ -137,5 +146,36 @@ impl View for PngView {
     fn finish(&mut self, leds: &LedGrid, _: Duration) -> Result<(), ViewError> {
         super::png::write_led_png(&self.path, leds, self.pitch)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grid(lit: u32) -> LedGrid {
+        LedGrid::from_fn(4, 3, |x, _| if x == lit { 1.0 } else { 0.0 })
+    }
+
+    #[test]
+    fn terminal_frames_overwrite_the_previous_picture() {
+        let mut dots = TerminalView::with_style(TermStyle::Dots);
+        let first = dots.next_frame(&grid(0));
+        assert!(first.starts_with("\x1b[?2026h\x1b[48;2;"), "{first:?}");
+        assert!(!first.contains("A\r"), "nothing to go back over yet");
+        let second = dots.next_frame(&grid(1));
+        assert!(second.starts_with("\x1b[?2026h\x1b[3A\r"), "{second:?}");
+        assert!(second.ends_with("\x1b[0m\n\x1b[?2026l"), "cursor left below, colours reset");
+
+        let mut half = TerminalView::with_style(TermStyle::HalfBlocks);
+        half.next_frame(&grid(0));
+        assert!(half.next_frame(&grid(1)).starts_with("\x1b[?2026h\x1b[2A\r"), "3 LED rows in 2 text rows");
+    }
+
+    #[test]
+    fn plain_frames_follow_each_other() {
+        let mut plain = TerminalView::with_style(TermStyle::Plain);
+        assert_eq!(plain.next_frame(&grid(0)), "#...\n#...\n#...\n");
+        assert_eq!(plain.next_frame(&grid(3)), "\n...#\n...#\n...#\n");
     }
 }
