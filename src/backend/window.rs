@@ -159,6 +159,20 @@ impl Pump {
 /// The real window.
 pub struct MinifbScreen {
     window: minifb::Window,
+    escaped: Arc<AtomicBool>,
+}
+
+/// Notes an Esc press as it happens: minifb only keeps key levels per frame, so a quick
+/// tap (down and up between two frames) would otherwise be missed.
+struct EscWatch(Arc<AtomicBool>);
+
+impl minifb::InputCallback for EscWatch {
+    fn add_char(&mut self, _: u32) {}
+    fn set_key_state(&mut self, key: minifb::Key, down: bool) {
+        if down && key == minifb::Key::Escape {
+            self.0.store(true, Ordering::Release);
+        }
+    }
 }
 
 /// Why no window could be opened.
@@ -188,13 +202,15 @@ impl MinifbScreen {
         })?;
         window.set_target_fps(60);
         window.set_background_color(8, 8, 8);
-        Ok(MinifbScreen { window })
+        let escaped = Arc::new(AtomicBool::new(false));
+        window.set_input_callback(Box::new(EscWatch(escaped.clone())));
+        Ok(MinifbScreen { window, escaped })
     }
 }
 
 impl Screen for MinifbScreen {
     fn is_open(&self) -> bool {
-        self.window.is_open() && !self.window.is_key_down(minifb::Key::Escape)
+        self.window.is_open() && !self.escaped.load(Ordering::Acquire)
     }
     fn size(&self) -> (usize, usize) {
         self.window.get_size()
