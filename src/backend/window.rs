@@ -89,16 +89,25 @@ pub trait Screen {
 /// Paints the newest picture into a [`Screen`] until the window closes or the work ends.
 pub struct Pump {
     pitch: u32,
-    grid: Option<LedGrid>,
-    painted_for: Option<(usize, usize)>,
+    /// The picture on screen, kept to repaint it without drawing it again.
+    picture: Option<Picture>,
     idle_ticks: u32,
+}
+
+/// A picture drawn for one window size.
+struct Picture {
+    grid: LedGrid,
+    drawn_for: (usize, usize),
+    width: usize,
+    height: usize,
+    pixels: Vec<u32>,
 }
 
 impl Pump {
     /// `pitch` is the LED spacing the window opened with; a resized window gets the
     /// largest spacing that fits it.
     pub fn new(pitch: u32) -> Self {
-        Pump { pitch: pitch.max(2), grid: None, painted_for: None, idle_ticks: 0 }
+        Pump { pitch: pitch.max(2), picture: None, idle_ticks: 0 }
     }
 
     /// Runs until the screen closes (then the mailbox is marked closed, so the worker's
@@ -124,25 +133,30 @@ impl Pump {
     /// One frame: paint when there is a new picture, a new window size or the repaint
     /// interval passed, otherwise just keep the window responsive.
     pub fn tick(&mut self, screen: &mut impl Screen, mailbox: &Mailbox) -> Result<(), ViewError> {
-        let fresh = mailbox.take();
-        let fresh_picture = fresh.is_some();
-        if fresh.is_some() {
-            self.grid = fresh;
-        }
         let size = screen.size();
-        let due = fresh_picture || self.painted_for != Some(size) || self.idle_ticks >= REPAINT_TICKS;
-        match &self.grid {
-            Some(grid) if due => {
-                let (w, h, pixels) = grid.draw_rgb(self.pitch_for(grid, size));
-                screen.present(&pixels, w as usize, h as usize)?;
-                self.painted_for = Some(size);
-                self.idle_ticks = 0;
+        let fresh = mailbox.take();
+        let stale = self.picture.as_ref().is_some_and(|p| p.drawn_for != size);
+        let grid = match (fresh, self.picture.take()) {
+            (Some(grid), _) => Some(grid),
+            (None, Some(p)) if stale => Some(p.grid),
+            (None, kept) => {
+                self.picture = kept;
+                None
             }
-            _ => {
-                screen.idle();
-                self.idle_ticks += 1;
-            }
+        };
+        if let Some(grid) = grid {
+            let (w, h, pixels) = grid.draw_rgb(self.pitch_for(&grid, size));
+            self.picture =
+                Some(Picture { grid, drawn_for: size, width: w as usize, height: h as usize, pixels });
+        } else if self.idle_ticks < REPAINT_TICKS || self.picture.is_none() {
+            screen.idle();
+            self.idle_ticks += 1;
+            return Ok(());
         }
+        if let Some(p) = &self.picture {
+            screen.present(&p.pixels, p.width, p.height)?;
+        }
+        self.idle_ticks = 0;
         Ok(())
     }
 
