@@ -12,6 +12,8 @@ pub struct LedGrid {
 
 /// Colour of a lit LED at full brightness.
 const LIT: (f32, f32, f32) = (255.0, 36.0, 18.0);
+/// Colour of a lit LED's centre at full brightness: hotter, still clearly red.
+const HOT: (f32, f32, f32) = (255.0, 66.0, 44.0);
 /// Colour of an unlit LED: a dim red so the matrix is visible when dark.
 const UNLIT: (u8, u8, u8) = (48, 10, 10);
 /// The background between LEDs.
@@ -28,11 +30,13 @@ pub enum Ink {
     Unlit,
     /// A lit LED at intensity step 0..[`SHADES`].
     Lit(u8),
+    /// The hot centre of a lit LED: the die shines through the diffuser there.
+    Core(u8),
 }
 
 impl Ink {
     /// How many distinct inks there are.
-    pub const COUNT: usize = 2 + SHADES as usize;
+    pub const COUNT: usize = 2 + 2 * SHADES as usize;
 
     /// The ink for an LED's PWM duty: the nearest intensity step, or unlit for 0.
     pub fn for_level(level: f32) -> Ink {
@@ -49,12 +53,16 @@ impl Ink {
             Ink::Board => 0,
             Ink::Unlit => 1,
             Ink::Lit(n) => 2 + n.min(SHADES - 1),
+            Ink::Core(n) => 2 + SHADES + n.min(SHADES - 1),
         }
     }
 
     /// Every ink, in index order.
     pub fn palette() -> impl Iterator<Item = Ink> {
-        [Ink::Board, Ink::Unlit].into_iter().chain((0..SHADES).map(Ink::Lit))
+        [Ink::Board, Ink::Unlit]
+            .into_iter()
+            .chain((0..SHADES).map(Ink::Lit))
+            .chain((0..SHADES).map(Ink::Core))
     }
 
     /// What the eye sees. Duty runs from 1/32 to 31/32 and the eye responds roughly as a
@@ -63,12 +71,24 @@ impl Ink {
         match self {
             Ink::Board => BOARD,
             Ink::Unlit => UNLIT,
-            Ink::Lit(n) => {
-                let duty = (2.0 * n.min(SHADES - 1) as f32 + 1.0) / 32.0;
-                let k = 0.35 + 0.65 * duty.sqrt();
-                let mix = |lit: f32, unlit: u8| (unlit as f32 + (lit - unlit as f32) * k).round() as u8;
-                (mix(LIT.0, UNLIT.0), mix(LIT.1, UNLIT.1), mix(LIT.2, UNLIT.2))
-            }
+            Ink::Lit(n) => Self::lit(n, LIT),
+            Ink::Core(n) => Self::lit(n, HOT),
+        }
+    }
+
+    /// A lit colour at step `n`, from `full` at full duty down towards unlit.
+    fn lit(n: u8, full: (f32, f32, f32)) -> (u8, u8, u8) {
+        let duty = (2.0 * n.min(SHADES - 1) as f32 + 1.0) / 32.0;
+        let k = 0.35 + 0.65 * duty.sqrt();
+        let mix = |lit: f32, unlit: u8| (unlit as f32 + (lit - unlit as f32) * k).round() as u8;
+        (mix(full.0, UNLIT.0), mix(full.1, UNLIT.1), mix(full.2, UNLIT.2))
+    }
+
+    /// The ink of a lit LED's centre; other inks have none.
+    fn core(self) -> Ink {
+        match self {
+            Ink::Lit(n) => Ink::Core(n),
+            other => other,
         }
     }
 
@@ -117,30 +137,34 @@ impl LedGrid {
     }
 
     /// Draws the LEDs as round dots `pitch` pixels apart (each a disc filling about 80 % of
-    /// its cell, hard-edged so the picture keeps a handful of colours), row-major, of
-    /// [`LedGrid::look_size`].
+    /// its cell, lit ones with a hotter centre; hard-edged so the picture keeps a handful of
+    /// colours), row-major, of [`LedGrid::look_size`].
     pub fn paint(&self, pitch: u32) -> Vec<Ink> {
         let pitch = pitch.max(2);
         let (w, h) = self.look_size(pitch);
         let mut buf = vec![Ink::Board; (w * h) as usize];
         let r = pitch as f32 * 0.4;
+        let core = pitch as f32 * 0.25;
         let c = (pitch as f32 - 1.0) / 2.0;
-        // Which pixels of a cell belong to the disc: computed once.
-        let mut disc = Vec::with_capacity((pitch * pitch) as usize);
+        // What each pixel of a cell is: 0 board, 1 disc, 2 centre. Computed once.
+        let mut cell = Vec::with_capacity((pitch * pitch) as usize);
         for dy in 0..pitch {
             for dx in 0..pitch {
                 let (fx, fy) = (dx as f32 - c, dy as f32 - c);
-                disc.push(fx * fx + fy * fy <= r * r);
+                let d2 = fx * fx + fy * fy;
+                cell.push(u8::from(d2 <= r * r) + u8::from(d2 <= core * core));
             }
         }
         for y in 0..self.height {
             for x in 0..self.width {
                 let ink = self.ink(x, y);
+                let inks = [Ink::Board, ink, ink.core()];
                 for dy in 0..pitch {
                     let row = ((y * pitch + dy) * w + x * pitch) as usize;
                     for dx in 0..pitch {
-                        if disc[(dy * pitch + dx) as usize] {
-                            buf[row + dx as usize] = ink;
+                        let part = cell[(dy * pitch + dx) as usize];
+                        if part > 0 {
+                            buf[row + dx as usize] = inks[part as usize];
                         }
                     }
                 }
@@ -283,6 +307,8 @@ mod tests {
         let dark = img.get_pixel(15, 5);
         let gap = img.get_pixel(10, 0);
         assert!(lit[0] > 200 && lit[1] < 80, "lit LED is red: {lit:?}");
+        let rim = img.get_pixel(5, 2);
+        assert!(rim[0] > 200 && rim[1] < lit[1], "the centre is hotter than the rim: {rim:?}");
         assert!(dark[0] < 80, "unlit LED is dim: {dark:?}");
         assert_eq!(gap.0, [BOARD.0, BOARD.1, BOARD.2]);
         let dim = Ink::for_level(1.0 / 32.0).rgb();
