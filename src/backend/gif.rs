@@ -9,7 +9,7 @@
 use std::io::Write;
 use std::time::Duration;
 
-use super::leds::Ink;
+use super::leds::{Ink, SHADES};
 use super::view::{View, ViewError};
 use super::LedGrid;
 
@@ -23,8 +23,21 @@ pub const FINAL_HOLD: Duration = Duration::from_secs(2);
 /// that would be up for less than this is merged into the next one instead.
 const MIN_DELAY_CS: u64 = 2;
 
-/// The palette slot after the inks, marking "unchanged since the previous frame".
-const TRANSPARENT: u8 = Ink::COUNT as u8;
+/// The palette slot marking "unchanged since the previous frame".
+const TRANSPARENT: u8 = 0;
+
+/// The palette slot of an ink. The LZW code size of a frame follows the largest index it
+/// uses, so the common inks come first: the board, unlit LEDs, then lit ones from the
+/// brightest step down (a recording at full intensity needs only 3-bit codes).
+fn slot(ink: Ink) -> u8 {
+    let dimmer = |n: u8| 2 * (SHADES - 1 - n.min(SHADES - 1));
+    match ink {
+        Ink::Board => 1,
+        Ink::Unlit => 2,
+        Ink::Lit(n) => 3 + dimmer(n),
+        Ink::Core(n) => 4 + dimmer(n),
+    }
+}
 
 /// Records every picture it is shown; the file is complete after `finish`.
 pub struct GifView<W: Write + Send> {
@@ -81,18 +94,22 @@ impl<W: Write + Send> GifView<W> {
             || ViewError::Gif(format!("a {w}×{h} picture is too large for a GIF (65535 px at most)"));
         let width = u16::try_from(w).map_err(|_| too_big())?;
         let height = u16::try_from(h).map_err(|_| too_big())?;
-        let pixels: Vec<u8> = grid.paint(self.pitch).into_iter().map(Ink::index).collect();
+        let pixels: Vec<u8> = grid.paint(self.pitch).into_iter().map(slot).collect();
         let delay = u16::try_from(delay_cs).unwrap_or(u16::MAX);
         let encode = |e: gif::EncodingError| ViewError::Gif(e.to_string());
 
         let encoder = match (&mut self.encoder, self.sink.take()) {
             (Some(encoder), _) => encoder,
             (None, Some(sink)) => {
-                let mut palette = Vec::with_capacity(3 * (Ink::COUNT + 1));
+                // Slot 0 (transparent) keeps the board colour for decoders that ignore it.
+                let mut palette = vec![0u8; 3 * (Ink::COUNT + 1)];
                 for ink in Ink::palette().chain([Ink::Board]) {
+                    let at = 3 * slot(ink) as usize;
                     let (r, g, b) = ink.rgb();
-                    palette.extend([r, g, b]);
+                    palette[at..at + 3].copy_from_slice(&[r, g, b]);
                 }
+                let (r, g, b) = Ink::Board.rgb();
+                palette[..3].copy_from_slice(&[r, g, b]);
                 let mut encoder = gif::Encoder::new(sink, width, height, &palette).map_err(encode)?;
                 encoder.set_repeat(gif::Repeat::Infinite).map_err(encode)?;
                 let mut frame = gif::Frame::from_indexed_pixels(width, height, pixels.clone(), None);
@@ -286,6 +303,14 @@ mod tests {
         let frames = decode(record(3, &[(0, lit(&[1]))], 0));
         assert_eq!(frames.len(), 1);
         assert_eq!(frames[0].0, 2000);
+    }
+
+    #[test]
+    fn every_ink_has_its_own_slot() {
+        let mut slots: Vec<u8> = Ink::palette().map(slot).collect();
+        slots.sort();
+        assert_eq!(slots, (1..=Ink::COUNT as u8).collect::<Vec<_>>());
+        assert!(slot(Ink::Core(15)) < 8, "full intensity fits 3-bit codes");
     }
 
     #[test]
