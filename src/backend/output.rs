@@ -221,13 +221,9 @@ impl Output {
                     .map_err(|source| OutputError::Create { path: path.display().to_string(), source })?;
                 (Bus::Chain(chain), Box::new(GifView::new(BufWriter::new(file), *pitch)))
             }
-            BackendSpec::Window { .. } => {
-                // A window needs the main thread: `with_output` opens it and runs the work
-                // elsewhere. Here (a caller on some other thread) the best is no picture.
-                return Err(OutputError::Driver(
-                    "the window backend opens only through backend::output::with_output".into(),
-                ));
-            }
+            // A window needs the main thread and a worker for the body; only `with_output`
+            // arranges both.
+            BackendSpec::Window { .. } => return Err(OpenError::NeedsWithOutput.into()),
         };
         Self::with_bus(bus, view, wiring, intensity)
     }

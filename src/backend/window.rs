@@ -196,6 +196,8 @@ pub enum OpenError {
     NoDisplay,
     #[error("cannot open a window on display {display:?}: {detail}")]
     Failed { display: String, detail: String },
+    #[error("the window backend opens only through backend::output::with_output")]
+    NeedsWithOutput,
 }
 
 impl MinifbScreen {
