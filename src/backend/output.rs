@@ -5,12 +5,15 @@ use std::fs::File;
 use std::io::BufWriter;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use embedded_hal::spi::{ErrorKind, ErrorType, Operation, SpiDevice};
 use eslmatrix_sim::chain::{Layout, VirtualChain};
 
+use super::gif::{self, GifView};
 use super::view::{NoView, PngView, PrintView, TerminalView, View, ViewError};
+use super::window::{self, Mailbox, MinifbScreen, OpenError, Pump, Screen, WindowView};
 use super::{LedGrid, SpiLog, Tee};
 use crate::driver::wiring::{ChainOrder, Rotation, Wiring};
 use crate::driver::{Max7219, Sent};
@@ -27,12 +30,27 @@ pub enum BackendSpec {
     SpiLog(PathBuf),
     /// The LED look of the final picture as a PNG.
     Png(PathBuf),
+    /// The LED look in a desktop window, `pitch` pixels per LED.
+    Window { pitch: u32 },
+    /// The LED look recorded as an animated GIF in real time, `pitch` pixels per LED.
+    Gif { path: PathBuf, pitch: u32 },
 }
 
 impl BackendSpec {
-    /// Whether frames should be paced in real time (someone is watching).
+    /// Whether frames should be paced in real time (someone is watching, or a recording
+    /// keeps the timing).
     pub fn is_live(&self) -> bool {
-        matches!(self, BackendSpec::Terminal)
+        matches!(self, BackendSpec::Terminal | BackendSpec::Window { .. } | BackendSpec::Gif { .. })
+    }
+}
+
+/// Accepted LED spacings for `window:SCALE` and `gif:FILE:PITCH`, in pixels.
+const PITCHES: std::ops::RangeInclusive<u32> = 2..=64;
+
+fn parse_pitch(s: &str, what: &str) -> Result<u32, String> {
+    match s.parse::<u32>() {
+        Ok(p) if PITCHES.contains(&p) => Ok(p),
+        _ => Err(format!("{what} {s:?}: expected pixels per LED, {}..={}", PITCHES.start(), PITCHES.end())),
     }
 }
 
@@ -52,9 +70,25 @@ impl FromStr for BackendSpec {
             "virtual" => Ok(BackendSpec::Virtual),
             "spilog" => Ok(BackendSpec::SpiLog(path("spilog")?)),
             "png" => Ok(BackendSpec::Png(path("png")?)),
-            other => {
-                Err(format!("unknown backend {other:?}: expected terminal, virtual, spilog:FILE or png:FILE"))
+            "window" => match arg {
+                None => Ok(BackendSpec::Window { pitch: window::DEFAULT_PITCH }),
+                Some(a) => Ok(BackendSpec::Window { pitch: parse_pitch(a, "window scale")? }),
+            },
+            "gif" => {
+                let whole = path("gif")?;
+                // `gif:FILE:PITCH` when the last part is a number; a path may hold colons.
+                let text = whole.to_string_lossy();
+                match text.rsplit_once(':') {
+                    Some((file, pitch)) if !file.is_empty() && pitch.bytes().all(|b| b.is_ascii_digit()) => {
+                        Ok(BackendSpec::Gif { path: PathBuf::from(file), pitch: parse_pitch(pitch, "gif pitch")? })
+                    }
+                    _ => Ok(BackendSpec::Gif { path: whole, pitch: gif::DEFAULT_PITCH }),
+                }
             }
+            other => Err(format!(
+                "unknown backend {other:?}: expected terminal, virtual, window[:SCALE], spilog:FILE, png:FILE \
+                 or gif:FILE[:PITCH]"
+            )),
         }
     }
 }
@@ -153,6 +187,8 @@ pub enum OutputError {
     Driver(String),
     #[error(transparent)]
     View(#[from] ViewError),
+    #[error(transparent)]
+    Window(#[from] OpenError),
 }
 
 /// The driver over a backend, plus a view.
@@ -180,6 +216,14 @@ impl Output {
             BackendSpec::Png(path) => {
                 (Bus::Chain(chain), Box::new(PngView { path: path.clone(), pitch: 16 }))
             }
+            BackendSpec::Gif { path, pitch } => {
+                let file = File::create(path)
+                    .map_err(|source| OutputError::Create { path: path.display().to_string(), source })?;
+                (Bus::Chain(chain), Box::new(GifView::new(BufWriter::new(file), *pitch)))
+            }
+            // A window needs the main thread and a worker for the body; only `with_output`
+            // arranges both.
+            BackendSpec::Window { .. } => return Err(OpenError::NeedsWithOutput.into()),
         };
         Self::with_bus(bus, view, wiring, intensity)
     }
@@ -248,8 +292,10 @@ impl Output {
 /// Runs `body` with an [`Output`] opened for `spec`.
 ///
 /// This is the one place that knows about threads: a window must live on the main thread
-/// (minifb's rule), so for windowed backends the window runs here and `body` runs on a
-/// worker thread. Every command that shows frames goes through this function.
+/// (minifb's rule), so for the window backend the window opens here, on the calling thread
+/// (call this from `main`'s thread), and `body` runs on a worker thread. Closing the window
+/// makes `Output::is_open` false; the call returns once `body` has returned. Every command
+/// that shows frames goes through this function.
 pub fn with_output<T, E>(
     spec: &BackendSpec,
     wiring: Wiring,
@@ -260,8 +306,146 @@ where
     T: Send,
     E: From<OutputError> + Send,
 {
+    if let BackendSpec::Window { pitch } = spec {
+        let title = format!("eslmatrix — {}×{} modules", wiring.modules_x, wiring.modules_y);
+        let mut screen =
+            MinifbScreen::open(&title, wiring.logical_size(), *pitch).map_err(OutputError::from)?;
+        return with_screen(&mut screen, *pitch, wiring, intensity, body);
+    }
     let mut out = Output::open(spec, wiring, intensity)?;
     let result = body(&mut out)?;
     out.finish()?;
     Ok(result)
+}
+
+/// The window backend over any [`Screen`]: `body` on a worker thread drawing into a
+/// virtual chain, the screen pumped here.
+pub fn with_screen<T, E>(
+    screen: &mut impl Screen,
+    pitch: u32,
+    wiring: Wiring,
+    intensity: u8,
+    body: impl FnOnce(&mut Output) -> Result<T, E> + Send,
+) -> Result<T, E>
+where
+    T: Send,
+    E: From<OutputError> + Send,
+{
+    let mailbox = Arc::new(Mailbox::default());
+    let view = WindowView::new(mailbox.clone());
+    std::thread::scope(|scope| {
+        let worker = scope.spawn(move || -> Result<T, E> {
+            let chain = virtual_chain(&wiring)?;
+            let mut out = Output::with_bus(Bus::Chain(chain), Box::new(view), wiring, intensity)?;
+            let result = body(&mut out)?;
+            out.finish()?;
+            Ok(result)
+        });
+        let pumped = Pump::new(pitch).run(screen, &mailbox, || worker.is_finished());
+        if pumped.is_err() {
+            // The window broke: tell the worker as if it had been closed.
+            mailbox.close();
+        }
+        let result = worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let result = result?;
+        pumped.map_err(|e| E::from(OutputError::View(e)))?;
+        Ok(result)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::window::tests::FakeScreen;
+    use crate::driver::wiring::ModuleWiring;
+
+    fn wiring(modules_x: u32) -> Wiring {
+        Wiring::new(modules_x, 1).unwrap()
+    }
+
+    fn frame_with(w: u32, lit: &[u32]) -> Frame {
+        let mut f = Frame::new(w, 8);
+        for &x in lit {
+            f.set(x as i32, 0, true);
+        }
+        f
+    }
+
+    #[test]
+    fn backends_parse_with_their_options() {
+        assert_eq!("window".parse(), Ok(BackendSpec::Window { pitch: window::DEFAULT_PITCH }));
+        assert_eq!("window:24".parse(), Ok(BackendSpec::Window { pitch: 24 }));
+        assert_eq!(
+            "gif:out.gif".parse(),
+            Ok(BackendSpec::Gif { path: "out.gif".into(), pitch: gif::DEFAULT_PITCH })
+        );
+        assert_eq!("gif:a:b.gif:12".parse(), Ok(BackendSpec::Gif { path: "a:b.gif".into(), pitch: 12 }));
+        assert_eq!("gif:a:b.gif".parse(), Ok(BackendSpec::Gif { path: "a:b.gif".into(), pitch: 8 }));
+        for bad in ["window:0", "window:big", "window:1000", "gif:", "gif:x.gif:1"] {
+            let err = bad.parse::<BackendSpec>().unwrap_err();
+            assert!(!err.contains('\n'), "{bad}: {err}");
+            assert!(err.contains("pixels per LED") || err.contains("needs a file"), "{bad}: {err}");
+        }
+        assert!(BackendSpec::Window { pitch: 8 }.is_live());
+        assert!(!BackendSpec::Virtual.is_live());
+    }
+
+    #[test]
+    fn the_window_shows_the_work_until_the_person_closes_it() {
+        let mut screen = FakeScreen::new((64 * 16, 8 * 16), usize::MAX);
+        screen.close_after_presents = 3;
+        let w = wiring(8);
+        // The body is an ordinary command loop: it ends because the window closed.
+        let shown = with_screen(&mut screen, 16, w, 15, |out| -> Result<u32, OutputError> {
+            let mut n = 0;
+            while out.is_open() {
+                out.show(&frame_with(64, &[n % 64]))?;
+                n += 1;
+                std::thread::yield_now();
+            }
+            Ok(n)
+        })
+        .unwrap();
+        assert!(shown >= 3, "the worker ran: {shown} frames");
+        assert_eq!(screen.presented.len(), 3);
+        let (w, h, pixels) = &screen.presented[0];
+        assert_eq!((*w, *h), (64 * 16, 8 * 16));
+        let red = pixels.iter().filter(|&&p| (p >> 16) & 0xff > 180 && (p >> 8) & 0xff < 90).count();
+        assert!(red > 0, "a lit LED is painted red");
+    }
+
+    #[test]
+    fn the_window_ends_with_the_work_and_returns_its_result() {
+        let mut screen = FakeScreen::new((32 * 16, 8 * 16), usize::MAX);
+        let wiring = wiring(4).with_module(ModuleWiring::FC16);
+        let result = with_screen(&mut screen, 16, wiring, 3, |out| -> Result<&str, OutputError> {
+            out.show(&frame_with(32, &[0, 31]))?;
+            Ok("done")
+        });
+        assert_eq!(result.unwrap(), "done");
+        let failed = with_screen(&mut screen, 16, wiring, 3, |_| -> Result<(), OutputError> {
+            Err(OutputError::Driver("bus on fire".into()))
+        });
+        assert!(failed.unwrap_err().to_string().contains("bus on fire"));
+    }
+
+    #[test]
+    fn window_pictures_follow_the_chain_intensity() {
+        // Intensity 0 (duty 1/32) paints a darker red than intensity 15 (31/32).
+        let reddest = |intensity: u8| {
+            let mut screen = FakeScreen::new((8 * 4, 8 * 4), usize::MAX);
+            screen.close_after_presents = 1;
+            with_screen(&mut screen, 4, wiring(1), intensity, |out| -> Result<(), OutputError> {
+                while out.is_open() {
+                    out.show(&frame_with(8, &[0]))?;
+                    out.show(&frame_with(8, &[1]))?;
+                    std::thread::yield_now();
+                }
+                Ok(())
+            })
+            .unwrap();
+            screen.presented[0].2.iter().map(|p| (p >> 16) & 0xff).max().unwrap()
+        };
+        assert!(reddest(0) < reddest(15), "{} vs {}", reddest(0), reddest(15));
+    }
 }

@@ -33,7 +33,8 @@ pub enum Command {
 
 #[derive(Args, Debug)]
 pub struct OutputArgs {
-    /// Where the frames go: terminal, virtual, spilog:FILE, png:FILE.
+    /// Where the frames go: terminal, virtual, window[:SCALE], spilog:FILE, png:FILE,
+    /// gif:FILE[:PITCH].
     #[arg(long, default_value = "terminal", value_parser = parse_backend)]
     pub backend: BackendSpec,
 }
@@ -75,7 +76,7 @@ impl From<crate::backend::output::OutputError> for CliError {
     fn from(e: crate::backend::output::OutputError) -> Self {
         use crate::backend::output::OutputError;
         match e {
-            OutputError::Create { .. } => CliError::usage(e),
+            OutputError::Create { .. } | OutputError::Window(_) => CliError::usage(e),
             other => CliError::runtime(other),
         }
     }
