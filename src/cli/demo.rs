@@ -47,11 +47,11 @@ pub fn default_backend() -> BackendSpec {
 }
 
 pub fn run(a: DemoArgs) -> Result<(), CliError> {
-    init_logs(a.verbose);
+    let backend = a.backend.clone().unwrap_or_else(default_backend);
+    init_logs(a.verbose, &backend);
     let scenario = super::mock_fs::load_scenario(&a.scenario)?;
     let mut config =
         Config::parse_with_overrides(DEMO_CONFIG, None, &a.display).map_err(|e| CliError::usage(e.0))?;
-    let backend = a.backend.clone().unwrap_or_else(default_backend);
     config.player.close_poll = close_poll(&backend);
     let seconds = seconds(a.seconds)?;
     with_output(&backend, config.wiring, config.intensity, |out| {

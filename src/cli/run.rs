@@ -39,13 +39,15 @@ pub struct RunArgs {
     pub output: OutputArgs,
 }
 
-/// Logs go to stderr through tracing; RUST_LOG wins over `-v`. The default is warnings
-/// only, so the terminal backend's picture stays readable.
-pub fn init_logs(verbose: u8) {
-    let level = match verbose {
-        0 => "warn",
-        1 => "info",
-        2 => "debug",
+/// Logs go to stderr through tracing; RUST_LOG wins over `-v`. By default only warnings,
+/// and only errors while the terminal backend redraws its picture in place (log lines would
+/// tear it). The ESL client's own connect warnings repeat ours, so they are quieter.
+pub fn init_logs(verbose: u8, backend: &BackendSpec) {
+    let level = match (verbose, backend) {
+        (0, BackendSpec::Terminal) => "error",
+        (0, _) => "warn,freeswitch_esl_tokio=error",
+        (1, _) => "info",
+        (2, _) => "debug",
         _ => "trace",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -120,7 +122,7 @@ pub fn config(a: &RunArgs) -> Result<Config, CliError> {
 }
 
 pub fn run(a: RunArgs) -> Result<(), CliError> {
-    init_logs(a.verbose);
+    init_logs(a.verbose, &a.output.backend);
     let config = config(&a)?;
     let seconds = seconds(a.seconds)?;
     tracing::info!(servers = config.servers.len(), "starting");

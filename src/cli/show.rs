@@ -94,7 +94,7 @@ pub async fn scroll_once(out: &mut Output, text: &str, opts: PlayerOptions, live
 }
 
 pub fn run(a: ShowArgs) -> Result<(), CliError> {
-    init_logs(a.verbose);
+    init_logs(a.verbose, &a.output.backend);
     let wiring = a.display.wiring()?;
     let intensity = a.display.intensity()?;
     if !(a.speed.is_finite() && a.speed > 0.0) {
