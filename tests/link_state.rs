@@ -165,3 +165,51 @@ async fn a_burst_of_events_keeps_exact_counts_and_coalesces_redraws() {
         stats.events
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn rebuilds_racing_a_stream_of_events_converge_to_the_truth() {
+    let fs = mock(MockConfig::default()).await;
+    let pbx = fs.pbx().clone();
+    // Registrations and calls keep changing while the link connects and rebuilds: events
+    // land before, inside and after the rebuild. (Without `begin_refresh` this fails.)
+    let churn = tokio::spawn({
+        let pbx = pbx.clone();
+        async move {
+            for i in 0..3_000u32 {
+                let user = format!("c{}", i % 97);
+                if i % 3 == 2 {
+                    let _ = pbx.unregister(&user);
+                } else {
+                    let transport = if i % 5 == 0 { Transport::Ws } else { Transport::Udp };
+                    pbx.register(&user, transport, "churn").unwrap();
+                }
+                if i % 7 == 0 {
+                    let from = format!("c{}", (i + 1) % 97);
+                    if let Ok(call) = pbx.start_call(&from, &user, None) {
+                        if call.b.is_some() && i % 2 == 0 {
+                            let _ = pbx.answer(&call);
+                        }
+                    }
+                }
+                // Only yields: a sleep would wait for the runtime to go idle (paused time)
+                // and so never overlap the rebuild.
+                tokio::task::yield_now().await;
+            }
+        }
+    });
+    let mut rig = Rig::start(server(fs.addr(), "ClueCon"), options());
+    churn.await.unwrap();
+    let truth = pbx.snapshot();
+    let webrtc = pbx.registrations().iter().filter(|r| r.transport.is_websocket()).count() as u64;
+    let view = rig
+        .until("the truth", |v| {
+            !v.stale
+                && v.registrations == Some(truth.registrations as u64)
+                && v.channels == Some(truth.channels as u64)
+        })
+        .await;
+    assert_eq!(view.webrtc, Some(webrtc));
+    assert!(truth.registrations > 0 && truth.channels > 0, "the churn left something to count");
+    let stats = rig.stop().await;
+    assert_eq!((stats.sessions, stats.refreshes, stats.events_lost), (1, 1, 0));
+}
