@@ -223,3 +223,23 @@ async fn blank_on_exit_darkens_the_display_only_when_asked() {
         assert_eq!(lit, !blank, "blank_on_exit = {blank}");
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_scrolling_page_whose_figures_change_keeps_its_place() {
+    let rec = Recording::new();
+    let mut out = output(&rec);
+    let (tx, rx) = watch::channel(up_view(1));
+    let (_ntx, nrx) = mpsc::channel(16);
+    let template = "{calls} calls are up now on this switch";
+    let mut player = Player::new(scene(template), PlayerOptions::default(), Combine::Each);
+    let script = async move {
+        tokio::time::sleep(MS(3000)).await;
+        tx.send_replace(up_view(2));
+        tokio::time::sleep(MS(100)).await;
+    };
+    player.run(&mut out, Inputs { status: vec![rx], notices: nrx }, script).await;
+    let text = "2 calls are up now on this switch";
+    // 1.5 s of delay, then 30 columns per second: at 3 s the text is 45 columns in.
+    let shot = rec.shots().into_iter().find(|s| s.at >= MS(3000)).expect("a picture after the update");
+    assert_eq!(shot.rows, at_x(text, -45).to_rows());
+}
