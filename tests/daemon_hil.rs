@@ -42,14 +42,35 @@ async fn mock(config: MockConfig) -> MockHandle {
     MockFreeSwitch::start(config).await.expect("mock starts")
 }
 
+/// One story at a time: under paused time the clock jumps ahead whenever the runtime waits
+/// for the kernel to deliver loopback bytes, and the less the machine is loaded, the less
+/// that happens.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Runs the daemon until `script` ends; returns what the LEDs showed and the links' stats.
-async fn run(config: &Config, script: impl Future<Output = ()>) -> (Recording, Vec<LinkStats>) {
+/// The script gets the recording, to wait for what the display shows.
+async fn run<F: Future<Output = ()>>(
+    config: &Config,
+    script: impl FnOnce(Recording) -> F,
+) -> (Recording, Vec<LinkStats>) {
     let rec = Recording::new();
     let chain = virtual_chain(&config.wiring).expect("chain");
     let mut out =
         Output::with_bus(Bus::Chain(chain), rec.view(), config.wiring, config.intensity).expect("output");
-    let stats = daemon::run(config, &mut out, script).await;
+    let stats = daemon::run(config, &mut out, script(rec.clone())).await;
     (rec, stats)
+}
+
+/// Waits (in tokio time) until the display has shown `rows`. Stories start from what the
+/// display shows, not from a clock reading, so a slow connect cannot reorder them.
+async fn until_shown(rec: &Recording, rows: &[String]) {
+    for _ in 0..12_000 {
+        if rec.showed(rows) {
+            return;
+        }
+        sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the display never showed {rows:#?}");
 }
 
 /// The pictures a person could have seen, in order, each change once: pictures replaced
@@ -75,6 +96,13 @@ fn page(text: &str) -> Vec<String> {
     render_aligned(text, Font::Small, 128, 8, Align::Center).to_rows()
 }
 
+/// `text` in inverse video, as alarms show.
+fn inverted(text: &str) -> Vec<String> {
+    let mut f = render_aligned(text, Font::Small, 128, 8, Align::Center);
+    f.invert();
+    f.to_rows()
+}
+
 macro_rules! golden {
     ($name:expr, $text:expr) => {
         insta::with_settings!({snapshot_path => "../golden/daemon", prepend_module_to_snapshot => false}, {
@@ -92,10 +120,15 @@ fn phones(fs: &MockHandle) {
 
 #[tokio::test(start_paused = true)]
 async fn startup_status() {
+    let _serial = SERIAL.lock().await;
     let fs = mock(MockConfig::default()).await;
     phones(&fs);
     let c = config(&fs, "ClueCon", &["{calls} calls  {registrations} reg  {webrtc} WebRTC"], "");
-    let (rec, stats) = run(&c, sleep(SECS(3))).await;
+    let (rec, stats) = run(&c, |rec| async move {
+        until_shown(&rec, &page("0 calls  3 reg  1 WebRTC")).await;
+        sleep(SECS(3)).await;
+    })
+    .await;
     assert_eq!(stats.len(), 1);
     assert_eq!(stats[0].sessions, 1);
     golden!("startup_status", seen(&rec));
@@ -103,11 +136,13 @@ async fn startup_status() {
 
 #[tokio::test(start_paused = true)]
 async fn incoming_call_alert() {
+    let _serial = SERIAL.lock().await;
     let fs = mock(MockConfig::default()).await;
     phones(&fs);
     let c = config(&fs, "ClueCon", &["{calls} calls  {registrations} reg"], "");
     let pbx = fs.pbx().clone();
-    let (rec, _) = run(&c, async {
+    let (rec, _) = run(&c, |rec| async move {
+        until_shown(&rec, &page("0 calls  3 reg")).await;
         sleep(SECS(2)).await;
         pbx.start_call("1001", "1000", Some("Alice")).unwrap();
         sleep(SECS(3)).await;
@@ -118,11 +153,13 @@ async fn incoming_call_alert() {
 
 #[tokio::test(start_paused = true)]
 async fn answered_call() {
+    let _serial = SERIAL.lock().await;
     let fs = mock(MockConfig::default()).await;
     phones(&fs);
     let c = config(&fs, "ClueCon", &["{calls} calls  {registrations} reg"], "");
     let pbx = fs.pbx().clone();
-    let (rec, _) = run(&c, async {
+    let (rec, _) = run(&c, |rec| async move {
+        until_shown(&rec, &page("0 calls  3 reg")).await;
         sleep(SECS(2)).await;
         let call = pbx.start_call("1001", "1000", Some("Alice")).unwrap();
         sleep(SECS(4)).await;
@@ -138,6 +175,7 @@ async fn answered_call() {
 
 #[tokio::test(start_paused = true)]
 async fn busy_hangup_with_its_reason() {
+    let _serial = SERIAL.lock().await;
     let fs = mock(MockConfig::default()).await;
     phones(&fs);
     let c = config(
@@ -147,7 +185,8 @@ async fn busy_hangup_with_its_reason() {
         "[alerts.incoming]\nduration = \"2s\"\n",
     );
     let pbx = fs.pbx().clone();
-    let (rec, _) = run(&c, async {
+    let (rec, _) = run(&c, |rec| async move {
+        until_shown(&rec, &page("0 calls  3 reg")).await;
         sleep(SECS(2)).await;
         let call = pbx.start_call("1000", "1001", None).unwrap();
         sleep(SECS(1)).await;
@@ -161,11 +200,13 @@ async fn busy_hangup_with_its_reason() {
 
 #[tokio::test(start_paused = true)]
 async fn webrtc_registration_changes_the_count() {
+    let _serial = SERIAL.lock().await;
     let fs = mock(MockConfig::default()).await;
     phones(&fs);
     let c = config(&fs, "ClueCon", &["{webrtc} WebRTC of {registrations} reg"], "");
     let pbx = fs.pbx().clone();
-    let (rec, _) = run(&c, async {
+    let (rec, _) = run(&c, |rec| async move {
+        until_shown(&rec, &page("1 WebRTC of 3 reg")).await;
         sleep(SECS(2)).await;
         pbx.register("1003", Transport::Wss, "SIP.js/0.21.2 (Chrome)").unwrap();
         sleep(SECS(2)).await;
@@ -178,12 +219,14 @@ async fn webrtc_registration_changes_the_count() {
 
 #[tokio::test(start_paused = true)]
 async fn link_lost_then_reconnected_with_counts_rebuilt() {
+    let _serial = SERIAL.lock().await;
     let fs = mock(MockConfig::default()).await;
     phones(&fs);
     let c = config(&fs, "ClueCon", &["{calls} calls  {registrations} reg"], "");
     let pbx = fs.pbx().clone();
     let faults = fs.faults().clone();
-    let (rec, stats) = run(&c, async {
+    let (rec, stats) = run(&c, |rec| async move {
+        until_shown(&rec, &page("0 calls  3 reg")).await;
         sleep(SECS(2)).await;
         faults.inject(Fault::Restart { down_ms: 4000 });
         // The restarted switch has forgotten the phones; one registers while the daemon has
@@ -202,21 +245,29 @@ async fn link_lost_then_reconnected_with_counts_rebuilt() {
 
 #[tokio::test(start_paused = true)]
 async fn wrong_password() {
+    let _serial = SERIAL.lock().await;
     let fs = mock(MockConfig::default()).await;
     let c = config(&fs, "not-the-password", &["{calls} calls"], "");
-    let (rec, stats) = run(&c, sleep(SECS(8))).await;
+    let (rec, stats) = run(&c, |rec| async move {
+        until_shown(&rec, &inverted("AUTH FAILED")).await;
+        // Mid-way through a blink phase, so the count of phases cannot be off by one.
+        sleep(Duration::from_millis(7250)).await;
+    })
+    .await;
     assert_eq!(stats[0].sessions, 0);
     golden!("wrong_password", seen(&rec));
 }
 
 #[tokio::test(start_paused = true)]
 async fn heartbeat_loss() {
+    let _serial = SERIAL.lock().await;
     let mock_config = MockConfig { heartbeat: Some(SECS(2)), ..MockConfig::default() };
     let fs = mock(mock_config).await;
     phones(&fs);
     let c = config(&fs, "ClueCon", &["{calls} calls  {registrations} reg"], "[link]\nheartbeat = \"2s\"\n");
     let faults = fs.faults().clone();
-    let (rec, stats) = run(&c, async {
+    let (rec, stats) = run(&c, |rec| async move {
+        until_shown(&rec, &page("0 calls  3 reg")).await;
         sleep(SECS(3)).await;
         // The socket stays open but goes silent: only the missing heartbeats tell.
         faults.inject(Fault::Stall { ms: 12_000 });
@@ -229,11 +280,13 @@ async fn heartbeat_loss() {
 
 #[tokio::test(start_paused = true)]
 async fn pushed_message() {
+    let _serial = SERIAL.lock().await;
     let fs = mock(MockConfig::default()).await;
     phones(&fs);
     let c = config(&fs, "ClueCon", &["{calls} calls  {registrations} reg"], "");
     let pbx = fs.pbx().clone();
-    let (rec, _) = run(&c, async {
+    let (rec, _) = run(&c, |rec| async move {
+        until_shown(&rec, &page("0 calls  3 reg")).await;
         sleep(SECS(2)).await;
         pbx.message("Lunch is ready!");
         sleep(SECS(15)).await;
@@ -245,10 +298,12 @@ async fn pushed_message() {
 
 #[tokio::test(start_paused = true)]
 async fn a_burst_of_ten_thousand_events_shows_the_right_final_counts() {
+    let _serial = SERIAL.lock().await;
     let fs = mock(MockConfig::default()).await;
     let c = config(&fs, "ClueCon", &["{calls} calls  {registrations} reg  {webrtc} WebRTC"], "");
     let pbx = fs.pbx().clone();
-    let (rec, stats) = run(&c, async {
+    let (rec, stats) = run(&c, |rec| async move {
+        until_shown(&rec, &page("0 calls  0 reg  0 WebRTC")).await;
         sleep(SECS(2)).await;
         for i in 0..5000 {
             let t = if i % 2 == 0 { Transport::Wss } else { Transport::Udp };
