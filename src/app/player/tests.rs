@@ -243,3 +243,23 @@ async fn a_scrolling_page_whose_figures_change_keeps_its_place() {
     let shot = rec.shots().into_iter().find(|s| s.at >= MS(3000)).expect("a picture after the update");
     assert_eq!(shot.rows, at_x(text, -45).to_rows());
 }
+
+#[tokio::test(start_paused = true)]
+async fn summed_servers_show_one_total() {
+    let rec = Recording::new();
+    let mut out = output(&rec);
+    let view = |name: &str, calls| StatusView { server: name.into(), ..up_view(calls) };
+    let (a_tx, a) = watch::channel(view("a", 2));
+    let (_b_tx, b) = watch::channel(view("b", 3));
+    let (_ntx, nrx) = mpsc::channel(16);
+    let mut player = Player::new(scene("{calls}c"), PlayerOptions::default(), Combine::Sum);
+    let script = async move {
+        tokio::time::sleep(MS(1000)).await;
+        a_tx.send_replace(view("a", 4));
+        tokio::time::sleep(MS(1000)).await;
+    };
+    player.run(&mut out, Inputs { status: vec![a, b], notices: nrx }, script).await;
+    let rows: Vec<_> = rec.shots().into_iter().map(|s| s.rows).collect();
+    let shown = |t: &str| render_aligned(t, Font::Proportional8, 32, 8, Align::Center).to_rows();
+    assert_eq!(rows, vec![shown("5c"), shown("7c")]);
+}
