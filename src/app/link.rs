@@ -1,13 +1,36 @@
 //! One FreeSWITCH server's Event Socket link, supervised: connect, log in, subscribe,
 //! rebuild state with `api` calls, follow events, and reconnect with backoff.
 //!
-//! SKELETON: the types below are the contract with the daemon; the supervisor lands next.
+//! freeswitch-esl-tokio never reconnects on its own, by design; [`supervise`] is the
+//! policy. Each (re)connect runs:
+//!
+//! 1. connect and `auth` (a wrong password shows `AuthFailed`, an ACL rejection `AclDenied`;
+//!    both are retried every [`LinkOptions::auth_retry`], never in a tight loop; a refused,
+//!    unreachable or silent host shows `NoLink` and is retried with exponential backoff);
+//! 2. subscribe (plain format) to the events the status model understands;
+//! 3. rebuild the state with `api` calls (ESL has no replay), applying the events that arrive
+//!    meanwhile: [`PbxStatus`]'s merge rule makes the race harmless;
+//! 4. follow events until the session ends: EOF, a disconnect notice, or no event for 2.5
+//!    heartbeat intervals (HEARTBEAT is the only liveness signal ESL has).
+//!
+//! Between sessions the figures stay on the display, marked stale, until the next refresh.
+//! The view goes out on a `watch` channel, so a burst of events costs the player one redraw;
+//! notices go on a bounded `mpsc` and are dropped (and counted) rather than ever slowing
+//! event intake.
+
+mod backoff;
+mod session;
 
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+use tracing::{info, warn, Instrument};
 
-use crate::status::{Notice, StatusView};
+use crate::status::{LinkState, Notice, PbxStatus, StatusView};
+
+use backoff::Backoff;
+use session::{ConnectFailure, SessionEnd};
 
 /// Where and how to reach one server.
 #[derive(Clone)]
@@ -43,6 +66,9 @@ pub struct LinkOptions {
     pub heartbeat: Duration,
     pub connect_timeout: Duration,
     pub command_timeout: Duration,
+    /// Seeds the backoff jitter. `None` seeds from the clock and process, so displays that
+    /// lost the same switch do not all come back at the same instant; tests set a value.
+    pub jitter_seed: Option<u64>,
 }
 
 impl Default for LinkOptions {
@@ -54,6 +80,7 @@ impl Default for LinkOptions {
             heartbeat: Duration::from_secs(20),
             connect_timeout: Duration::from_secs(5),
             command_timeout: Duration::from_secs(5),
+            jitter_seed: None,
         }
     }
 }
@@ -64,4 +91,204 @@ pub struct LinkChannels {
     pub status: watch::Sender<StatusView>,
     /// Every notice, in order.
     pub notices: mpsc::Sender<Notice>,
+}
+
+/// What a link did, returned when it stops: for logs, tests and benchmarks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LinkStats {
+    /// Connection attempts (each TCP connect + login).
+    pub attempts: u64,
+    /// Sessions that logged in and subscribed.
+    pub sessions: u64,
+    /// State rebuilds applied (one per session, plus one per resync after lost events).
+    pub refreshes: u64,
+    /// Events applied to the model.
+    pub events: u64,
+    /// Notices handed to the player.
+    pub notices_sent: u64,
+    /// Notices dropped because the player's queue was full (or gone).
+    pub notices_dropped: u64,
+    /// Times the published view actually changed.
+    pub views_published: u64,
+    /// Events the ESL client dropped because this task fell behind (each one forces a resync).
+    pub events_lost: u64,
+    /// Why the last session or attempt failed, as one line.
+    pub last_error: Option<String>,
+}
+
+/// How often the view is republished while nothing happens, so durations in it (uptime,
+/// time without a link) keep counting on the display.
+const VIEW_TICK: Duration = Duration::from_secs(1);
+
+/// Runs the link to server `server` until `stop` turns true (or its sender is dropped), then
+/// returns what it did. It never gives up on its own: every failure is shown in the view
+/// and retried. `index` (the server's position in the config) only labels the logs.
+///
+/// Every state change is published on `out.status`; notices go on `out.notices`.
+pub async fn supervise(
+    index: usize,
+    server: ServerConfig,
+    opts: LinkOptions,
+    out: LinkChannels,
+    mut stop: watch::Receiver<bool>,
+) -> LinkStats {
+    // The password stays out of the span: only name and address label the logs.
+    let span =
+        tracing::info_span!("link", index, server = %server.name, host = %server.host, port = server.port);
+    let seed = opts.jitter_seed.unwrap_or_else(|| clock_seed(index));
+    let backoff = Backoff::new(opts.backoff_min, opts.backoff_max, seed);
+    let link = Link {
+        pbx: PbxStatus::new(&server.name),
+        server,
+        opts,
+        out,
+        stats: LinkStats::default(),
+        down_since: None,
+    };
+    link.run(backoff, &mut stop).instrument(span).await
+}
+
+fn clock_seed(index: usize) -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    nanos ^ u64::from(std::process::id()).rotate_left(32) ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+/// Resolves once a stop is requested; a dropped sender counts as one.
+pub(crate) async fn stop_requested(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+fn is_stopped(stop: &watch::Receiver<bool>) -> bool {
+    *stop.borrow() || stop.has_changed().is_err()
+}
+
+/// The supervisor's state, kept across sessions.
+pub(crate) struct Link {
+    server: ServerConfig,
+    opts: LinkOptions,
+    out: LinkChannels,
+    pbx: PbxStatus,
+    stats: LinkStats,
+    /// Start of the current outage, kept through failed retries so the display's
+    /// "down for" does not restart with every attempt.
+    down_since: Option<Instant>,
+}
+
+impl Link {
+    async fn run(mut self, mut backoff: Backoff, stop: &mut watch::Receiver<bool>) -> LinkStats {
+        self.pbx.set_link(LinkState::Connecting);
+        self.publish(Instant::now());
+        while !is_stopped(stop) {
+            self.stats.attempts += 1;
+            let connected = tokio::select! {
+                () = stop_requested(stop) => break,
+                c = session::connect(&self.server, &self.opts) => c,
+            };
+            let wait = match connected {
+                Ok(conn) => match session::run(&mut self, conn, stop).await {
+                    SessionEnd::Stopped => break,
+                    SessionEnd::Lost { reason, shutting_down, up_for } => {
+                        warn!("link lost: {reason}");
+                        self.stats.last_error = Some(reason);
+                        if up_for >= self.opts.backoff_max {
+                            backoff.reset();
+                        }
+                        let now = Instant::now();
+                        self.down_since.get_or_insert(now);
+                        if shutting_down {
+                            // Stays on screen until a retry shows the switch is really gone.
+                            self.pbx.set_link(LinkState::ShuttingDown);
+                        } else {
+                            self.link_lost(now);
+                        }
+                        backoff.next_delay()
+                    }
+                },
+                Err(failure) => {
+                    let now = Instant::now();
+                    self.down_since.get_or_insert(now);
+                    let wait = match &failure {
+                        ConnectFailure::Auth(_) => {
+                            self.pbx.set_link(LinkState::AuthFailed);
+                            self.opts.auth_retry
+                        }
+                        ConnectFailure::Acl(_) => {
+                            self.pbx.set_link(LinkState::AclDenied);
+                            self.opts.auth_retry
+                        }
+                        ConnectFailure::Unreachable(_) => {
+                            self.link_lost(now);
+                            backoff.next_delay()
+                        }
+                    };
+                    warn!("{failure}; retrying in {wait:?}");
+                    self.stats.last_error = Some(failure.to_string());
+                    wait
+                }
+            };
+            self.publish(Instant::now());
+            if !self.pause(wait, stop).await {
+                break;
+            }
+        }
+        info!("link stopped");
+        self.stats
+    }
+
+    fn link_lost(&mut self, now: Instant) {
+        let since = *self.down_since.get_or_insert(now);
+        self.pbx.set_link(LinkState::NoLink { since });
+    }
+
+    /// Waits `wait`, republishing the view every tick; `false` if a stop came first.
+    async fn pause(&mut self, wait: Duration, stop: &mut watch::Receiver<bool>) -> bool {
+        let until = Instant::now() + wait;
+        loop {
+            let now = Instant::now();
+            if now >= until {
+                return true;
+            }
+            tokio::select! {
+                () = stop_requested(stop) => return false,
+                () = tokio::time::sleep_until(until.min(now + VIEW_TICK)) => self.publish(Instant::now()),
+            }
+        }
+    }
+
+    /// Puts the current view on the watch channel if it differs from what is there.
+    fn publish(&mut self, now: Instant) {
+        let view = self.pbx.view(now);
+        let changed = self.out.status.send_if_modified(|current| {
+            if *current == view {
+                false
+            } else {
+                *current = view;
+                true
+            }
+        });
+        if changed {
+            self.stats.views_published += 1;
+        }
+    }
+
+    fn on_event(&mut self, event: &freeswitch_esl_tokio::EslEvent, now: Instant) {
+        self.stats.events += 1;
+        if let Some(notice) = self.pbx.apply_event(event, now) {
+            self.notify(notice);
+        }
+    }
+
+    /// Hands a notice to the player without ever waiting for it.
+    fn notify(&mut self, notice: Notice) {
+        match self.out.notices.try_send(notice) {
+            Ok(()) => self.stats.notices_sent += 1,
+            Err(e) => {
+                self.stats.notices_dropped += 1;
+                tracing::debug!("notice dropped ({e})");
+            }
+        }
+    }
 }

@@ -45,13 +45,14 @@ pub struct DisplayArgs {
     #[arg(long, value_name = "ORDER")]
     pub chain_order: Option<String>,
 
-    /// Whole-display rotation, clockwise: luma's 0–3, or 90, 180, 270 degrees.
-    #[arg(long, value_name = "R", default_value_t = 0)]
-    pub rotate: u32,
+    /// Whole-display rotation, clockwise: luma's 0–3, or 90, 180, 270 degrees [default: 0].
+    // Optional so that a config file's value stands unless the flag is given.
+    #[arg(long, value_name = "R")]
+    pub rotate: Option<u32>,
 
-    /// LED intensity 0–15 (the MAX7219's 16 PWM steps).
-    #[arg(long, value_name = "0-15", default_value_t = 7)]
-    pub intensity: u8,
+    /// LED intensity 0–15 (the MAX7219's 16 PWM steps) [default: 7].
+    #[arg(long, value_name = "0-15")]
+    pub intensity: Option<u8>,
 }
 
 /// A display option that does not make sense; the message names the option.
@@ -98,7 +99,7 @@ impl DisplayArgs {
     }
 
     pub fn rotation(&self) -> Result<Rotation, DisplayError> {
-        Ok(match self.rotate {
+        Ok(match self.rotate.unwrap_or(0) {
             0 => Rotation::R0,
             1 | 90 => Rotation::R90,
             2 | 180 => Rotation::R180,
@@ -122,10 +123,11 @@ impl DisplayArgs {
     }
 
     pub fn intensity(&self) -> Result<u8, DisplayError> {
-        if self.intensity > 15 {
-            return Err(DisplayError(format!("--intensity {}: expected 0 to 15", self.intensity)));
+        let intensity = self.intensity.unwrap_or(7);
+        if intensity > 15 {
+            return Err(DisplayError(format!("--intensity {intensity}: expected 0 to 15")));
         }
-        Ok(self.intensity)
+        Ok(intensity)
     }
 
     /// The full wiring, checked.

@@ -1,10 +1,13 @@
 //! The command line: a translation layer from arguments to the library. Usage and input
 //! errors exit with code 2 and one line naming the problem; nothing here panics on input.
 
+pub mod demo;
 pub mod display;
 pub mod image;
 pub mod mock_fs;
 pub mod replay;
+pub mod run;
+pub mod show;
 pub mod text;
 
 use clap::{Args, Parser, Subcommand};
@@ -20,6 +23,12 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// The whole system at once: a mock FreeSWITCH playing a demo, and the daemon showing it.
+    Demo(demo::DemoArgs),
+    /// The daemon: FreeSWITCH status on the display, from a config file.
+    Run(run::RunArgs),
+    /// Run one API command and scroll its output (the original Python script).
+    Show(show::ShowArgs),
     /// Show or scroll text.
     Text(text::TextArgs),
     /// Show a PNG image (its size must be the display's).
@@ -88,5 +97,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Image(a) => image::run(a),
         Command::Replay(a) => replay::run(a),
         Command::MockFs(a) => mock_fs::run(a),
+        Command::Demo(a) => demo::run(a),
+        Command::Run(a) => run::run(a),
+        Command::Show(a) => show::run(a),
     }
 }

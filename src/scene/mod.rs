@@ -308,6 +308,12 @@ impl Scene {
         self.cue_at(self.clock).0
     }
 
+    /// Which page of the rotation is current (as of the last call that took a time), so the
+    /// player can tell a page that moved on from a page whose figures changed.
+    pub fn page_index(&self) -> usize {
+        self.page_index
+    }
+
     /// The next time after `now` at which [`current`](Self::current) will return a different
     /// cue if nothing new comes in; `None` if it never will.
     pub fn next_change(&mut self, now: Duration) -> Option<Duration> {

@@ -203,7 +203,8 @@ impl PbxStatus {
         self.stale
     }
 
-    /// Current calls (FreeSWITCH's `show calls` sense), if known.
+    /// Current calls, if known: a ringing or bridged pair of legs counts once (FreeSWITCH's
+    /// `show calls` counts a ringing pair twice until it is bridged).
     pub fn calls(&self) -> Option<u64> {
         self.channels.calls()
     }

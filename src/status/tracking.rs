@@ -54,8 +54,10 @@ impl ChannelSet {
         self.channels_known.then(|| self.untracked_channels + self.live.len() as u64)
     }
 
-    /// FreeSWITCH's `show calls` counts a channel as a call when its call UUID is empty or its
-    /// own (the `basic_calls` view); a bridged B leg carries the A leg's UUID.
+    /// A channel heads a call when its call UUID is empty or its own; a B leg carries the A
+    /// leg's UUID from its CHANNEL_CREATE on, so a ringing pair is one call, as people count.
+    /// (FreeSWITCH's `basic_calls` view, behind `show calls`, counts the ringing B leg as a
+    /// call of its own until CHANNEL_BRIDGE puts the pair in its `calls` table.)
     pub(crate) fn calls(&self) -> Option<u64> {
         let heads = self.live.iter().filter(|(uuid, call)| call.is_empty() || call == uuid).count();
         self.calls_known.then(|| self.untracked_calls + heads as u64)

@@ -1,0 +1,329 @@
+//! One ESL session: log in, subscribe, rebuild the state, follow events until it ends.
+
+use std::time::Duration;
+
+use freeswitch_esl_tokio::{
+    ConnectionStatus, DisconnectReason, EslClient, EslConnectOptions, EslError, EslEvent, EslEventStream,
+    EslEventType, EventFormat, EventOverflow, EventSubscription, EventSubscriptionError,
+};
+use tokio::sync::watch;
+use tokio::time::{sleep_until, timeout, Instant};
+use tracing::{debug, info, warn};
+
+use super::{stop_requested, Link, LinkOptions, ServerConfig, VIEW_TICK};
+use crate::status::{LinkState, RefreshResult};
+
+/// The event types the status model reads.
+pub(super) const EVENTS: [EslEventType; 7] = [
+    EslEventType::Heartbeat,
+    EslEventType::ChannelCreate,
+    EslEventType::ChannelAnswer,
+    EslEventType::ChannelBridge,
+    EslEventType::ChannelUnbridge,
+    EslEventType::ChannelHangupComplete,
+    EslEventType::Shutdown,
+];
+
+/// CUSTOM subclasses the status model reads; `CUSTOM` alone would deliver none of them.
+pub(super) const SUBCLASSES: [&str; 5] =
+    ["sofia::register", "sofia::unregister", "sofia::expire", "sofia::gateway_state", "eslmatrix::message"];
+
+/// The `api` commands that rebuild the state after a (re)connect. The listings come first:
+/// they give exact sets that later events update by ID; the counts are fallbacks.
+pub(super) const REFRESH_COMMANDS: [&str; 7] = [
+    "show channels as json",
+    "show calls count",
+    "show registrations as json",
+    "sofia status profile internal",
+    "sofia status",
+    "status",
+    "version",
+];
+
+/// Events the ESL client may buffer ahead of this task; bursts beyond it wait briefly.
+const EVENT_QUEUE: usize = 4096;
+/// How long the client's reader may wait for room before it drops an event. This task
+/// never blocks while it drains (not even during the refresh, which runs beside it), so a
+/// drop means the process is starved; the next event then triggers a resync.
+const OVERFLOW_WAIT: Duration = Duration::from_millis(500);
+/// Events applied between two view publications at most, so a flood still redraws.
+const DRAIN_BATCH: usize = 1024;
+/// A goodbye to a dead peer must not hold up the reconnect.
+const DISCONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Why a connection attempt failed, sorted by what the supervisor does next.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum ConnectFailure {
+    #[error("password refused: {0}")]
+    Auth(String),
+    #[error("ACL refused this host: {0}")]
+    Acl(String),
+    #[error("cannot connect: {0}")]
+    Unreachable(String),
+}
+
+/// Why a rebuild failed.
+#[derive(Debug, thiserror::Error)]
+enum RebuildError {
+    #[error("state rebuild failed: {0}")]
+    Esl(#[from] EslError),
+    #[error("state rebuild failed: no api command was answered")]
+    Empty,
+}
+
+/// How a session ended.
+pub(super) enum SessionEnd {
+    /// The supervisor was told to stop.
+    Stopped,
+    /// The link went away; `up_for` is how long the session lasted.
+    Lost { reason: String, shutting_down: bool, up_for: Duration },
+}
+
+/// A logged-in connection, not yet subscribed.
+pub(super) struct Connection {
+    client: EslClient,
+    events: EslEventStream,
+}
+
+/// Connects and logs in, classifying a failure as the display should show it.
+pub(super) async fn connect(server: &ServerConfig, opts: &LinkOptions) -> Result<Connection, ConnectFailure> {
+    let options = EslConnectOptions::new()
+        .with_connect_timeout(opts.connect_timeout)
+        .with_event_queue_size(EVENT_QUEUE)
+        .with_event_overflow(EventOverflow::BlockFor(OVERFLOW_WAIT));
+    match EslClient::connect_with_options(&server.host, server.port, &server.password, options).await {
+        Ok((client, events)) => {
+            client.set_command_timeout(opts.command_timeout);
+            Ok(Connection { client, events })
+        }
+        Err(EslError::AuthenticationFailed { reason }) => Err(ConnectFailure::Auth(one_line(&reason))),
+        Err(EslError::AccessDenied { reason }) => Err(ConnectFailure::Acl(one_line(&reason))),
+        Err(e) => Err(ConnectFailure::Unreachable(one_line(&e.to_string()))),
+    }
+}
+
+/// The subscription every session makes.
+pub(super) fn subscription() -> Result<EventSubscription, EventSubscriptionError> {
+    EventSubscription::new(EventFormat::Plain).events(EVENTS).custom_subclasses(SUBCLASSES)
+}
+
+/// Runs one session to its end and says how it ended. The connection is closed on return.
+pub(super) async fn run(link: &mut Link, conn: Connection, stop: &mut watch::Receiver<bool>) -> SessionEnd {
+    let Connection { client, mut events } = conn;
+    let started = Instant::now();
+    let mut lost_seen = 0;
+    let end = follow(link, &client, &mut events, stop, &mut lost_seen).await;
+    link.stats.events_lost += client.dropped_event_count().saturating_sub(lost_seen);
+    drop(events);
+    if timeout(DISCONNECT_TIMEOUT, client.disconnect()).await.is_err() {
+        debug!("disconnect did not complete");
+    }
+    match end {
+        Ok(()) => SessionEnd::Stopped,
+        Err((reason, shutting_down)) => SessionEnd::Lost { reason, shutting_down, up_for: started.elapsed() },
+    }
+}
+
+/// What ended a session: a one-line reason and whether FreeSWITCH said it is shutting down.
+type Ended = (String, bool);
+
+async fn follow(
+    link: &mut Link,
+    client: &EslClient,
+    events: &mut EslEventStream,
+    stop: &mut watch::Receiver<bool>,
+    lost_seen: &mut u64,
+) -> Result<(), Ended> {
+    let sub = subscription().map_err(|e| (format!("bad subscription: {e}"), false))?;
+    tokio::select! {
+        () = stop_requested(stop) => return Ok(()),
+        r = client.apply_subscription(&sub) => r.map_err(|e| (format!("subscribe failed: {}", one_line(&e.to_string())), false))?,
+    }
+    link.stats.sessions += 1;
+    link.down_since = None;
+    link.pbx.set_link(LinkState::Up);
+    // Events from here on may or may not be in the rebuild's answers; the model merges both.
+    link.pbx.begin_refresh();
+    let mut now = Instant::now();
+    link.publish(now);
+    info!("connected; rebuilding state");
+
+    let dead_after = link.opts.heartbeat.mul_f64(2.5);
+    let mut last_seen = now;
+    let refresh = rebuild(client.clone());
+    tokio::pin!(refresh);
+    let mut refreshing = true;
+    loop {
+        let mut wake = now + VIEW_TICK;
+        if !dead_after.is_zero() {
+            wake = wake.min(last_seen + dead_after);
+        }
+        tokio::select! {
+            biased;
+            () = stop_requested(stop) => return Ok(()),
+            // Polled ahead of events: under a flood it must still make progress.
+            rebuilt = &mut refresh, if refreshing => {
+                refreshing = false;
+                let result = rebuilt.map_err(|e| (one_line(&e.to_string()), false))?;
+                now = Instant::now();
+                link.pbx.apply_refresh(&result, now);
+                link.stats.refreshes += 1;
+                last_seen = now;
+                link.publish(now);
+                info!(calls = ?link.pbx.calls(), registrations = ?link.pbx.registrations(), "state rebuilt");
+            }
+            first = events.recv() => {
+                now = Instant::now();
+                last_seen = now;
+                let mut item = first;
+                let mut applied = 0;
+                loop {
+                    match item {
+                        None => return Err(closed(events.status())),
+                        Some(Ok(ev)) => link.on_event(&ev, now),
+                        Some(Err(EslError::QueueFull)) => {
+                            let dropped = client.dropped_event_count();
+                            link.stats.events_lost += dropped.saturating_sub(*lost_seen);
+                            *lost_seen = dropped;
+                            warn!("events were lost; rebuilding state");
+                            if !refreshing {
+                                link.pbx.begin_refresh();
+                                refresh.set(rebuild(client.clone()));
+                                refreshing = true;
+                            }
+                        }
+                        Some(Err(e)) if e.is_recoverable() => warn!("unreadable event skipped: {e}"),
+                        Some(Err(e)) => return Err((one_line(&e.to_string()), false)),
+                    }
+                    applied += 1;
+                    if applied >= DRAIN_BATCH {
+                        break;
+                    }
+                    match ready_now(events).await {
+                        Some(next) => item = next,
+                        None => break,
+                    }
+                }
+                link.publish(now);
+            }
+            () = sleep_until(wake) => {
+                now = Instant::now();
+                if !dead_after.is_zero() && now >= last_seen + dead_after {
+                    return Err((format!("no event for {:?}: heartbeat lost", now - last_seen), false));
+                }
+                link.publish(now);
+            }
+        }
+    }
+}
+
+/// The next queued item if there is one right now, without waiting.
+async fn ready_now(events: &mut EslEventStream) -> Option<Option<Result<EslEvent, EslError>>> {
+    tokio::select! {
+        biased;
+        item = events.recv() => Some(item),
+        () = std::future::ready(()) => None,
+    }
+}
+
+/// Runs the refresh commands. A command the server refuses or answers unreadably is
+/// skipped (its figure stays unknown or falls back to another command's); a dead
+/// connection fails the whole rebuild.
+async fn rebuild(client: EslClient) -> Result<RefreshResult, RebuildError> {
+    let mut result = RefreshResult::default();
+    let mut answered = 0;
+    for command in REFRESH_COMMANDS {
+        let reply = match client.api(command).await {
+            Ok(reply) => reply,
+            Err(e) if e.is_recoverable() => {
+                warn!(command, "refresh command failed: {e}");
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if let Err(e) = reply.api_result() {
+            debug!(command, "refresh command refused: {e}");
+            continue;
+        }
+        match result.record(command, reply.body().unwrap_or_default()) {
+            Ok(()) => answered += 1,
+            Err(e) => warn!(command, "unreadable refresh answer: {e}"),
+        }
+    }
+    if answered == 0 {
+        return Err(RebuildError::Empty);
+    }
+    Ok(result)
+}
+
+/// Why the event stream ended, from the client's record of it.
+fn closed(status: ConnectionStatus) -> Ended {
+    match status {
+        ConnectionStatus::Disconnected(DisconnectReason::ServerNotice { body, .. }) => {
+            let text = one_line(body.as_deref().unwrap_or(""));
+            // "The system is being shut down." (FreeSWITCH stopping or mod_event_socket unloading).
+            let shutting_down = text.contains("shut down");
+            (format!("FreeSWITCH closed the session: {text}"), shutting_down)
+        }
+        ConnectionStatus::Disconnected(reason) => (format!("connection lost: {reason}"), false),
+        other => (format!("event stream ended ({other:?})"), false),
+    }
+}
+
+/// Server texts end in newlines and may span lines; logs and the display want one line.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subscription_names_every_event_and_subclass_with_custom_last() {
+        let sub = subscription().expect("constant subscription is valid");
+        let text = sub.to_event_string().expect("non-empty");
+        let (types, subclasses) = text.split_once("CUSTOM").expect("CUSTOM present");
+        for name in [
+            "HEARTBEAT",
+            "CHANNEL_CREATE",
+            "CHANNEL_ANSWER",
+            "CHANNEL_BRIDGE",
+            "CHANNEL_UNBRIDGE",
+            "CHANNEL_HANGUP_COMPLETE",
+            "SHUTDOWN",
+        ] {
+            assert!(types.split_whitespace().any(|t| t == name), "{name} missing from {text}");
+        }
+        let subs: Vec<&str> = subclasses.split_whitespace().collect();
+        assert_eq!(subs, SUBCLASSES);
+    }
+
+    #[test]
+    fn every_refresh_command_is_one_the_model_reads() {
+        for command in REFRESH_COMMANDS {
+            let err = RefreshResult::default().record(command, "");
+            // Empty bodies fail to parse, but never as an unknown command.
+            if let Err(e) = err {
+                assert!(!e.to_string().contains("refresh command"), "{command}: {e}");
+            }
+        }
+    }
+
+    #[test]
+    fn disconnect_notices_are_classified() {
+        let notice = |body: &str| {
+            ConnectionStatus::Disconnected(DisconnectReason::ServerNotice {
+                controlled_session_uuid: None,
+                body: Some(body.into()),
+            })
+        };
+        let (reason, shutting) = closed(notice("The system is being shut down.\n"));
+        assert!(shutting);
+        assert_eq!(reason, "FreeSWITCH closed the session: The system is being shut down.");
+        let (reason, shutting) = closed(notice("killed listener because of lost events\n"));
+        assert!(!shutting);
+        assert!(reason.ends_with("killed listener because of lost events"));
+        assert!(!closed(ConnectionStatus::Disconnected(DisconnectReason::ConnectionClosed)).1);
+    }
+}

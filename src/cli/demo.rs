@@ -1,0 +1,96 @@
+//! `eslmatrix demo`: the whole system in one command — the mock FreeSWITCH in-process,
+//! playing the built-in demo scenario on a loop, and the daemon showing it on the preview.
+
+use clap::Args;
+use eslmatrix_sim::fs::pbx::scenario::Scenario;
+use eslmatrix_sim::fs::pbx::PbxConfig;
+use eslmatrix_sim::fs::{MockConfig, MockFreeSwitch};
+
+use super::display::DisplayArgs;
+use super::run::{close_poll, init_logs, seconds, stop_signal};
+use super::{parse_backend, CliError};
+use crate::app::daemon;
+use crate::app::link::ServerConfig;
+use crate::backend::output::{with_output, BackendSpec, Output};
+use crate::config::{Config, DEFAULT_PASSWORD};
+
+/// The demo's pages and display, embedded so the demo needs no files.
+pub const DEMO_CONFIG: &str = include_str!("../../fixtures/config/demo.toml");
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Stop after this many seconds (for CI).
+    #[arg(long, value_name = "SECS")]
+    pub seconds: Option<f64>,
+    /// Where the frames go [default: window when a display is available, else terminal].
+    #[arg(long, value_parser = parse_backend)]
+    pub backend: Option<BackendSpec>,
+    /// The scenario the mock plays: a built-in name or a TOML file.
+    #[arg(long, value_name = "FILE|NAME", default_value = "demo")]
+    pub scenario: String,
+    /// More logging (-v info, -vv debug).
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(flatten)]
+    pub display: DisplayArgs,
+}
+
+/// The preview window when there is a screen to put it on (and this build has one), else
+/// the terminal.
+pub fn default_backend() -> BackendSpec {
+    let screen =
+        ["DISPLAY", "WAYLAND_DISPLAY"].iter().any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()));
+    match "window".parse::<BackendSpec>() {
+        Ok(window) if screen => window,
+        _ => BackendSpec::Terminal,
+    }
+}
+
+pub fn run(a: DemoArgs) -> Result<(), CliError> {
+    let backend = a.backend.clone().unwrap_or_else(default_backend);
+    init_logs(a.verbose, &backend);
+    let scenario = super::mock_fs::load_scenario(&a.scenario)?;
+    let mut config =
+        Config::parse_with_overrides(DEMO_CONFIG, None, &a.display).map_err(|e| CliError::usage(e.0))?;
+    config.player.close_poll = close_poll(&backend);
+    let seconds = seconds(a.seconds)?;
+    with_output(&backend, config.wiring, config.intensity, |out| {
+        demo_on(out, config.clone(), scenario, seconds)
+    })
+}
+
+/// Starts the mock, points the daemon at it, and runs both until stopped.
+fn demo_on(
+    out: &mut Output,
+    mut config: Config,
+    scenario: Scenario,
+    seconds: Option<std::time::Duration>,
+) -> Result<(), CliError> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(CliError::runtime)?;
+    rt.block_on(async {
+        let mock = MockConfig {
+            pbx: PbxConfig { start_wall: std::time::SystemTime::now(), ..PbxConfig::default() },
+            ..MockConfig::default()
+        };
+        let handle = MockFreeSwitch::start(mock).await.map_err(CliError::runtime)?;
+        let addr = handle.addr();
+        tracing::info!(%addr, "mock FreeSWITCH up");
+        let (pbx, faults) = (handle.pbx().clone(), handle.faults().clone());
+        let player = tokio::spawn(async move {
+            loop {
+                let report = scenario.run(&pbx, &faults).await;
+                tracing::info!(steps = report.steps, calls = report.calls, "scenario pass over; again");
+            }
+        });
+        config.servers = vec![ServerConfig {
+            name: "demo".into(),
+            host: addr.ip().to_string(),
+            port: addr.port(),
+            password: DEFAULT_PASSWORD.into(),
+        }];
+        daemon::run(&config, out, stop_signal(seconds)).await;
+        player.abort();
+        handle.shutdown().await;
+        Ok(())
+    })
+}

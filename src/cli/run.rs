@@ -1,0 +1,192 @@
+//! `eslmatrix run`: the daemon.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{ArgAction, Args};
+
+use super::display::DisplayArgs;
+use super::text::{font, FontArg};
+use super::{CliError, OutputArgs};
+use crate::app::daemon;
+use crate::backend::output::{with_output, BackendSpec, Output};
+use crate::config::{Config, ConfigError, PASSWORD_ENV};
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The configuration file (see docs/configuration.md); without one, a local
+    /// FreeSWITCH on 127.0.0.1:8021 and the default pages.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// One server instead of the file's list, as HOST or HOST:PORT (the password comes
+    /// from ESLMATRIX_PASSWORD, or is ClueCon).
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub server: Option<String>,
+    /// Scroll speed in columns per second (overrides scroll.speed).
+    #[arg(long)]
+    pub speed: Option<f64>,
+    #[arg(long, value_enum)]
+    pub font: Option<FontArg>,
+    /// Stop after this many seconds (for scripts and benchmarks).
+    #[arg(long, value_name = "SECS")]
+    pub seconds: Option<f64>,
+    /// More logging (-v info, -vv debug, -vvv trace); RUST_LOG takes precedence.
+    #[arg(short = 'v', long = "verbose", action = ArgAction::Count)]
+    pub verbose: u8,
+    #[command(flatten)]
+    pub display: DisplayArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Logs go to stderr through tracing; RUST_LOG wins over `-v`. By default only warnings,
+/// and only errors while the terminal backend redraws its picture in place (log lines would
+/// tear it). The ESL client's own connect warnings repeat ours, so they are quieter.
+pub fn init_logs(verbose: u8, backend: &BackendSpec) {
+    let level = match (verbose, backend) {
+        (0, BackendSpec::Terminal) => "error",
+        (0, _) => "warn,freeswitch_esl_tokio=error",
+        (1, _) => "info",
+        (2, _) => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// How often to ask a view whether it was closed: only views that can be closed (a window)
+/// need it; the known ones cannot.
+pub fn close_poll(spec: &BackendSpec) -> Option<Duration> {
+    match spec {
+        BackendSpec::Terminal | BackendSpec::Virtual | BackendSpec::SpiLog(_) | BackendSpec::Png(_) => None,
+        #[allow(unreachable_patterns)]
+        _ => Some(Duration::from_millis(100)),
+    }
+}
+
+/// `HOST` or `HOST:PORT` (an IPv6 address goes in brackets: `[::1]:8021`).
+pub fn parse_host_port(s: &str, default_port: u16) -> Result<(String, u16), String> {
+    let bad = || format!("{s:?}: expected HOST or HOST:PORT");
+    if let Some(rest) = s.strip_prefix('[') {
+        let (host, after) = rest.split_once(']').ok_or_else(bad)?;
+        let port = match after.strip_prefix(':') {
+            Some(p) => p.parse().map_err(|_| bad())?,
+            None if after.is_empty() => default_port,
+            None => return Err(bad()),
+        };
+        return Ok((host.to_owned(), port));
+    }
+    match s.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') => {
+            let port: u16 = port.parse().map_err(|_| bad())?;
+            if host.is_empty() || port == 0 {
+                return Err(bad());
+            }
+            Ok((host.to_owned(), port))
+        }
+        _ if s.trim().is_empty() => Err(bad()),
+        _ => Ok((s.to_owned(), default_port)),
+    }
+}
+
+/// The configuration the flags describe: the file (if any), then the flags over it.
+pub fn config(a: &RunArgs) -> Result<Config, CliError> {
+    let env = std::env::var(PASSWORD_ENV).ok();
+    let mut config = match &a.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| CliError::usage(format!("cannot read config {}: {e}", path.display())))?;
+            Config::parse_with_overrides(&text, env.as_deref(), &a.display)
+                .map_err(|ConfigError(e)| CliError::usage(format!("{}: {e}", path.display())))?
+        }
+        None => Config::defaults(env.as_deref(), &a.display).map_err(|ConfigError(e)| CliError::usage(e))?,
+    };
+    if let Some(spec) = &a.server {
+        let (host, port) =
+            parse_host_port(spec, 8021).map_err(|e| CliError::usage(format!("--server {e}")))?;
+        let password = config.servers.first().map(|s| s.password.clone()).unwrap_or_default();
+        config.servers = vec![crate::app::link::ServerConfig { name: host.clone(), host, port, password }];
+    }
+    if let Some(speed) = a.speed {
+        if !(speed.is_finite() && speed > 0.0 && speed <= 1000.0) {
+            return Err(CliError::usage(format!("--speed {speed}: expected columns per second, above 0")));
+        }
+        config.player.speed = speed;
+    }
+    if let Some(f) = a.font {
+        config.player.font = font(f);
+    }
+    config.player.close_poll = close_poll(&a.output.backend);
+    Ok(config)
+}
+
+pub fn run(a: RunArgs) -> Result<(), CliError> {
+    init_logs(a.verbose, &a.output.backend);
+    let config = config(&a)?;
+    let seconds = seconds(a.seconds)?;
+    tracing::info!(servers = config.servers.len(), "starting");
+    with_output(&a.output.backend, config.wiring, config.intensity, |out| run_on(out, &config, seconds))
+}
+
+pub fn seconds(s: Option<f64>) -> Result<Option<Duration>, CliError> {
+    s.map(|s| {
+        Duration::try_from_secs_f64(s)
+            .map_err(|_| CliError::usage(format!("--seconds {s}: expected seconds, 0 or more")))
+    })
+    .transpose()
+}
+
+/// Runs the daemon on `out` until Ctrl-C, SIGTERM, `seconds` or the view closes.
+pub fn run_on(out: &mut Output, config: &Config, seconds: Option<Duration>) -> Result<(), CliError> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(CliError::runtime)?;
+    rt.block_on(async {
+        let stats = daemon::run(config, out, stop_signal(seconds)).await;
+        for s in stats {
+            tracing::info!(?s, "link stopped");
+        }
+    });
+    Ok(())
+}
+
+/// Resolves on Ctrl-C, SIGTERM, or after `seconds`.
+pub async fn stop_signal(seconds: Option<Duration>) {
+    let timer = async {
+        match seconds {
+            Some(s) => tokio::time::sleep(s).await,
+            None => std::future::pending().await,
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => tracing::info!("interrupted"),
+        _ = term => tracing::info!("terminated"),
+        _ = timer => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_port() {
+        assert_eq!(parse_host_port("pbx", 8021), Ok(("pbx".into(), 8021)));
+        assert_eq!(parse_host_port("pbx:18021", 8021), Ok(("pbx".into(), 18021)));
+        assert_eq!(parse_host_port("[::1]:9", 8021), Ok(("::1".into(), 9)));
+        assert_eq!(parse_host_port("::1", 8021), Ok(("::1".into(), 8021)));
+        assert!(parse_host_port("pbx:x", 8021).is_err());
+        assert!(parse_host_port(":80", 8021).is_err());
+        assert!(parse_host_port("", 8021).is_err());
+    }
+}

@@ -1,0 +1,533 @@
+//! The daemon's TOML configuration: servers, display wiring, fonts, scrolling, pages,
+//! alerts and link timings. docs/configuration.md documents every key;
+//! fixtures/config/eslmatrix.toml is a complete example.
+//!
+//! Everything is checked when the file loads, so a typo is a one-line error naming the key
+//! at start-up, not a blank display later: unknown keys are refused (with their table and
+//! line), templates are parsed, numbers are range-checked.
+//!
+//! ```
+//! use eslmatrix::config::Config;
+//!
+//! let config = Config::parse(r#"
+//!     [[server]]
+//!     host = "pbx.example.com"
+//!     [display]
+//!     cascaded = 8
+//!     [[page]]
+//!     template = "{calls} calls"
+//! "#, None).unwrap();
+//! assert_eq!(config.servers[0].port, 8021);
+//! assert_eq!(config.wiring.chips(), 8);
+//!
+//! let typo = Config::parse("[display]\nintensty = 3\n", None).unwrap_err();
+//! assert!(typo.to_string().contains("unknown field `intensty`"));
+//! ```
+
+pub mod duration;
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+pub use duration::{parse_duration, ConfigDuration};
+
+use crate::app::link::{LinkOptions, ServerConfig};
+use crate::app::player::{Combine, PlayerOptions, ScrollMode, SUM_NAME};
+use crate::cli::display::DisplayArgs;
+use crate::driver::wiring::Wiring;
+use crate::render::{Blink, Font};
+use crate::scene::{AlertRule, AlertRules, Align, CueStyle, Page, Priority, SceneConfig, Scroll, Template};
+
+/// The environment variable that supplies the Event Socket password for servers whose
+/// table has none, so the secret can stay out of the file.
+pub const PASSWORD_ENV: &str = "ESLMATRIX_PASSWORD";
+
+/// FreeSWITCH's stock Event Socket password, used when neither the file nor the
+/// environment gives one.
+pub const DEFAULT_PASSWORD: &str = "ClueCon";
+
+/// A configuration that cannot be used. The message is one line and names the key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+/// A checked configuration, ready to run.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// At least one server.
+    pub servers: Vec<ServerConfig>,
+    /// Whether pages show each server or their sum.
+    pub combine: Combine,
+    pub wiring: Wiring,
+    pub intensity: u8,
+    pub player: PlayerOptions,
+    pub scene: SceneConfig,
+    pub link: LinkOptions,
+}
+
+impl Config {
+    /// Reads and checks a file. `password_env` is the value of [`PASSWORD_ENV`], if set.
+    pub fn load(path: &Path, password_env: Option<&str>) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError(format!("cannot read config {}: {e}", path.display())))?;
+        Self::parse(&text, password_env).map_err(|e| ConfigError(format!("{}: {}", path.display(), e.0)))
+    }
+
+    /// Checks a configuration given as TOML text.
+    pub fn parse(text: &str, password_env: Option<&str>) -> Result<Self, ConfigError> {
+        let file: FileConfig = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
+        file.check(password_env, &DisplayArgs::default())
+    }
+
+    /// Checks a configuration, with display flags from the command line taking precedence
+    /// over the `[display]` table.
+    pub fn parse_with_overrides(
+        text: &str,
+        password_env: Option<&str>,
+        display: &DisplayArgs,
+    ) -> Result<Self, ConfigError> {
+        let file: FileConfig = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
+        file.check(password_env, display)
+    }
+
+    /// The configuration with no file: one local server, the default pages.
+    pub fn defaults(password_env: Option<&str>, display: &DisplayArgs) -> Result<Self, ConfigError> {
+        Self::parse_with_overrides("", password_env, display)
+    }
+}
+
+/// Turns toml's multi-line report into one line: where, and what.
+fn toml_error(text: &str, e: &toml::de::Error) -> ConfigError {
+    let mut place = String::new();
+    if let Some(span) = e.span() {
+        let before = &text[..span.start.min(text.len())];
+        let line = before.matches('\n').count() + 1;
+        // The innermost table header above the error tells which section a key is in.
+        let table = before
+            .lines()
+            .rev()
+            .map(str::trim)
+            .find(|l| l.starts_with('['))
+            .map(|l| format!(" in {l}"))
+            .unwrap_or_default();
+        place = format!("line {line}{table}: ");
+    }
+    ConfigError(format!("{place}{}", e.message().trim()))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct FileConfig {
+    servers_shown: Combine,
+    page_time: Option<ConfigDuration>,
+    server: Vec<ServerFile>,
+    display: DisplayFile,
+    scroll: ScrollFile,
+    blink: BlinkFile,
+    page: Vec<PageFile>,
+    alerts: AlertsFile,
+    link: LinkFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServerFile {
+    name: Option<String>,
+    #[serde(default)]
+    host: Option<String>,
+    port: Option<u16>,
+    password: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct DisplayFile {
+    cascaded: Option<u32>,
+    modules: Option<String>,
+    block_orientation: Option<i32>,
+    preset: Option<String>,
+    digits_are_rows: bool,
+    columns_reversed: bool,
+    rows_reversed: bool,
+    reverse_order: bool,
+    chain_order: Option<String>,
+    rotate: Option<u32>,
+    intensity: Option<u8>,
+    flip_x: bool,
+    invert: bool,
+    font: Option<String>,
+    refresh_every: Option<ConfigDuration>,
+    blank_on_exit: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum ModeFile {
+    #[default]
+    Continuous,
+    Stop,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct ScrollFile {
+    mode: ModeFile,
+    speed: Option<f64>,
+    delay: Option<ConfigDuration>,
+    dwell: Option<ConfigDuration>,
+    gap: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct BlinkFile {
+    on: Option<ConfigDuration>,
+    off: Option<ConfigDuration>,
+}
+
+#[derive(Debug, Default, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct StyleFile {
+    scroll: Scroll,
+    align: Align,
+    invert: bool,
+    blink: bool,
+}
+
+impl From<StyleFile> for CueStyle {
+    fn from(s: StyleFile) -> Self {
+        CueStyle { scroll: s.scroll, align: s.align, invert: s.invert, blink: s.blink }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PageFile {
+    template: Template,
+    server: Option<String>,
+    #[serde(default)]
+    style: StyleFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct AlertsFile {
+    max_queued: Option<usize>,
+    incoming: RuleFile,
+    answered: RuleFile,
+    hung_up: RuleFile,
+    gateway_down: RuleFile,
+    gateway_up: RuleFile,
+    message: RuleFile,
+    link_down: RuleFile,
+    link_up: RuleFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RuleFile {
+    enabled: Option<bool>,
+    priority: Option<Priority>,
+    duration: Option<ConfigDuration>,
+    scroll: Option<Scroll>,
+    align: Option<Align>,
+    invert: Option<bool>,
+    blink: Option<bool>,
+}
+
+impl RuleFile {
+    /// This table laid over the built-in rule: only the keys given change.
+    fn over(&self, base: Option<AlertRule>, key: &str) -> Result<Option<AlertRule>, ConfigError> {
+        let enabled = self.enabled.unwrap_or(base.is_some());
+        if !enabled {
+            return Ok(None);
+        }
+        let base = base.unwrap_or(AlertRule {
+            priority: Priority::Normal,
+            duration: Duration::from_secs(5),
+            style: CueStyle::default(),
+        });
+        let duration = self.duration.map_or(base.duration, |d| d.0);
+        if duration.is_zero() {
+            return Err(ConfigError(format!(
+                "alerts.{key}.duration: must be longer than zero (use enabled = false to turn it off)"
+            )));
+        }
+        Ok(Some(AlertRule {
+            priority: self.priority.unwrap_or(base.priority),
+            duration,
+            style: CueStyle {
+                scroll: self.scroll.unwrap_or(base.style.scroll),
+                align: self.align.unwrap_or(base.style.align),
+                invert: self.invert.unwrap_or(base.style.invert),
+                blink: self.blink.unwrap_or(base.style.blink),
+            },
+        }))
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct LinkFile {
+    heartbeat: Option<ConfigDuration>,
+    backoff_min: Option<ConfigDuration>,
+    backoff_max: Option<ConfigDuration>,
+    auth_retry: Option<ConfigDuration>,
+    connect_timeout: Option<ConfigDuration>,
+    command_timeout: Option<ConfigDuration>,
+}
+
+fn positive(key: &str, d: Duration) -> Result<Duration, ConfigError> {
+    if d.is_zero() {
+        return Err(ConfigError(format!("{key}: must be longer than zero")));
+    }
+    Ok(d)
+}
+
+impl DisplayFile {
+    /// The same options as the command line's display flags.
+    fn as_args(&self) -> DisplayArgs {
+        DisplayArgs {
+            cascaded: self.cascaded,
+            modules: self.modules.clone(),
+            block_orientation: self.block_orientation,
+            preset: self.preset.clone(),
+            digits_are_rows: self.digits_are_rows,
+            columns_reversed: self.columns_reversed,
+            rows_reversed: self.rows_reversed,
+            reverse_order: self.reverse_order,
+            chain_order: self.chain_order.clone(),
+            rotate: self.rotate,
+            intensity: self.intensity,
+        }
+    }
+}
+
+/// A command-line flag given wins over the file; flags that are mutually exclusive with
+/// it clear the file's competing keys, so `--preset fc16` beats `block_orientation = 90`.
+fn overlay(file: DisplayArgs, cli: &DisplayArgs) -> DisplayArgs {
+    let mut out = file;
+    if cli.cascaded.is_some() || cli.modules.is_some() {
+        out.cascaded = cli.cascaded;
+        out.modules = cli.modules.clone();
+    }
+    let cli_flags = cli.digits_are_rows || cli.columns_reversed || cli.rows_reversed;
+    if cli.block_orientation.is_some() || cli.preset.is_some() || cli_flags {
+        out.block_orientation = cli.block_orientation;
+        out.preset = cli.preset.clone();
+        out.digits_are_rows = cli.digits_are_rows;
+        out.columns_reversed = cli.columns_reversed;
+        out.rows_reversed = cli.rows_reversed;
+    }
+    if cli.reverse_order || cli.chain_order.is_some() {
+        out.reverse_order = cli.reverse_order;
+        out.chain_order = cli.chain_order.clone();
+    }
+    out.rotate = cli.rotate.or(out.rotate);
+    out.intensity = cli.intensity.or(out.intensity);
+    out
+}
+
+/// The wiring, with errors about the file's keys named as keys.
+fn file_wiring(d: &DisplayFile) -> Result<(), ConfigError> {
+    let given = [
+        d.block_orientation.is_some(),
+        d.preset.is_some(),
+        d.digits_are_rows || d.columns_reversed || d.rows_reversed,
+    ];
+    if given.iter().filter(|g| **g).count() > 1 {
+        return Err(ConfigError(
+            "[display]: give one of block_orientation, preset, or the three wiring flags".into(),
+        ));
+    }
+    if d.cascaded.is_some() && d.modules.is_some() {
+        return Err(ConfigError("[display]: give cascaded or modules, not both".into()));
+    }
+    if d.reverse_order && d.chain_order.is_some() {
+        return Err(ConfigError("[display]: give reverse_order or chain_order, not both".into()));
+    }
+    let args = d.as_args();
+    args.wiring().and_then(|_| args.intensity()).map(|_| ()).map_err(|e| {
+        // DisplayArgs speaks in flags ("--rotate 5: ..."); here the same check is a key.
+        let msg = e.0;
+        let (flag, rest) = msg.split_once(' ').unwrap_or((&msg, ""));
+        let key = flag.trim_start_matches("--").trim_end_matches(':').replace('-', "_");
+        ConfigError(format!("display.{key} {rest}"))
+    })
+}
+
+impl FileConfig {
+    fn check(self, password_env: Option<&str>, cli: &DisplayArgs) -> Result<Config, ConfigError> {
+        let mut servers = Vec::new();
+        for (i, s) in self.server.iter().enumerate() {
+            let host = s.host.clone().unwrap_or_else(|| "127.0.0.1".into());
+            if host.trim().is_empty() {
+                return Err(ConfigError(format!("server {}: host is empty", i + 1)));
+            }
+            let name = s.name.clone().unwrap_or_else(|| host.clone());
+            if servers.iter().any(|o: &ServerConfig| o.name == name) {
+                return Err(ConfigError(format!("server {}: name {name:?} is used twice", i + 1)));
+            }
+            let port = s.port.unwrap_or(8021);
+            if port == 0 {
+                return Err(ConfigError(format!("server {}: port 0 is not a port", i + 1)));
+            }
+            let password =
+                s.password.clone().or(password_env.map(str::to_owned)).unwrap_or(DEFAULT_PASSWORD.into());
+            servers.push(ServerConfig { name, host, port, password });
+        }
+        if servers.is_empty() {
+            servers.push(ServerConfig {
+                name: "local".into(),
+                host: "127.0.0.1".into(),
+                port: 8021,
+                password: password_env.unwrap_or(DEFAULT_PASSWORD).to_owned(),
+            });
+        }
+
+        let d = &self.display;
+        file_wiring(d)?;
+        let args = overlay(d.as_args(), cli);
+        let mut wiring = args.wiring().map_err(|e| ConfigError(e.0))?;
+        let intensity = args.intensity().map_err(|e| ConfigError(e.0))?;
+        if d.flip_x {
+            // ESPHome's flip_x mirrors each module left to right.
+            wiring.module.columns_reversed = !wiring.module.columns_reversed;
+        }
+        let font = match &d.font {
+            Some(name) => name.parse::<Font>().map_err(|e| ConfigError(format!("display.font: {e}")))?,
+            None => Font::Proportional8,
+        };
+        let refresh_every = match d.refresh_every {
+            Some(t) => Some(positive("display.refresh_every", t.0)?),
+            None => None,
+        };
+
+        let s = &self.scroll;
+        let speed = s.speed.unwrap_or(30.0);
+        if !(speed.is_finite() && speed > 0.0 && speed <= 1000.0) {
+            return Err(ConfigError(format!(
+                "scroll.speed = {speed}: expected pixels per second, above 0 and at most 1000"
+            )));
+        }
+        let mode = match s.mode {
+            ModeFile::Continuous => {
+                if s.dwell.is_some() {
+                    return Err(ConfigError(
+                        "scroll.dwell: only means something with mode = \"stop\"".into(),
+                    ));
+                }
+                ScrollMode::Continuous { gap: s.gap.unwrap_or(8) }
+            }
+            ModeFile::Stop => {
+                if s.gap.is_some() {
+                    return Err(ConfigError(
+                        "scroll.gap: only means something with mode = \"continuous\"".into(),
+                    ));
+                }
+                ScrollMode::Stop { dwell: s.dwell.map_or(Duration::from_secs(1), |d| d.0) }
+            }
+        };
+        let blink = Blink {
+            on: positive("blink.on", self.blink.on.map_or(Duration::from_millis(500), |d| d.0))?,
+            off: self.blink.off.map_or(Duration::from_millis(500), |d| d.0),
+        };
+        let player = PlayerOptions {
+            font,
+            speed,
+            mode,
+            delay: s.delay.map_or(Duration::from_millis(1500), |d| d.0),
+            invert: d.invert,
+            blink,
+            refresh_every,
+            blank_on_exit: d.blank_on_exit,
+            ..PlayerOptions::default()
+        };
+
+        let names: Vec<&str> = servers.iter().map(|s| s.name.as_str()).collect();
+        let mut pages = Vec::new();
+        for (i, p) in self.page.into_iter().enumerate() {
+            if let Some(server) = &p.server {
+                // The sum is the only view when servers are summed.
+                let known = match self.servers_shown {
+                    Combine::Sum => server == SUM_NAME,
+                    Combine::Each => names.contains(&server.as_str()),
+                };
+                if !known {
+                    let expected = match self.servers_shown {
+                        Combine::Sum => format!("with servers_shown = \"sum\" the only view is {SUM_NAME:?}"),
+                        Combine::Each => format!("configured: {}", names.join(", ")),
+                    };
+                    return Err(ConfigError(format!(
+                        "page {}: server {server:?} is not known ({expected})",
+                        i + 1
+                    )));
+                }
+            }
+            pages.push(Page { template: p.template, style: p.style.into(), server: p.server });
+        }
+        // Showing each server: a page not tied to one server repeats for every server.
+        if self.servers_shown == Combine::Each && servers.len() > 1 {
+            let (tied, mut free): (Vec<Page>, Vec<Page>) =
+                pages.into_iter().partition(|p| p.server.is_some());
+            if free.is_empty() && tied.is_empty() {
+                free = default_page();
+            }
+            pages = free
+                .iter()
+                .flat_map(|page| names.iter().map(|n| Page { server: Some((*n).to_owned()), ..page.clone() }))
+                .chain(tied)
+                .collect();
+        }
+
+        let a = &self.alerts;
+        let base = AlertRules::default();
+        let alerts = AlertRules {
+            incoming: a.incoming.over(base.incoming, "incoming")?,
+            answered: a.answered.over(base.answered, "answered")?,
+            hung_up: a.hung_up.over(base.hung_up, "hung_up")?,
+            gateway_down: a.gateway_down.over(base.gateway_down, "gateway_down")?,
+            gateway_up: a.gateway_up.over(base.gateway_up, "gateway_up")?,
+            message: a.message.over(base.message, "message")?,
+            link_down: a.link_down.over(base.link_down, "link_down")?,
+            link_up: a.link_up.over(base.link_up, "link_up")?,
+        };
+        let mut scene = SceneConfig { pages, alerts, ..SceneConfig::default() };
+        if let Some(t) = self.page_time {
+            scene.page_time = positive("page_time", t.0)?;
+        }
+        if let Some(n) = a.max_queued {
+            scene.max_queued = n;
+        }
+
+        let l = &self.link;
+        let mut link = LinkOptions::default();
+        for (key, value, slot) in [
+            ("link.heartbeat", l.heartbeat, &mut link.heartbeat),
+            ("link.backoff_min", l.backoff_min, &mut link.backoff_min),
+            ("link.backoff_max", l.backoff_max, &mut link.backoff_max),
+            ("link.auth_retry", l.auth_retry, &mut link.auth_retry),
+            ("link.connect_timeout", l.connect_timeout, &mut link.connect_timeout),
+            ("link.command_timeout", l.command_timeout, &mut link.command_timeout),
+        ] {
+            if let Some(v) = value {
+                *slot = positive(key, v.0)?;
+            }
+        }
+        if link.backoff_min > link.backoff_max {
+            return Err(ConfigError("link.backoff_min: longer than link.backoff_max".into()));
+        }
+
+        Ok(Config { servers, combine: self.servers_shown, wiring, intensity, player, scene, link })
+    }
+}
+
+/// The page a scene shows when the config has none, as a list to chain.
+fn default_page() -> Vec<Page> {
+    Template::parse(crate::scene::DEFAULT_TEMPLATE).map(Page::new).into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests;

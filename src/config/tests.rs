@@ -1,0 +1,150 @@
+use super::*;
+use crate::driver::wiring::{ChainOrder, Rotation};
+
+fn err(text: &str) -> String {
+    Config::parse(text, None).unwrap_err().0
+}
+
+#[test]
+fn the_documented_example_loads() {
+    let text = include_str!("../../fixtures/config/eslmatrix.toml");
+    let c = Config::parse(text, None).unwrap();
+    assert_eq!(c.servers.len(), 1);
+    assert!(!c.scene.pages.is_empty());
+}
+
+#[test]
+fn an_empty_file_is_one_local_server_and_the_default_display() {
+    let c = Config::parse("", None).unwrap();
+    assert_eq!(c.servers.len(), 1);
+    assert_eq!((c.servers[0].host.as_str(), c.servers[0].port), ("127.0.0.1", 8021));
+    assert_eq!(c.servers[0].password, "ClueCon");
+    assert_eq!(c.wiring.chips(), 4);
+    assert_eq!(c.intensity, 7);
+    assert_eq!(c.player.mode, ScrollMode::Continuous { gap: 8 });
+}
+
+#[test]
+fn the_password_comes_from_the_file_then_the_environment() {
+    let c =
+        Config::parse("[[server]]\nhost = \"a\"\n[[server]]\nhost = \"b\"\npassword = \"x\"\n", Some("env"))
+            .unwrap();
+    assert_eq!(c.servers[0].password, "env");
+    assert_eq!(c.servers[1].password, "x");
+    // Never in debug output (which is what logs print).
+    assert!(!format!("{:?}", c.servers[1]).contains("\"x\""));
+    assert!(!format!("{c:?}").contains("\"env\""));
+}
+
+#[test]
+fn unknown_keys_are_named_with_their_table_and_line() {
+    let e = err("[display]\ncascaded = 4\nintensty = 3\n");
+    assert!(e.starts_with("line 3 in [display]: unknown field `intensty`"), "{e}");
+    let e = err("[[server]]\nhots = \"x\"\n");
+    assert!(e.contains("unknown field `hots`") && e.contains("[[server]]"), "{e}");
+    let e = err("[alerts.incoming]\nprio = \"high\"\n");
+    assert!(e.contains("unknown field `prio`"), "{e}");
+    let e = err("[[page]]\ntemplate = \"x\"\nstyle = { invert = true, colour = \"red\" }\n");
+    assert!(e.contains("unknown field `colour`"), "{e}");
+    assert!(!e.contains('\n'), "one line: {e}");
+}
+
+#[test]
+fn bad_values_name_the_key() {
+    assert!(
+        err("[display]\nintensity = 20\n").starts_with("display.intensity 20"),
+        "{}",
+        err("[display]\nintensity = 20\n")
+    );
+    assert!(err("[display]\nrotate = 5\n").starts_with("display.rotate 5"));
+    assert!(err("[display]\nmodules = \"4\"\n").starts_with("display.modules"));
+    assert!(err("[display]\nfont = \"comic\"\n").starts_with("display.font"));
+    assert!(err("[display]\nrefresh_every = \"0s\"\n").starts_with("display.refresh_every"));
+    assert!(err("[display]\nrefresh_every = \"60\"\n").contains("needs a unit"));
+    assert!(err("[scroll]\nspeed = 0\n").starts_with("scroll.speed"));
+    assert!(err("[scroll]\ndwell = \"1s\"\n").starts_with("scroll.dwell"));
+    assert!(err("[[page]]\ntemplate = \"{cals}\"\n").contains("unknown template field {cals}"));
+    assert!(err("[[page]]\ntemplate = \"x\"\nserver = \"nope\"\n").starts_with("page 1: server \"nope\""));
+    assert!(err("[alerts.incoming]\nduration = \"0s\"\n").starts_with("alerts.incoming.duration"));
+    assert!(err("[link]\nbackoff_min = \"1m\"\nbackoff_max = \"1s\"\n").starts_with("link.backoff_min"));
+    assert!(err("[display]\npreset = \"fc16\"\nblock_orientation = 90\n").contains("give one of"));
+    assert!(err("[[server]]\nname = \"a\"\n[[server]]\nname = \"a\"\n").contains("used twice"));
+    assert!(err("servers_shown = \"both\"\n").contains("unknown variant `both`"));
+}
+
+#[test]
+fn display_keys_match_the_cli_flags_and_flags_win() {
+    let text = "[display]\nmodules = \"4x2\"\nchain_order = \"serpentine\"\npreset = \"fc16\"\nrotate = 2\nintensity = 3\n";
+    let c = Config::parse(text, None).unwrap();
+    assert_eq!((c.wiring.modules_x, c.wiring.modules_y), (4, 2));
+    assert_eq!(c.wiring.chain, ChainOrder::Serpentine);
+    assert_eq!(c.wiring.rotation, Rotation::R180);
+    assert!(c.wiring.module.digits_are_rows && c.wiring.module.columns_reversed);
+    assert_eq!(c.intensity, 3);
+    let cli = DisplayArgs {
+        cascaded: Some(8),
+        block_orientation: Some(0),
+        rotate: Some(0),
+        ..DisplayArgs::default()
+    };
+    let c = Config::parse_with_overrides(text, None, &cli).unwrap();
+    assert_eq!((c.wiring.modules_x, c.wiring.modules_y), (8, 1));
+    assert!(!c.wiring.module.digits_are_rows);
+    assert_eq!(c.wiring.rotation, Rotation::R0);
+    assert_eq!(c.intensity, 3);
+}
+
+#[test]
+fn esphome_options_have_equivalents() {
+    let text = r#"
+        [display]
+        reverse_order = true      # reverse_enable
+        flip_x = true             # flip_x
+        block_orientation = 90    # rotate_chip
+        modules = "4x2"           # num_chip_lines = 2
+        chain_order = "row-major" # chip_lines_style = zigzag
+        invert = true
+        [scroll]
+        mode = "stop"
+        speed = 4                 # scroll_speed = 250ms
+        delay = "1500ms"
+        dwell = "1s"
+    "#;
+    let e = Config::parse(text, None).unwrap_err().0;
+    assert!(e.contains("reverse_order or chain_order"), "{e}");
+    let c = Config::parse(&text.replace("chain_order = \"row-major\" # chip_lines_style = zigzag", ""), None)
+        .unwrap();
+    assert_eq!(c.wiring.chain, ChainOrder::Reversed);
+    // FC-16 has columns reversed; flip_x mirrors them back.
+    assert!(c.wiring.module.digits_are_rows && !c.wiring.module.columns_reversed);
+    assert!(c.player.invert);
+    assert_eq!(c.player.mode, ScrollMode::Stop { dwell: Duration::from_secs(1) });
+    assert_eq!(c.player.speed, 4.0);
+    assert_eq!(c.player.delay, Duration::from_millis(1500));
+}
+
+#[test]
+fn several_servers_each_or_summed() {
+    let two = "[[server]]\nname = \"a\"\n[[server]]\nname = \"b\"\n[[page]]\ntemplate = \"{calls}\"\n";
+    let c = Config::parse(two, None).unwrap();
+    let servers: Vec<_> = c.scene.pages.iter().map(|p| p.server.clone()).collect();
+    assert_eq!(servers, [Some("a".into()), Some("b".into())]);
+    let c = Config::parse(&format!("servers_shown = \"sum\"\n{two}"), None).unwrap();
+    assert_eq!(c.combine, Combine::Sum);
+    assert_eq!(c.scene.pages.len(), 1);
+    assert!(
+        err(&format!("servers_shown = \"sum\"\n{two}server = \"a\"\n")).contains("the only view is \"all\"")
+    );
+}
+
+#[test]
+fn alert_tables_change_only_what_they_name() {
+    let c =
+        Config::parse("[alerts.answered]\nenabled = false\n[alerts.incoming]\nduration = \"20s\"\n", None)
+            .unwrap();
+    assert_eq!(c.scene.alerts.answered, None);
+    let incoming = c.scene.alerts.incoming.unwrap();
+    assert_eq!(incoming.duration, Duration::from_secs(20));
+    assert_eq!(incoming.priority, Priority::High);
+    assert!(incoming.style.invert);
+}
