@@ -10,3 +10,4 @@ pub mod driver;
 pub mod render;
 pub mod scene;
 pub mod status;
+pub mod tools;

@@ -3,6 +3,7 @@
 pub mod leds;
 pub mod output;
 pub mod png;
+pub mod spidev;
 pub mod spilog;
 pub mod view;
 

@@ -27,12 +27,14 @@ pub enum BackendSpec {
     SpiLog(PathBuf),
     /// The LED look of the final picture as a PNG.
     Png(PathBuf),
+    /// The physical chain on a spidev device (needs the `hardware` feature).
+    Spidev(PathBuf),
 }
 
 impl BackendSpec {
     /// Whether frames should be paced in real time (someone is watching).
     pub fn is_live(&self) -> bool {
-        matches!(self, BackendSpec::Terminal)
+        matches!(self, BackendSpec::Terminal | BackendSpec::Spidev(_))
     }
 }
 
@@ -52,8 +54,12 @@ impl FromStr for BackendSpec {
             "virtual" => Ok(BackendSpec::Virtual),
             "spilog" => Ok(BackendSpec::SpiLog(path("spilog")?)),
             "png" => Ok(BackendSpec::Png(path("png")?)),
+            "spidev" => Ok(BackendSpec::Spidev(match arg {
+                Some(a) if !a.is_empty() => PathBuf::from(a),
+                _ => PathBuf::from(super::spidev::DEFAULT_DEVICE),
+            })),
             other => {
-                Err(format!("unknown backend {other:?}: expected terminal, virtual, spilog:FILE or png:FILE"))
+                Err(format!("unknown backend {other:?}: expected terminal, virtual, spilog:FILE, png:FILE or spidev[:DEVICE]"))
             }
         }
     }
@@ -153,6 +159,8 @@ pub enum OutputError {
     Driver(String),
     #[error(transparent)]
     View(#[from] ViewError),
+    #[error(transparent)]
+    Spidev(#[from] super::spidev::SpidevError),
 }
 
 /// The driver over a backend, plus a view.
@@ -180,6 +188,7 @@ impl Output {
             BackendSpec::Png(path) => {
                 (Bus::Chain(chain), Box::new(PngView { path: path.clone(), pitch: 16 }))
             }
+            BackendSpec::Spidev(path) => (Bus::Device(super::spidev::open(path)?), Box::new(NoView)),
         };
         Self::with_bus(bus, view, wiring, intensity)
     }
@@ -220,6 +229,15 @@ impl Output {
             }
         }
         Ok(sent)
+    }
+
+    /// Hands the view the LEDs as they are now, after a change that sent no frame
+    /// (display test, intensity), so a recording or window sees it too.
+    pub fn redraw_at(&mut self, at: Duration) -> Result<(), OutputError> {
+        if let Some(leds) = self.leds() {
+            self.view.show(&leds, at)?;
+        }
+        Ok(())
     }
 
     /// What the LEDs show now, when the wire is a virtual chain.
