@@ -320,8 +320,7 @@ pub fn run(out: &mut Output, patterns: &[Pattern], pace: &mut dyn Pace) -> Resul
         let shots = pattern.shots(&wiring, intensity);
         let step = (shots.len() > 1).then(|| pattern.step());
         let mut i = 0;
-        loop {
-            let Some(shot) = shots.get(i % shots.len().max(1)) else { break };
+        while let Some(shot) = shots.get(i % shots.len().max(1)) {
             put(out, shot, &mut test, pace.now())?;
             i += 1;
             if pace.wait(out, step, i % shots.len() == 0) || !out.is_open() {
