@@ -4,8 +4,11 @@
 pub mod display;
 pub mod image;
 pub mod mock_fs;
+pub mod probe;
 pub mod replay;
+pub mod selftest;
 pub mod text;
+pub mod wiring;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -29,11 +32,22 @@ pub enum Command {
     Replay(replay::ReplayArgs),
     /// Run a mock FreeSWITCH Event Socket server (for fs_cli, ESL libraries or the daemon).
     MockFs(mock_fs::MockFsArgs),
+    /// Test patterns on the display: all on, chain indices, arrows, row and column sweeps,
+    /// brightness, checkerboard.
+    Selftest(selftest::SelftestArgs),
+    /// Find the display's wiring by answering questions about test pictures, and print
+    /// its [display] config section.
+    Wiring(wiring::WiringArgs),
+    /// Count the chips by shifting a marker through the chain. Needs DOUT of the last
+    /// module wired to the Pi's MISO (pin 21) through a voltage divider: DOUT is a 5 V
+    /// output and the Pi's pins take 3.3 V at most. Sends only no-op words, so the
+    /// picture stays as it is.
+    Probe(probe::ProbeArgs),
 }
 
 #[derive(Args, Debug)]
 pub struct OutputArgs {
-    /// Where the frames go: terminal, virtual, spilog:FILE, png:FILE.
+    /// Where the frames go: terminal, virtual, spilog:FILE, png:FILE, spidev[:DEVICE].
     #[arg(long, default_value = "terminal", value_parser = parse_backend)]
     pub backend: BackendSpec,
 }
@@ -75,7 +89,10 @@ impl From<crate::backend::output::OutputError> for CliError {
     fn from(e: crate::backend::output::OutputError) -> Self {
         use crate::backend::output::OutputError;
         match e {
-            OutputError::Create { .. } => CliError::usage(e),
+            OutputError::Create { .. }
+            | OutputError::Spidev(crate::backend::spidev::SpidevError::NoHardwareSupport) => {
+                CliError::usage(e)
+            }
             other => CliError::runtime(other),
         }
     }
@@ -87,5 +104,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Image(a) => image::run(a),
         Command::Replay(a) => replay::run(a),
         Command::MockFs(a) => mock_fs::run(a),
+        Command::Selftest(a) => selftest::run(a),
+        Command::Wiring(a) => wiring::run(a),
+        Command::Probe(a) => probe::run(a),
     }
 }

@@ -309,12 +309,14 @@ pub enum SelfTestError {
     Output(#[from] OutputError),
 }
 
-/// Shows `patterns` in order, paced by `pace`, then leaves the display dark at the
-/// intensity it started with and display test off.
+/// Shows `patterns` in order, paced by `pace`, then turns display test off and restores
+/// the intensity it started with, leaving the last picture up (a file backend records it;
+/// a live display is blanked by the caller).
 pub fn run(out: &mut Output, patterns: &[Pattern], pace: &mut dyn Pace) -> Result<(), SelfTestError> {
     let wiring = *out.wiring();
     let intensity = out.driver_mut().intensity();
     let mut test = false;
+    let mut last = None;
     for &pattern in patterns {
         pace.begin(pattern);
         let shots = pattern.shots(&wiring, intensity);
@@ -322,6 +324,7 @@ pub fn run(out: &mut Output, patterns: &[Pattern], pace: &mut dyn Pace) -> Resul
         let mut i = 0;
         while let Some(shot) = shots.get(i % shots.len().max(1)) {
             put(out, shot, &mut test, pace.now())?;
+            last = Some(shot.frame.clone());
             i += 1;
             if pace.wait(out, step, i % shots.len() == 0) || !out.is_open() {
                 break;
@@ -329,7 +332,8 @@ pub fn run(out: &mut Output, patterns: &[Pattern], pace: &mut dyn Pace) -> Resul
         }
     }
     let (w, h) = wiring.logical_size();
-    put(out, &Shot { frame: Frame::new(w, h), test: false, intensity }, &mut test, pace.now())?;
+    let frame = last.unwrap_or_else(|| Frame::new(w, h));
+    put(out, &Shot { frame, test: false, intensity }, &mut test, pace.now())?;
     Ok(())
 }
 
