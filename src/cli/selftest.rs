@@ -53,7 +53,7 @@ pub fn run(a: SelftestArgs) -> Result<(), CliError> {
         None => Box::new(Timed::new(DEFAULT_HOLD)),
     };
     let in_place = preview && std::io::stdout().is_terminal();
-    let mut narrated = Narrated { inner: pace, count: patterns.len(), shown: 0, in_place };
+    let mut narrated = Narrated { inner: pace, count: patterns.len(), shown: 0, in_place, pending: None };
     with_output(backend, wiring, intensity, |out: &mut Output| {
         selftest::run(out, &patterns, &mut narrated).map_err(|e| CliError::runtime(e.to_string()))?;
         if backend.is_live() {
@@ -87,22 +87,35 @@ struct Narrated {
     inner: Box<dyn Pace + Send>,
     count: usize,
     shown: usize,
-    /// The terminal preview sits just above the cursor: write the line and return to its
-    /// start, so the next redraw lands where the last one was.
+    /// The terminal preview redraws in place just above the cursor: the line goes under
+    /// the picture once it is drawn, and the cursor returns to the line's start so the
+    /// next redraw lands where the last one was.
     in_place: bool,
+    pending: Option<String>,
+}
+
+impl Narrated {
+    fn say(&mut self) {
+        let Some(line) = self.pending.take() else { return };
+        let mut err = std::io::stderr().lock();
+        // Narration is a courtesy: a closed stderr must not stop the test patterns.
+        let _ = if self.in_place { write!(err, "\x1b[K{line}\r") } else { writeln!(err, "{line}") };
+        let _ = err.flush();
+    }
 }
 
 impl Pace for Narrated {
     fn begin(&mut self, pattern: Pattern) {
         self.shown += 1;
-        let line = format!("[{}/{}] {}: {}", self.shown, self.count, pattern.name(), pattern.expect());
-        let mut err = std::io::stderr().lock();
-        // Narration is a courtesy: a closed stderr must not stop the test patterns.
-        let _ = if self.in_place { write!(err, "\x1b[K{line}\r") } else { writeln!(err, "{line}") };
-        let _ = err.flush();
+        self.pending =
+            Some(format!("[{}/{}] {}: {}", self.shown, self.count, pattern.name(), pattern.expect()));
+        if !self.in_place {
+            self.say();
+        }
         self.inner.begin(pattern);
     }
     fn wait(&mut self, out: &mut Output, step: Option<Duration>, pass_done: bool) -> bool {
+        self.say();
         self.inner.wait(out, step, pass_done)
     }
     fn now(&self) -> Duration {

@@ -132,10 +132,12 @@ pub enum WizardError {
     #[error("there is no module at column {column}, row {row} on a {modules_x}×{modules_y} display")]
     OutsideGrid { column: u32, row: u32, modules_x: u32, modules_y: u32 },
     #[error(
-        "the chain must start at the left or right end of the top row; turn the display so it does (rotate = 180 in the config turns the picture back)"
+        "the chain must start at the left or right end of the top row: turn the display so it does, run the wizard, then mount it back and set rotate to 180 (90 or 270 for a quarter turn)"
     )]
     FirstModule,
-    #[error("the second chain row must start under the first or the last module of the top row")]
+    #[error(
+        "the chain's second row must start under the first or the last module of the top row; a chain that runs down the columns needs the display turned a quarter for the wizard and rotate = 90 or 270"
+    )]
     SecondRow,
     #[error("that answer does not fit the question: {0}")]
     Unexpected(&'static str),
