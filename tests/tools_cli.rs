@@ -74,6 +74,30 @@ fn wiring_wizard_answers_become_a_config_section() {
     assert!(err.contains("\"sideways\" is not a direction"), "{err}");
     assert_eq!(stdout(&o), "");
     assert!(std::fs::read_to_string(&file).unwrap().contains("modules = \"4x1\""));
+    // A simulated chain with a hidden wiring: FC-16 modules chained from the right. The
+    // right module lights first, the arrow points right, the F does not read backwards.
+    let o = eslmatrix(
+        &[
+            "wiring",
+            "--modules",
+            "4x1",
+            "--backend",
+            "virtual",
+            "--sim-chain-order",
+            "reversed",
+            "--sim-preset",
+            "fc16",
+        ],
+        "4\nright\nn\ny\n",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("chain_order = \"reversed\"\n# module wiring: the fc16 preset\n"),
+        "{}",
+        stdout(&o)
+    );
+    let o = eslmatrix(&["wiring", "--modules", "4x1", "--backend", "png:x.png", "--sim-preset", "fc16"], "");
+    assert_eq!(o.status.code(), Some(2));
     // Stopping early writes nothing and says so.
     let o = eslmatrix(&["wiring", "--modules", "4x1", "--backend", "virtual"], "1\nq\n");
     assert_eq!(o.status.code(), Some(1));
@@ -141,4 +165,20 @@ fn text_refreshes_on_request_and_never_blanks_on_exit() {
     assert_eq!(text.lines().filter(|l| l.starts_with("0C 00")).count(), 1, "only init shuts down");
     let o = eslmatrix(&["text", "Hi", "--refresh-every", "-1", "--backend", "virtual"], "");
     assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn spidev_backend_names_parse_with_the_default_device() {
+    use eslmatrix::backend::output::BackendSpec;
+    assert_eq!("spidev".parse(), Ok(BackendSpec::Spidev("/dev/spidev0.0".into())));
+    assert_eq!("spidev:/dev/spidev0.1".parse(), Ok(BackendSpec::Spidev("/dev/spidev0.1".into())));
+    assert!(BackendSpec::Spidev("/dev/spidev0.0".into()).is_live());
+}
+
+#[cfg(feature = "hardware")]
+#[test]
+fn a_missing_spidev_device_says_to_enable_spi() {
+    let e =
+        eslmatrix::backend::spidev::open(Path::new("/nonexistent/spidev9.9")).err().expect("no such device");
+    assert!(e.to_string().contains("SPI is not enabled"), "{e}");
 }

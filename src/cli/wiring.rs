@@ -11,6 +11,7 @@ use super::{CliError, OutputArgs};
 use crate::backend::output::{virtual_chain, BackendSpec, Bus, Output};
 use crate::backend::view::{View, ViewError};
 use crate::backend::LedGrid;
+use crate::driver::wiring::{ChainOrder, ModuleWiring, Wiring};
 use crate::tools::wiring_wizard::{display_section, Answer, Question, Step, Wizard};
 
 #[derive(Args, Debug)]
@@ -24,6 +25,13 @@ pub struct WiringArgs {
     /// LED intensity 0–15 for the test pictures.
     #[arg(long, value_name = "0-15", default_value_t = 7)]
     pub intensity: u8,
+    /// Virtual backends only: wire the simulated chain in this chain order, to try the
+    /// wizard without hardware (row-major when left out).
+    #[arg(long, value_name = "ORDER")]
+    pub sim_chain_order: Option<String>,
+    /// Virtual backends only: the simulated modules' wiring preset (generic when left out).
+    #[arg(long, value_name = "NAME")]
+    pub sim_preset: Option<String>,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -41,17 +49,19 @@ pub fn run(a: WiringArgs) -> Result<(), CliError> {
     }
     let mut wizard = Wizard::new(mw, mh).map_err(CliError::usage)?;
     let base = wizard.base_wiring();
+    let simulated = simulated_wiring(&a, base)?;
     let mut out = match a.output.backend {
         // The preview is printed afresh for every question (the answers typed below it
         // would break an in-place redraw), on stderr so stdout is only the config.
         BackendSpec::Terminal | BackendSpec::Virtual => {
             let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            Output::with_bus(
-                Bus::Chain(virtual_chain(&base)?),
-                Box::new(Printed { colour }),
-                base,
-                a.intensity,
-            )?
+            let chain = virtual_chain(&simulated)?;
+            Output::with_bus(Bus::Chain(chain), Box::new(Printed { colour }), base, a.intensity)?
+        }
+        _ if simulated != base => {
+            return Err(CliError::usage(
+                "--sim-chain-order and --sim-preset need --backend terminal or virtual",
+            ))
         }
         ref spec => Output::open(spec, base, a.intensity)?,
     };
@@ -90,6 +100,19 @@ pub fn run(a: WiringArgs) -> Result<(), CliError> {
         None => print!("{section}"),
     }
     Ok(())
+}
+
+/// The hidden wiring of the simulated chain: what the person is to find.
+fn simulated_wiring(a: &WiringArgs, base: Wiring) -> Result<Wiring, CliError> {
+    let chain = match &a.sim_chain_order {
+        Some(s) => s.parse::<ChainOrder>().map_err(CliError::usage)?,
+        None => base.chain,
+    };
+    let module = match &a.sim_preset {
+        Some(s) => s.parse::<ModuleWiring>().map_err(CliError::usage)?,
+        None => base.module,
+    };
+    Ok(base.with_chain(chain).with_module(module))
 }
 
 /// Prints `prompt` and reads one line; end of input or "q" stops the wizard.
