@@ -36,18 +36,20 @@ pub enum Command {
     /// brightness, checkerboard.
     Selftest(selftest::SelftestArgs),
     /// Find the display's wiring by answering questions about test pictures, and print
-    /// its [display] config section.
+    /// its display section for the config file.
     Wiring(wiring::WiringArgs),
-    /// Count the chips by shifting a marker through the chain. Needs DOUT of the last
-    /// module wired to the Pi's MISO (pin 21) through a voltage divider: DOUT is a 5 V
-    /// output and the Pi's pins take 3.3 V at most. Sends only no-op words, so the
-    /// picture stays as it is.
+    /// Count the chips through DOUT of the last module, wired to MISO via a voltage divider.
+    ///
+    /// Needs DOUT of the last module wired to the Pi's MISO (pin 21) through a voltage
+    /// divider, e.g. 10 kΩ from DOUT to MISO and 20 kΩ from MISO to ground: DOUT is a 5 V
+    /// output and the Pi's pins take 3.3 V at most. A marker is shifted through the chain
+    /// with no-op words only, so the picture stays as it is.
     Probe(probe::ProbeArgs),
 }
 
 #[derive(Args, Debug)]
 pub struct OutputArgs {
-    /// Where the frames go: terminal, virtual, spilog:FILE, png:FILE, spidev[:DEVICE].
+    /// Where the frames go: terminal, virtual, spilog:FILE, png:FILE, spidev or spidev:DEVICE.
     #[arg(long, default_value = "terminal", value_parser = parse_backend)]
     pub backend: BackendSpec,
 }

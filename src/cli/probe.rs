@@ -8,7 +8,7 @@ use crate::tools::probe::{probe, ProbeReport, DEFAULT_MAX_CHIPS};
 
 #[derive(Args, Debug)]
 pub struct ProbeArgs {
-    /// spidev[:DEVICE] probes the real chain (default /dev/spidev0.0); any other backend
+    /// spidev or spidev:DEVICE probes the real chain (default /dev/spidev0.0); any other backend
     /// probes a simulated chain of --sim-chips modules with DOUT wired.
     #[arg(long, default_value = "spidev", value_parser = parse_backend)]
     pub backend: BackendSpec,

@@ -19,7 +19,7 @@ pub struct WiringArgs {
     /// Module grid, modules across × down as mounted, e.g. 4x1 (asked for when left out).
     #[arg(long, value_name = "WxH")]
     pub modules: Option<String>,
-    /// Write the [display] section to this file instead of stdout.
+    /// Write the config's display section to this file instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub write: Option<PathBuf>,
     /// LED intensity 0–15 for the test pictures.
