@@ -5,6 +5,7 @@ pub mod gif;
 pub mod leds;
 pub mod output;
 pub mod png;
+pub mod spidev;
 pub mod spilog;
 pub mod view;
 pub mod window;

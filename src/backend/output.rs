@@ -34,13 +34,21 @@ pub enum BackendSpec {
     Window { pitch: u32 },
     /// The LED look recorded as an animated GIF in real time, `pitch` pixels per LED.
     Gif { path: PathBuf, pitch: u32 },
+    /// The physical chain on a spidev device (needs the `hardware` feature).
+    Spidev(PathBuf),
 }
 
 impl BackendSpec {
     /// Whether frames should be paced in real time (someone is watching, or a recording
     /// keeps the timing).
     pub fn is_live(&self) -> bool {
-        matches!(self, BackendSpec::Terminal | BackendSpec::Window { .. } | BackendSpec::Gif { .. })
+        matches!(
+            self,
+            BackendSpec::Terminal
+                | BackendSpec::Window { .. }
+                | BackendSpec::Gif { .. }
+                | BackendSpec::Spidev(_)
+        )
     }
 }
 
@@ -85,9 +93,13 @@ impl FromStr for BackendSpec {
                     _ => Ok(BackendSpec::Gif { path: whole, pitch: gif::DEFAULT_PITCH }),
                 }
             }
+            "spidev" => Ok(BackendSpec::Spidev(match arg {
+                Some(a) if !a.is_empty() => PathBuf::from(a),
+                _ => PathBuf::from(super::spidev::DEFAULT_DEVICE),
+            })),
             other => Err(format!(
-                "unknown backend {other:?}: expected terminal, virtual, window[:SCALE], spilog:FILE, png:FILE \
-                 or gif:FILE[:PITCH]"
+                "unknown backend {other:?}: expected terminal, virtual, window[:SCALE], spilog:FILE, png:FILE, \
+                 gif:FILE[:PITCH] or spidev[:DEVICE]"
             )),
         }
     }
@@ -189,6 +201,8 @@ pub enum OutputError {
     View(#[from] ViewError),
     #[error(transparent)]
     Window(#[from] OpenError),
+    #[error(transparent)]
+    Spidev(#[from] super::spidev::SpidevError),
 }
 
 /// The driver over a backend, plus a view.
@@ -224,6 +238,7 @@ impl Output {
             // A window needs the main thread and a worker for the body; only `with_output`
             // arranges both.
             BackendSpec::Window { .. } => return Err(OpenError::NeedsWithOutput.into()),
+            BackendSpec::Spidev(path) => (Bus::Device(super::spidev::open(path)?), Box::new(NoView)),
         };
         Self::with_bus(bus, view, wiring, intensity)
     }
@@ -264,6 +279,15 @@ impl Output {
             }
         }
         Ok(sent)
+    }
+
+    /// Hands the view the LEDs as they are now, after a change that sent no frame
+    /// (display test, intensity), so a recording or window sees it too.
+    pub fn redraw_at(&mut self, at: Duration) -> Result<(), OutputError> {
+        if let Some(leds) = self.leds() {
+            self.view.show(&leds, at)?;
+        }
+        Ok(())
     }
 
     /// What the LEDs show now, when the wire is a virtual chain.

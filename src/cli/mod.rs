@@ -5,10 +5,13 @@ pub mod demo;
 pub mod display;
 pub mod image;
 pub mod mock_fs;
+pub mod probe;
 pub mod replay;
 pub mod run;
+pub mod selftest;
 pub mod show;
 pub mod text;
+pub mod wiring;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -38,12 +41,25 @@ pub enum Command {
     Replay(replay::ReplayArgs),
     /// Run a mock FreeSWITCH Event Socket server (for fs_cli, ESL libraries or the daemon).
     MockFs(mock_fs::MockFsArgs),
+    /// Test patterns on the display: all on, chain indices, arrows, row and column sweeps,
+    /// brightness, checkerboard.
+    Selftest(selftest::SelftestArgs),
+    /// Find the display's wiring by answering questions about test pictures, and print
+    /// its display section for the config file.
+    Wiring(wiring::WiringArgs),
+    /// Count the chips through DOUT of the last module, wired to MISO via a voltage divider.
+    ///
+    /// Needs DOUT of the last module wired to the Pi's MISO (pin 21) through a voltage
+    /// divider, e.g. 10 kΩ from DOUT to MISO and 20 kΩ from MISO to ground: DOUT is a 5 V
+    /// output and the Pi's pins take 3.3 V at most. A marker is shifted through the chain
+    /// with no-op words only, so the picture stays as it is.
+    Probe(probe::ProbeArgs),
 }
 
 #[derive(Args, Debug)]
 pub struct OutputArgs {
     /// Where the frames go: terminal, virtual, window[:SCALE], spilog:FILE, png:FILE,
-    /// gif:FILE[:PITCH].
+    /// gif:FILE[:PITCH], spidev[:DEVICE].
     #[arg(long, default_value = "terminal", value_parser = parse_backend)]
     pub backend: BackendSpec,
 }
@@ -85,7 +101,11 @@ impl From<crate::backend::output::OutputError> for CliError {
     fn from(e: crate::backend::output::OutputError) -> Self {
         use crate::backend::output::OutputError;
         match e {
-            OutputError::Create { .. } | OutputError::Window(_) => CliError::usage(e),
+            OutputError::Create { .. }
+            | OutputError::Window(_)
+            | OutputError::Spidev(crate::backend::spidev::SpidevError::NoHardwareSupport) => {
+                CliError::usage(e)
+            }
             other => CliError::runtime(other),
         }
     }
@@ -100,5 +120,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Demo(a) => demo::run(a),
         Command::Run(a) => run::run(a),
         Command::Show(a) => show::run(a),
+        Command::Selftest(a) => selftest::run(a),
+        Command::Wiring(a) => wiring::run(a),
+        Command::Probe(a) => probe::run(a),
     }
 }

@@ -63,6 +63,10 @@ pub struct TextArgs {
     /// Keep showing still text for this many seconds (terminal backend).
     #[arg(long, value_name = "SECS", default_value_t = 0.0)]
     pub hold: f64,
+    /// Re-send the chips' setup and the whole picture every SECS seconds (0: after every
+    /// frame), so line noise or a replugged module cannot leave garbage up for long.
+    #[arg(long, value_name = "SECS")]
+    pub refresh_every: Option<f64>,
     #[command(flatten)]
     pub display: DisplayArgs,
     #[command(flatten)]
@@ -86,12 +90,19 @@ pub fn run(a: TextArgs) -> Result<(), CliError> {
     if !(a.hold.is_finite() && a.hold >= 0.0) {
         return Err(CliError::usage(format!("--hold {}: expected seconds, 0 or more", a.hold)));
     }
+    if let Some(s) = a.refresh_every {
+        if !(s.is_finite() && s >= 0.0) {
+            return Err(CliError::usage(format!("--refresh-every {s}: expected seconds, 0 or more")));
+        }
+    }
     let live = a.output.backend.is_live();
     with_output(&a.output.backend, wiring, intensity, |out| show_text(out, &a, live))
 }
 
 /// Shows the text still or scrolls it; `live` paces frames in real time.
 fn show_text(out: &mut Output, a: &TextArgs, live: bool) -> Result<(), CliError> {
+    let mut refresher = Refresher::new(a.refresh_every.map(Duration::from_secs_f64));
+    let started = Instant::now();
     let font = font(a.font);
     let (w, h) = out.wiring().logical_size();
     let scroll = match a.scroll {
@@ -112,7 +123,7 @@ fn show_text(out: &mut Output, a: &TextArgs, live: bool) -> Result<(), CliError>
         }
         out.show(&frame)?;
         if live && a.hold > 0.0 {
-            hold(out, &frame, a)?;
+            hold(out, &frame, a, &mut refresher)?;
         }
         return Ok(());
     }
@@ -134,6 +145,7 @@ fn show_text(out: &mut Output, a: &TextArgs, live: bool) -> Result<(), CliError>
             frame.invert();
         }
         out.show(&frame)?;
+        refresher.tick(out, started.elapsed())?;
         if live {
             std::thread::sleep(step_time);
         }
@@ -143,8 +155,9 @@ fn show_text(out: &mut Output, a: &TextArgs, live: bool) -> Result<(), CliError>
 }
 
 /// Keeps still text up for `--hold` seconds, blinking it if asked.
-fn hold(out: &mut Output, frame: &Frame, a: &TextArgs) -> Result<(), CliError> {
-    let until = Instant::now() + Duration::from_secs_f64(a.hold);
+fn hold(out: &mut Output, frame: &Frame, a: &TextArgs, refresher: &mut Refresher) -> Result<(), CliError> {
+    let started = Instant::now();
+    let until = started + Duration::from_secs_f64(a.hold);
     let mut dark = Frame::new(frame.width(), frame.height());
     if a.invert {
         dark.invert();
@@ -155,6 +168,7 @@ fn hold(out: &mut Output, frame: &Frame, a: &TextArgs) -> Result<(), CliError> {
         if now >= until {
             break;
         }
+        refresher.tick(out, started.elapsed())?;
         let Some(ms) = a.blink else {
             std::thread::sleep((until - now).min(Duration::from_millis(100)));
             continue;
@@ -164,4 +178,52 @@ fn hold(out: &mut Output, frame: &Frame, a: &TextArgs) -> Result<(), CliError> {
         out.show(if lit { frame } else { &dark })?;
     }
     Ok(())
+}
+
+/// Periodic full refreshes (`--refresh-every`): the driver only sends rows that changed,
+/// so a chip that lost its registers stays wrong until something re-sends everything.
+struct Refresher {
+    every: Option<Duration>,
+    last: Duration,
+}
+
+impl Refresher {
+    fn new(every: Option<Duration>) -> Self {
+        Refresher { every, last: Duration::ZERO }
+    }
+
+    /// Whether a refresh is due at `now` (time since the start); remembers it if so.
+    fn due(&mut self, now: Duration) -> bool {
+        match self.every {
+            Some(every) if now.saturating_sub(self.last) >= every => {
+                self.last = now;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn tick(&mut self, out: &mut Output, now: Duration) -> Result<(), CliError> {
+        if self.due(now) {
+            out.driver_mut().refresh().map_err(|e| CliError::runtime(format!("refresh: {e:?}")))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refreshes_come_once_per_period() {
+        let mut r = Refresher::new(Some(Duration::from_secs(10)));
+        let at = |s| Duration::from_secs(s);
+        let due: Vec<_> = [1, 9, 10, 11, 19, 20, 35].into_iter().filter(|&s| r.due(at(s))).collect();
+        assert_eq!(due, [10, 20, 35]);
+        let mut off = Refresher::new(None);
+        assert!(!off.due(at(1000)));
+        let mut always = Refresher::new(Some(Duration::ZERO));
+        assert!(always.due(at(0)) && always.due(at(0)));
+    }
 }

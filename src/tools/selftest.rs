@@ -1,0 +1,359 @@
+//! `selftest`: test patterns that make every kind of wiring or hardware fault visible,
+//! each named so a person can say which one looked wrong.
+//!
+//! The patterns are pictures (plus the display-test register and intensity) computed from
+//! the wiring, so the same code drives a virtual chain in tests and the real chain on a Pi.
+//! How long each stays up is the [`Pace`]'s business: a person pressing Enter, a timer, or
+//! nothing at all when the output is a file.
+
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use super::modules::{draw_glyph, module_squares};
+use crate::backend::output::{Output, OutputError};
+use crate::driver::wiring::Wiring;
+use crate::render::{draw_text, text_width, Font, Frame};
+
+/// An arrow pointing up and right: a module mounted turned or mirrored shows it pointing
+/// elsewhere, and a whole display turned shows every arrow turned alike.
+pub const ARROW_UP_RIGHT: [u8; 8] = [0x00, 0x1E, 0x06, 0x0A, 0x12, 0x20, 0x40, 0x00];
+
+/// One self-test picture sequence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Pattern {
+    /// Every LED through the chips' display-test register: no frame involved, so a dark
+    /// LED here is a dead LED or a dead module, never a wiring setting.
+    AllOn,
+    /// Each module shows its chain index (0 = the module wired to the Pi).
+    ChainIndex,
+    /// An arrow up and to the right on every module.
+    Arrows,
+    /// One lit row moving down.
+    RowSweep,
+    /// One lit column moving right.
+    ColumnSweep,
+    /// Every LED lit at intensity 0 to 15, the level shown dark on the first module.
+    Brightness,
+    /// A checkerboard and its inverse, alternating: every LED toggles.
+    Checkerboard,
+}
+
+impl Pattern {
+    pub const ALL: [Pattern; 7] = [
+        Pattern::AllOn,
+        Pattern::ChainIndex,
+        Pattern::Arrows,
+        Pattern::RowSweep,
+        Pattern::ColumnSweep,
+        Pattern::Brightness,
+        Pattern::Checkerboard,
+    ];
+
+    /// The name `--only` takes and the golden files use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Pattern::AllOn => "all-on",
+            Pattern::ChainIndex => "chain-index",
+            Pattern::Arrows => "arrows",
+            Pattern::RowSweep => "row-sweep",
+            Pattern::ColumnSweep => "column-sweep",
+            Pattern::Brightness => "brightness",
+            Pattern::Checkerboard => "checkerboard",
+        }
+    }
+
+    /// What a person should see when all is well.
+    pub fn expect(self) -> &'static str {
+        match self {
+            Pattern::AllOn => "every LED lit, bright and even; a dark LED or module is a hardware fault",
+            Pattern::ChainIndex => {
+                "each module shows its chain index, 0 on the module wired to the Pi, upright"
+            }
+            Pattern::Arrows => "every module shows an arrow pointing up and to the right",
+            Pattern::RowSweep => "one full-width row moving from top to bottom, no gaps",
+            Pattern::ColumnSweep => "one full-height column moving from left to right, no gaps",
+            Pattern::Brightness => "the whole display brightening in 16 steps, the level on the first module",
+            Pattern::Checkerboard => "a checkerboard that inverts: every LED blinks, no stuck rows",
+        }
+    }
+
+    /// How long one picture of an animated pattern stays up.
+    pub fn step(self) -> Duration {
+        match self {
+            Pattern::RowSweep => Duration::from_millis(80),
+            Pattern::ColumnSweep => Duration::from_millis(40),
+            Pattern::Brightness => Duration::from_millis(200),
+            Pattern::Checkerboard => Duration::from_millis(500),
+            Pattern::AllOn | Pattern::ChainIndex | Pattern::Arrows => Duration::ZERO,
+        }
+    }
+
+    /// The pictures, in order, for a display wired as `wiring` and normally driven at
+    /// `intensity`.
+    pub fn shots(self, wiring: &Wiring, intensity: u8) -> Vec<Shot> {
+        let (w, h) = wiring.logical_size();
+        let still = |frame| vec![Shot { frame, test: false, intensity }];
+        match self {
+            Pattern::AllOn => vec![Shot { frame: Frame::new(w, h), test: true, intensity }],
+            Pattern::ChainIndex => still(chain_index_frame(wiring)),
+            Pattern::Arrows => {
+                let mut f = Frame::new(w, h);
+                for sq in module_squares(wiring) {
+                    draw_glyph(&mut f, sq.x, sq.y, &ARROW_UP_RIGHT);
+                }
+                still(f)
+            }
+            Pattern::RowSweep => (0..h)
+                .map(|row| Shot { frame: lit_where(w, h, |_, y| y == row), test: false, intensity })
+                .collect(),
+            Pattern::ColumnSweep => (0..w)
+                .map(|col| Shot { frame: lit_where(w, h, |x, _| x == col), test: false, intensity })
+                .collect(),
+            Pattern::Brightness => {
+                let first = module_squares(wiring).first().copied();
+                (0..=crate::driver::max7219::MAX_INTENSITY)
+                    .map(|level| {
+                        let mut dark = Frame::new(w, h);
+                        if let Some(sq) = first {
+                            draw_number(&mut dark, sq.x, sq.y, usize::from(level));
+                        }
+                        let frame = lit_where(w, h, |x, y| !dark.get(x as i32, y as i32));
+                        Shot { frame, test: false, intensity: level }
+                    })
+                    .collect()
+            }
+            Pattern::Checkerboard => [0, 1]
+                .into_iter()
+                .map(|phase| Shot {
+                    frame: lit_where(w, h, |x, y| (x + y) % 2 == phase),
+                    test: false,
+                    intensity,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl std::str::FromStr for Pattern {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Pattern::ALL.into_iter().find(|p| p.name() == s.trim()).ok_or_else(|| {
+            let names: Vec<_> = Pattern::ALL.iter().map(|p| p.name()).collect();
+            format!("unknown pattern {s:?}: expected one of {}", names.join(", "))
+        })
+    }
+}
+
+/// One picture of a pattern.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Shot {
+    pub frame: Frame,
+    /// The display-test register, which lights everything regardless of the frame.
+    pub test: bool,
+    pub intensity: u8,
+}
+
+fn lit_where(w: u32, h: u32, on: impl Fn(u32, u32) -> bool) -> Frame {
+    let mut f = Frame::new(w, h);
+    for y in 0..h {
+        for x in 0..w {
+            if on(x, y) {
+                f.set(x as i32, y as i32, true);
+            }
+        }
+    }
+    f
+}
+
+/// Every module's chain index, drawn upright in its own square.
+pub fn chain_index_frame(wiring: &Wiring) -> Frame {
+    let (w, h) = wiring.logical_size();
+    let mut f = Frame::new(w, h);
+    for sq in module_squares(wiring) {
+        draw_number(&mut f, sq.x, sq.y, sq.chain_index);
+    }
+    f
+}
+
+/// Draws `n` in the 8×8 square at `(x, y)`: two small digits fit, so hundreds are shown
+/// as that many dots (at most eight) along the bottom row.
+pub fn draw_number(frame: &mut Frame, x: u32, y: u32, n: usize) {
+    let text = (n % 100).to_string();
+    let tw = text_width(&text, Font::Small).min(8);
+    draw_text(frame, &text, Font::Small, (x + (8 - tw).div_ceil(2)) as i32, y as i32);
+    for dot in 0..(n / 100).min(8) {
+        frame.set((x + dot as u32) as i32, (y + 7) as i32, true);
+    }
+}
+
+/// How long each picture stays up, and when the person is done with a pattern.
+pub trait Pace {
+    /// A pattern starts.
+    fn begin(&mut self, pattern: Pattern);
+    /// The current picture is on the display. `step` is how long an animation frame
+    /// stays up (`None` for a still pattern); `pass_done` says the animation has just
+    /// shown its last picture. Returns true to move on to the next pattern.
+    fn wait(&mut self, out: &mut Output, step: Option<Duration>, pass_done: bool) -> bool;
+    /// Time since the self-test started, for the view's timestamps.
+    fn now(&self) -> Duration;
+}
+
+/// No waiting, for outputs that are files: each pattern plays once and the view's clock
+/// moves by `hold` per still picture, so a recording still shows each for that long.
+pub struct Unpaced {
+    pub hold: Duration,
+    clock: Duration,
+}
+
+impl Unpaced {
+    pub fn new(hold: Duration) -> Self {
+        Unpaced { hold, clock: Duration::ZERO }
+    }
+}
+
+impl Pace for Unpaced {
+    fn begin(&mut self, _: Pattern) {}
+    fn wait(&mut self, _: &mut Output, step: Option<Duration>, pass_done: bool) -> bool {
+        self.clock += step.unwrap_or(self.hold);
+        pass_done
+    }
+    fn now(&self) -> Duration {
+        self.clock
+    }
+}
+
+/// Each pattern for at least `hold` of real time, animations looping until then.
+pub struct Timed {
+    pub hold: Duration,
+    started: Instant,
+    pattern_started: Instant,
+}
+
+impl Timed {
+    pub fn new(hold: Duration) -> Self {
+        let now = Instant::now();
+        Timed { hold, started: now, pattern_started: now }
+    }
+}
+
+impl Pace for Timed {
+    fn begin(&mut self, _: Pattern) {
+        self.pattern_started = Instant::now();
+    }
+    fn wait(&mut self, out: &mut Output, step: Option<Duration>, pass_done: bool) -> bool {
+        let left = self.hold.saturating_sub(self.pattern_started.elapsed());
+        match step {
+            None => {
+                sleep_while_open(out, left);
+                true
+            }
+            Some(step) => {
+                std::thread::sleep(step);
+                (pass_done && self.pattern_started.elapsed() >= self.hold) || !out.is_open()
+            }
+        }
+    }
+    fn now(&self) -> Duration {
+        self.started.elapsed()
+    }
+}
+
+fn sleep_while_open(out: &Output, mut left: Duration) {
+    while !left.is_zero() && out.is_open() {
+        let nap = left.min(Duration::from_millis(100));
+        std::thread::sleep(nap);
+        left -= nap;
+    }
+}
+
+/// Until the person presses Enter: `lines` yields one item per line read from the
+/// terminal (a reader thread owns stdin, so animations keep running while it waits).
+pub struct UntilEnter {
+    lines: Receiver<()>,
+    started: Instant,
+}
+
+impl UntilEnter {
+    pub fn new(lines: Receiver<()>) -> Self {
+        UntilEnter { lines, started: Instant::now() }
+    }
+}
+
+impl Pace for UntilEnter {
+    fn begin(&mut self, _: Pattern) {
+        // A line typed during the previous pattern's last picture must not skip this one.
+        while self.lines.try_recv().is_ok() {}
+    }
+    fn wait(&mut self, out: &mut Output, step: Option<Duration>, _: bool) -> bool {
+        // Poll so a closed window ends the wait too.
+        let poll = step.unwrap_or(Duration::from_millis(100));
+        let deadline = Instant::now() + poll;
+        loop {
+            match self.lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(()) | Err(RecvTimeoutError::Disconnected) => return true,
+                Err(RecvTimeoutError::Timeout) if !out.is_open() => return true,
+                Err(RecvTimeoutError::Timeout) if step.is_some() => return false,
+                Err(RecvTimeoutError::Timeout) => continue,
+            }
+        }
+    }
+    fn now(&self) -> Duration {
+        self.started.elapsed()
+    }
+}
+
+/// The self-test failed to drive the output.
+#[derive(Debug, thiserror::Error)]
+pub enum SelfTestError {
+    #[error(transparent)]
+    Output(#[from] OutputError),
+}
+
+/// Shows `patterns` in order, paced by `pace`, then turns display test off and restores
+/// the intensity it started with, leaving the last picture up (a file backend records it;
+/// a live display is blanked by the caller).
+pub fn run(out: &mut Output, patterns: &[Pattern], pace: &mut dyn Pace) -> Result<(), SelfTestError> {
+    let wiring = *out.wiring();
+    let intensity = out.driver_mut().intensity();
+    let mut test = false;
+    let mut last = None;
+    for &pattern in patterns {
+        pace.begin(pattern);
+        let shots = pattern.shots(&wiring, intensity);
+        let step = (shots.len() > 1).then(|| pattern.step());
+        let mut i = 0;
+        while let Some(shot) = shots.get(i % shots.len().max(1)) {
+            put(out, shot, &mut test, pace.now())?;
+            last = Some(shot.frame.clone());
+            i += 1;
+            if pace.wait(out, step, i % shots.len() == 0) || !out.is_open() {
+                break;
+            }
+        }
+    }
+    let (w, h) = wiring.logical_size();
+    let frame = last.unwrap_or_else(|| Frame::new(w, h));
+    put(out, &Shot { frame, test: false, intensity }, &mut test, pace.now())?;
+    Ok(())
+}
+
+/// Puts one shot on the display, changing the test register and intensity only when they
+/// differ from what the chips hold.
+fn put(out: &mut Output, shot: &Shot, test: &mut bool, at: Duration) -> Result<(), OutputError> {
+    let driver_err = |e| OutputError::Driver(format!("{e:?}"));
+    let mut redraw = false;
+    if out.driver_mut().intensity() != shot.intensity {
+        out.driver_mut().set_intensity(shot.intensity).map_err(driver_err)?;
+        redraw = true;
+    }
+    if *test != shot.test {
+        out.driver_mut().set_test(shot.test).map_err(driver_err)?;
+        *test = shot.test;
+        redraw = true;
+    }
+    let sent = out.show_at(&shot.frame, at)?;
+    if redraw && sent.transactions == 0 {
+        out.redraw_at(at)?;
+    }
+    Ok(())
+}
