@@ -33,9 +33,8 @@ echo "== window check: build"
 cargo build --bin eslmatrix
 bin="${CARGO_TARGET_DIR:-target}/debug/eslmatrix"
 
-# TODO(lead): once `eslmatrix demo` is merged, switch to:
-#   cmd=("$bin" demo --backend window --seconds 6)
-cmd=("$bin" text "CI" --backend window --hold 6)
+# The README's first command, in its window: the mock FreeSWITCH, the daemon and the LEDs.
+cmd=("$bin" demo --backend window --seconds 6)
 
 echo "== window check: eslmatrix ${cmd[*]:1} under Xvfb"
 # Inside the X session: start the program, screenshot the root window after ~3 s, then
