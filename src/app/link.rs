@@ -157,7 +157,7 @@ fn clock_seed(index: usize) -> u64 {
 }
 
 /// Resolves once a stop is requested; a dropped sender counts as one.
-pub(crate) async fn stop_requested(stop: &mut watch::Receiver<bool>) {
+async fn stop_requested(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
 }
 
@@ -166,7 +166,7 @@ fn is_stopped(stop: &watch::Receiver<bool>) -> bool {
 }
 
 /// The supervisor's state, kept across sessions.
-pub(crate) struct Link {
+struct Link {
     server: ServerConfig,
     opts: LinkOptions,
     out: LinkChannels,
@@ -191,8 +191,6 @@ impl Link {
                 Ok(conn) => match session::run(&mut self, conn, stop).await {
                     SessionEnd::Stopped => break,
                     SessionEnd::Lost { reason, shutting_down, up_for } => {
-                        warn!("link lost: {reason}");
-                        self.stats.last_error = Some(reason);
                         if up_for >= self.opts.backoff_max {
                             backoff.reset();
                         }
@@ -204,7 +202,10 @@ impl Link {
                         } else {
                             self.link_lost(now);
                         }
-                        backoff.next_delay()
+                        let wait = backoff.next_delay();
+                        warn!("link lost: {reason}; reconnecting in {wait:.1?}");
+                        self.stats.last_error = Some(reason);
+                        wait
                     }
                 },
                 Err(failure) => {
@@ -224,7 +225,7 @@ impl Link {
                             backoff.next_delay()
                         }
                     };
-                    warn!("{failure}; retrying in {wait:?}");
+                    warn!("{failure}; retrying in {wait:.1?}");
                     self.stats.last_error = Some(failure.to_string());
                     wait
                 }

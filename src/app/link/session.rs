@@ -265,7 +265,7 @@ fn closed(status: ConnectionStatus) -> Ended {
             let shutting_down = text.contains("shut down");
             (format!("FreeSWITCH closed the session: {text}"), shutting_down)
         }
-        ConnectionStatus::Disconnected(reason) => (format!("connection lost: {reason}"), false),
+        ConnectionStatus::Disconnected(reason) => (reason.to_string(), false),
         other => (format!("event stream ended ({other:?})"), false),
     }
 }
