@@ -300,6 +300,14 @@ impl Output {
         self.view.is_open()
     }
 
+    /// Keeps the last picture up until the person closes the view, for views that stay
+    /// until closed (a window); returns at once for every other view.
+    pub fn linger(&self) {
+        while self.view.stays_until_closed() && self.view.is_open() {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
     /// Ends the output: the view gets the final picture; a log file is flushed.
     pub fn finish(mut self) -> Result<(), OutputError> {
         let at = self.opened.elapsed();
@@ -336,7 +344,14 @@ where
             MinifbScreen::open(&title, wiring.logical_size(), *pitch).map_err(OutputError::from)?;
         return with_screen(&mut screen, *pitch, wiring, intensity, body);
     }
-    let mut out = Output::open(spec, wiring, intensity)?;
+    run_to_finish(Output::open(spec, wiring, intensity)?, body)
+}
+
+/// Runs `body` on `out`, then finishes the output (the view's last picture, log flush).
+fn run_to_finish<T, E: From<OutputError>>(
+    mut out: Output,
+    body: impl FnOnce(&mut Output) -> Result<T, E>,
+) -> Result<T, E> {
     let result = body(&mut out)?;
     out.finish()?;
     Ok(result)
@@ -360,10 +375,7 @@ where
     std::thread::scope(|scope| {
         let worker = scope.spawn(move || -> Result<T, E> {
             let chain = virtual_chain(&wiring)?;
-            let mut out = Output::with_bus(Bus::Chain(chain), Box::new(view), wiring, intensity)?;
-            let result = body(&mut out)?;
-            out.finish()?;
-            Ok(result)
+            run_to_finish(Output::with_bus(Bus::Chain(chain), Box::new(view), wiring, intensity)?, body)
         });
         let pumped = Pump::new(pitch).run(screen, &mailbox, || worker.is_finished());
         if pumped.is_err() {

@@ -34,6 +34,11 @@ pub trait View: Send {
     fn is_open(&self) -> bool {
         true
     }
+    /// True for views a person closes themselves (a window): a command with nothing more
+    /// to show keeps its last picture up until then instead of flashing it.
+    fn stays_until_closed(&self) -> bool {
+        false
+    }
 }
 
 /// Shows nothing (a physical display, or a spilog without a picture).

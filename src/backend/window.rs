@@ -71,6 +71,9 @@ impl View for WindowView {
     fn is_open(&self) -> bool {
         !self.mailbox.is_closed()
     }
+    fn stays_until_closed(&self) -> bool {
+        true
+    }
 }
 
 /// What the pump needs from a window.

@@ -54,6 +54,7 @@ pub fn run(a: ImageArgs) -> Result<(), CliError> {
     }
     with_output(&a.output.backend, wiring, display.intensity()?, |out| {
         out.show(&frame)?;
+        out.linger();
         Ok::<(), CliError>(())
     })
 }

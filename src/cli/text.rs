@@ -125,6 +125,7 @@ fn show_text(out: &mut Output, a: &TextArgs, live: bool) -> Result<(), CliError>
         if live && a.hold > 0.0 {
             hold(out, &frame, a, &mut refresher)?;
         }
+        out.linger();
         return Ok(());
     }
     let strip = render::render_text(&a.text, font);
