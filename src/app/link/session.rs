@@ -153,7 +153,17 @@ async fn follow(
     let refresh = rebuild(client.clone());
     tokio::pin!(refresh);
     let mut refreshing = true;
+    // Set when events were lost. A rebuild in flight may have taken its snapshots before
+    // the loss, so another one starts once it lands (dropping it mid-command could pair the
+    // next command with its late reply: ESL replies carry no IDs).
+    let mut needs_rebuild = false;
     loop {
+        if needs_rebuild && !refreshing {
+            needs_rebuild = false;
+            link.pbx.begin_refresh();
+            refresh.set(rebuild(client.clone()));
+            refreshing = true;
+        }
         let mut wake = now + VIEW_TICK;
         if !dead_after.is_zero() {
             wake = wake.min(last_seen + dead_after);
@@ -181,17 +191,7 @@ async fn follow(
                     match item {
                         None => return Err(closed(events.status())),
                         Some(Ok(ev)) => link.on_event(&ev, now),
-                        Some(Err(EslError::QueueFull)) => {
-                            let dropped = client.dropped_event_count();
-                            link.stats.events_lost += dropped.saturating_sub(*lost_seen);
-                            *lost_seen = dropped;
-                            warn!("events were lost; rebuilding state");
-                            if !refreshing {
-                                link.pbx.begin_refresh();
-                                refresh.set(rebuild(client.clone()));
-                                refreshing = true;
-                            }
-                        }
+                        Some(Err(EslError::QueueFull)) => needs_rebuild |= note_losses(link, client, lost_seen),
                         Some(Err(e)) if e.is_recoverable() => warn!("unreadable event skipped: {e}"),
                         Some(Err(e)) => return Err((one_line(&e.to_string()), false)),
                     }
@@ -209,12 +209,27 @@ async fn follow(
             () = sleep_until(wake) => {
                 now = Instant::now();
                 if !dead_after.is_zero() && now >= last_seen + dead_after {
-                    return Err((format!("no event for {:?}: heartbeat lost", now - last_seen), false));
+                    return Err((format!("no event for {:.1?}: heartbeat lost", now - last_seen), false));
                 }
+                // The client's in-band loss marker waits for the next event; the count does not.
+                needs_rebuild |= note_losses(link, client, lost_seen);
                 link.publish(now);
             }
         }
     }
+}
+
+/// Counts events the client dropped since the last look; `true` if there were any, since
+/// the model can no longer be trusted without a rebuild.
+fn note_losses(link: &mut Link, client: &EslClient, lost_seen: &mut u64) -> bool {
+    let dropped = client.dropped_event_count();
+    if dropped <= *lost_seen {
+        return false;
+    }
+    link.stats.events_lost += dropped - *lost_seen;
+    *lost_seen = dropped;
+    warn!(dropped, "events were lost; rebuilding state");
+    true
 }
 
 /// The next queued item if there is one right now, without waiting.
@@ -278,6 +293,58 @@ fn one_line(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::link::{LinkChannels, LinkStats};
+    use crate::status::{LinkView, PbxStatus};
+    use eslmatrix_sim::fs::pbx::Transport;
+    use eslmatrix_sim::fs::{MockConfig, MockFreeSwitch};
+    use tokio::sync::mpsc;
+
+    /// A client whose queue holds one event and drops the rest, so a burst loses events:
+    /// the link must notice and rebuild rather than show a wrong count for good.
+    #[tokio::test(start_paused = true)]
+    async fn lost_events_trigger_a_rebuild_that_restores_the_counts() {
+        let fs = MockFreeSwitch::start(MockConfig::default()).await.expect("mock");
+        let options = EslConnectOptions::new()
+            .with_event_queue_size(1)
+            .with_event_overflow(EventOverflow::DropIncoming);
+        let (client, mut events) =
+            EslClient::connect_with_options("127.0.0.1", fs.addr().port(), "ClueCon", options)
+                .await
+                .expect("login");
+        let (status, mut views) = watch::channel(PbxStatus::new("t").view(Instant::now()));
+        let (notices, _notices) = mpsc::channel(8);
+        let server =
+            ServerConfig { name: "t".into(), host: "127.0.0.1".into(), port: 0, password: String::new() };
+        let mut link = Link {
+            server,
+            opts: LinkOptions::default(),
+            out: LinkChannels { status, notices },
+            pbx: PbxStatus::new("t"),
+            stats: LinkStats::default(),
+            down_since: None,
+        };
+        let (stop_tx, mut stop) = watch::channel(false);
+        let mut lost_seen = 0;
+        let pbx = fs.pbx().clone();
+        let driver = async {
+            views.wait_for(|v| v.link == LinkView::Up && !v.stale).await.expect("fresh");
+            for i in 0..300 {
+                pbx.register(&format!("u{i}"), Transport::Udp, "burst").expect("register");
+            }
+            let rebuilt = tokio::time::timeout(
+                Duration::from_secs(600),
+                views.wait_for(|v| v.registrations == Some(300)),
+            );
+            assert!(matches!(rebuilt.await, Ok(Ok(_))), "the count was never restored");
+            stop_tx.send(true).expect("stop");
+        };
+        let (ended, ()) =
+            tokio::join!(follow(&mut link, &client, &mut events, &mut stop, &mut lost_seen), driver);
+        assert!(ended.is_ok(), "stopped, not lost");
+        assert!(link.stats.events_lost > 0, "the burst overflowed the queue");
+        assert!(link.stats.refreshes >= 2, "a rebuild followed the loss: {:?}", link.stats);
+        assert!(link.stats.events < 300, "the count came from the rebuild, not the events");
+    }
 
     #[test]
     fn subscription_names_every_event_and_subclass_with_custom_last() {
