@@ -4,10 +4,10 @@
 //! golden/png/. The driver's exact traffic for one scene per wiring is pinned in
 //! golden/spilog/.
 //!
-//! Regenerate: `INSTA_UPDATE=always cargo test --test golden` for snapshots,
-//! `ESLMATRIX_BLESS=1 cargo test --test golden` for PNGs and SPI logs. Review the diff.
+//! Regenerate: `INSTA_UPDATE=always cargo test --test main golden` for snapshots,
+//! `ESLMATRIX_BLESS=1 cargo test --test main golden` for PNGs and SPI logs. Review the diff.
 
-mod common;
+use crate::common;
 
 use embedded_graphics::pixelcolor::BinaryColor;
 use embedded_graphics::prelude::*;

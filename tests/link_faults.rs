@@ -1,7 +1,7 @@
 //! The supervised link when things go wrong: a restarting or stopping switch, a wrong
 //! password, an ACL, lost heartbeats, an unreachable host. All on paused tokio time.
 
-mod link_support;
+use crate::link_support;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};

@@ -1,7 +1,7 @@
 //! The supervised link against the mock FreeSWITCH: the start-up rebuild, events turned
 //! into notices, and a burst of events absorbed without losing count or redrawing per event.
 
-mod link_support;
+use crate::link_support;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

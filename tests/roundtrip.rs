@@ -2,7 +2,7 @@
 //! sequence of frames sent by our driver into a VirtualChain wired the same way shows
 //! exactly the last frame — and the driver never sends a transaction of the wrong size.
 
-mod common;
+use crate::common;
 
 use eslmatrix::driver::wiring::{ChainOrder, ModuleWiring, Rotation, Wiring};
 use eslmatrix::render::Frame;

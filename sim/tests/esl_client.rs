@@ -1,7 +1,7 @@
 //! An independent ESL client (freeswitch-esl-tokio) against the mock: if the mock's bytes
 //! were wrong in a way a real client notices, these fail.
 
-mod esl_support;
+use crate::esl_support;
 
 use std::time::Duration;
 

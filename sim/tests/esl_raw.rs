@@ -1,7 +1,7 @@
 //! The mock over plain TCP: exact bytes for greeting, replies, notices, hostile input,
 //! event delivery order and faults.
 
-mod esl_support;
+use crate::esl_support;
 
 use std::time::Duration;
 

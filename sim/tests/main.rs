@@ -1,0 +1,18 @@
+//! The integration tests of this crate, one binary: each module was once its own test
+//! binary, and linking the crate once instead of per file is most of the build time saved.
+
+mod esl_support;
+
+mod chain_luma;
+mod chain_max7219;
+mod chain_props;
+mod chain_registers;
+mod chain_shift;
+mod esl_client;
+mod esl_props;
+mod esl_raw;
+mod esl_wire;
+mod pbx_api;
+mod pbx_consistency;
+mod pbx_events;
+mod pbx_scenarios;

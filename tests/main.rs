@@ -1,0 +1,18 @@
+//! The integration tests of this crate, one binary: each module was once its own test
+//! binary, and linking the crate once instead of per file is most of the build time saved.
+
+mod common;
+mod link_support;
+
+mod backends;
+mod cli;
+mod daemon_cli;
+mod daemon_hil;
+mod golden;
+mod link_faults;
+mod link_state;
+mod roundtrip;
+mod tools_cli;
+mod tools_probe;
+mod tools_selftest;
+mod tools_wizard;
