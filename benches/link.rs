@@ -10,7 +10,7 @@
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use eslmatrix::app::link::{supervise, LinkChannels, LinkOptions, LinkStats, ServerConfig};
+use eslmatrix::app::link::{supervise, EslHeaders, LinkChannels, LinkOptions, LinkStats, ServerConfig};
 use eslmatrix::status::{LinkView, Notice, PbxStatus, StatusView};
 use eslmatrix_sim::fs::event::Event;
 use eslmatrix_sim::fs::pbx::Pbx;
@@ -202,7 +202,7 @@ fn model_only(c: &mut Criterion) {
         b.iter(|| {
             let mut pbx = PbxStatus::new("bench");
             for ev in &parsed {
-                std::hint::black_box(pbx.apply_event(ev, now));
+                std::hint::black_box(pbx.apply_event(&EslHeaders(ev), now));
             }
             pbx.view(now)
         })

@@ -19,6 +19,7 @@
 //! event intake.
 
 mod backoff;
+mod esl_headers;
 mod session;
 
 use std::time::Duration;
@@ -30,6 +31,7 @@ use tracing::{info, warn, Instrument};
 use crate::status::{LinkState, Notice, PbxStatus, StatusView};
 
 use backoff::Backoff;
+pub use esl_headers::EslHeaders;
 use session::{ConnectFailure, SessionEnd};
 
 /// Where and how to reach one server.
@@ -277,7 +279,7 @@ impl Link {
 
     fn on_event(&mut self, event: &freeswitch_esl_tokio::EslEvent, now: Instant) {
         self.stats.events += 1;
-        if let Some(notice) = self.pbx.apply_event(event, now) {
+        if let Some(notice) = self.pbx.apply_event(&EslHeaders(event), now) {
             self.notify(notice);
         }
     }

@@ -441,7 +441,7 @@ fn pages_load_from_config_and_bad_fields_are_named() {
 #[test]
 fn status_to_scene_end_to_end() {
     use crate::status::fixtures::{fixture, inner_event};
-    use crate::status::{HeaderMap, LinkState, PbxStatus, RefreshResult};
+    use crate::status::{HeaderMap, LinkState, PbxStatus, RefreshCommand as Cmd, RefreshResult};
 
     let start = tokio::time::Instant::now();
     let at = |secs: u64| start + s(secs);
@@ -453,10 +453,10 @@ fn status_to_scene_end_to_end() {
     pbx.set_link(LinkState::Up);
     pbx.begin_refresh();
     let mut r = RefreshResult::default();
-    r.record("status", &fixture("esl-status/api_status_RECONSTRUCTED_1.10.txt")).expect("status");
-    r.record("show calls count", &fixture("esl-status/show_calls_count_RECONSTRUCTED.txt")).expect("count");
-    r.record("show channels count", "\n6 total.\n").expect("count");
-    r.record("show registrations count", "\n12 total.\n").expect("count");
+    r.record(&Cmd::Status, &fixture("esl-status/api_status_RECONSTRUCTED_1.10.txt")).expect("status");
+    r.record(&Cmd::CallsCount, &fixture("esl-status/show_calls_count_RECONSTRUCTED.txt")).expect("count");
+    r.record(&Cmd::ChannelsCount, "\n6 total.\n").expect("count");
+    r.record(&Cmd::RegistrationsCount, "\n12 total.\n").expect("count");
     pbx.apply_refresh(&r, at(1));
     sc.on_status(pbx.view(at(1)), s(1));
     assert_eq!(text(&mut sc, s(1)), "3 calls  12 reg  up 2d 03:04");

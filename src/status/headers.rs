@@ -1,10 +1,8 @@
 //! Read access to an event's headers, whatever parsed it.
 //!
 //! The status model only needs to look headers up by name, so it depends on this small trait
-//! rather than on one ESL client: the daemon feeds it `freeswitch_esl_tokio::EslEvent`s, tests
+//! rather than on one ESL client: the daemon's link adapts its client's events to it, tests
 //! and the replay tool feed it [`HeaderMap`]s built from captured text.
-
-use freeswitch_esl_tokio::EslEvent;
 
 /// An event as a bag of headers plus an optional body.
 pub trait Headers {
@@ -102,20 +100,6 @@ impl Headers for HeaderMap {
     }
 }
 
-impl Headers for EslEvent {
-    fn header(&self, name: &str) -> Option<&str> {
-        // The crate folds case for most keys but keeps `variable_*` keys verbatim (their
-        // suffix carries SIP casing); a linear scan covers the rare miss.
-        self.header_str(name).or_else(|| {
-            self.headers().iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-        })
-    }
-
-    fn body(&self) -> Option<&str> {
-        EslEvent::body(self)
-    }
-}
-
 /// Decodes `%XX` escapes as FreeSWITCH's plain serializer writes them. `+` stays `+` (FreeSWITCH
 /// never form-encodes), malformed escapes stay literal, and invalid UTF-8 (Latin-1 caller
 /// names) is replaced rather than rejected so one odd byte cannot hide a whole event.
@@ -173,17 +157,6 @@ mod tests {
         let m = HeaderMap::new().with("Caller-Caller-ID-Name", "_undef_").with("X", " ");
         assert_eq!(m.value("Caller-Caller-ID-Name"), None);
         assert_eq!(m.value("X"), None);
-    }
-
-    #[test]
-    fn esl_event_lookup_ignores_case_including_variables() {
-        let mut e = EslEvent::new();
-        e.set_header("Unique-ID", "u1");
-        e.set_header("variable_sip_term_status", "486");
-        e.set_body("text");
-        assert_eq!(Headers::header(&e, "unique-id"), Some("u1"));
-        assert_eq!(Headers::header(&e, "VARIABLE_SIP_TERM_STATUS"), Some("486"));
-        assert_eq!(Headers::body(&e), Some("text"));
     }
 
     proptest! {

@@ -1,12 +1,12 @@
 //! The PBX status model: what one FreeSWITCH server (or several) is doing right now.
 //!
-//! ESL has no replay, so state is rebuilt on every (re)connect from `api` outputs ([`api`]
-//! parses them into a [`RefreshResult`]) and then kept current by events
+//! ESL has no replay, so state is rebuilt on every (re)connect from the answers to
+//! [`RefreshCommand`]s (gathered in a [`RefreshResult`]) and then kept current by events
 //! ([`PbxStatus::apply_event`]). Events come in through the small [`Headers`] trait, so this
 //! module has no network code and runs the same on captured text as on a live socket.
 //!
 //! ```
-//! use eslmatrix::status::{HeaderMap, LinkState, Notice, PbxStatus, RefreshResult};
+//! use eslmatrix::status::{HeaderMap, LinkState, Notice, PbxStatus, RefreshCommand, RefreshResult};
 //! use tokio::time::Instant;
 //!
 //! let now = Instant::now();
@@ -15,8 +15,8 @@
 //! // After every (re)connect: mark the start, run the api commands, hand over the bodies.
 //! pbx.begin_refresh();
 //! let mut refresh = RefreshResult::default();
-//! refresh.record("show channels as json", r#"{"row_count": 0}"#).unwrap();
-//! refresh.record("show registrations count", "\n7 total.\n").unwrap();
+//! refresh.record(&RefreshCommand::ChannelsJson, r#"{"row_count": 0}"#).unwrap();
+//! refresh.record(&RefreshCommand::RegistrationsCount, "\n7 total.\n").unwrap();
 //! pbx.apply_refresh(&refresh, now);
 //! assert_eq!((pbx.calls(), pbx.registrations(), pbx.is_stale()), (Some(0), Some(7), false));
 //!
@@ -39,6 +39,7 @@ pub mod api;
 pub mod calls;
 mod headers;
 mod model;
+mod refresh;
 pub mod sip;
 pub mod tracking;
 
@@ -48,5 +49,6 @@ pub(crate) mod fixtures;
 pub use api::{GatewayState, ParseError, RegistrationList, StatusInfo, VersionInfo};
 pub use calls::{CallInfo, CallOutcome, Notice};
 pub use headers::{percent_decode, HeaderMap, Headers};
-pub use model::{Aggregate, LinkState, LinkView, PbxStatus, RefreshResult, StatusView};
+pub use model::{Aggregate, LinkState, LinkView, PbxStatus, StatusView};
+pub use refresh::{RefreshCommand, RefreshResult};
 pub use sip::{reason_phrase, sip_for_cause, SipStatus};

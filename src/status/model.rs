@@ -5,12 +5,10 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::api::{
-    self, ChannelRow, GatewayState, ParseError, RegistrationList, SofiaProfile, SofiaStatus, StatusInfo,
-    VersionInfo,
-};
+use super::api::{self, GatewayState, VersionInfo};
 use super::calls::{CallInfo, CallOutcome, Notice};
 use super::headers::Headers;
+use super::refresh::RefreshResult;
 use super::tracking::{ChannelSet, RegistrationSet};
 
 /// The state of the ESL connection, as the daemon's supervisor sees it.
@@ -20,7 +18,7 @@ pub enum LinkState {
     Connecting,
     /// Authenticated and subscribed.
     Up,
-    /// The connection is lost (or heartbeats stopped) since the given time.
+    /// The connection is lost (or went silent for 2.5 heartbeat intervals) since the given time.
     NoLink {
         /// When the link was lost.
         since: Instant,
@@ -68,76 +66,6 @@ impl LinkView {
     }
 }
 
-/// The `api` results gathered after a (re)connect. Every field is optional: the daemon may run
-/// any subset, and what is missing simply stays as it was.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct RefreshResult {
-    /// `status`.
-    pub status: Option<StatusInfo>,
-    /// `show calls count`.
-    pub calls: Option<u64>,
-    /// `show channels count`.
-    pub channels: Option<u64>,
-    /// `show channels as json`: lets the refresh rebuild the exact channel set.
-    pub channel_list: Option<Vec<ChannelRow>>,
-    /// `show registrations` or `show registrations as json`.
-    pub registrations: Option<RegistrationList>,
-    /// `show registrations count`.
-    pub registration_count: Option<u64>,
-    /// `sofia status profile <name>` for each profile asked about.
-    pub profiles: Vec<SofiaProfile>,
-    /// `sofia status`.
-    pub sofia: Option<SofiaStatus>,
-    /// `version`.
-    pub version: Option<VersionInfo>,
-    /// `uptime`.
-    pub uptime: Option<Duration>,
-    /// `hostname`.
-    pub hostname: Option<String>,
-}
-
-impl RefreshResult {
-    /// Parses the body of `api <command>` into the matching field, so the daemon can keep a
-    /// list of commands in its config and hand over whatever came back.
-    pub fn record(&mut self, command: &str, body: &str) -> Result<(), ParseError> {
-        let words: Vec<&str> = command.split_whitespace().collect();
-        let lower: Vec<String> = words.iter().map(|w| w.to_ascii_lowercase()).collect();
-        let lower: Vec<&str> = lower.iter().map(String::as_str).collect();
-        match lower.as_slice() {
-            ["status"] => self.status = Some(api::parse_status(body)?),
-            ["show", "calls", "count"] => self.calls = Some(api::parse_count(body)?),
-            ["show", "channels", "count"] => self.channels = Some(api::parse_count(body)?),
-            ["show", "channels", "as", "json"] => self.channel_list = Some(api::parse_channels_json(body)?),
-            ["show", "registrations", "count"] => self.registration_count = Some(api::parse_count(body)?),
-            ["show", "registrations"] => self.registrations = Some(api::parse_registrations_csv(body)?),
-            ["show", "registrations", "as", "json"] => {
-                self.registrations = Some(api::parse_registrations_json(body)?)
-            }
-            ["sofia", "status"] => self.sofia = Some(api::parse_sofia_status(body)?),
-            ["sofia", "status", "profile", _] => self.profiles.push(api::parse_sofia_profile(body)?),
-            ["version"] | ["version", "short"] => self.version = Some(api::parse_version(body)?),
-            ["uptime"] | ["uptime", "s"] => self.uptime = Some(api::parse_uptime(body)?),
-            ["hostname"] => {
-                let h = body.trim();
-                if h.is_empty() || h.starts_with("-ERR") {
-                    return Err(ParseError::Unexpected {
-                        what: "hostname",
-                        text: h.chars().take(80).collect(),
-                    });
-                }
-                self.hostname = Some(h.to_owned());
-            }
-            _ => {
-                return Err(ParseError::Unexpected {
-                    what: "refresh command",
-                    text: command.chars().take(80).collect(),
-                })
-            }
-        }
-        Ok(())
-    }
-}
-
 /// One server's state.
 ///
 /// Time comes in as tokio [`Instant`]s so uptime keeps counting between refreshes and tests can
@@ -156,7 +84,6 @@ pub struct PbxStatus {
     hostname: Option<String>,
     version: Option<String>,
     gateways: BTreeMap<String, GatewayState>,
-    last_heartbeat: Option<Instant>,
 }
 
 impl PbxStatus {
@@ -175,7 +102,6 @@ impl PbxStatus {
             hostname: None,
             version: None,
             gateways: BTreeMap::new(),
-            last_heartbeat: None,
         }
     }
 
@@ -257,17 +183,6 @@ impl PbxStatus {
     /// Gateways by name.
     pub fn gateways(&self) -> &BTreeMap<String, GatewayState> {
         &self.gateways
-    }
-
-    /// When the last HEARTBEAT arrived; the daemon's liveness check reads this.
-    pub fn last_heartbeat(&self) -> Option<Instant> {
-        self.last_heartbeat
-    }
-
-    /// Time since the last HEARTBEAT. FreeSWITCH sends one every 20 s by default and nothing
-    /// else proves the link is alive, so the daemon compares this against its timeout.
-    pub fn heartbeat_age(&self, now: Instant) -> Option<Duration> {
-        self.last_heartbeat.map(|t| now.saturating_duration_since(t))
     }
 
     /// Call before sending the refresh `api` commands: events from here on may or may not be
@@ -375,7 +290,6 @@ impl PbxStatus {
     }
 
     fn heartbeat(&mut self, ev: &impl Headers, now: Instant) {
-        self.last_heartbeat = Some(now);
         let num = |h: &str| ev.value(h).and_then(|v| v.parse::<u64>().ok());
         let uptime = num("Uptime-msec")
             .map(Duration::from_millis)
@@ -572,6 +486,7 @@ mod tests {
     use super::*;
     use crate::status::fixtures::{fixture, inner_event, sections};
     use crate::status::headers::HeaderMap;
+    use crate::status::refresh::RefreshCommand as Cmd;
 
     fn t0() -> Instant {
         Instant::now()
@@ -582,8 +497,8 @@ mod tests {
         s.set_link(LinkState::Up);
         s.begin_refresh();
         let mut r = RefreshResult::default();
-        r.record("show channels as json", "{\"row_count\": 0}\n").unwrap();
-        r.record("show registrations as json", "{\"row_count\": 0}\n").unwrap();
+        r.record(&Cmd::ChannelsJson, "{\"row_count\": 0}\n").unwrap();
+        r.record(&Cmd::RegistrationsJson, "{\"row_count\": 0}\n").unwrap();
         s.apply_refresh(&r, now);
         s
     }
@@ -613,8 +528,6 @@ mod tests {
         assert_eq!(s.version(), Some("1.10.12"));
         assert_eq!(s.idle_cpu(), Some(98.866667));
         assert_eq!((s.sessions_per_sec(), s.peak()), (Some(0), Some(4)));
-        assert_eq!(s.last_heartbeat(), Some(now));
-        assert_eq!(s.heartbeat_age(now + Duration::from_secs(21)), Some(Duration::from_secs(21)));
         // Exact channel set from the listing: Session-Count does not override it.
         assert_eq!(s.channels(), Some(0));
     }
@@ -771,17 +684,16 @@ mod tests {
         let mut s = PbxStatus::new("pbx1");
         assert!(s.is_stale());
         let mut r = RefreshResult::default();
-        r.record("status", &fixture("esl-status/api_status_RECONSTRUCTED_1.10.txt")).unwrap();
-        r.record("show calls count", "\n1 total.\n").unwrap();
+        r.record(&Cmd::Status, &fixture("esl-status/api_status_RECONSTRUCTED_1.10.txt")).unwrap();
+        r.record(&Cmd::CallsCount, "\n1 total.\n").unwrap();
         r.record(
-            "show registrations",
+            &Cmd::Registrations,
             fixture("esl-status/show_registrations_real.txt").split("===").next().unwrap_or(""),
         )
         .unwrap();
-        r.record("sofia status", &fixture("esl-status/sofia_status_RECONSTRUCTED.txt")).unwrap();
-        r.record("hostname", "fs-test").unwrap();
-        assert!(r.record("show bananas", "").is_err());
-        assert!(r.record("show calls count", "-ERR no reply\n").is_err());
+        r.record(&Cmd::SofiaStatus, &fixture("esl-status/sofia_status_RECONSTRUCTED.txt")).unwrap();
+        r.record(&Cmd::Hostname, "fs-test").unwrap();
+        assert!(r.record(&Cmd::CallsCount, "-ERR no reply\n").is_err());
         s.set_link(LinkState::Up);
         assert!(s.is_stale(), "up but not refreshed");
         s.apply_refresh(&r, now);
@@ -810,7 +722,7 @@ mod tests {
         let mut s = PbxStatus::new("p");
         let mut r = RefreshResult::default();
         r.record(
-            "sofia status profile internal",
+            &Cmd::SofiaProfile("internal".into()),
             &fixture("esl-status/sofia_status_profile_internal_RECONSTRUCTED_1.10.12.txt"),
         )
         .unwrap();
@@ -858,18 +770,5 @@ mod tests {
         b.set_link(LinkState::AuthFailed);
         assert_eq!(Aggregate::view("sum", &[a, b], later).link, LinkView::AuthFailed);
         assert!(Aggregate::combine("none", &[]).stale);
-    }
-
-    #[test]
-    fn esl_event_drives_the_model() {
-        let now = t0();
-        let mut s = up(now);
-        let mut e = freeswitch_esl_tokio::EslEvent::new();
-        e.set_header("Event-Name", "CUSTOM");
-        e.set_header("Event-Subclass", "sofia::register");
-        e.set_header("call-id", "c1");
-        e.set_header("contact", "<sip:x@y;transport=wss>");
-        s.apply_event(&e, now);
-        assert_eq!(s.webrtc_registrations(), Some(1));
     }
 }

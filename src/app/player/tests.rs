@@ -9,7 +9,7 @@ use crate::backend::output::{virtual_chain, Bus, Output};
 use crate::driver::wiring::Wiring;
 use crate::render::{render_aligned, render_text, Align};
 use crate::scene::{CueStyle, Page, SceneConfig, Template};
-use crate::status::{LinkState, PbxStatus, RefreshResult};
+use crate::status::{LinkState, PbxStatus, RefreshCommand as Cmd, RefreshResult};
 
 const MS: fn(u64) -> Duration = Duration::from_millis;
 const LONG: &str = "Incoming call from Alice (1001)";
@@ -120,8 +120,8 @@ fn up_view(calls: u64) -> StatusView {
     pbx.set_link(LinkState::Up);
     pbx.begin_refresh();
     let mut r = RefreshResult::default();
-    r.record("show registrations count", "\n3 total.\n").unwrap();
-    r.record("show calls count", &format!("\n{calls} total.\n")).unwrap();
+    r.record(&Cmd::RegistrationsCount, "\n3 total.\n").unwrap();
+    r.record(&Cmd::CallsCount, &format!("\n{calls} total.\n")).unwrap();
     pbx.apply_refresh(&r, now);
     pbx.view(now)
 }
