@@ -164,7 +164,7 @@ async fn answered_call() {
         let call = pbx.start_call("1001", "1000", Some("Alice")).unwrap();
         sleep(SECS(4)).await;
         pbx.answer(&call).unwrap();
-        // The ringing alert runs 8 s, a page shows for page_time, then "answered" for 3 s.
+        // "answered" replaces the ringing alert at once and shows for 3 s.
         sleep(SECS(20)).await;
         pbx.hangup(&call, Party::Caller).unwrap();
         sleep(SECS(30)).await;

@@ -8,6 +8,7 @@ mod backends;
 mod cli;
 mod daemon_cli;
 mod daemon_hil;
+mod daemon_truth;
 mod golden;
 mod link_faults;
 mod link_state;

@@ -134,6 +134,7 @@ mod tests {
         let a = rules.alert_for(&Notice::Answered(call())).unwrap();
         assert_eq!((a.text.as_str(), a.priority), ("Alice (1001) → 1000 answered", Priority::Low));
         let outcome = CallOutcome {
+            uuid: "u".into(),
             from: "1001".into(),
             from_name: None,
             to: "1000".into(),

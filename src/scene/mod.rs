@@ -39,9 +39,17 @@
 //! * **Alerts** show for their duration. A strictly higher priority alert preempts the one
 //!   showing, which goes back to the head of its queue with the time it had left. Equal or
 //!   lower priority alerts wait; the next one is the highest priority, oldest first.
-//! * **Pages are never starved**: when an alert of priority P ends, the next page shows for a
-//!   full `page_time` before any alert of priority P or lower may start; only a strictly
-//!   higher one may cut in. With four priorities at most four alerts can run back to back.
+//! * **Alerts follow their call**: news about a call (ringing, answered, hung up; see
+//!   [`Notice::call`]) replaces any alert about the same call at once, showing or waiting,
+//!   whatever the priorities: `Alice (1001) → 1000` becomes `… : 486 Busy Here` the moment
+//!   the hang-up arrives, and an alert about a call never outlives the call's end (when the
+//!   outcome's kind is turned off, the call's alert simply ends). Once a call's alert has run
+//!   its time, later news about the call is a new alert under the usual rules.
+//! * **Pages are never starved**: when an alert run ends (an alert and the news about its
+//!   call that replaced it), the next page shows for a full `page_time` before any alert of
+//!   the run's highest priority P or lower may start; only a strictly higher one may cut in,
+//!   and only a priority above P preempts a run. A call gives at most three pieces of news,
+//!   so with four priorities a bounded number of alerts can run back to back.
 //!   After an alert the rotation moves on to the next page.
 //! * **Link failures** raise the `link_down` alert (Critical by default) once per outage and
 //!   discard every lower alert, waiting or showing: a ringing call the display can no longer
@@ -177,12 +185,23 @@ struct Waiting {
     remaining: Duration,
     seq: u64,
     started: bool,
+    /// The call the alert is about, if any.
+    call: Option<String>,
 }
 
 #[derive(Debug, Clone)]
 enum Showing {
-    Page { since: Duration },
-    Alert { waiting: Waiting, ends_at: Duration },
+    Page {
+        since: Duration,
+    },
+    /// `run` is the highest priority shown since the last page, replacements included: the
+    /// page gap and preemption go by it, so a call's quieter outcome cannot open the door to
+    /// an endless chain of alerts.
+    Alert {
+        waiting: Waiting,
+        ends_at: Duration,
+        run: Priority,
+    },
 }
 
 /// The scene state machine; see the module docs for its rules.
@@ -280,9 +299,13 @@ impl Scene {
     /// Queues an alert at `now` (it may start at once; see the module rules).
     pub fn on_alert(&mut self, alert: Alert, now: Duration) {
         self.advance(now);
-        let now = self.clock;
         self.seq += 1;
-        self.queue.push(Waiting { remaining: alert.duration, alert, seq: self.seq, started: false });
+        self.enqueue(alert, None, self.seq);
+    }
+
+    fn enqueue(&mut self, alert: Alert, call: Option<String>, seq: u64) {
+        let now = self.clock;
+        self.queue.push(Waiting { remaining: alert.duration, alert, seq, started: false, call });
         self.try_start(now);
         while self.queue.len() > self.max_queued {
             let victim =
@@ -294,10 +317,60 @@ impl Scene {
         }
     }
 
-    /// Turns a status notice into an alert per the configured rules and queues it.
+    /// Turns a status notice into an alert per the configured rules and queues it; news
+    /// about a call replaces the alerts about that call (see the module rules).
     pub fn on_notice(&mut self, notice: &Notice, now: Duration) {
-        if let Some(alert) = self.rules.alert_for(notice) {
-            self.on_alert(alert, now);
+        let alert = self.rules.alert_for(notice);
+        match notice.call() {
+            Some(call) => self.follow_call(call, alert, now),
+            None => {
+                if let Some(alert) = alert {
+                    self.on_alert(alert, now);
+                }
+            }
+        }
+    }
+
+    /// Puts `alert` (the latest news about `call`, or nothing) in the place of the alerts
+    /// about that call.
+    fn follow_call(&mut self, call: &str, alert: Option<Alert>, now: Duration) {
+        self.advance(now);
+        let now = self.clock;
+        let about = |w: &Waiting| w.call.as_deref() == Some(call);
+        let queued_seq = self.queue.iter().filter(|w| about(w)).map(|w| w.seq).min();
+        self.queue.retain(|w| !about(w));
+        if let Showing::Alert { waiting, run, .. } = &self.showing {
+            if about(waiting) {
+                let run = *run;
+                match alert {
+                    // A repeated event must not restart the alert's time.
+                    Some(a) if a.text == waiting.alert.text => {}
+                    Some(a) => {
+                        self.seq += 1;
+                        let run = run.max(a.priority);
+                        let next = Waiting {
+                            remaining: a.duration,
+                            alert: a,
+                            seq: self.seq,
+                            started: true,
+                            call: Some(call.to_owned()),
+                        };
+                        let ends_at = now + next.remaining;
+                        self.showing = Showing::Alert { waiting: next, ends_at, run };
+                    }
+                    None => self.end_alert(now),
+                }
+                self.try_start(now);
+                return;
+            }
+        }
+        if let Some(a) = alert {
+            // News about a call that was waiting keeps the place the call had in the queue.
+            let seq = queued_seq.unwrap_or_else(|| {
+                self.seq += 1;
+                self.seq
+            });
+            self.enqueue(a, Some(call.to_owned()), seq);
         }
     }
 
@@ -382,11 +455,18 @@ impl Scene {
         self.clock = now;
     }
 
+    /// The alert run showing ends at `t`: a page follows, with the gap rule.
+    fn end_alert(&mut self, t: Duration) {
+        if let Showing::Alert { run, .. } = &self.showing {
+            self.gap = Some((*run, t + self.page_time));
+            self.next_page(t);
+        }
+    }
+
     fn transition(&mut self, t: Duration) {
         match &self.showing {
-            Showing::Alert { waiting, .. } => {
-                self.gap = Some((waiting.alert.priority, t + self.page_time));
-                self.next_page(t);
+            Showing::Alert { .. } => {
+                self.end_alert(t);
                 self.try_start(t);
             }
             Showing::Page { .. } => {
@@ -413,7 +493,7 @@ impl Scene {
         };
         let (i, p) = (best.0, best.1.alert.priority);
         let allowed = match &self.showing {
-            Showing::Alert { waiting, .. } => p > waiting.alert.priority,
+            Showing::Alert { run, .. } => p > *run,
             Showing::Page { .. } => match self.gap {
                 Some((gp, until)) => p > gp || until <= t,
                 None => true,
@@ -423,7 +503,7 @@ impl Scene {
             return false;
         }
         let mut next = self.queue.remove(i);
-        if let Showing::Alert { waiting, ends_at } = &self.showing {
+        if let Showing::Alert { waiting, ends_at, .. } = &self.showing {
             let mut back = waiting.clone();
             back.remaining = ends_at.saturating_sub(t);
             if !back.remaining.is_zero() {
@@ -438,7 +518,8 @@ impl Scene {
             }
         }
         let ends_at = t + next.remaining;
-        self.showing = Showing::Alert { waiting: next, ends_at };
+        let run = next.alert.priority;
+        self.showing = Showing::Alert { waiting: next, ends_at, run };
         true
     }
 

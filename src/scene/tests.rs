@@ -3,7 +3,7 @@ use std::time::Duration;
 use proptest::prelude::*;
 
 use super::*;
-use crate::status::{CallInfo, LinkView, Notice, StatusView};
+use crate::status::{CallInfo, CallOutcome, LinkView, Notice, StatusView};
 
 fn s(secs: u64) -> Duration {
     Duration::from_secs(secs)
@@ -302,6 +302,111 @@ fn notices_become_alerts_by_rule() {
     assert_eq!(sc.next_change(s(1)), Some(s(9)));
 }
 
+fn call(id: &str) -> CallInfo {
+    CallInfo { uuid: id.into(), from: format!("10{id}"), from_name: None, to: "1000".into() }
+}
+
+fn ring(id: &str) -> Notice {
+    Notice::Incoming(call(id))
+}
+
+fn answered(id: &str) -> Notice {
+    Notice::Answered(call(id))
+}
+
+fn ended(id: &str, reason: &str) -> Notice {
+    let c = call(id);
+    Notice::HungUp(CallOutcome {
+        uuid: c.uuid,
+        from: c.from,
+        from_name: None,
+        to: c.to,
+        answered: false,
+        duration: Duration::ZERO,
+        cause: "USER_BUSY".into(),
+        sip_status: None,
+        reason: reason.into(),
+    })
+}
+
+#[test]
+fn a_ringing_alert_is_replaced_by_the_outcome_at_once() {
+    let mut sc = scene(&["A", "B"]);
+    sc.on_status(view("pbx1", 1), s(0));
+    sc.on_notice(&ring("1"), s(1));
+    assert_eq!(text(&mut sc, s(1)), "101 → 1000");
+    sc.on_notice(&ended("1", "486 Busy Here"), s(2));
+    let cue = sc.current(s(2));
+    assert_eq!(cue.text, "101 → 1000: 486 Busy Here", "not 7 s later");
+    assert_eq!(cue.kind, CueKind::Alert(Priority::Normal));
+    // The outcome shows for its own time, then a page.
+    assert_eq!(sc.next_change(s(2)), Some(s(7)));
+    assert_eq!(text(&mut sc, s(7)), "B");
+}
+
+#[test]
+fn ring_answer_hang_up_is_one_run_and_the_gap_follows_its_highest_priority() {
+    let mut sc = scene(&["A"]);
+    sc.on_status(view("pbx1", 1), s(0));
+    sc.on_notice(&ring("1"), s(0));
+    sc.on_notice(&answered("1"), s(2));
+    assert_eq!(sc.current(s(2)).kind, CueKind::Alert(Priority::Low), "answered replaces ringing");
+    assert_eq!(text(&mut sc, s(2)), "101 → 1000 answered");
+    sc.on_notice(&answered("1"), s(4));
+    assert_eq!(sc.next_change(s(4)), Some(s(5)), "a repeated answer does not restart the alert");
+    assert_eq!(text(&mut sc, s(5)), "A");
+    // Later news about the call is a new alert: the ringing run was High, so a Normal
+    // hang-up waits for a whole page.
+    sc.on_notice(&ended("1", "0:08"), s(6));
+    assert_eq!(text(&mut sc, s(6)), "A");
+    assert_eq!(text(&mut sc, s(10)), "101 → 1000: 0:08");
+}
+
+#[test]
+fn a_call_that_ends_while_its_alert_waits_never_shows_ringing() {
+    let mut sc = scene(&["A"]);
+    sc.on_status(view("pbx1", 1), s(0));
+    sc.on_notice(&ring("1"), s(0));
+    sc.on_notice(&ring("2"), s(1));
+    assert_eq!(text(&mut sc, s(1)), "101 → 1000");
+    sc.on_notice(&ended("2", "487 Request Terminated"), s(3));
+    sc.on_notice(&ended("1", "486 Busy Here"), s(4));
+    let mut shown = Vec::new();
+    for t in 4..40 {
+        let txt = text(&mut sc, s(t));
+        if shown.last() != Some(&txt) {
+            shown.push(txt);
+        }
+    }
+    assert_eq!(
+        shown,
+        ["101 → 1000: 486 Busy Here", "A", "102 → 1000: 487 Request Terminated", "A"],
+        "call 2 ended before its turn: only its outcome shows"
+    );
+}
+
+#[test]
+fn a_call_whose_outcome_is_turned_off_just_ends_its_alert() {
+    let alerts = AlertRules { hung_up: None, ..AlertRules::default() };
+    let mut sc = Scene::new(SceneConfig { pages: vec![page("A")], alerts, ..SceneConfig::default() });
+    sc.on_status(view("pbx1", 1), s(0));
+    sc.on_notice(&ring("1"), s(0));
+    sc.on_notice(&ended("1", "486 Busy Here"), ms(1500));
+    assert_eq!(text(&mut sc, ms(1500)), "A");
+}
+
+#[test]
+fn a_quieter_outcome_does_not_let_an_equal_alert_preempt_the_run() {
+    let mut sc = scene(&["A"]);
+    sc.on_status(view("pbx1", 1), s(0));
+    sc.on_notice(&ring("1"), s(0));
+    sc.on_notice(&ended("1", "486 Busy Here"), s(1));
+    sc.on_notice(&ring("2"), s(2));
+    assert_eq!(text(&mut sc, s(2)), "101 → 1000: 486 Busy Here");
+    assert_eq!(text(&mut sc, s(6)), "A");
+    assert_eq!(text(&mut sc, s(11)), "102 → 1000", "after a whole page");
+}
+
 #[test]
 fn time_going_backwards_is_treated_as_now() {
     let mut sc = scene(&["A", "B"]);
@@ -410,6 +515,106 @@ proptest! {
             let mut copy = sc.clone();
             prop_assert_eq!(copy.current(t - ms(1)), here.clone());
             prop_assert_ne!(copy.current(t), here);
+        }
+    }
+}
+
+/// Which call an alert text is about (`10<id> → 1000…`), if any.
+fn call_of(text: &str) -> Option<&str> {
+    text.strip_prefix("10")?.split_once(" → 1000").map(|(id, _)| id)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// Random calls (ringing, maybe answered, ended) mixed with other alerts: an alert about
+    /// a call never shows after the call ended except as its outcome, the outcome replaces a
+    /// showing alert at the instant of the hang-up, and pages are still never starved.
+    #[test]
+    fn alerts_follow_their_call_and_pages_are_not_starved(
+        calls in proptest::collection::vec((0u64..200, 0u64..80, any::<bool>(), 1u64..60), 0..5),
+        others in proptest::collection::vec((0u64..300, 0u8..4, 1u64..5), 0..5),
+        page_time in 1u64..4,
+    ) {
+        // (tenths of a second, what): 0 ring, 1 answer, 2 hang up, 3 another alert.
+        let mut events: Vec<(u64, u8, usize)> = Vec::new();
+        for (i, (start, ring_for, answer, talk)) in calls.iter().enumerate() {
+            events.push((*start, 0, i));
+            if *answer {
+                events.push((start + ring_for, 1, i));
+                events.push((start + ring_for + talk, 2, i));
+            } else {
+                events.push((start + ring_for, 2, i));
+            }
+        }
+        for (i, (at, _, _)) in others.iter().enumerate() {
+            events.push((*at, 3, i));
+        }
+        events.sort();
+        let mut sc = Scene::new(SceneConfig {
+            pages: vec![page("A"), page("B")],
+            page_time: s(page_time),
+            ..SceneConfig::default()
+        });
+        sc.on_status(view("pbx1", 1), s(0));
+        let prios = [Priority::Low, Priority::Normal, Priority::High, Priority::Critical];
+        let mut ended_at: Vec<Option<u64>> = vec![None; calls.len()];
+        // (text, kind, the run's priority, start in ms)
+        let mut runs: Vec<(String, CueKind, Option<Priority>, u64)> = Vec::new();
+        let mut next = 0;
+        for tick in 0..=600u64 {
+            let t = ms(tick * 100);
+            let before = sc.clone().current(t);
+            while next < events.len() && events[next].0 <= tick {
+                let (_, what, i) = events[next];
+                let id = i.to_string();
+                match what {
+                    0 => sc.on_notice(&ring(&id), t),
+                    1 => sc.on_notice(&answered(&id), t),
+                    2 => {
+                        sc.on_notice(&ended(&id, "486 Busy Here"), t);
+                        ended_at[i] = Some(tick);
+                        if call_of(&before.text) == Some(id.as_str()) {
+                            let now = sc.clone().current(t);
+                            prop_assert!(now.text.starts_with(&format!("10{id} → 1000: 486 Busy Here")), "{}", now.text);
+                        }
+                    }
+                    _ => {
+                        let (_, p, d) = others[i];
+                        sc.on_alert(alert(&format!("alert {i}"), prios[p as usize], d), t);
+                    }
+                }
+                next += 1;
+            }
+            let cue = sc.current(t);
+            if let Some(id) = call_of(&cue.text) {
+                let i: usize = id.parse().expect("call id");
+                if ended_at[i].is_some() {
+                    // Possibly with a "(+N more)" suffix for alerts dropped from a burst.
+                    prop_assert!(cue.text.contains(": 486 Busy Here"), "{} after the call ended", cue.text);
+                }
+            }
+            let run = match &sc.showing {
+                Showing::Alert { run, .. } => Some(*run),
+                Showing::Page { .. } => None,
+            };
+            if runs.last().map(|(txt, k, r, _)| (txt.as_str(), *k, *r)) != Some((cue.text.as_str(), cue.kind, run)) {
+                runs.push((cue.text, cue.kind, run, tick * 100));
+            }
+        }
+        for w in runs.windows(2) {
+            if let (Some(p), Some(q)) = (w[0].2, w[1].2) {
+                let same_call = call_of(&w[0].0).is_some() && call_of(&w[0].0) == call_of(&w[1].0);
+                // Back to back only when news replaces its call's alert, or by preemption.
+                prop_assert!(same_call || q > p, "{w:?}");
+            }
+        }
+        for w in runs.windows(3) {
+            if let (Some(p), None, Some(q)) = (w[0].2, w[1].2, w[2].2) {
+                if q <= p {
+                    prop_assert!(w[2].3 - w[1].3 >= page_time * 1000, "{w:?}");
+                }
+            }
         }
     }
 }

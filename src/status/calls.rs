@@ -57,6 +57,8 @@ impl CallInfo {
 /// How a call ended, from CHANNEL_HANGUP_COMPLETE.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallOutcome {
+    /// The inbound leg's Unique-ID, the same as its [`CallInfo::uuid`].
+    pub uuid: String,
     /// Caller number.
     pub from: String,
     /// Caller-ID name, if it adds anything.
@@ -119,6 +121,7 @@ impl CallOutcome {
             None => cause.clone(),
         };
         Some(Self {
+            uuid: call.uuid,
             from: call.from,
             from_name: call.from_name,
             to: call.to,
@@ -133,7 +136,7 @@ impl CallOutcome {
     /// `"1001 → 1000: 486 Busy Here"`.
     pub fn label(&self) -> String {
         let who = CallInfo {
-            uuid: String::new(),
+            uuid: self.uuid.clone(),
             from: self.from.clone(),
             from_name: self.from_name.clone(),
             to: self.to.clone(),
@@ -176,6 +179,18 @@ pub enum Notice {
     },
     /// A message pushed with CUSTOM `eslmatrix::message`.
     Message(String),
+}
+
+impl Notice {
+    /// The call this notice is news about (its inbound leg's Unique-ID), so the scene can
+    /// replace an alert about a call with what happened to it next.
+    pub fn call(&self) -> Option<&str> {
+        match self {
+            Self::Incoming(c) | Self::Answered(c) => Some(&c.uuid),
+            Self::HungUp(o) => Some(&o.uuid),
+            Self::Gateway { .. } | Self::Message(_) => None,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,263 @@
+//! The display never lies: hardware-in-the-loop stories (the whole daemon against the mock
+//! FreeSWITCH on a virtual chain, paused tokio time) about alerts that follow their call and
+//! figures that stay true. Goldens in golden/daemon/ list each picture with the time it
+//! appeared, counted from the story's first event (regenerate with `INSTA_UPDATE=always`).
+//!
+//! The display is 32 modules with the small font, so every text fits and stands still.
+
+use std::future::Future;
+use std::time::Duration;
+
+use eslmatrix::app::daemon;
+use eslmatrix::app::link::LinkStats;
+use eslmatrix::app::recording::{Recording, Shot};
+use eslmatrix::backend::output::{virtual_chain, Bus, Output};
+use eslmatrix::config::Config;
+use eslmatrix::render::{render_aligned, Align, Font};
+use eslmatrix_sim::fs::pbx::{Party, Transport};
+use eslmatrix_sim::fs::{MockConfig, MockFreeSwitch, MockHandle};
+use tokio::time::{sleep, Instant};
+
+const SECS: fn(u64) -> Duration = Duration::from_secs;
+/// Columns of the test display: 32 modules, wide enough for a call and its outcome.
+const WIDTH: u32 = 256;
+
+/// One story at a time, as in daemon_hil: a quieter machine delivers loopback bytes before
+/// the paused clock moves on.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+struct Story {
+    fs: MockHandle,
+    config: Config,
+}
+
+impl Story {
+    async fn new(mock: MockConfig, pages: &[&str], extra: &str) -> Self {
+        let fs = MockFreeSwitch::start(mock).await.expect("mock starts");
+        let addr = fs.addr();
+        let pages: String = pages.iter().map(|p| format!("[[page]]\ntemplate = {p:?}\n")).collect();
+        let text = format!(
+            "page_time = \"5s\"\n\
+             [[server]]\nname = \"pbx\"\nhost = \"{}\"\nport = {}\npassword = \"ClueCon\"\n\
+             [display]\nmodules = \"32x1\"\nfont = \"small\"\n\
+             {pages}{extra}",
+            addr.ip(),
+            addr.port()
+        );
+        let mut config = Config::parse(&text, None).expect("test config is valid");
+        config.link.jitter_seed = Some(42);
+        let pbx = fs.pbx();
+        pbx.register("1000", Transport::Udp, "Yealink SIP-T46S").unwrap();
+        pbx.register("1001", Transport::Udp, "Polycom VVX").unwrap();
+        pbx.register("1002", Transport::Wss, "SIP.js/0.21").unwrap();
+        Story { fs, config }
+    }
+
+    /// Runs the daemon until `script` ends. The script gets the recording and the time the
+    /// player started (the origin of every shot's time).
+    async fn run<F: Future<Output = ()>>(
+        &self,
+        script: impl FnOnce(Recording, Instant) -> F,
+    ) -> (Recording, Vec<LinkStats>) {
+        let rec = Recording::new();
+        let chain = virtual_chain(&self.config.wiring).expect("chain");
+        let mut out =
+            Output::with_bus(Bus::Chain(chain), rec.view(), self.config.wiring, self.config.intensity)
+                .expect("output");
+        let origin = Instant::now();
+        let stats = daemon::run(&self.config, &mut out, script(rec.clone(), origin)).await;
+        (rec, stats)
+    }
+}
+
+/// Waits (in tokio time) until the display shows `rows`.
+async fn until_shown(rec: &Recording, rows: &[String]) {
+    for _ in 0..12_000 {
+        if rec.showed(rows) {
+            return;
+        }
+        sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the display never showed {rows:#?}");
+}
+
+/// `text` as the test display shows a page: small font, centred.
+fn page(text: &str) -> Vec<String> {
+    render_aligned(text, Font::Small, WIDTH, 8, Align::Center).to_rows()
+}
+
+/// `text` in inverse video, as the ringing alert shows.
+fn inverted(text: &str) -> Vec<String> {
+    let mut f = render_aligned(text, Font::Small, WIDTH, 8, Align::Center);
+    f.invert();
+    f.to_rows()
+}
+
+/// The pictures a person could have seen from `from` on (pictures replaced within the same
+/// instant never reached an eye), each with its time since `from`.
+fn seen_since(rec: &Recording, from: Duration) -> Vec<(Duration, Vec<String>)> {
+    let shots: Vec<Shot> = rec.shots();
+    let mut out: Vec<(Duration, Vec<String>)> = Vec::new();
+    for (i, s) in shots.iter().enumerate() {
+        let lasted = shots.get(i + 1).is_none_or(|next| next.at > s.at);
+        // The picture on display when the story starts counts from the start.
+        let on_at_start = shots.get(i + 1).is_none_or(|next| next.at > from);
+        if !lasted || (s.at < from && !on_at_start) {
+            continue;
+        }
+        if out.last().map(|(_, r)| r) != Some(&s.rows) {
+            out.push((s.at.saturating_sub(from), s.rows.clone()));
+        }
+    }
+    out
+}
+
+fn timeline_text(pictures: &[(Duration, Vec<String>)]) -> String {
+    let mut out = String::new();
+    for (i, (at, rows)) in pictures.iter().enumerate() {
+        out.push_str(&format!("#{i} at +{:.3}s\n", at.as_secs_f64()));
+        for r in rows {
+            out.push_str(r);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// When `rows` first showed, counted from `from`.
+fn shown_at(pictures: &[(Duration, Vec<String>)], rows: &[String]) -> Option<Duration> {
+    pictures.iter().find(|(_, r)| r == rows).map(|(at, _)| *at)
+}
+
+macro_rules! golden {
+    ($name:expr, $text:expr) => {
+        insta::with_settings!({snapshot_path => "../golden/daemon", prepend_module_to_snapshot => false}, {
+            insta::assert_snapshot!($name, $text);
+        })
+    };
+}
+
+const CALLS_PAGE: &str = "{calls} calls  {registrations} reg";
+
+#[tokio::test(start_paused = true)]
+async fn ring_then_busy_shows_the_reason_at_once() {
+    let _serial = SERIAL.lock().await;
+    let story = Story::new(MockConfig::default(), &[CALLS_PAGE], "").await;
+    let pbx = story.fs.pbx().clone();
+    let mut start = Duration::ZERO;
+    let (rec, _) = story
+        .run(|rec, origin| {
+            let start = &mut start;
+            async move {
+                until_shown(&rec, &page("0 calls  3 reg")).await;
+                *start = origin.elapsed();
+                let call = pbx.start_call("1000", "1001", None).unwrap();
+                sleep(SECS(1)).await;
+                pbx.reject(&call, 486).unwrap();
+                sleep(SECS(12)).await;
+            }
+        })
+        .await;
+    let seen = seen_since(&rec, start);
+    let ring = shown_at(&seen, &inverted("1000 → 1001")).expect("the ringing alert showed");
+    let busy = shown_at(&seen, &page("1000 → 1001: 486 Busy Here")).expect("the busy alert showed");
+    assert!(ring < SECS(1), "rang at {ring:?}");
+    assert!(busy <= SECS(2), "busy 1 s after the reject at most, shown at {busy:?}");
+    assert!(
+        !seen.iter().any(|(at, r)| *at > busy && *r == inverted("1000 → 1001")),
+        "no ringing after the end"
+    );
+    golden!("truth_ring_busy", timeline_text(&seen));
+}
+
+#[tokio::test(start_paused = true)]
+async fn ring_then_cancel_shows_the_cancel() {
+    let _serial = SERIAL.lock().await;
+    let story = Story::new(MockConfig::default(), &[CALLS_PAGE], "").await;
+    let pbx = story.fs.pbx().clone();
+    let mut start = Duration::ZERO;
+    let (rec, _) = story
+        .run(|rec, origin| {
+            let start = &mut start;
+            async move {
+                until_shown(&rec, &page("0 calls  3 reg")).await;
+                *start = origin.elapsed();
+                let call = pbx.start_call("1001", "1000", Some("Alice")).unwrap();
+                sleep(SECS(3)).await;
+                pbx.cancel(&call).unwrap();
+                sleep(SECS(12)).await;
+            }
+        })
+        .await;
+    let seen = seen_since(&rec, start);
+    let ring = inverted("Alice (1001) → 1000");
+    let cancelled =
+        seen.iter().position(|(_, r)| *r != ring && seen.iter().any(|(_, x)| *x == ring)).expect("pictures");
+    let (at, _) = &seen[cancelled];
+    assert!(*at >= SECS(3) && *at <= SECS(4), "the ringing alert gave way at {at:?}");
+    golden!("truth_ring_cancel", timeline_text(&seen));
+}
+
+#[tokio::test(start_paused = true)]
+async fn ring_answer_hang_up_follows_the_call() {
+    let _serial = SERIAL.lock().await;
+    let story = Story::new(MockConfig::default(), &[CALLS_PAGE], "").await;
+    let pbx = story.fs.pbx().clone();
+    let mut start = Duration::ZERO;
+    let (rec, _) = story
+        .run(|rec, origin| {
+            let start = &mut start;
+            async move {
+                until_shown(&rec, &page("0 calls  3 reg")).await;
+                *start = origin.elapsed();
+                let call = pbx.start_call("1001", "1000", Some("Alice")).unwrap();
+                sleep(SECS(2)).await;
+                pbx.answer(&call).unwrap();
+                sleep(SECS(2)).await;
+                pbx.hangup(&call, Party::Caller).unwrap();
+                sleep(SECS(12)).await;
+            }
+        })
+        .await;
+    let seen = seen_since(&rec, start);
+    let answered = shown_at(&seen, &page("Alice (1001) → 1000 answered")).expect("answered showed");
+    assert!(answered >= SECS(2) && answered <= SECS(3), "answered at {answered:?}");
+    let ended = shown_at(&seen, &page("Alice (1001) → 1000: 0:02")).expect("the hang-up showed");
+    assert!(ended >= SECS(4) && ended <= SECS(5), "hang-up at {ended:?}");
+    assert_eq!(seen.last().map(|(_, r)| r.clone()), Some(page("0 calls  3 reg")));
+    golden!("truth_ring_answer_hangup", timeline_text(&seen));
+}
+
+#[tokio::test(start_paused = true)]
+async fn two_overlapping_calls_each_alert_follows_its_own_call() {
+    let _serial = SERIAL.lock().await;
+    let story = Story::new(MockConfig::default(), &[CALLS_PAGE], "").await;
+    let pbx = story.fs.pbx().clone();
+    let mut start = Duration::ZERO;
+    let (rec, _) = story
+        .run(|rec, origin| {
+            let start = &mut start;
+            async move {
+                until_shown(&rec, &page("0 calls  3 reg")).await;
+                *start = origin.elapsed();
+                let first = pbx.start_call("1001", "1000", Some("Alice")).unwrap();
+                sleep(SECS(2)).await;
+                let second = pbx.start_call("1002", "1000", Some("Bob")).unwrap();
+                sleep(SECS(1)).await;
+                pbx.reject(&first, 486).unwrap();
+                // Bob still rings when his turn comes after Alice's outcome and a page.
+                sleep(SECS(12)).await;
+                pbx.cancel(&second).unwrap();
+                sleep(SECS(12)).await;
+            }
+        })
+        .await;
+    let seen = seen_since(&rec, start);
+    let busy = shown_at(&seen, &page("Alice (1001) → 1000: 486 Busy Here")).expect("Alice's outcome");
+    assert!(busy >= SECS(3) && busy <= SECS(4), "{busy:?}");
+    let bob = shown_at(&seen, &inverted("Bob (1002) → 1000")).expect("Bob's ringing alert");
+    let bob_end = shown_at(&seen, &page("Bob (1002) → 1000: 487 Request Terminated"));
+    let bob_end = bob_end.expect("Bob's outcome");
+    assert!(bob > busy && bob_end >= SECS(15) && bob_end <= SECS(16), "{bob:?} {bob_end:?}");
+    golden!("truth_two_calls", timeline_text(&seen));
+}
