@@ -112,10 +112,18 @@ fn seen_since(rec: &Recording, from: Duration) -> Vec<(Duration, Vec<String>)> {
     out
 }
 
-fn timeline_text(pictures: &[(Duration, Vec<String>)]) -> String {
+/// The pictures with their times, each named by the first of `texts` it shows (as a page
+/// or inverted), so a golden reads as a story.
+fn timeline_text(pictures: &[(Duration, Vec<String>)], texts: &[String]) -> String {
     let mut out = String::new();
     for (i, (at, rows)) in pictures.iter().enumerate() {
-        out.push_str(&format!("#{i} at +{:.3}s\n", at.as_secs_f64()));
+        let name = texts.iter().find_map(|t| {
+            (page(t) == *rows)
+                .then(|| t.clone())
+                .or_else(|| (inverted(t) == *rows).then(|| format!("{t} (inverted)")))
+        });
+        let name = name.map(|n| format!(": {n}")).unwrap_or_default();
+        out.push_str(&format!("#{i} at +{:.3}s{name}\n", at.as_secs_f64()));
         for r in rows {
             out.push_str(r);
             out.push('\n');
@@ -138,6 +146,13 @@ macro_rules! golden {
 }
 
 const CALLS_PAGE: &str = "{calls} calls  {registrations} reg";
+
+/// What the call stories may show: the page with 0–2 calls and these alerts.
+fn call_texts(alerts: &[&str]) -> Vec<String> {
+    let mut texts: Vec<String> = (0..3).map(|n| format!("{n} calls  3 reg")).collect();
+    texts.extend(alerts.iter().map(|a| a.to_string()));
+    texts
+}
 
 #[tokio::test(start_paused = true)]
 async fn ring_then_busy_shows_the_reason_at_once() {
@@ -167,7 +182,10 @@ async fn ring_then_busy_shows_the_reason_at_once() {
         !seen.iter().any(|(at, r)| *at > busy && *r == inverted("1000 → 1001")),
         "no ringing after the end"
     );
-    golden!("truth_ring_busy", timeline_text(&seen));
+    golden!(
+        "truth_ring_busy",
+        timeline_text(&seen, &call_texts(&["1000 → 1001", "1000 → 1001: 486 Busy Here"]))
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -195,7 +213,8 @@ async fn ring_then_cancel_shows_the_cancel() {
         seen.iter().position(|(_, r)| *r != ring && seen.iter().any(|(_, x)| *x == ring)).expect("pictures");
     let (at, _) = &seen[cancelled];
     assert!(*at >= SECS(3) && *at <= SECS(4), "the ringing alert gave way at {at:?}");
-    golden!("truth_ring_cancel", timeline_text(&seen));
+    let texts = call_texts(&["Alice (1001) → 1000", "Alice (1001) → 1000: 487 Request Terminated"]);
+    golden!("truth_ring_cancel", timeline_text(&seen, &texts));
 }
 
 #[tokio::test(start_paused = true)]
@@ -225,7 +244,9 @@ async fn ring_answer_hang_up_follows_the_call() {
     let ended = shown_at(&seen, &page("Alice (1001) → 1000: 0:02")).expect("the hang-up showed");
     assert!(ended >= SECS(4) && ended <= SECS(5), "hang-up at {ended:?}");
     assert_eq!(seen.last().map(|(_, r)| r.clone()), Some(page("0 calls  3 reg")));
-    golden!("truth_ring_answer_hangup", timeline_text(&seen));
+    let texts =
+        call_texts(&["Alice (1001) → 1000", "Alice (1001) → 1000 answered", "Alice (1001) → 1000: 0:02"]);
+    golden!("truth_ring_answer_hangup", timeline_text(&seen, &texts));
 }
 
 #[tokio::test(start_paused = true)]
@@ -259,5 +280,64 @@ async fn two_overlapping_calls_each_alert_follows_its_own_call() {
     let bob_end = shown_at(&seen, &page("Bob (1002) → 1000: 487 Request Terminated"));
     let bob_end = bob_end.expect("Bob's outcome");
     assert!(bob > busy && bob_end >= SECS(15) && bob_end <= SECS(16), "{bob:?} {bob_end:?}");
-    golden!("truth_two_calls", timeline_text(&seen));
+    let texts = call_texts(&[
+        "Alice (1001) → 1000",
+        "Alice (1001) → 1000: 486 Busy Here",
+        "Bob (1002) → 1000",
+        "Bob (1002) → 1000: 487 Request Terminated",
+    ]);
+    golden!("truth_two_calls", timeline_text(&seen, &texts));
+}
+
+/// Mock and link both on a 2 s heartbeat: `~` after 3 s of silence, NO LINK after 5 s.
+fn fast_heartbeat() -> MockConfig {
+    MockConfig { heartbeat: Some(SECS(2)), ..MockConfig::default() }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_server_stuck_mid_frame_is_marked_stale_then_dropped() {
+    let _serial = SERIAL.lock().await;
+    let story = Story::new(
+        fast_heartbeat(),
+        &["{calls} calls  {registrations} reg  up {uptime}"],
+        "[link]\nheartbeat = \"2s\"\n",
+    )
+    .await;
+    let faults = story.fs.faults().clone();
+    let mut start = Duration::ZERO;
+    let (rec, stats) = story
+        .run(|rec, origin| {
+            let start = &mut start;
+            async move {
+                until_shown(&rec, &page("0 calls  3 reg  up 10s")).await;
+                *start = origin.elapsed();
+                // The next HEARTBEAT stops halfway for 2.5 s: 4.5 s without a whole event.
+                faults.inject(eslmatrix_sim::fs::fault::Fault::StallMidFrame { ms: 2500 });
+                sleep(SECS(10)).await;
+                // Now for good: stale at 3 s, dead at 5 s, and a new session.
+                faults.inject(eslmatrix_sim::fs::fault::Fault::StallMidFrame { ms: 60_000 });
+                sleep(SECS(12)).await;
+            }
+        })
+        .await;
+    let seen = seen_since(&rec, start);
+    let mut texts: Vec<String> = Vec::new();
+    for up in 0..120 {
+        texts.push(format!("0 calls  3 reg  up {up}s"));
+        texts.push(format!("0~ calls  3~ reg  up {up}s~"));
+        texts.push(format!("NO LINK {up}s"));
+    }
+    texts.push("LINK UP".into());
+    texts.push("NO LINK".into());
+    let stale = seen.iter().position(|(_, r)| *r == page("0~ calls  3~ reg  up 13s~"));
+    let stale = stale.expect("the stale marker showed");
+    let (at, _) = seen[stale];
+    // 3 s after the last whole event, which came a little before the story started.
+    assert!(at >= SECS(2) && at <= SECS(3), "stale at {at:?}");
+    assert_eq!(seen[stale + 1].1, page("0 calls  3 reg  up 14s"), "fresh again once the frame is whole");
+    assert!(seen[stale + 1].0 >= SECS(4), "the uptime stood still while stale");
+    let dead = shown_at(&seen, &inverted("NO LINK")).expect("the stuck session is dropped");
+    assert!(dead >= SECS(14) && dead <= SECS(15), "dead at {dead:?}");
+    assert!(stats[0].sessions >= 2, "{:?}", stats[0]);
+    golden!("truth_stuck_mid_frame", timeline_text(&seen, &texts));
 }

@@ -11,7 +11,9 @@
 //! 3. rebuild the state with `api` calls (ESL has no replay), applying the events that arrive
 //!    meanwhile: [`PbxStatus`]'s merge rule makes the race harmless;
 //! 4. follow events until the session ends: EOF, a disconnect notice, or no event for 2.5
-//!    heartbeat intervals (HEARTBEAT is the only liveness signal ESL has).
+//!    heartbeat intervals (HEARTBEAT is the only liveness signal ESL has). After 1.5
+//!    intervals of silence the figures are already marked stale and the uptime stops, so a
+//!    stuck server (even one stopped in the middle of a frame) never looks live.
 //!
 //! Between sessions the figures stay on the display, marked stale, until the next refresh.
 //! The view goes out on a `watch` channel, so a burst of events costs the player one redraw;
@@ -64,7 +66,8 @@ pub struct LinkOptions {
     pub backoff_max: Duration,
     /// Delay before retrying after a wrong password or an ACL rejection (never a tight loop).
     pub auth_retry: Duration,
-    /// FreeSWITCH's HEARTBEAT interval; the link is declared dead after 2.5 of them.
+    /// FreeSWITCH's HEARTBEAT interval: after 1.5 of them without a word the figures show
+    /// as stale, after 2.5 the link is declared dead.
     pub heartbeat: Duration,
     pub connect_timeout: Duration,
     pub command_timeout: Duration,
@@ -118,6 +121,12 @@ pub struct LinkStats {
     pub last_error: Option<String>,
 }
 
+/// Heartbeat intervals of silence after which the figures show as stale (`~`) and the
+/// uptime stops; the link is declared dead at [`DEAD_HEARTBEATS`].
+pub const QUIET_HEARTBEATS: f64 = 1.5;
+/// Heartbeat intervals of silence after which the link is declared dead and reconnects.
+pub const DEAD_HEARTBEATS: f64 = 2.5;
+
 /// How often the view is republished while nothing happens, so durations in it (uptime,
 /// time without a link) keep counting on the display.
 const VIEW_TICK: Duration = Duration::from_secs(1);
@@ -139,14 +148,9 @@ pub async fn supervise(
         tracing::info_span!("link", index, server = %server.name, host = %server.host, port = server.port);
     let seed = opts.jitter_seed.unwrap_or_else(|| clock_seed(index));
     let backoff = Backoff::new(opts.backoff_min, opts.backoff_max, seed);
-    let link = Link {
-        pbx: PbxStatus::new(&server.name),
-        server,
-        opts,
-        out,
-        stats: LinkStats::default(),
-        down_since: None,
-    };
+    let mut pbx = PbxStatus::new(&server.name);
+    pbx.set_quiet_after(Some(opts.heartbeat.mul_f64(QUIET_HEARTBEATS)));
+    let link = Link { pbx, server, opts, out, stats: LinkStats::default(), down_since: None };
     link.run(backoff, &mut stop).instrument(span).await
 }
 

@@ -231,7 +231,9 @@ fn field_text(field: Field, v: &StatusView, elapsed: Duration) -> (String, Optio
         Field::Version => (v.version.clone().unwrap_or_else(|| "?".to_owned()), None),
         Field::Server => (v.server.clone(), None),
         Field::Gateways => (format!("{}/{} up", v.gateways_up, v.gateways_total), None),
+        // A stale uptime is the last one vouched for: it must not count on by itself.
         Field::Uptime => match v.uptime {
+            Some(u) if v.stale => (compact_uptime(u).0, None),
             Some(u) => {
                 let (text, tick) = compact_uptime(u + elapsed);
                 (text, Some(tick))

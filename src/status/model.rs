@@ -84,6 +84,10 @@ pub struct PbxStatus {
     hostname: Option<String>,
     version: Option<String>,
     gateways: BTreeMap<String, GatewayState>,
+    /// When the server last said anything (an event or a refresh answer).
+    last_heard: Option<Instant>,
+    /// Silence longer than this marks the figures stale; see [`set_quiet_after`](Self::set_quiet_after).
+    quiet_after: Option<Duration>,
 }
 
 impl PbxStatus {
@@ -102,6 +106,8 @@ impl PbxStatus {
             hostname: None,
             version: None,
             gateways: BTreeMap::new(),
+            last_heard: None,
+            quiet_after: None,
         }
     }
 
@@ -129,6 +135,41 @@ impl PbxStatus {
         self.stale
     }
 
+    /// After this much silence the figures count as stale and the uptime stops advancing,
+    /// until the server speaks again. The link sets 1.5 heartbeat intervals: a server sends a
+    /// HEARTBEAT every interval, so a longer silence means it, or the path to it, is stuck
+    /// (possibly mid-frame, which no reader can tell from a slow one), well before the link
+    /// gives up on it at 2.5 intervals. `None` (the default) never goes quiet.
+    pub fn set_quiet_after(&mut self, quiet_after: Option<Duration>) {
+        self.quiet_after = quiet_after.filter(|d| !d.is_zero());
+    }
+
+    /// The server said something at `now` (a whole event, or an answer to a command).
+    pub fn heard(&mut self, now: Instant) {
+        self.last_heard = Some(now);
+    }
+
+    /// When the server last said something.
+    pub fn last_heard(&self) -> Option<Instant> {
+        self.last_heard
+    }
+
+    /// When silence since the last word will make the figures stale, if it has not yet.
+    pub fn quiet_at(&self) -> Option<Instant> {
+        Some(self.last_heard? + self.quiet_after?)
+    }
+
+    /// Whether the server has been silent too long at `now`.
+    pub fn is_quiet(&self, now: Instant) -> bool {
+        self.quiet_at().is_some_and(|at| now >= at)
+    }
+
+    /// Whether the figures can be vouched for at `now`: refreshed since the last
+    /// (re)connect, and the server not silent too long.
+    fn stale_at(&self, now: Instant) -> bool {
+        self.stale || self.is_quiet(now)
+    }
+
     /// Current calls, if known: a ringing or bridged pair of legs counts once (FreeSWITCH's
     /// `show calls` counts a ringing pair twice until it is bridged).
     pub fn calls(&self) -> Option<u64> {
@@ -150,9 +191,18 @@ impl PbxStatus {
         self.registrations.webrtc()
     }
 
-    /// Uptime as of `now`, counting on from the last report.
+    /// Uptime as of `now`, counting on from the last report while the figures are current.
+    /// While they are stale it stands still (a server that went silent may have stopped at
+    /// any moment since), at the value it had when the silence became too long, so it never
+    /// runs backwards on the display.
     pub fn uptime(&self, now: Instant) -> Option<Duration> {
-        self.uptime.map(|(d, at)| d + now.saturating_duration_since(at))
+        let upto = match (self.stale_at(now), self.quiet_at(), self.last_heard) {
+            (false, _, _) => now,
+            (true, Some(quiet), _) if now >= quiet => quiet,
+            (true, _, Some(heard)) => heard.min(now),
+            (true, _, None) => now,
+        };
+        self.uptime.map(|(d, at)| d + upto.saturating_duration_since(at))
     }
 
     /// Sessions created in the last second.
@@ -225,6 +275,7 @@ impl PbxStatus {
             self.gateways = sofia.gateways().map(|(n, s)| (n.to_owned(), s)).collect();
         }
         self.stale = false;
+        self.heard(now);
     }
 
     /// Applies one event and returns what people might want to see about it.
@@ -234,6 +285,7 @@ impl PbxStatus {
     /// `eslmatrix::message`. Anything else, or an event missing the headers it needs, is
     /// ignored: one odd event must not disturb the rest of the state.
     pub fn apply_event(&mut self, ev: &impl Headers, now: Instant) -> Option<Notice> {
+        self.heard(now);
         let name = ev.value("Event-Name")?.to_ascii_uppercase();
         match name.as_str() {
             "HEARTBEAT" => {
@@ -379,7 +431,7 @@ impl PbxStatus {
                 LinkState::AclDenied => LinkView::AclDenied,
                 LinkState::ShuttingDown => LinkView::ShuttingDown,
             },
-            stale: self.stale,
+            stale: self.stale_at(now),
         }
     }
 }
@@ -530,6 +582,29 @@ mod tests {
         assert_eq!((s.sessions_per_sec(), s.peak()), (Some(0), Some(4)));
         // Exact channel set from the listing: Session-Count does not override it.
         assert_eq!(s.channels(), Some(0));
+    }
+
+    #[test]
+    fn silence_marks_figures_stale_and_stops_the_uptime_until_the_server_speaks() {
+        let now = t0();
+        let mut s = up(now);
+        s.set_quiet_after(Some(Duration::from_secs(30)));
+        let beat = HeaderMap::new().with("Event-Name", "HEARTBEAT").with("Uptime-msec", "100000");
+        s.apply_event(&beat, now);
+        let at = |secs| now + Duration::from_secs(secs);
+        assert!(!s.view(at(29)).stale);
+        assert_eq!(s.uptime(at(29)), Some(Duration::from_secs(129)));
+        let quiet = s.view(at(30));
+        assert!(quiet.stale, "1.5 heartbeats of silence");
+        assert_eq!(quiet.uptime, Some(Duration::from_secs(130)));
+        assert_eq!(s.view(at(45)).uptime, Some(Duration::from_secs(130)), "stands still, never runs back");
+        assert_eq!(s.quiet_at(), Some(at(30)));
+        s.apply_event(&HeaderMap::new().with("Event-Name", "RE_SCHEDULE"), at(46));
+        let back = s.view(at(46));
+        assert!(!back.stale, "any whole event proves the server alive");
+        assert_eq!(back.uptime, Some(Duration::from_secs(146)));
+        s.set_quiet_after(Some(Duration::ZERO));
+        assert!(!s.view(at(1000)).stale, "zero turns the rule off");
     }
 
     #[test]

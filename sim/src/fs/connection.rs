@@ -63,7 +63,7 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, id: u64, shared: 
         rng: StdRng::seed_from_u64(shared.seed ^ id.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
         shared,
         reader,
-        out: Writer { half, split: None, cut_header: false, cut_body: false },
+        out: Writer { half, split: None, cut_header: false, cut_body: false, stall_mid: None },
         framer: Framer::default(),
         sub: Subscription::default(),
         authed: false,
@@ -80,6 +80,7 @@ struct Writer {
     split: Option<usize>,
     cut_header: bool,
     cut_body: bool,
+    stall_mid: Option<u64>,
 }
 
 impl Writer {
@@ -88,6 +89,16 @@ impl Writer {
         if std::mem::take(&mut self.cut_header) {
             self.raw(&msg.head[..msg.head.len() / 2]).await?;
             return Break(Ending::Silent);
+        }
+        if let Some(ms) = self.stall_mid.take() {
+            let (first, rest) = msg.head.split_at(msg.head.len() / 2);
+            self.raw(first).await?;
+            sleep(Duration::from_millis(ms)).await;
+            self.raw(rest).await?;
+            if !msg.body.is_empty() {
+                self.raw(&msg.body).await?;
+            }
+            return Continue(());
         }
         if self.cut_body && !msg.body.is_empty() {
             self.raw(&msg.head).await?;
@@ -103,7 +114,7 @@ impl Writer {
 
     /// Several messages in one write unless a fault wants to see each one.
     async fn send_all(&mut self, msgs: &[Message]) -> Step {
-        if self.split.is_some() || self.cut_header || self.cut_body {
+        if self.split.is_some() || self.cut_header || self.cut_body || self.stall_mid.is_some() {
             for m in msgs {
                 self.send(m).await?;
             }
@@ -302,6 +313,7 @@ impl Conn {
             Fault::SplitWrites { max } => self.out.split = Some(max.max(1)),
             Fault::WholeWrites => self.out.split = None,
             Fault::Stall { ms } => sleep(Duration::from_millis(ms)).await,
+            Fault::StallMidFrame { ms } => self.out.stall_mid = Some(ms),
             Fault::CloseMidHeader => self.out.cut_header = true,
             Fault::CloseMidBody => self.out.cut_body = true,
             Fault::Garbage => self.out.raw(GARBAGE).await?,

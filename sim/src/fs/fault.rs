@@ -18,6 +18,9 @@ pub enum Fault {
     WholeWrites,
     /// The connection writes nothing for `ms` milliseconds (tokio time).
     Stall { ms: u64 },
+    /// The next message stops halfway through its header block for `ms` milliseconds
+    /// (tokio time), then the rest follows: a server stuck mid-frame.
+    StallMidFrame { ms: u64 },
     /// The next message is cut off in the middle of its header block and the socket closed.
     CloseMidHeader,
     /// The next message with a body is cut off in the middle of the body and the socket closed.

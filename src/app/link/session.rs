@@ -147,10 +147,11 @@ async fn follow(
     // Events from here on may or may not be in the rebuild's answers; the model merges both.
     link.pbx.begin_refresh();
     let mut now = Instant::now();
+    link.pbx.heard(now);
     link.publish(now);
     info!("connected; rebuilding state");
 
-    let dead_after = link.opts.heartbeat.mul_f64(2.5);
+    let dead_after = link.opts.heartbeat.mul_f64(super::DEAD_HEARTBEATS);
     let mut last_seen = now;
     let refresh = rebuild(client.clone());
     tokio::pin!(refresh);
@@ -169,6 +170,10 @@ async fn follow(
         let mut wake = now + VIEW_TICK;
         if !dead_after.is_zero() {
             wake = wake.min(last_seen + dead_after);
+        }
+        // The stale marker goes up the moment the silence gets too long, not a tick later.
+        if let Some(quiet) = link.pbx.quiet_at().filter(|q| *q > now) {
+            wake = wake.min(quiet);
         }
         tokio::select! {
             biased;
