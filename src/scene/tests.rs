@@ -564,7 +564,6 @@ proptest! {
         let mut next = 0;
         for tick in 0..=600u64 {
             let t = ms(tick * 100);
-            let before = sc.clone().current(t);
             while next < events.len() && events[next].0 <= tick {
                 let (_, what, i) = events[next];
                 let id = i.to_string();
@@ -572,6 +571,7 @@ proptest! {
                     0 => sc.on_notice(&ring(&id), t),
                     1 => sc.on_notice(&answered(&id), t),
                     2 => {
+                        let before = sc.clone().current(t);
                         sc.on_notice(&ended(&id, "486 Busy Here"), t);
                         ended_at[i] = Some(tick);
                         if call_of(&before.text) == Some(id.as_str()) {
