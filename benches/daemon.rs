@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use eslmatrix::app::player::{Animation, PlayerOptions, ScrollMode};
-use eslmatrix::backend::output::{virtual_chain, Bus, Output};
 use eslmatrix::backend::view::NoView;
-use eslmatrix::driver::Wiring;
+use eslmatrix::backend::{virtual_chain, Bus, Output};
+use eslmatrix::driver::{Intensity, Wiring};
 use eslmatrix::render::Frame;
 use eslmatrix::scene::{Cue, CueKind, CueStyle};
 
@@ -18,9 +18,13 @@ fn scroll_step(c: &mut Criterion) {
     let mut group = c.benchmark_group("player");
     for modules in [4u32, 16] {
         let wiring = Wiring::new(modules, 1).unwrap();
-        let mut out =
-            Output::with_bus(Bus::Chain(virtual_chain(&wiring).unwrap()), Box::new(NoView), wiring, 7)
-                .unwrap();
+        let mut out = Output::with_bus(
+            Bus::Chain(virtual_chain(&wiring).unwrap()),
+            Box::new(NoView),
+            wiring,
+            Intensity::default(),
+        )
+        .unwrap();
         let opts = PlayerOptions {
             speed: 50.0,
             delay: Duration::ZERO,

@@ -5,7 +5,7 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use embedded_hal::spi::{ErrorType, Operation, SpiDevice};
-use eslmatrix::driver::{Max7219, RegisterPlan, Wiring};
+use eslmatrix::driver::{Intensity, Max7219, RegisterPlan, Wiring};
 use eslmatrix::render::Frame;
 
 struct NoopSpi;
@@ -74,7 +74,7 @@ fn write_frame(c: &mut Criterion) {
             })
             .collect();
         let mut driver = Max7219::new(NoopSpi, wiring).unwrap();
-        driver.init(7).unwrap();
+        driver.init(Intensity::default()).unwrap();
         let mut i = 0;
         group.bench_function(BenchmarkId::new("scrolling", format!("{modules}_modules")), |b| {
             b.iter(|| {

@@ -10,7 +10,7 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use embedded_hal::spi::{ErrorType, Operation, SpiDevice};
 use eslmatrix::driver::wiring::{ChainOrder, ModuleWiring, Rotation, Wiring};
-use eslmatrix::driver::Max7219;
+use eslmatrix::driver::{Intensity, Max7219};
 use eslmatrix::render::{render_text, Font, Frame, Scroll};
 use eslmatrix_sim::chain::VirtualChain;
 
@@ -54,7 +54,7 @@ fn scrolled_frame(c: &mut Criterion) {
             let scroll = Scroll::new(strip, 8 * modules);
             let steps = scroll.steps();
             let mut driver = Max7219::new(Sink(0), wiring).unwrap();
-            driver.init(7).unwrap();
+            driver.init(Intensity::default()).unwrap();
             let mut frame = Frame::new(8 * modules, 8);
             let mut i = 0;
             g.throughput(Throughput::Elements(1));
@@ -79,7 +79,7 @@ fn unchanged_frame(c: &mut Criterion) {
         rotation: Rotation::R0,
     };
     let mut driver = Max7219::new(Sink(0), wiring).unwrap();
-    driver.init(7).unwrap();
+    driver.init(Intensity::default()).unwrap();
     let frame = render_text("HELLO", Font::Fixed8);
     let mut f = Frame::new(32, 8);
     f.blit(&frame, 0, 0);

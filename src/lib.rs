@@ -5,7 +5,6 @@
 
 pub mod app;
 pub mod backend;
-pub mod cli;
 pub mod config;
 pub mod driver;
 pub mod render;

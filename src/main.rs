@@ -1,10 +1,12 @@
-//! The `eslmatrix` binary: parses arguments and hands them to the library.
+//! The `eslmatrix` binary: the command line ([`cli`]) over the library.
+
+mod cli;
 
 use clap::Parser;
 
 fn main() {
-    let cli = eslmatrix::cli::Cli::parse();
-    if let Err(e) = eslmatrix::cli::run(cli) {
+    let cli = cli::Cli::parse();
+    if let Err(e) = cli::run(cli) {
         eprintln!("eslmatrix: {}", e.message);
         std::process::exit(e.exit_code());
     }

@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use eslmatrix::app::player::PlayerOptions;
 use eslmatrix::app::recording::Recording;
-use eslmatrix::backend::output::{virtual_chain, Bus, Output as LedOutput};
-use eslmatrix::cli::show::{fetch, scroll_once};
+use eslmatrix::app::show::{fetch, scroll_once, FetchError};
+use eslmatrix::backend::{virtual_chain, Bus, Output as LedOutput};
 use eslmatrix::driver::wiring::Wiring;
+use eslmatrix::driver::Intensity;
 use eslmatrix::render::{render_text, Font, Frame};
 use eslmatrix_sim::fs::{MockConfig, MockFreeSwitch, MockHandle};
 
@@ -45,8 +46,13 @@ async fn show_fetches_status_and_scrolls_it_once_through_the_chain() {
 
     let rec = Recording::new();
     let wiring = Wiring::new(4, 1).unwrap();
-    let mut out =
-        LedOutput::with_bus(Bus::Chain(virtual_chain(&wiring).unwrap()), rec.view(), wiring, 7).unwrap();
+    let mut out = LedOutput::with_bus(
+        Bus::Chain(virtual_chain(&wiring).unwrap()),
+        rec.view(),
+        wiring,
+        Intensity::default(),
+    )
+    .unwrap();
     scroll_once(&mut out, &text, PlayerOptions::default(), false).await;
     // Every step of luma's show_message reached the LEDs, in order: blank, the text
     // sliding in from the right and out to the left, blank.
@@ -70,8 +76,17 @@ async fn show_names_a_refused_password() {
     let fs = MockFreeSwitch::start(MockConfig::default()).await.unwrap();
     let addr = fs.addr();
     let e = fetch(&addr.ip().to_string(), addr.port(), "wrong", "status").await.unwrap_err();
-    assert!(e.message.contains(&addr.port().to_string()), "{}", e.message);
-    assert_eq!(e.exit_code(), 1);
+    assert!(matches!(e, FetchError::Connect { .. }), "{e:?}");
+    assert!(e.to_string().contains(&addr.port().to_string()), "{e}");
+}
+
+#[test]
+fn show_exits_1_naming_the_server_when_the_password_is_refused() {
+    let (_rt, fs) = mock_in_background();
+    let port = fs.addr().port().to_string();
+    let o = eslmatrix(&["show", "-s", "127.0.0.1", "-p", &port, "-a", "wrong", "--backend", "virtual"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains(&format!("127.0.0.1:{port}")), "{}", stderr(&o));
 }
 
 #[test]

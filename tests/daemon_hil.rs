@@ -12,7 +12,7 @@ use std::time::Duration;
 use eslmatrix::app::daemon;
 use eslmatrix::app::link::LinkStats;
 use eslmatrix::app::recording::{sequence_text, Recording};
-use eslmatrix::backend::output::{virtual_chain, Bus, Output};
+use eslmatrix::backend::{virtual_chain, Bus, Output};
 use eslmatrix::config::Config;
 use eslmatrix::render::{render_aligned, Align, Font};
 use eslmatrix_sim::fs::fault::Fault;
@@ -34,7 +34,7 @@ fn config(fs: &MockHandle, password: &str, pages: &[&str], extra: &str) -> Confi
         addr.port()
     );
     let mut c = Config::parse(&text, None).expect("test config is valid");
-    c.link.jitter_seed = Some(42);
+    c.daemon.link.jitter_seed = Some(42);
     c
 }
 
@@ -57,7 +57,7 @@ async fn run<F: Future<Output = ()>>(
     let chain = virtual_chain(&config.wiring).expect("chain");
     let mut out =
         Output::with_bus(Bus::Chain(chain), rec.view(), config.wiring, config.intensity).expect("output");
-    let stats = daemon::run(config, &mut out, script(rec.clone())).await;
+    let stats = daemon::run(&config.daemon, &mut out, script(rec.clone())).await;
     (rec, stats)
 }
 

@@ -169,7 +169,7 @@ fn text_refreshes_on_request_and_never_blanks_on_exit() {
 
 #[test]
 fn spidev_backend_names_parse_with_the_default_device() {
-    use eslmatrix::backend::output::BackendSpec;
+    use eslmatrix::backend::BackendSpec;
     assert_eq!("spidev".parse(), Ok(BackendSpec::Spidev("/dev/spidev0.0".into())));
     assert_eq!("spidev:/dev/spidev0.1".parse(), Ok(BackendSpec::Spidev("/dev/spidev0.1".into())));
     assert!(BackendSpec::Spidev("/dev/spidev0.0".into()).is_live());

@@ -3,9 +3,9 @@
 use std::convert::Infallible;
 
 use embedded_hal::spi::{ErrorType, Operation, SpiDevice};
-use eslmatrix::backend::output::sim_layout;
+use eslmatrix::backend::sim_layout;
 use eslmatrix::driver::wiring::Wiring;
-use eslmatrix::driver::Max7219;
+use eslmatrix::driver::{Intensity, Max7219};
 use eslmatrix::render::Frame;
 use eslmatrix::tools::probe::{probe, ProbeReport, DEFAULT_MAX_CHIPS};
 use eslmatrix_sim::chain::VirtualChain;
@@ -66,7 +66,7 @@ fn probing_leaves_the_picture_alone() {
     let mut chain = VirtualChain::new(4).with_layout(sim_layout(&wiring)).unwrap();
     chain.set_dout_loopback(true);
     let mut driver = Max7219::new(chain, wiring).unwrap();
-    driver.init(7).unwrap();
+    driver.init(Intensity::default()).unwrap();
     let mut frame = Frame::new(32, 8);
     for x in 0..32 {
         frame.set(x, x % 8, true);

@@ -2,9 +2,10 @@
 
 use std::time::Duration;
 
-use eslmatrix::backend::output::{sim_layout, Bus, Output};
 use eslmatrix::backend::view::NoView;
+use eslmatrix::backend::{sim_layout, Bus, Output};
 use eslmatrix::driver::wiring::{ChainOrder, ModuleWiring, Wiring};
+use eslmatrix::driver::Intensity;
 use eslmatrix::tools::selftest::{self, Pace, Pattern};
 use eslmatrix_sim::chain::VirtualChain;
 
@@ -44,7 +45,8 @@ impl Pace for Recorder {
 
 fn run(wiring: Wiring) -> (Recorder, VirtualChain) {
     let chain = VirtualChain::new(wiring.chips()).with_layout(sim_layout(&wiring)).unwrap();
-    let mut out = Output::with_bus(Bus::Chain(chain), Box::new(NoView), wiring, 5).unwrap();
+    let mut out =
+        Output::with_bus(Bus::Chain(chain), Box::new(NoView), wiring, Intensity::new(5).unwrap()).unwrap();
     let mut rec = Recorder::default();
     selftest::run(&mut out, &Pattern::ALL, &mut rec).unwrap();
     let Bus::Chain(chain) = out.driver_mut().spi() else { panic!("not a chain") };

@@ -2,9 +2,10 @@
 //! person reads the chain's pixels and answers, and the wizard must recover the wiring
 //! (or one that lights every pixel identically).
 
-use eslmatrix::backend::output::{sim_layout, Bus, Output};
 use eslmatrix::backend::view::NoView;
+use eslmatrix::backend::{sim_layout, Bus, Output};
 use eslmatrix::driver::wiring::{ChainOrder, ModuleWiring, Wiring};
+use eslmatrix::driver::Intensity;
 use eslmatrix::render::Frame;
 use eslmatrix::tools::selftest::draw_number;
 use eslmatrix::tools::wiring_wizard::{Answer, Direction, Question, Step, Wizard};
@@ -128,7 +129,9 @@ fn run_wizard(truth: Wiring) -> (Wiring, usize) {
     let (mw, mh) = (truth.modules_x as usize, truth.modules_y as usize);
     let chain = VirtualChain::new(truth.chips()).with_layout(sim_layout(&truth)).unwrap();
     let mut wizard = Wizard::new(truth.modules_x, truth.modules_y).unwrap();
-    let mut out = Output::with_bus(Bus::Chain(chain), Box::new(NoView), wizard.base_wiring(), 7).unwrap();
+    let mut out =
+        Output::with_bus(Bus::Chain(chain), Box::new(NoView), wizard.base_wiring(), Intensity::default())
+            .unwrap();
     let mut question = wizard.question();
     for asked in 1..=10 {
         out.show(&wizard.picture()).unwrap();
@@ -174,7 +177,9 @@ fn a_wrong_answer_is_caught_by_the_confirmation_and_starts_again() {
     let truth = Wiring::new(4, 1).unwrap().with_module(ModuleWiring::FC16).with_chain(ChainOrder::Reversed);
     let chain = VirtualChain::new(4).with_layout(sim_layout(&truth)).unwrap();
     let mut wizard = Wizard::new(4, 1).unwrap();
-    let mut out = Output::with_bus(Bus::Chain(chain), Box::new(NoView), wizard.base_wiring(), 7).unwrap();
+    let mut out =
+        Output::with_bus(Bus::Chain(chain), Box::new(NoView), wizard.base_wiring(), Intensity::default())
+            .unwrap();
     // The person misreads the arrow.
     assert_eq!(wizard.answer(Answer::Module { column: 3, row: 0 }), Ok(Step::Ask(Question::ArrowDirection)));
     assert_eq!(wizard.answer(Answer::Direction(Direction::Up)), Ok(Step::Ask(Question::Mirrored)));

@@ -11,12 +11,27 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use super::link::{self, LinkChannels, LinkStats};
-use super::player::{Inputs, Player};
-use crate::backend::output::Output;
-use crate::config::Config;
-use crate::scene::Scene;
+use super::link::{self, LinkChannels, LinkOptions, LinkStats, ServerConfig};
+use super::player::{Combine, Inputs, Player, PlayerOptions};
+use crate::backend::Output;
+use crate::scene::{Scene, SceneConfig};
 use crate::status::PbxStatus;
+
+/// Everything the daemon runs with; the config file (or a command) builds it, the daemon
+/// never reads files.
+#[derive(Debug, Clone)]
+pub struct DaemonSettings {
+    /// At least one server.
+    pub servers: Vec<ServerConfig>,
+    /// Whether pages show each server or their sum.
+    pub combine: Combine,
+    /// How the player draws.
+    pub player: PlayerOptions,
+    /// Pages and alerts.
+    pub scene: SceneConfig,
+    /// Supervision timings, the same for every server.
+    pub link: LinkOptions,
+}
 
 /// How many notices may wait for the player. A link drops (and counts) notices beyond
 /// this rather than slow its event intake; the scene collapses bursts anyway.
@@ -42,7 +57,11 @@ pub fn channels(names: &[&str]) -> (Vec<LinkChannels>, Inputs) {
 
 /// Runs the daemon on `out` until `shutdown` resolves or the view is closed, then stops the
 /// links and returns what each did.
-pub async fn run(config: &Config, out: &mut Output, shutdown: impl Future<Output = ()>) -> Vec<LinkStats> {
+pub async fn run(
+    config: &DaemonSettings,
+    out: &mut Output,
+    shutdown: impl Future<Output = ()>,
+) -> Vec<LinkStats> {
     let names: Vec<&str> = config.servers.iter().map(|s| s.name.as_str()).collect();
     let (link_channels, inputs) = channels(&names);
     let (stop_tx, stop_rx) = watch::channel(false);

@@ -36,6 +36,15 @@ use backoff::Backoff;
 pub use esl_headers::EslHeaders;
 use session::{ConnectFailure, SessionEnd};
 
+/// FreeSWITCH's Event Socket port (`mod_event_socket`'s `listen-port`).
+pub const DEFAULT_PORT: u16 = 8021;
+
+/// The host a server defaults to: FreeSWITCH on this machine.
+pub const LOCAL_HOST: &str = "127.0.0.1";
+
+/// FreeSWITCH's stock Event Socket password, used when nothing else gives one.
+pub const DEFAULT_PASSWORD: &str = "ClueCon";
+
 /// Where and how to reach one server.
 #[derive(Clone)]
 pub struct ServerConfig {

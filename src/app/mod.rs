@@ -12,3 +12,4 @@ pub mod daemon;
 pub mod link;
 pub mod player;
 pub mod recording;
+pub mod show;

@@ -20,7 +20,7 @@ use serde::Deserialize;
 use tokio::sync::{mpsc, watch, Notify};
 use tokio::time::{sleep_until, Instant};
 
-use crate::backend::output::Output;
+use crate::backend::Output;
 use crate::render::{self, Blink, Effects, Font, Frame, Repeat, Scroll};
 use crate::scene::{self, Cue, CueKind, Scene};
 use crate::status::{Aggregate, Notice, StatusView};
@@ -38,6 +38,12 @@ pub enum Combine {
     /// The servers' figures are added up into one view named [`SUM_NAME`].
     Sum,
 }
+
+/// Blank columns between the end of continuously scrolling text and its next start.
+pub const DEFAULT_GAP: u32 = 8;
+
+/// How long text that scrolls to its end holds there before it starts over.
+pub const DEFAULT_DWELL: Duration = Duration::from_secs(1);
 
 /// How text that does not fit moves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,7 +84,7 @@ impl Default for PlayerOptions {
         PlayerOptions {
             font: Font::Proportional8,
             speed: 30.0,
-            mode: ScrollMode::Continuous { gap: 8 },
+            mode: ScrollMode::Continuous { gap: DEFAULT_GAP },
             delay: Duration::from_millis(1500),
             invert: false,
             blink: Blink { on: Duration::from_millis(500), off: Duration::from_millis(500) },

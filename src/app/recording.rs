@@ -23,7 +23,7 @@ impl Recording {
         Self::default()
     }
 
-    /// A view for an [`Output`](crate::backend::output::Output) that adds to this record.
+    /// A view for an [`Output`](crate::backend::Output) that adds to this record.
     pub fn view(&self) -> Box<dyn View> {
         Box::new(Recorder(self.clone()))
     }

@@ -4,205 +4,67 @@
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::PathBuf;
-use std::str::FromStr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use embedded_hal::spi::{ErrorKind, ErrorType, Operation, SpiDevice};
-use eslmatrix_sim::chain::{Layout, VirtualChain};
+use eslmatrix_sim::chain::LayoutError;
 
-use super::gif::{self, GifView};
+use super::bus::{Bus, BusError};
+use super::gif::GifView;
+use super::sim_wiring::{chain_leds, virtual_chain};
+use super::spec::{BackendSpec, OutputSpec};
+use super::spidev::{self, SpidevError};
+use super::spilog::SpiLogError;
 use super::view::{NoView, PngView, PrintView, TerminalView, View, ViewError};
-use super::window::{self, Mailbox, MinifbScreen, OpenError, Pump, Screen, WindowView};
+use super::window::OpenError;
 use super::{LedGrid, SpiLog, Tee};
-use crate::driver::wiring::{ChainOrder, Rotation, Wiring};
-use crate::driver::{Max7219, Sent};
+use crate::driver::{DriverError, Intensity, Max7219, Sent, Wiring, WiringError};
 use crate::render::Frame;
-
-/// Which backend, as `--backend` names it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum BackendSpec {
-    /// An ANSI picture of the LEDs in the terminal, redrawn in place.
-    Terminal,
-    /// Prints the final picture as `#`/`.` rows.
-    Virtual,
-    /// Every CS transaction as one hex line (the format `replay` reads).
-    SpiLog(PathBuf),
-    /// The LED look of the final picture as a PNG.
-    Png(PathBuf),
-    /// The LED look in a desktop window, `pitch` pixels per LED.
-    Window { pitch: u32 },
-    /// The LED look recorded as an animated GIF in real time, `pitch` pixels per LED.
-    Gif { path: PathBuf, pitch: u32 },
-    /// The physical chain on a spidev device (needs the `hardware` feature).
-    Spidev(PathBuf),
-}
-
-impl BackendSpec {
-    /// Whether frames should be paced in real time (someone is watching, or a recording
-    /// keeps the timing).
-    pub fn is_live(&self) -> bool {
-        matches!(
-            self,
-            BackendSpec::Terminal
-                | BackendSpec::Window { .. }
-                | BackendSpec::Gif { .. }
-                | BackendSpec::Spidev(_)
-        )
-    }
-}
-
-/// Accepted LED spacings for `window:SCALE` and `gif:FILE:PITCH`, in pixels.
-const PITCHES: std::ops::RangeInclusive<u32> = 2..=64;
-
-fn parse_pitch(s: &str, what: &str) -> Result<u32, String> {
-    match s.parse::<u32>() {
-        Ok(p) if PITCHES.contains(&p) => Ok(p),
-        _ => Err(format!("{what} {s:?}: expected pixels per LED, {}..={}", PITCHES.start(), PITCHES.end())),
-    }
-}
-
-impl FromStr for BackendSpec {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (kind, arg) = match s.split_once(':') {
-            Some((k, a)) => (k, Some(a)),
-            None => (s, None),
-        };
-        let path = |what: &str| match arg {
-            Some(a) if !a.is_empty() => Ok(PathBuf::from(a)),
-            _ => Err(format!("backend {what} needs a file: {what}:FILE")),
-        };
-        match kind {
-            "terminal" => Ok(BackendSpec::Terminal),
-            "virtual" => Ok(BackendSpec::Virtual),
-            "spilog" => Ok(BackendSpec::SpiLog(path("spilog")?)),
-            "png" => Ok(BackendSpec::Png(path("png")?)),
-            "window" => match arg {
-                None => Ok(BackendSpec::Window { pitch: window::DEFAULT_PITCH }),
-                Some(a) => Ok(BackendSpec::Window { pitch: parse_pitch(a, "window scale")? }),
-            },
-            "gif" => {
-                let whole = path("gif")?;
-                // `gif:FILE:PITCH` when the last part is a number; a path may hold colons.
-                let text = whole.to_string_lossy();
-                match text.rsplit_once(':') {
-                    Some((file, pitch)) if !file.is_empty() && pitch.bytes().all(|b| b.is_ascii_digit()) => {
-                        Ok(BackendSpec::Gif { path: PathBuf::from(file), pitch: parse_pitch(pitch, "gif pitch")? })
-                    }
-                    _ => Ok(BackendSpec::Gif { path: whole, pitch: gif::DEFAULT_PITCH }),
-                }
-            }
-            "spidev" => Ok(BackendSpec::Spidev(match arg {
-                Some(a) if !a.is_empty() => PathBuf::from(a),
-                _ => PathBuf::from(super::spidev::DEFAULT_DEVICE),
-            })),
-            other => Err(format!(
-                "unknown backend {other:?}: expected terminal, virtual, window[:SCALE], spilog:FILE, png:FILE, \
-                 gif:FILE[:PITCH] or spidev[:DEVICE]"
-            )),
-        }
-    }
-}
-
-/// The sim crate's independent description of the same display.
-pub fn sim_layout(w: &Wiring) -> Layout {
-    use eslmatrix_sim::chain as sim;
-    Layout {
-        modules_x: w.modules_x,
-        modules_y: w.modules_y,
-        chain_order: match w.chain {
-            ChainOrder::RowMajor => sim::ChainOrder::RowMajor,
-            ChainOrder::Reversed => sim::ChainOrder::Reversed,
-            ChainOrder::Serpentine => sim::ChainOrder::Serpentine,
-            ChainOrder::ReversedSerpentine => sim::ChainOrder::ReversedSerpentine,
-        },
-        module: sim::ModuleWiring {
-            digits_are_rows: w.module.digits_are_rows,
-            columns_reversed: w.module.columns_reversed,
-            rows_reversed: w.module.rows_reversed,
-        },
-        rotation: match w.rotation {
-            Rotation::R0 => sim::Rotation::R0,
-            Rotation::R90 => sim::Rotation::R90,
-            Rotation::R180 => sim::Rotation::R180,
-            Rotation::R270 => sim::Rotation::R270,
-        },
-    }
-}
-
-/// The LEDs a VirtualChain shows, as the LED look draws them.
-pub fn chain_leds(chain: &VirtualChain) -> LedGrid {
-    let px = chain.pixels();
-    LedGrid::from_fn(px.width() as u32, px.height() as u32, |x, y| px.brightness(x as usize, y as usize))
-}
-
-/// A virtual chain wired as `wiring`.
-pub fn virtual_chain(wiring: &Wiring) -> Result<VirtualChain, OutputError> {
-    VirtualChain::new(wiring.chips())
-        .with_layout(sim_layout(wiring))
-        .map_err(|e| OutputError::Driver(e.to_string()))
-}
-
-/// The wire under the driver.
-pub enum Bus {
-    /// A virtual chain: what it shows can be viewed.
-    Chain(VirtualChain),
-    /// A virtual chain with every transaction also logged.
-    Logged(Tee<VirtualChain, SpiLog<BufWriter<File>>>),
-    /// Anything else (a physical chain): nothing to view.
-    Device(Box<dyn SpiDevice<u8, Error = BusError> + Send>),
-}
-
-/// The wire failed.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct BusError(pub String);
-
-impl embedded_hal::spi::Error for BusError {
-    fn kind(&self) -> ErrorKind {
-        ErrorKind::Other
-    }
-}
-
-impl ErrorType for Bus {
-    type Error = BusError;
-}
-
-impl SpiDevice<u8> for Bus {
-    fn transaction(&mut self, operations: &mut [Operation<'_, u8>]) -> Result<(), Self::Error> {
-        match self {
-            Bus::Chain(c) => c.transaction(operations).map_err(|e| BusError(format!("{e:?}"))),
-            Bus::Logged(t) => t.transaction(operations).map_err(|e| BusError(e.to_string())),
-            Bus::Device(d) => d.transaction(operations),
-        }
-    }
-}
-
-impl Bus {
-    /// The virtual chain on this wire, if there is one.
-    pub fn chain(&self) -> Option<&VirtualChain> {
-        match self {
-            Bus::Chain(c) => Some(c),
-            Bus::Logged(t) => Some(&t.first),
-            Bus::Device(_) => None,
-        }
-    }
-}
 
 /// Opening or driving an output failed.
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
-    #[error("{path}: {source}")]
-    Create { path: String, source: std::io::Error },
+    /// A file backend could not create its file.
+    #[error("{}: {source}", path.display())]
+    Create {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The wiring cannot be driven.
     #[error("driver: {0}")]
-    Driver(String),
+    Wiring(#[from] WiringError),
+    /// The virtual chain refused the wiring.
+    #[error("driver: {0}")]
+    Chain(#[from] LayoutError),
+    /// The driver could not put a frame or a setting on the wire.
+    #[error("driver: {0}")]
+    Driver(#[from] DriverError<BusError>),
+    /// The SPI log could not be completed.
+    #[error(transparent)]
+    Log(#[from] SpiLogError),
+    /// The view failed.
     #[error(transparent)]
     View(#[from] ViewError),
+    /// The window could not open.
     #[error(transparent)]
     Window(#[from] OpenError),
+    /// The spidev device could not open.
     #[error(transparent)]
-    Spidev(#[from] super::spidev::SpidevError),
+    Spidev(#[from] SpidevError),
+}
+
+impl OutputError {
+    /// Whether the person can fix this by asking differently (another backend, a file that
+    /// can be written, a build with hardware support), rather than the display failing.
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            OutputError::Create { .. }
+                | OutputError::Window(_)
+                | OutputError::Spidev(SpidevError::NoHardwareSupport)
+        )
+    }
 }
 
 /// The driver over a backend, plus a view.
@@ -214,12 +76,12 @@ pub struct Output {
 
 impl Output {
     /// Opens the backend named by `spec` and initialises the chain.
-    pub fn open(spec: &BackendSpec, wiring: Wiring, intensity: u8) -> Result<Self, OutputError> {
-        let chain = virtual_chain(&wiring)?;
-        let (bus, view): (Bus, Box<dyn View>) = match spec {
+    pub fn open(spec: &OutputSpec) -> Result<Self, OutputError> {
+        let chain = virtual_chain(&spec.wiring)?;
+        let (bus, view): (Bus, Box<dyn View>) = match &spec.backend {
             BackendSpec::SpiLog(path) => {
                 let file = File::create(path)
-                    .map_err(|source| OutputError::Create { path: path.display().to_string(), source })?;
+                    .map_err(|source| OutputError::Create { path: path.clone(), source })?;
                 (
                     Bus::Logged(Tee { first: chain, second: SpiLog::new(BufWriter::new(file)) }),
                     Box::new(NoView),
@@ -232,15 +94,15 @@ impl Output {
             }
             BackendSpec::Gif { path, pitch } => {
                 let file = File::create(path)
-                    .map_err(|source| OutputError::Create { path: path.display().to_string(), source })?;
+                    .map_err(|source| OutputError::Create { path: path.clone(), source })?;
                 (Bus::Chain(chain), Box::new(GifView::new(BufWriter::new(file), *pitch)))
             }
             // A window needs the main thread and a worker for the body; only `with_output`
             // arranges both.
             BackendSpec::Window { .. } => return Err(OpenError::NeedsWithOutput.into()),
-            BackendSpec::Spidev(path) => (Bus::Device(super::spidev::open(path)?), Box::new(NoView)),
+            BackendSpec::Spidev(path) => (Bus::Device(spidev::open(path)?), Box::new(NoView)),
         };
-        Self::with_bus(bus, view, wiring, intensity)
+        Self::with_bus(bus, view, spec.wiring, spec.intensity)
     }
 
     /// An output over any wire and view.
@@ -248,13 +110,14 @@ impl Output {
         bus: Bus,
         view: Box<dyn View>,
         wiring: Wiring,
-        intensity: u8,
+        intensity: Intensity,
     ) -> Result<Self, OutputError> {
-        let mut driver = Max7219::new(bus, wiring).map_err(|e| OutputError::Driver(e.to_string()))?;
-        driver.init(intensity).map_err(|e| OutputError::Driver(format!("{e:?}")))?;
+        let mut driver = Max7219::new(bus, wiring)?;
+        driver.init(intensity)?;
         Ok(Output { driver, view, opened: Instant::now() })
     }
 
+    /// The display this output drives.
     pub fn wiring(&self) -> &Wiring {
         self.driver.wiring()
     }
@@ -272,7 +135,7 @@ impl Output {
 
     /// Sends a frame, stamping the view with `at` (the daemon passes tokio time).
     pub fn show_at(&mut self, frame: &Frame, at: Duration) -> Result<Sent, OutputError> {
-        let sent = self.driver.write_frame(frame).map_err(|e| OutputError::Driver(format!("{e:?}")))?;
+        let sent = self.driver.write_frame(frame)?;
         if sent.transactions > 0 {
             if let Some(leds) = self.leds() {
                 self.view.show(&leds, at)?;
@@ -304,7 +167,7 @@ impl Output {
     /// until closed (a window); returns at once for every other view.
     pub fn linger(&self) {
         while self.view.stays_until_closed() && self.view.is_open() {
-            std::thread::sleep(std::time::Duration::from_millis(50));
+            std::thread::sleep(Duration::from_millis(50));
         }
     }
 
@@ -315,173 +178,8 @@ impl Output {
             self.view.finish(&leds, at)?;
         }
         if let Bus::Logged(tee) = self.driver.release() {
-            tee.second.into_inner().map_err(|e| OutputError::Driver(e.to_string()))?;
+            tee.second.into_inner()?;
         }
         Ok(())
-    }
-}
-
-/// Runs `body` with an [`Output`] opened for `spec`.
-///
-/// This is the one place that knows about threads: a window must live on the main thread
-/// (minifb's rule), so for the window backend the window opens here, on the calling thread
-/// (call this from `main`'s thread), and `body` runs on a worker thread. Closing the window
-/// makes `Output::is_open` false; the call returns once `body` has returned. Every command
-/// that shows frames goes through this function.
-pub fn with_output<T, E>(
-    spec: &BackendSpec,
-    wiring: Wiring,
-    intensity: u8,
-    body: impl FnOnce(&mut Output) -> Result<T, E> + Send,
-) -> Result<T, E>
-where
-    T: Send,
-    E: From<OutputError> + Send,
-{
-    if let BackendSpec::Window { pitch } = spec {
-        let title = format!("eslmatrix — {}×{} modules", wiring.modules_x, wiring.modules_y);
-        let mut screen =
-            MinifbScreen::open(&title, wiring.logical_size(), *pitch).map_err(OutputError::from)?;
-        return with_screen(&mut screen, *pitch, wiring, intensity, body);
-    }
-    run_to_finish(Output::open(spec, wiring, intensity)?, body)
-}
-
-/// Runs `body` on `out`, then finishes the output (the view's last picture, log flush).
-fn run_to_finish<T, E: From<OutputError>>(
-    mut out: Output,
-    body: impl FnOnce(&mut Output) -> Result<T, E>,
-) -> Result<T, E> {
-    let result = body(&mut out)?;
-    out.finish()?;
-    Ok(result)
-}
-
-/// The window backend over any [`Screen`]: `body` on a worker thread drawing into a
-/// virtual chain, the screen pumped here.
-pub fn with_screen<T, E>(
-    screen: &mut impl Screen,
-    pitch: u32,
-    wiring: Wiring,
-    intensity: u8,
-    body: impl FnOnce(&mut Output) -> Result<T, E> + Send,
-) -> Result<T, E>
-where
-    T: Send,
-    E: From<OutputError> + Send,
-{
-    let mailbox = Arc::new(Mailbox::default());
-    let view = WindowView::new(mailbox.clone());
-    std::thread::scope(|scope| {
-        let worker = scope.spawn(move || -> Result<T, E> {
-            let chain = virtual_chain(&wiring)?;
-            run_to_finish(Output::with_bus(Bus::Chain(chain), Box::new(view), wiring, intensity)?, body)
-        });
-        let pumped = Pump::new(pitch).run(screen, &mailbox, || worker.is_finished());
-        if pumped.is_err() {
-            // The window broke: tell the worker as if it had been closed.
-            mailbox.close();
-        }
-        let result = worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        let result = result?;
-        pumped.map_err(|e| E::from(OutputError::View(e)))?;
-        Ok(result)
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::backend::window::tests::FakeScreen;
-    use crate::driver::wiring::ModuleWiring;
-
-    fn wiring(modules_x: u32) -> Wiring {
-        Wiring::new(modules_x, 1).unwrap()
-    }
-
-    fn frame_with(w: u32, lit: &[u32]) -> Frame {
-        let mut f = Frame::new(w, 8);
-        for &x in lit {
-            f.set(x as i32, 0, true);
-        }
-        f
-    }
-
-    #[test]
-    fn backends_parse_with_their_options() {
-        assert_eq!("window".parse(), Ok(BackendSpec::Window { pitch: window::DEFAULT_PITCH }));
-        assert_eq!("window:24".parse(), Ok(BackendSpec::Window { pitch: 24 }));
-        assert_eq!(
-            "gif:out.gif".parse(),
-            Ok(BackendSpec::Gif { path: "out.gif".into(), pitch: gif::DEFAULT_PITCH })
-        );
-        assert_eq!("gif:a:b.gif:12".parse(), Ok(BackendSpec::Gif { path: "a:b.gif".into(), pitch: 12 }));
-        assert_eq!("gif:a:b.gif".parse(), Ok(BackendSpec::Gif { path: "a:b.gif".into(), pitch: 8 }));
-        for bad in ["window:0", "window:big", "window:1000", "gif:", "gif:x.gif:1"] {
-            let err = bad.parse::<BackendSpec>().unwrap_err();
-            assert!(!err.contains('\n'), "{bad}: {err}");
-            assert!(err.contains("pixels per LED") || err.contains("needs a file"), "{bad}: {err}");
-        }
-        assert!(BackendSpec::Window { pitch: 8 }.is_live());
-        assert!(!BackendSpec::Virtual.is_live());
-    }
-
-    #[test]
-    fn the_window_shows_the_work_until_the_person_closes_it() {
-        let mut screen = FakeScreen::new((64 * 16, 8 * 16), usize::MAX);
-        screen.close_after_presents = 3;
-        let w = wiring(8);
-        // The body is an ordinary command loop: it ends because the window closed.
-        let shown = with_screen(&mut screen, 16, w, 15, |out| -> Result<u32, OutputError> {
-            let mut n = 0;
-            while out.is_open() {
-                out.show(&frame_with(64, &[n % 64]))?;
-                n += 1;
-                std::thread::yield_now();
-            }
-            Ok(n)
-        })
-        .unwrap();
-        assert!(shown >= 3, "the worker ran: {shown} frames");
-        assert_eq!(screen.presented.len(), 3);
-        let (w, h, pixels) = &screen.presented[0];
-        assert_eq!((*w, *h), (64 * 16, 8 * 16));
-        let red = pixels.iter().filter(|&&p| (p >> 16) & 0xff > 180 && (p >> 8) & 0xff < 90).count();
-        assert!(red > 0, "a lit LED is painted red");
-    }
-
-    #[test]
-    fn the_window_ends_with_the_work_and_returns_its_result() {
-        let mut screen = FakeScreen::new((32 * 16, 8 * 16), usize::MAX);
-        let wiring = wiring(4).with_module(ModuleWiring::FC16);
-        let result = with_screen(&mut screen, 16, wiring, 3, |out| -> Result<&str, OutputError> {
-            out.show(&frame_with(32, &[0, 31]))?;
-            Ok("done")
-        });
-        assert_eq!(result.unwrap(), "done");
-        let failed = with_screen(&mut screen, 16, wiring, 3, |_| -> Result<(), OutputError> {
-            Err(OutputError::Driver("bus on fire".into()))
-        });
-        assert!(failed.unwrap_err().to_string().contains("bus on fire"));
-    }
-
-    #[test]
-    fn window_pictures_follow_the_chain_intensity() {
-        // Intensity 0 (duty 1/32) paints a darker red than intensity 15 (31/32).
-        let reddest = |intensity: u8| {
-            let mut screen = FakeScreen::new((8 * 4, 8 * 4), usize::MAX);
-            screen.close_after_presents = 1;
-            with_screen(&mut screen, 4, wiring(1), intensity, |out| -> Result<(), OutputError> {
-                while out.is_open() {
-                    out.show(&frame_with(8, &[0]))?;
-                    out.show(&frame_with(8, &[1]))?;
-                    std::thread::yield_now();
-                }
-                Ok(())
-            })
-            .unwrap();
-            screen.presented[0].2.iter().map(|p| (p >> 16) & 0xff).max().unwrap()
-        };
-        assert!(reddest(0) < reddest(15), "{} vs {}", reddest(0), reddest(15));
     }
 }

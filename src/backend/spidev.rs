@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use embedded_hal::spi::SpiDevice;
 
-use super::output::BusError;
+use super::bus::BusError;
 
 /// SPI clock for the chain: 8 MHz leaves margin under the datasheet's 10 MHz maximum.
 pub const SPI_CLOCK_HZ: u32 = 8_000_000;
@@ -97,7 +97,7 @@ mod hardware {
 
     impl SpiDevice<u8> for Spidev {
         fn transaction(&mut self, operations: &mut [Operation<'_, u8>]) -> Result<(), BusError> {
-            self.0.transaction(operations).map_err(|e| BusError(format!("spidev: {e}")))
+            self.0.transaction(operations).map_err(|e| BusError::Device(into_io(e)))
         }
     }
 }

@@ -199,7 +199,7 @@ pub enum OpenError {
     NoDisplay,
     #[error("cannot open a window on display {display:?}: {detail}")]
     Failed { display: String, detail: String },
-    #[error("the window backend opens only through backend::output::with_output")]
+    #[error("the window backend opens only through backend::with_output")]
     NeedsWithOutput,
 }
 

@@ -7,12 +7,12 @@ use eslmatrix_sim::fs::pbx::PbxConfig;
 use eslmatrix_sim::fs::{MockConfig, MockFreeSwitch};
 
 use super::display::DisplayArgs;
-use super::run::{close_poll, init_logs, seconds, stop_signal};
-use super::{parse_backend, CliError};
-use crate::app::daemon;
-use crate::app::link::ServerConfig;
-use crate::backend::output::{with_output, BackendSpec, Output};
-use crate::config::{Config, DEFAULT_PASSWORD};
+use super::run::{init_logs, seconds, stop_signal};
+use super::{block_on, parse_backend, CliError, Threads};
+use eslmatrix::app::daemon::{self, DaemonSettings};
+use eslmatrix::app::link::{ServerConfig, DEFAULT_PASSWORD};
+use eslmatrix::backend::{with_output, BackendSpec, Output};
+use eslmatrix::config::Config;
 
 /// The demo's pages and display, embedded so the demo needs no files.
 pub const DEMO_CONFIG: &str = include_str!("../../fixtures/config/demo.toml");
@@ -50,24 +50,21 @@ pub fn run(a: DemoArgs) -> Result<(), CliError> {
     let backend = a.backend.clone().unwrap_or_else(default_backend);
     init_logs(a.verbose, &backend);
     let scenario = super::mock_fs::load_scenario(&a.scenario)?;
-    let mut config =
-        Config::parse_with_overrides(DEMO_CONFIG, None, &a.display).map_err(|e| CliError::usage(e.0))?;
-    config.player.close_poll = close_poll(&backend);
+    let mut config = Config::parse_with_overrides(DEMO_CONFIG, None, &a.display.spec())
+        .map_err(|e| CliError::usage(e.0))?;
+    config.daemon.player.close_poll = backend.close_poll();
     let seconds = seconds(a.seconds)?;
-    with_output(&backend, config.wiring, config.intensity, |out| {
-        demo_on(out, config.clone(), scenario, seconds)
-    })
+    with_output(&config.output(backend), |out| demo_on(out, config.daemon.clone(), scenario, seconds))
 }
 
 /// Starts the mock, points the daemon at it, and runs both until stopped.
 fn demo_on(
     out: &mut Output,
-    mut config: Config,
+    mut settings: DaemonSettings,
     scenario: Scenario,
     seconds: Option<std::time::Duration>,
 ) -> Result<(), CliError> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(CliError::runtime)?;
-    rt.block_on(async {
+    block_on(Threads::One, async {
         let mock = MockConfig {
             pbx: PbxConfig { start_wall: std::time::SystemTime::now(), ..PbxConfig::default() },
             ..MockConfig::default()
@@ -82,15 +79,15 @@ fn demo_on(
                 tracing::info!(steps = report.steps, calls = report.calls, "scenario pass over; again");
             }
         });
-        config.servers = vec![ServerConfig {
+        settings.servers = vec![ServerConfig {
             name: "demo".into(),
             host: addr.ip().to_string(),
             port: addr.port(),
             password: DEFAULT_PASSWORD.into(),
         }];
-        daemon::run(&config, out, stop_signal(seconds)).await;
+        daemon::run(&settings, out, stop_signal(seconds)).await;
         player.abort();
         handle.shutdown().await;
         Ok(())
-    })
+    })?
 }

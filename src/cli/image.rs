@@ -6,8 +6,8 @@ use clap::Args;
 
 use super::display::DisplayArgs;
 use super::{CliError, OutputArgs};
-use crate::backend::output::with_output;
-use crate::render::Frame;
+use eslmatrix::backend::{with_output, OutputSpec};
+use eslmatrix::render::Frame;
 
 #[derive(Args, Debug)]
 pub struct ImageArgs {
@@ -29,11 +29,13 @@ pub fn run(a: ImageArgs) -> Result<(), CliError> {
             a.file.display()
         )));
     }
-    let mut display = a.display.clone();
+    let mut display = a.display.spec();
     if display.cascaded.is_none() && display.modules.is_none() {
         // No grid given: the image says how big the display is.
         let (mx, my) = match display.rotation()? {
-            crate::driver::wiring::Rotation::R90 | crate::driver::wiring::Rotation::R270 => (ih / 8, iw / 8),
+            eslmatrix::driver::wiring::Rotation::R90 | eslmatrix::driver::wiring::Rotation::R270 => {
+                (ih / 8, iw / 8)
+            }
             _ => (iw / 8, ih / 8),
         };
         display.modules = Some(format!("{mx}x{my}"));
@@ -52,7 +54,8 @@ pub fn run(a: ImageArgs) -> Result<(), CliError> {
         let on = p[3] > 0 && (p[0] | p[1] | p[2]) != 0;
         frame.set(x as i32, y as i32, on);
     }
-    with_output(&a.output.backend, wiring, display.intensity()?, |out| {
+    let output = OutputSpec { backend: a.output.backend.clone(), wiring, intensity: display.intensity()? };
+    with_output(&output, |out| {
         out.show(&frame)?;
         out.linger();
         Ok::<(), CliError>(())

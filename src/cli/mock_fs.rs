@@ -8,7 +8,7 @@ use clap::Args;
 use eslmatrix_sim::fs::pbx::scenario::{Scenario, BUILTIN};
 use eslmatrix_sim::fs::{Cidr, MockConfig, MockFreeSwitch};
 
-use super::CliError;
+use super::{block_on, CliError, Threads};
 
 #[derive(Args, Debug)]
 pub struct MockFsArgs {
@@ -66,12 +66,7 @@ pub fn run(a: MockFsArgs) -> Result<(), CliError> {
     if !acl.is_empty() {
         config.acl = acl;
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(CliError::runtime)?;
-    rt.block_on(async move {
+    block_on(Threads::Workers(2), async move {
         let handle = MockFreeSwitch::start(config).await.map_err(CliError::usage)?;
         println!("mock FreeSWITCH listening on {} (Ctrl-C to stop)", handle.addr());
         if let Some(scenario) = scenario {
@@ -85,5 +80,5 @@ pub fn run(a: MockFsArgs) -> Result<(), CliError> {
         let _ = tokio::signal::ctrl_c().await;
         handle.shutdown().await;
         Ok(())
-    })
+    })?
 }

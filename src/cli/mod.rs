@@ -1,5 +1,6 @@
-//! The command line: a translation layer from arguments to the library. Usage and input
-//! errors exit with code 2 and one line naming the problem; nothing here panics on input.
+//! The command line: a translation layer from arguments to the library, as ripgrep's flags
+//! are. It belongs to the binary; nothing in the library imports it. Usage and input errors
+//! exit with code 2 and one line naming the problem; nothing here panics on input.
 
 pub mod demo;
 pub mod display;
@@ -13,9 +14,12 @@ pub mod show;
 pub mod text;
 pub mod wiring;
 
+use std::future::Future;
+
 use clap::{Args, Parser, Subcommand};
 
-use crate::backend::output::BackendSpec;
+use eslmatrix::backend::{BackendSpec, BackendSpecError, OutputError};
+use eslmatrix::driver::DisplaySpecError;
 
 #[derive(Parser, Debug)]
 #[command(name = "eslmatrix", version, about = "FreeSWITCH status on MAX7219 LED matrices", long_about = None)]
@@ -64,7 +68,7 @@ pub struct OutputArgs {
     pub backend: BackendSpec,
 }
 
-fn parse_backend(s: &str) -> Result<BackendSpec, String> {
+fn parse_backend(s: &str) -> Result<BackendSpec, BackendSpecError> {
     s.parse()
 }
 
@@ -91,24 +95,44 @@ impl CliError {
     }
 }
 
-impl From<display::DisplayError> for CliError {
-    fn from(e: display::DisplayError) -> Self {
-        CliError::usage(e)
+impl From<DisplaySpecError> for CliError {
+    fn from(e: DisplaySpecError) -> Self {
+        CliError::usage(e.flag_message())
     }
 }
 
-impl From<crate::backend::output::OutputError> for CliError {
-    fn from(e: crate::backend::output::OutputError) -> Self {
-        use crate::backend::output::OutputError;
-        match e {
-            OutputError::Create { .. }
-            | OutputError::Window(_)
-            | OutputError::Spidev(crate::backend::spidev::SpidevError::NoHardwareSupport) => {
-                CliError::usage(e)
-            }
-            other => CliError::runtime(other),
+impl From<OutputError> for CliError {
+    fn from(e: OutputError) -> Self {
+        if e.is_usage() {
+            CliError::usage(e)
+        } else {
+            CliError::runtime(e)
         }
     }
+}
+
+/// How many worker threads a command's runtime gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Threads {
+    /// Everything on the calling thread: the daemon and the one-shot commands, whose work
+    /// is one display and a few sockets.
+    One,
+    /// Worker threads, for a server that many clients may load at once (the mock).
+    Workers(usize),
+}
+
+/// Runs `work` to completion on a tokio runtime: the one place the binary builds one.
+pub fn block_on<F: Future>(threads: Threads, work: F) -> Result<F::Output, CliError> {
+    let mut builder = match threads {
+        Threads::One => tokio::runtime::Builder::new_current_thread(),
+        Threads::Workers(n) => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(n);
+            b
+        }
+    };
+    let rt = builder.enable_all().build().map_err(CliError::runtime)?;
+    Ok(rt.block_on(work))
 }
 
 pub fn run(cli: Cli) -> Result<(), CliError> {

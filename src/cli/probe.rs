@@ -3,8 +3,9 @@
 use clap::Args;
 
 use super::CliError;
-use crate::backend::output::{BackendSpec, Bus, OutputError};
-use crate::tools::probe::{probe, ProbeReport, DEFAULT_MAX_CHIPS};
+use eslmatrix::backend::{BackendSpec, BackendSpecError, Bus, OutputError};
+use eslmatrix::driver::MAX_CHIPS;
+use eslmatrix::tools::probe::{probe, ProbeReport, DEFAULT_MAX_CHIPS};
 
 #[derive(Args, Debug)]
 pub struct ProbeArgs {
@@ -26,7 +27,7 @@ pub struct ProbeArgs {
     pub sim_break_after: Option<usize>,
 }
 
-fn parse_backend(s: &str) -> Result<BackendSpec, String> {
+fn parse_backend(s: &str) -> Result<BackendSpec, BackendSpecError> {
     s.parse()
 }
 
@@ -34,13 +35,13 @@ pub fn run(a: ProbeArgs) -> Result<(), CliError> {
     let report = match &a.backend {
         BackendSpec::Spidev(path) => {
             let mut dev = Bus::Device(
-                crate::backend::spidev::open(path).map_err(|e| CliError::from(OutputError::from(e)))?,
+                eslmatrix::backend::spidev::open(path).map_err(|e| CliError::from(OutputError::from(e)))?,
             );
             probe(&mut dev, a.max_chips).map_err(probe_error)?
         }
         _ => {
-            if a.sim_chips > 4096 {
-                return Err(CliError::usage(format!("--sim-chips {}: at most 4096", a.sim_chips)));
+            if a.sim_chips > MAX_CHIPS {
+                return Err(CliError::usage(format!("--sim-chips {}: at most {MAX_CHIPS}", a.sim_chips)));
             }
             let mut chain = eslmatrix_sim::chain::VirtualChain::new(a.sim_chips);
             chain.set_dout_loopback(true);
@@ -62,9 +63,9 @@ pub fn run(a: ProbeArgs) -> Result<(), CliError> {
     }
 }
 
-fn probe_error<E: std::fmt::Debug>(e: crate::tools::probe::ProbeError<E>) -> CliError {
+fn probe_error<E: std::fmt::Debug>(e: eslmatrix::tools::probe::ProbeError<E>) -> CliError {
     match e {
-        crate::tools::probe::ProbeError::MaxChips(_) => CliError::usage(e),
+        eslmatrix::tools::probe::ProbeError::MaxChips(_) => CliError::usage(e),
         other => CliError::runtime(other),
     }
 }

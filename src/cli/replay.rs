@@ -23,9 +23,9 @@ pub fn run(a: ReplayArgs) -> Result<(), CliError> {
     let text = std::fs::read(&a.file).map_err(|e| CliError::usage(format!("{}: {e}", a.file.display())))?;
     let text = String::from_utf8_lossy(&text);
     let capture = parse_capture(&text).map_err(|e| CliError::usage(format!("{}: {e}", a.file.display())))?;
-    let wiring = a.display.wiring()?;
+    let (wiring, _) = a.display.display()?;
     let mut chain = VirtualChain::new(wiring.chips())
-        .with_layout(crate::backend::output::sim_layout(&wiring))
+        .with_layout(eslmatrix::backend::sim_layout(&wiring))
         .map_err(CliError::usage)?;
     for tx in &capture {
         chain.apply(tx);
@@ -41,12 +41,12 @@ pub fn run(a: ReplayArgs) -> Result<(), CliError> {
             wiring.chips()
         );
     }
-    let leds = crate::backend::output::chain_leds(&chain);
+    let leds = eslmatrix::backend::chain_leds(&chain);
     for row in leds.to_rows() {
         println!("{row}");
     }
     if let Some(path) = &a.png {
-        crate::backend::png::write_led_png(path, &leds, 16).map_err(CliError::runtime)?;
+        eslmatrix::backend::png::write_led_png(path, &leds, 16).map_err(CliError::runtime)?;
     }
     Ok(())
 }

@@ -7,10 +7,11 @@ use clap::{ArgAction, Args};
 
 use super::display::DisplayArgs;
 use super::text::{font, FontArg};
-use super::{CliError, OutputArgs};
-use crate::app::daemon;
-use crate::backend::output::{with_output, BackendSpec, Output};
-use crate::config::{Config, ConfigError, PASSWORD_ENV};
+use super::{block_on, CliError, OutputArgs, Threads};
+use eslmatrix::app::daemon::{self, DaemonSettings};
+use eslmatrix::app::link::{ServerConfig, DEFAULT_PORT};
+use eslmatrix::backend::{with_output, BackendSpec, Output};
+use eslmatrix::config::{Config, ConfigError, PASSWORD_ENV};
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
@@ -55,16 +56,6 @@ pub fn init_logs(verbose: u8, backend: &BackendSpec) {
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
-/// How often to ask a view whether it was closed: only views that can be closed (a window)
-/// need it; the known ones cannot.
-pub fn close_poll(spec: &BackendSpec) -> Option<Duration> {
-    match spec {
-        BackendSpec::Terminal | BackendSpec::Virtual | BackendSpec::SpiLog(_) | BackendSpec::Png(_) => None,
-        #[allow(unreachable_patterns)]
-        _ => Some(Duration::from_millis(100)),
-    }
-}
-
 /// `HOST` or `HOST:PORT` (an IPv6 address goes in brackets: `[::1]:8021`).
 pub fn parse_host_port(s: &str, default_port: u16) -> Result<(String, u16), String> {
     let bad = || format!("{s:?}: expected HOST or HOST:PORT");
@@ -97,27 +88,29 @@ pub fn config(a: &RunArgs) -> Result<Config, CliError> {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| CliError::usage(format!("cannot read config {}: {e}", path.display())))?;
-            Config::parse_with_overrides(&text, env.as_deref(), &a.display)
+            Config::parse_with_overrides(&text, env.as_deref(), &a.display.spec())
                 .map_err(|ConfigError(e)| CliError::usage(format!("{}: {e}", path.display())))?
         }
-        None => Config::defaults(env.as_deref(), &a.display).map_err(|ConfigError(e)| CliError::usage(e))?,
+        None => Config::defaults(env.as_deref(), &a.display.spec())
+            .map_err(|ConfigError(e)| CliError::usage(e))?,
     };
+    let daemon = &mut config.daemon;
     if let Some(spec) = &a.server {
         let (host, port) =
-            parse_host_port(spec, 8021).map_err(|e| CliError::usage(format!("--server {e}")))?;
-        let password = config.servers.first().map(|s| s.password.clone()).unwrap_or_default();
-        config.servers = vec![crate::app::link::ServerConfig { name: host.clone(), host, port, password }];
+            parse_host_port(spec, DEFAULT_PORT).map_err(|e| CliError::usage(format!("--server {e}")))?;
+        let password = daemon.servers.first().map(|s| s.password.clone()).unwrap_or_default();
+        daemon.servers = vec![ServerConfig { name: host.clone(), host, port, password }];
     }
     if let Some(speed) = a.speed {
         if !(speed.is_finite() && speed > 0.0 && speed <= 1000.0) {
             return Err(CliError::usage(format!("--speed {speed}: expected columns per second, above 0")));
         }
-        config.player.speed = speed;
+        daemon.player.speed = speed;
     }
     if let Some(f) = a.font {
-        config.player.font = font(f);
+        daemon.player.font = font(f);
     }
-    config.player.close_poll = close_poll(&a.output.backend);
+    daemon.player.close_poll = a.output.backend.close_poll();
     Ok(config)
 }
 
@@ -125,8 +118,9 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
     init_logs(a.verbose, &a.output.backend);
     let config = config(&a)?;
     let seconds = seconds(a.seconds)?;
-    tracing::info!(servers = config.servers.len(), "starting");
-    with_output(&a.output.backend, config.wiring, config.intensity, |out| run_on(out, &config, seconds))
+    tracing::info!(servers = config.daemon.servers.len(), "starting");
+    let output = config.output(a.output.backend.clone());
+    with_output(&output, |out| run_on(out, &config.daemon, seconds))
 }
 
 pub fn seconds(s: Option<f64>) -> Result<Option<Duration>, CliError> {
@@ -138,15 +132,17 @@ pub fn seconds(s: Option<f64>) -> Result<Option<Duration>, CliError> {
 }
 
 /// Runs the daemon on `out` until Ctrl-C, SIGTERM, `seconds` or the view closes.
-pub fn run_on(out: &mut Output, config: &Config, seconds: Option<Duration>) -> Result<(), CliError> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(CliError::runtime)?;
-    rt.block_on(async {
-        let stats = daemon::run(config, out, stop_signal(seconds)).await;
+pub fn run_on(
+    out: &mut Output,
+    settings: &DaemonSettings,
+    seconds: Option<Duration>,
+) -> Result<(), CliError> {
+    block_on(Threads::One, async {
+        let stats = daemon::run(settings, out, stop_signal(seconds)).await;
         for s in stats {
             tracing::info!(?s, "link stopped");
         }
-    });
-    Ok(())
+    })
 }
 
 /// Resolves on Ctrl-C, SIGTERM, or after `seconds`.

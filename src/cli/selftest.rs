@@ -7,9 +7,9 @@ use clap::Args;
 
 use super::display::DisplayArgs;
 use super::{CliError, OutputArgs};
-use crate::backend::output::{with_output, BackendSpec, Output};
-use crate::render::Frame;
-use crate::tools::selftest::{self, Pace, Pattern, Timed, Unpaced, UntilEnter};
+use eslmatrix::backend::{with_output, BackendSpec, Output, OutputSpec};
+use eslmatrix::render::Frame;
+use eslmatrix::tools::selftest::{self, Pace, Pattern, Timed, Unpaced, UntilEnter};
 
 #[derive(Args, Debug)]
 pub struct SelftestArgs {
@@ -35,8 +35,7 @@ fn parse_pattern(s: &str) -> Result<Pattern, String> {
 const DEFAULT_HOLD: Duration = Duration::from_secs(2);
 
 pub fn run(a: SelftestArgs) -> Result<(), CliError> {
-    let wiring = a.display.wiring()?;
-    let intensity = a.display.intensity()?;
+    let (wiring, intensity) = a.display.display()?;
     let hold = match a.hold {
         Some(s) if s.is_finite() && s >= 0.0 => Some(Duration::from_secs_f64(s)),
         Some(s) => return Err(CliError::usage(format!("--hold {s}: expected seconds, 0 or more"))),
@@ -54,7 +53,8 @@ pub fn run(a: SelftestArgs) -> Result<(), CliError> {
     };
     let in_place = preview && std::io::stdout().is_terminal();
     let mut narrated = Narrated { inner: pace, count: patterns.len(), shown: 0, in_place, pending: None };
-    with_output(backend, wiring, intensity, |out: &mut Output| {
+    let output = OutputSpec { backend: backend.clone(), wiring, intensity };
+    with_output(&output, |out: &mut Output| {
         selftest::run(out, &patterns, &mut narrated).map_err(|e| CliError::runtime(e.to_string()))?;
         if backend.is_live() {
             let (w, h) = out.wiring().logical_size();

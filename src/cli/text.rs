@@ -6,8 +6,8 @@ use clap::{Args, ValueEnum};
 
 use super::display::DisplayArgs;
 use super::{CliError, OutputArgs};
-use crate::backend::output::{with_output, Output};
-use crate::render::{self, Align, Font, Frame, Scroll};
+use eslmatrix::backend::{with_output, Output, OutputSpec};
+use eslmatrix::render::{self, Align, Font, Frame, Scroll};
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FontArg {
@@ -82,8 +82,7 @@ pub fn font(f: FontArg) -> Font {
 }
 
 pub fn run(a: TextArgs) -> Result<(), CliError> {
-    let wiring = a.display.wiring()?;
-    let intensity = a.display.intensity()?;
+    let (wiring, intensity) = a.display.display()?;
     if !(a.speed.is_finite() && a.speed > 0.0) {
         return Err(CliError::usage(format!("--speed {}: expected a positive number of px/s", a.speed)));
     }
@@ -96,7 +95,8 @@ pub fn run(a: TextArgs) -> Result<(), CliError> {
         }
     }
     let live = a.output.backend.is_live();
-    with_output(&a.output.backend, wiring, intensity, |out| show_text(out, &a, live))
+    let output = OutputSpec { backend: a.output.backend.clone(), wiring, intensity };
+    with_output(&output, |out| show_text(out, &a, live))
 }
 
 /// Shows the text still or scrolls it; `live` paces frames in real time.
@@ -206,7 +206,7 @@ impl Refresher {
 
     fn tick(&mut self, out: &mut Output, now: Duration) -> Result<(), CliError> {
         if self.due(now) {
-            out.driver_mut().refresh().map_err(|e| CliError::runtime(format!("refresh: {e:?}")))?;
+            out.driver_mut().refresh().map_err(|e| CliError::runtime(format!("refresh: {e}")))?;
         }
         Ok(())
     }

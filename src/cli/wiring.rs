@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::display::DisplayArgs;
 use super::{CliError, OutputArgs};
-use crate::backend::output::{virtual_chain, BackendSpec, Bus, Output};
-use crate::backend::view::{View, ViewError};
-use crate::backend::LedGrid;
-use crate::driver::wiring::{ChainOrder, ModuleWiring, Wiring};
-use crate::tools::wiring_wizard::{display_section, Answer, Question, Step, Wizard};
+use eslmatrix::backend::view::{View, ViewError};
+use eslmatrix::backend::LedGrid;
+use eslmatrix::backend::{virtual_chain, BackendSpec, Bus, Output, OutputError, OutputSpec};
+use eslmatrix::driver::wiring::{ChainOrder, ModuleWiring, Wiring};
+use eslmatrix::driver::DisplaySpec;
+use eslmatrix::tools::wiring_wizard::{display_section, Answer, Question, Step, Wizard};
 
 #[derive(Args, Debug)]
 pub struct WiringArgs {
@@ -43,10 +43,8 @@ pub fn run(a: WiringArgs) -> Result<(), CliError> {
         Some(m) => m.clone(),
         None => ask(&mut input, "How many modules across and down, as mounted? (e.g. 4x1)")?,
     };
-    let (mw, mh) = DisplayArgs { modules: Some(modules), ..DisplayArgs::default() }.grid()?;
-    if a.intensity > 15 {
-        return Err(CliError::usage(format!("--intensity {}: expected 0 to 15", a.intensity)));
-    }
+    let (mw, mh) = DisplaySpec { modules: Some(modules), ..DisplaySpec::default() }.grid()?;
+    let intensity = DisplaySpec { intensity: Some(a.intensity), ..DisplaySpec::default() }.intensity()?;
     let mut wizard = Wizard::new(mw, mh).map_err(CliError::usage)?;
     let base = wizard.base_wiring();
     let simulated = simulated_wiring(&a, base)?;
@@ -55,15 +53,15 @@ pub fn run(a: WiringArgs) -> Result<(), CliError> {
         // would break an in-place redraw), on stderr so stdout is only the config.
         BackendSpec::Terminal | BackendSpec::Virtual => {
             let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            let chain = virtual_chain(&simulated)?;
-            Output::with_bus(Bus::Chain(chain), Box::new(Printed { colour }), base, a.intensity)?
+            let chain = virtual_chain(&simulated).map_err(OutputError::from)?;
+            Output::with_bus(Bus::Chain(chain), Box::new(Printed { colour }), base, intensity)?
         }
         _ if simulated != base => {
             return Err(CliError::usage(
                 "--sim-chain-order and --sim-preset need --backend terminal or virtual",
             ))
         }
-        ref spec => Output::open(spec, base, a.intensity)?,
+        ref backend => Output::open(&OutputSpec { backend: backend.clone(), wiring: base, intensity })?,
     };
     let mut question = wizard.question();
     let wiring = loop {

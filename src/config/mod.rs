@@ -17,7 +17,7 @@
 //!     [[page]]
 //!     template = "{calls} calls"
 //! "#, None).unwrap();
-//! assert_eq!(config.servers[0].port, 8021);
+//! assert_eq!(config.daemon.servers[0].port, 8021);
 //! assert_eq!(config.wiring.chips(), 8);
 //!
 //! let typo = Config::parse("[display]\nintensty = 3\n", None).unwrap_err();
@@ -26,17 +26,17 @@
 
 pub mod duration;
 
-use std::path::Path;
 use std::time::Duration;
 
 use serde::Deserialize;
 
 pub use duration::{parse_duration, ConfigDuration};
 
-use crate::app::link::{LinkOptions, ServerConfig};
-use crate::app::player::{Combine, PlayerOptions, ScrollMode, SUM_NAME};
-use crate::cli::display::DisplayArgs;
-use crate::driver::wiring::Wiring;
+use crate::app::daemon::DaemonSettings;
+use crate::app::link::{LinkOptions, ServerConfig, DEFAULT_PASSWORD, DEFAULT_PORT, LOCAL_HOST};
+use crate::app::player::{Combine, PlayerOptions, ScrollMode, DEFAULT_DWELL, DEFAULT_GAP, SUM_NAME};
+use crate::backend::{BackendSpec, OutputSpec};
+use crate::driver::{DisplaySpec, DisplaySpecError, Intensity, Wiring};
 use crate::render::{Blink, Font};
 use crate::scene::{AlertRule, AlertRules, Align, CueStyle, Page, Priority, SceneConfig, Scroll, Template};
 
@@ -44,57 +44,54 @@ use crate::scene::{AlertRule, AlertRules, Align, CueStyle, Page, Priority, Scene
 /// table has none, so the secret can stay out of the file.
 pub const PASSWORD_ENV: &str = "ESLMATRIX_PASSWORD";
 
-/// FreeSWITCH's stock Event Socket password, used when neither the file nor the
-/// environment gives one.
-pub const DEFAULT_PASSWORD: &str = "ClueCon";
-
 /// A configuration that cannot be used. The message is one line and names the key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct ConfigError(pub String);
 
-/// A checked configuration, ready to run.
+impl From<DisplaySpecError> for ConfigError {
+    fn from(e: DisplaySpecError) -> Self {
+        ConfigError(e.key_message("display"))
+    }
+}
+
+/// A checked configuration, ready to run: the daemon's settings and the display.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// At least one server.
-    pub servers: Vec<ServerConfig>,
-    /// Whether pages show each server or their sum.
-    pub combine: Combine,
+    /// Servers, link timings, player, scene.
+    pub daemon: DaemonSettings,
+    /// The display, from `[display]` and any command-line overrides.
     pub wiring: Wiring,
-    pub intensity: u8,
-    pub player: PlayerOptions,
-    pub scene: SceneConfig,
-    pub link: LinkOptions,
+    /// The LEDs' brightness at start.
+    pub intensity: Intensity,
 }
 
 impl Config {
-    /// Reads and checks a file. `password_env` is the value of [`PASSWORD_ENV`], if set.
-    pub fn load(path: &Path, password_env: Option<&str>) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigError(format!("cannot read config {}: {e}", path.display())))?;
-        Self::parse(&text, password_env).map_err(|e| ConfigError(format!("{}: {}", path.display(), e.0)))
-    }
-
-    /// Checks a configuration given as TOML text.
+    /// Checks a configuration given as TOML text. `password_env` is the value of
+    /// [`PASSWORD_ENV`], if set.
     pub fn parse(text: &str, password_env: Option<&str>) -> Result<Self, ConfigError> {
-        let file: FileConfig = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
-        file.check(password_env, &DisplayArgs::default())
+        Self::parse_with_overrides(text, password_env, &DisplaySpec::default())
     }
 
-    /// Checks a configuration, with display flags from the command line taking precedence
-    /// over the `[display]` table.
+    /// Checks a configuration, with display options from the command line taking
+    /// precedence over the `[display]` table.
     pub fn parse_with_overrides(
         text: &str,
         password_env: Option<&str>,
-        display: &DisplayArgs,
+        display: &DisplaySpec,
     ) -> Result<Self, ConfigError> {
         let file: FileConfig = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
         file.check(password_env, display)
     }
 
     /// The configuration with no file: one local server, the default pages.
-    pub fn defaults(password_env: Option<&str>, display: &DisplayArgs) -> Result<Self, ConfigError> {
+    pub fn defaults(password_env: Option<&str>, display: &DisplaySpec) -> Result<Self, ConfigError> {
         Self::parse_with_overrides("", password_env, display)
+    }
+
+    /// The output this configuration's display needs, on `backend`.
+    pub fn output(&self, backend: BackendSpec) -> OutputSpec {
+        OutputSpec { backend, wiring: self.wiring, intensity: self.intensity }
     }
 }
 
@@ -288,8 +285,8 @@ fn positive(key: &str, d: Duration) -> Result<Duration, ConfigError> {
 
 impl DisplayFile {
     /// The same options as the command line's display flags.
-    fn as_args(&self) -> DisplayArgs {
-        DisplayArgs {
+    fn spec(&self) -> DisplaySpec {
+        DisplaySpec {
             cascaded: self.cascaded,
             modules: self.modules.clone(),
             block_orientation: self.block_orientation,
@@ -305,64 +302,11 @@ impl DisplayFile {
     }
 }
 
-/// A command-line flag given wins over the file; flags that are mutually exclusive with
-/// it clear the file's competing keys, so `--preset fc16` beats `block_orientation = 90`.
-fn overlay(file: DisplayArgs, cli: &DisplayArgs) -> DisplayArgs {
-    let mut out = file;
-    if cli.cascaded.is_some() || cli.modules.is_some() {
-        out.cascaded = cli.cascaded;
-        out.modules = cli.modules.clone();
-    }
-    let cli_flags = cli.digits_are_rows || cli.columns_reversed || cli.rows_reversed;
-    if cli.block_orientation.is_some() || cli.preset.is_some() || cli_flags {
-        out.block_orientation = cli.block_orientation;
-        out.preset = cli.preset.clone();
-        out.digits_are_rows = cli.digits_are_rows;
-        out.columns_reversed = cli.columns_reversed;
-        out.rows_reversed = cli.rows_reversed;
-    }
-    if cli.reverse_order || cli.chain_order.is_some() {
-        out.reverse_order = cli.reverse_order;
-        out.chain_order = cli.chain_order.clone();
-    }
-    out.rotate = cli.rotate.or(out.rotate);
-    out.intensity = cli.intensity.or(out.intensity);
-    out
-}
-
-/// The wiring, with errors about the file's keys named as keys.
-fn file_wiring(d: &DisplayFile) -> Result<(), ConfigError> {
-    let given = [
-        d.block_orientation.is_some(),
-        d.preset.is_some(),
-        d.digits_are_rows || d.columns_reversed || d.rows_reversed,
-    ];
-    if given.iter().filter(|g| **g).count() > 1 {
-        return Err(ConfigError(
-            "[display]: give one of block_orientation, preset, or the three wiring flags".into(),
-        ));
-    }
-    if d.cascaded.is_some() && d.modules.is_some() {
-        return Err(ConfigError("[display]: give cascaded or modules, not both".into()));
-    }
-    if d.reverse_order && d.chain_order.is_some() {
-        return Err(ConfigError("[display]: give reverse_order or chain_order, not both".into()));
-    }
-    let args = d.as_args();
-    args.wiring().and_then(|_| args.intensity()).map(|_| ()).map_err(|e| {
-        // DisplayArgs speaks in flags ("--rotate 5: ..."); here the same check is a key.
-        let msg = e.0;
-        let (flag, rest) = msg.split_once(' ').unwrap_or((&msg, ""));
-        let key = flag.trim_start_matches("--").trim_end_matches(':').replace('-', "_");
-        ConfigError(format!("display.{key} {rest}"))
-    })
-}
-
 impl FileConfig {
-    fn check(self, password_env: Option<&str>, cli: &DisplayArgs) -> Result<Config, ConfigError> {
+    fn check(self, password_env: Option<&str>, cli: &DisplaySpec) -> Result<Config, ConfigError> {
         let mut servers = Vec::new();
         for (i, s) in self.server.iter().enumerate() {
-            let host = s.host.clone().unwrap_or_else(|| "127.0.0.1".into());
+            let host = s.host.clone().unwrap_or_else(|| LOCAL_HOST.into());
             if host.trim().is_empty() {
                 return Err(ConfigError(format!("server {}: host is empty", i + 1)));
             }
@@ -370,7 +314,7 @@ impl FileConfig {
             if servers.iter().any(|o: &ServerConfig| o.name == name) {
                 return Err(ConfigError(format!("server {}: name {name:?} is used twice", i + 1)));
             }
-            let port = s.port.unwrap_or(8021);
+            let port = s.port.unwrap_or(DEFAULT_PORT);
             if port == 0 {
                 return Err(ConfigError(format!("server {}: port 0 is not a port", i + 1)));
             }
@@ -381,24 +325,32 @@ impl FileConfig {
         if servers.is_empty() {
             servers.push(ServerConfig {
                 name: "local".into(),
-                host: "127.0.0.1".into(),
-                port: 8021,
+                host: LOCAL_HOST.into(),
+                port: DEFAULT_PORT,
                 password: password_env.unwrap_or(DEFAULT_PASSWORD).to_owned(),
             });
         }
 
         let d = &self.display;
-        file_wiring(d)?;
-        let args = overlay(d.as_args(), cli);
-        let mut wiring = args.wiring().map_err(|e| ConfigError(e.0))?;
-        let intensity = args.intensity().map_err(|e| ConfigError(e.0))?;
+        let file_spec = d.spec();
+        if let Some(conflict) = file_spec.conflict() {
+            return Err(ConfigError(format!("[display]: {conflict}")));
+        }
+        // The file's own values are checked first, so that a bad key is named as a key even
+        // when a command-line flag would replace it.
+        file_spec.wiring()?;
+        file_spec.intensity()?;
+        let spec = cli.over(&file_spec);
+        let mut wiring = spec.wiring().map_err(|e| ConfigError(e.flag_message()))?;
+        let intensity = spec.intensity().map_err(|e| ConfigError(e.flag_message()))?;
         if d.flip_x {
             // ESPHome's flip_x mirrors each module left to right.
             wiring.module.columns_reversed = !wiring.module.columns_reversed;
         }
+        let defaults = PlayerOptions::default();
         let font = match &d.font {
             Some(name) => name.parse::<Font>().map_err(|e| ConfigError(format!("display.font: {e}")))?,
-            None => Font::Proportional8,
+            None => defaults.font,
         };
         let refresh_every = match d.refresh_every {
             Some(t) => Some(positive("display.refresh_every", t.0)?),
@@ -406,7 +358,7 @@ impl FileConfig {
         };
 
         let s = &self.scroll;
-        let speed = s.speed.unwrap_or(30.0);
+        let speed = s.speed.unwrap_or(defaults.speed);
         if !(speed.is_finite() && speed > 0.0 && speed <= 1000.0) {
             return Err(ConfigError(format!(
                 "scroll.speed = {speed}: expected pixels per second, above 0 and at most 1000"
@@ -419,7 +371,7 @@ impl FileConfig {
                         "scroll.dwell: only means something with mode = \"stop\"".into(),
                     ));
                 }
-                ScrollMode::Continuous { gap: s.gap.unwrap_or(8) }
+                ScrollMode::Continuous { gap: s.gap.unwrap_or(DEFAULT_GAP) }
             }
             ModeFile::Stop => {
                 if s.gap.is_some() {
@@ -427,23 +379,23 @@ impl FileConfig {
                         "scroll.gap: only means something with mode = \"continuous\"".into(),
                     ));
                 }
-                ScrollMode::Stop { dwell: s.dwell.map_or(Duration::from_secs(1), |d| d.0) }
+                ScrollMode::Stop { dwell: s.dwell.map_or(DEFAULT_DWELL, |d| d.0) }
             }
         };
         let blink = Blink {
-            on: positive("blink.on", self.blink.on.map_or(Duration::from_millis(500), |d| d.0))?,
-            off: self.blink.off.map_or(Duration::from_millis(500), |d| d.0),
+            on: positive("blink.on", self.blink.on.map_or(defaults.blink.on, |d| d.0))?,
+            off: self.blink.off.map_or(defaults.blink.off, |d| d.0),
         };
         let player = PlayerOptions {
             font,
             speed,
             mode,
-            delay: s.delay.map_or(Duration::from_millis(1500), |d| d.0),
+            delay: s.delay.map_or(defaults.delay, |d| d.0),
             invert: d.invert,
             blink,
             refresh_every,
             blank_on_exit: d.blank_on_exit,
-            ..PlayerOptions::default()
+            ..defaults
         };
 
         let names: Vec<&str> = servers.iter().map(|s| s.name.as_str()).collect();
@@ -520,7 +472,8 @@ impl FileConfig {
             return Err(ConfigError("link.backoff_min: longer than link.backoff_max".into()));
         }
 
-        Ok(Config { servers, combine: self.servers_shown, wiring, intensity, player, scene, link })
+        let daemon = DaemonSettings { servers, combine: self.servers_shown, player, scene, link };
+        Ok(Config { daemon, wiring, intensity })
     }
 }
 

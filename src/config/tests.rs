@@ -1,5 +1,6 @@
 use super::*;
 use crate::driver::wiring::{ChainOrder, Rotation};
+use crate::driver::DisplaySpec;
 
 fn err(text: &str) -> String {
     Config::parse(text, None).unwrap_err().0
@@ -9,19 +10,19 @@ fn err(text: &str) -> String {
 fn the_documented_example_loads() {
     let text = include_str!("../../fixtures/config/eslmatrix.toml");
     let c = Config::parse(text, None).unwrap();
-    assert_eq!(c.servers.len(), 1);
-    assert!(!c.scene.pages.is_empty());
+    assert_eq!(c.daemon.servers.len(), 1);
+    assert!(!c.daemon.scene.pages.is_empty());
 }
 
 #[test]
 fn an_empty_file_is_one_local_server_and_the_default_display() {
     let c = Config::parse("", None).unwrap();
-    assert_eq!(c.servers.len(), 1);
-    assert_eq!((c.servers[0].host.as_str(), c.servers[0].port), ("127.0.0.1", 8021));
-    assert_eq!(c.servers[0].password, "ClueCon");
+    assert_eq!(c.daemon.servers.len(), 1);
+    assert_eq!((c.daemon.servers[0].host.as_str(), c.daemon.servers[0].port), ("127.0.0.1", 8021));
+    assert_eq!(c.daemon.servers[0].password, "ClueCon");
     assert_eq!(c.wiring.chips(), 4);
-    assert_eq!(c.intensity, 7);
-    assert_eq!(c.player.mode, ScrollMode::Continuous { gap: 8 });
+    assert_eq!(c.intensity.get(), 7);
+    assert_eq!(c.daemon.player.mode, ScrollMode::Continuous { gap: 8 });
 }
 
 #[test]
@@ -29,10 +30,10 @@ fn the_password_comes_from_the_file_then_the_environment() {
     let c =
         Config::parse("[[server]]\nhost = \"a\"\n[[server]]\nhost = \"b\"\npassword = \"x\"\n", Some("env"))
             .unwrap();
-    assert_eq!(c.servers[0].password, "env");
-    assert_eq!(c.servers[1].password, "x");
+    assert_eq!(c.daemon.servers[0].password, "env");
+    assert_eq!(c.daemon.servers[1].password, "x");
     // Never in debug output (which is what logs print).
-    assert!(!format!("{:?}", c.servers[1]).contains("\"x\""));
+    assert!(!format!("{:?}", c.daemon.servers[1]).contains("\"x\""));
     assert!(!format!("{c:?}").contains("\"env\""));
 }
 
@@ -80,18 +81,18 @@ fn display_keys_match_the_cli_flags_and_flags_win() {
     assert_eq!(c.wiring.chain, ChainOrder::Serpentine);
     assert_eq!(c.wiring.rotation, Rotation::R180);
     assert!(c.wiring.module.digits_are_rows && c.wiring.module.columns_reversed);
-    assert_eq!(c.intensity, 3);
-    let cli = DisplayArgs {
+    assert_eq!(c.intensity.get(), 3);
+    let cli = DisplaySpec {
         cascaded: Some(8),
         block_orientation: Some(0),
         rotate: Some(0),
-        ..DisplayArgs::default()
+        ..DisplaySpec::default()
     };
     let c = Config::parse_with_overrides(text, None, &cli).unwrap();
     assert_eq!((c.wiring.modules_x, c.wiring.modules_y), (8, 1));
     assert!(!c.wiring.module.digits_are_rows);
     assert_eq!(c.wiring.rotation, Rotation::R0);
-    assert_eq!(c.intensity, 3);
+    assert_eq!(c.intensity.get(), 3);
 }
 
 #[test]
@@ -117,21 +118,21 @@ fn esphome_options_have_equivalents() {
     assert_eq!(c.wiring.chain, ChainOrder::Reversed);
     // FC-16 has columns reversed; flip_x mirrors them back.
     assert!(c.wiring.module.digits_are_rows && !c.wiring.module.columns_reversed);
-    assert!(c.player.invert);
-    assert_eq!(c.player.mode, ScrollMode::Stop { dwell: Duration::from_secs(1) });
-    assert_eq!(c.player.speed, 4.0);
-    assert_eq!(c.player.delay, Duration::from_millis(1500));
+    assert!(c.daemon.player.invert);
+    assert_eq!(c.daemon.player.mode, ScrollMode::Stop { dwell: Duration::from_secs(1) });
+    assert_eq!(c.daemon.player.speed, 4.0);
+    assert_eq!(c.daemon.player.delay, Duration::from_millis(1500));
 }
 
 #[test]
 fn several_servers_each_or_summed() {
     let two = "[[server]]\nname = \"a\"\n[[server]]\nname = \"b\"\n[[page]]\ntemplate = \"{calls}\"\n";
     let c = Config::parse(two, None).unwrap();
-    let servers: Vec<_> = c.scene.pages.iter().map(|p| p.server.clone()).collect();
+    let servers: Vec<_> = c.daemon.scene.pages.iter().map(|p| p.server.clone()).collect();
     assert_eq!(servers, [Some("a".into()), Some("b".into())]);
     let c = Config::parse(&format!("servers_shown = \"sum\"\n{two}"), None).unwrap();
-    assert_eq!(c.combine, Combine::Sum);
-    assert_eq!(c.scene.pages.len(), 1);
+    assert_eq!(c.daemon.combine, Combine::Sum);
+    assert_eq!(c.daemon.scene.pages.len(), 1);
     assert!(
         err(&format!("servers_shown = \"sum\"\n{two}server = \"a\"\n")).contains("the only view is \"all\"")
     );
@@ -142,8 +143,8 @@ fn alert_tables_change_only_what_they_name() {
     let c =
         Config::parse("[alerts.answered]\nenabled = false\n[alerts.incoming]\nduration = \"20s\"\n", None)
             .unwrap();
-    assert_eq!(c.scene.alerts.answered, None);
-    let incoming = c.scene.alerts.incoming.unwrap();
+    assert_eq!(c.daemon.scene.alerts.answered, None);
+    let incoming = c.daemon.scene.alerts.incoming.unwrap();
     assert_eq!(incoming.duration, Duration::from_secs(20));
     assert_eq!(incoming.priority, Priority::High);
     assert!(incoming.style.invert);

@@ -7,6 +7,7 @@
 
 use embedded_hal::spi::SpiDevice;
 
+use super::intensity::Intensity;
 use super::registers::{RegisterPlan, Registers};
 use super::wiring::{Wiring, WiringError};
 use crate::render::Frame;
@@ -17,22 +18,13 @@ const REG_SCAN_LIMIT: u8 = 0x0B;
 const REG_SHUTDOWN: u8 = 0x0C;
 const REG_DISPLAY_TEST: u8 = 0x0F;
 
-/// The brightest PWM step; the chip ignores the upper nibble, so anything above would
-/// silently wrap to a dim level.
-pub const MAX_INTENSITY: u8 = 15;
-
-/// luma.led_matrix's default contrast 0x70, i.e. intensity 7.
-pub const DEFAULT_INTENSITY: u8 = 7;
-
 /// Why a driver call did not complete.
 #[derive(Debug, thiserror::Error)]
 pub enum DriverError<E> {
-    #[error("SPI write failed: {0:?}")]
+    #[error("SPI write failed: {0}")]
     Spi(E),
     #[error(transparent)]
     Wiring(#[from] WiringError),
-    #[error("intensity {0} is out of range 0..=15")]
-    Intensity(u8),
 }
 
 /// What a call put on the wire.
@@ -60,7 +52,7 @@ pub struct Max7219<SPI> {
     stale: u8,
     /// One CS frame, 2·N bytes.
     buf: Vec<u8>,
-    intensity: u8,
+    intensity: Intensity,
     power: bool,
     test: bool,
 }
@@ -78,7 +70,7 @@ impl<SPI: SpiDevice<u8>> Max7219<SPI> {
             scratch: vec![[0; 8]; chips],
             stale: 0xFF,
             buf: vec![0; 2 * chips],
-            intensity: DEFAULT_INTENSITY,
+            intensity: Intensity::default(),
             power: true,
             test: false,
         })
@@ -97,15 +89,14 @@ impl<SPI: SpiDevice<u8>> Max7219<SPI> {
         &self.shown
     }
 
-    pub fn intensity(&self) -> u8 {
+    pub fn intensity(&self) -> Intensity {
         self.intensity
     }
 
     /// Puts every chip in a known state with a dark display. The display stays in
     /// shutdown (blank) until the digit RAM is cleared, so neither power-up garbage nor a
     /// half-configured chip ever shows.
-    pub fn init(&mut self, intensity: u8) -> Result<Sent, DriverError<SPI::Error>> {
-        check_intensity(intensity)?;
+    pub fn init(&mut self, intensity: Intensity) -> Result<Sent, DriverError<SPI::Error>> {
         self.intensity = intensity;
         self.power = true;
         self.test = false;
@@ -140,7 +131,7 @@ impl<SPI: SpiDevice<u8>> Max7219<SPI> {
             (REG_SCAN_LIMIT, 7),
             (REG_DECODE_MODE, 0),
             (REG_DISPLAY_TEST, u8::from(self.test)),
-            (REG_INTENSITY, self.intensity),
+            (REG_INTENSITY, self.intensity.get()),
         ] {
             sent = sent + self.broadcast(register, data)?;
         }
@@ -149,11 +140,10 @@ impl<SPI: SpiDevice<u8>> Max7219<SPI> {
         Ok(sent)
     }
 
-    /// Brightness 0–15 for every chip; the MAX7219 has no finer steps.
-    pub fn set_intensity(&mut self, intensity: u8) -> Result<Sent, DriverError<SPI::Error>> {
-        check_intensity(intensity)?;
+    /// Brightness for every chip; the MAX7219 has no finer steps than [`Intensity`]'s.
+    pub fn set_intensity(&mut self, intensity: Intensity) -> Result<Sent, DriverError<SPI::Error>> {
         self.intensity = intensity;
-        self.broadcast(REG_INTENSITY, intensity)
+        self.broadcast(REG_INTENSITY, intensity.get())
     }
 
     /// Wakes the chips or puts them in shutdown; shutdown blanks the LEDs but keeps the
@@ -206,14 +196,6 @@ impl<SPI: SpiDevice<u8>> Max7219<SPI> {
         }
         self.spi.write(&self.buf).map_err(DriverError::Spi)?;
         Ok(Sent { transactions: 1, bytes: self.buf.len() })
-    }
-}
-
-fn check_intensity<E>(intensity: u8) -> Result<(), DriverError<E>> {
-    if intensity > MAX_INTENSITY {
-        Err(DriverError::Intensity(intensity))
-    } else {
-        Ok(())
     }
 }
 

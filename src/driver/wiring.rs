@@ -9,6 +9,12 @@
 use std::fmt;
 use std::str::FromStr;
 
+/// The most modules (chips) one display may have: 4096 × 2 bytes is an 8 KiB CS frame, and
+/// at the MAX7219's 10 MHz a full refresh of that many chips already takes 53 ms. The
+/// command line (`--cascaded`, `--modules`), the config file and [`Wiring::validate`]
+/// all refuse more.
+pub const MAX_CHIPS: usize = 4096;
+
 /// A wiring that cannot exist or a name that does not parse. The message names the bad
 /// value and what would have been accepted, because this is what a user sees for a typo
 /// in a config file.
@@ -16,7 +22,7 @@ use std::str::FromStr;
 pub enum WiringError {
     #[error("a display needs at least one module, got {modules_x}×{modules_y}")]
     NoModules { modules_x: u32, modules_y: u32 },
-    #[error("a display of {modules_x}×{modules_y} modules is too large")]
+    #[error("a display of {modules_x}×{modules_y} modules has more than {MAX_CHIPS}")]
     TooLarge { modules_x: u32, modules_y: u32 },
     #[error("display size {width}×{height} px is not a positive multiple of 8 in both directions")]
     PixelSize { width: u32, height: u32 },
@@ -216,6 +222,18 @@ pub enum Rotation {
 impl Rotation {
     pub const ALL: [Self; 4] = [Self::R0, Self::R90, Self::R180, Self::R270];
 
+    /// luma's quarter turns (0–3) or degrees (0, 90, 180, 270), as `--rotate` and a config
+    /// file's `rotate` take them; `None` for anything else.
+    pub fn from_luma_or_degrees(value: u32) -> Option<Self> {
+        match value {
+            0 => Some(Self::R0),
+            1 | 90 => Some(Self::R90),
+            2 | 180 => Some(Self::R180),
+            3 | 270 => Some(Self::R270),
+            _ => None,
+        }
+    }
+
     /// luma's `rotate` argument: quarter turns clockwise.
     pub fn from_luma(rotate: u8) -> Result<Self, WiringError> {
         Self::ALL.get(usize::from(rotate)).copied().ok_or(WiringError::LumaRotate(rotate))
@@ -360,10 +378,7 @@ impl Wiring {
         if modules_x == 0 || modules_y == 0 {
             return Err(WiringError::NoModules { modules_x, modules_y });
         }
-        // Pixel coordinates are u32 and a frame's byte count must fit in memory.
-        let fits = modules_x.checked_mul(8).is_some()
-            && modules_y.checked_mul(8).is_some()
-            && (modules_x as usize).checked_mul(modules_y as usize).and_then(|n| n.checked_mul(64)).is_some();
+        let fits = (modules_x as usize).checked_mul(modules_y as usize).is_some_and(|n| n <= MAX_CHIPS);
         if !fits {
             return Err(WiringError::TooLarge { modules_x, modules_y });
         }
@@ -513,6 +528,8 @@ mod tests {
             "a display needs at least one module, got 0×1"
         );
         assert!(matches!(Wiring::new(u32::MAX, 1), Err(WiringError::TooLarge { .. })));
+        assert!(Wiring::new(64, 64).is_ok(), "MAX_CHIPS modules are allowed");
+        assert!(matches!(Wiring::new(4097, 1), Err(WiringError::TooLarge { .. })));
         assert_eq!(Wiring::luma(20, 8, 0, false, 0), Err(WiringError::PixelSize { width: 20, height: 8 }));
         assert_eq!(Wiring::luma(0, 8, 0, false, 0), Err(WiringError::PixelSize { width: 0, height: 8 }));
         assert_eq!(Wiring::luma(32, 8, 0, false, 7), Err(WiringError::LumaRotate(7)));

@@ -2,7 +2,7 @@
 //! and the chain-length probe. Each is library code over an [`Output`] or a bare
 //! `SpiDevice`, so tests run them on a VirtualChain exactly as a Pi runs them.
 //!
-//! [`Output`]: crate::backend::output::Output
+//! [`Output`]: crate::backend::Output
 
 pub mod modules;
 pub mod probe;

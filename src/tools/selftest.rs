@@ -10,8 +10,9 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use super::modules::{draw_glyph, module_squares};
-use crate::backend::output::{Output, OutputError};
+use crate::backend::{Output, OutputError};
 use crate::driver::wiring::Wiring;
+use crate::driver::Intensity;
 use crate::render::{draw_text, text_width, Font, Frame};
 
 /// An arrow pointing up and right: a module mounted turned or mirrored shows it pointing
@@ -90,7 +91,7 @@ impl Pattern {
 
     /// The pictures, in order, for a display wired as `wiring` and normally driven at
     /// `intensity`.
-    pub fn shots(self, wiring: &Wiring, intensity: u8) -> Vec<Shot> {
+    pub fn shots(self, wiring: &Wiring, intensity: Intensity) -> Vec<Shot> {
         let (w, h) = wiring.logical_size();
         let still = |frame| vec![Shot { frame, test: false, intensity }];
         match self {
@@ -111,11 +112,11 @@ impl Pattern {
                 .collect(),
             Pattern::Brightness => {
                 let first = module_squares(wiring).first().copied();
-                (0..=crate::driver::max7219::MAX_INTENSITY)
+                Intensity::all()
                     .map(|level| {
                         let mut dark = Frame::new(w, h);
                         if let Some(sq) = first {
-                            draw_number(&mut dark, sq.x, sq.y, usize::from(level));
+                            draw_number(&mut dark, sq.x, sq.y, usize::from(level.get()));
                         }
                         let frame = lit_where(w, h, |x, y| !dark.get(x as i32, y as i32));
                         Shot { frame, test: false, intensity: level }
@@ -150,7 +151,7 @@ pub struct Shot {
     pub frame: Frame,
     /// The display-test register, which lights everything regardless of the frame.
     pub test: bool,
-    pub intensity: u8,
+    pub intensity: Intensity,
 }
 
 fn lit_where(w: u32, h: u32, on: impl Fn(u32, u32) -> bool) -> Frame {
@@ -340,14 +341,13 @@ pub fn run(out: &mut Output, patterns: &[Pattern], pace: &mut dyn Pace) -> Resul
 /// Puts one shot on the display, changing the test register and intensity only when they
 /// differ from what the chips hold.
 fn put(out: &mut Output, shot: &Shot, test: &mut bool, at: Duration) -> Result<(), OutputError> {
-    let driver_err = |e| OutputError::Driver(format!("{e:?}"));
     let mut redraw = false;
     if out.driver_mut().intensity() != shot.intensity {
-        out.driver_mut().set_intensity(shot.intensity).map_err(driver_err)?;
+        out.driver_mut().set_intensity(shot.intensity)?;
         redraw = true;
     }
     if *test != shot.test {
-        out.driver_mut().set_test(shot.test).map_err(driver_err)?;
+        out.driver_mut().set_test(shot.test)?;
         *test = shot.test;
         redraw = true;
     }

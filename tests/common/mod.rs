@@ -4,10 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
-use eslmatrix::backend::output::sim_layout;
+use eslmatrix::backend::sim_layout;
 use eslmatrix::backend::SpiLog;
 use eslmatrix::driver::wiring::Wiring;
-use eslmatrix::driver::Max7219;
+use eslmatrix::driver::{Intensity, Max7219};
 use eslmatrix::render::Frame;
 use eslmatrix_sim::chain::VirtualChain;
 
@@ -28,7 +28,7 @@ pub fn blessing() -> bool {
 pub fn through_chain(wiring: Wiring, frames: &[&Frame]) -> VirtualChain {
     let chain = VirtualChain::new(wiring.chips()).with_layout(sim_layout(&wiring)).expect("layout");
     let mut driver = Max7219::new(chain, wiring).expect("wiring");
-    driver.init(7).expect("init");
+    driver.init(Intensity::default()).expect("init");
     for f in frames {
         driver.write_frame(f).expect("write_frame");
     }
@@ -38,7 +38,7 @@ pub fn through_chain(wiring: Wiring, frames: &[&Frame]) -> VirtualChain {
 /// The exact SPI traffic of `init` then each frame, one hex line per transaction.
 pub fn spi_log(wiring: Wiring, frames: &[&Frame]) -> String {
     let mut driver = Max7219::new(SpiLog::new(Vec::new()), wiring).expect("wiring");
-    driver.init(7).expect("init");
+    driver.init(Intensity::default()).expect("init");
     for f in frames {
         driver.write_frame(f).expect("write_frame");
     }

@@ -5,8 +5,9 @@ use tokio::time::Instant;
 
 use super::*;
 use crate::app::recording::Recording;
-use crate::backend::output::{virtual_chain, Bus, Output};
+use crate::backend::{virtual_chain, Bus, Output};
 use crate::driver::wiring::Wiring;
+use crate::driver::Intensity;
 use crate::render::{render_aligned, render_text, Align};
 use crate::scene::{CueStyle, Page, SceneConfig, Template};
 use crate::status::{LinkState, PbxStatus, RefreshCommand as Cmd, RefreshResult};
@@ -111,7 +112,7 @@ fn blink_and_invert() {
 fn output(rec: &Recording) -> Output {
     let wiring = Wiring::new(4, 1).unwrap();
     let chain = virtual_chain(&wiring).unwrap();
-    Output::with_bus(Bus::Chain(chain), rec.view(), wiring, 7).unwrap()
+    Output::with_bus(Bus::Chain(chain), rec.view(), wiring, Intensity::default()).unwrap()
 }
 
 fn up_view(calls: u64) -> StatusView {
