@@ -11,7 +11,7 @@ use std::time::Duration;
 use eslmatrix::app::daemon;
 use eslmatrix::app::link::LinkStats;
 use eslmatrix::app::recording::{Recording, Shot};
-use eslmatrix::backend::output::{virtual_chain, Bus, Output};
+use eslmatrix::backend::{virtual_chain, Bus, Output};
 use eslmatrix::config::Config;
 use eslmatrix::render::{render_aligned, Align, Font};
 use eslmatrix_sim::fs::pbx::{Party, Transport};
@@ -45,7 +45,7 @@ impl Story {
             addr.port()
         );
         let mut config = Config::parse(&text, None).expect("test config is valid");
-        config.link.jitter_seed = Some(42);
+        config.daemon.link.jitter_seed = Some(42);
         let pbx = fs.pbx();
         pbx.register("1000", Transport::Udp, "Yealink SIP-T46S").unwrap();
         pbx.register("1001", Transport::Udp, "Polycom VVX").unwrap();
@@ -65,7 +65,7 @@ impl Story {
             Output::with_bus(Bus::Chain(chain), rec.view(), self.config.wiring, self.config.intensity)
                 .expect("output");
         let origin = Instant::now();
-        let stats = daemon::run(&self.config, &mut out, script(rec.clone(), origin)).await;
+        let stats = daemon::run(&self.config.daemon, &mut out, script(rec.clone(), origin)).await;
         (rec, stats)
     }
 }
