@@ -142,3 +142,25 @@ fn bad_input_is_one_line_and_exit_code_2() {
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn one_chain_length_bound_for_cascaded_modules_and_the_config() {
+    let max = eslmatrix::driver::MAX_CHIPS;
+    let config = scratch("too-long.toml");
+    std::fs::write(&config, format!("[display]\ncascaded = {}\n", max + 1)).unwrap();
+    let over_cascaded = (max + 1).to_string();
+    let over_modules = format!("{}x2", max / 2 + 1);
+    let config = config.display().to_string();
+    for args in [
+        vec!["text", "x", "--backend", "virtual", "--cascaded", &over_cascaded],
+        vec!["text", "x", "--backend", "virtual", "--modules", &over_modules],
+        vec!["run", "--backend", "virtual", "--seconds", "0", "--config", &config],
+    ] {
+        let o = eslmatrix(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(&format!("more than {max} modules")), "{args:?}: {}", stderr(&o));
+    }
+    let at_max = max.to_string();
+    let o = eslmatrix(&["text", "x", "--backend", "spilog:/dev/null", "--cascaded", &at_max]);
+    assert!(o.status.success(), "{max} modules are allowed: {}", stderr(&o));
+}

@@ -21,7 +21,7 @@ use tokio::sync::{mpsc, watch, Notify};
 use tokio::time::{sleep_until, Instant};
 
 use crate::backend::Output;
-use crate::render::{self, Blink, Effects, Font, Frame, Repeat, Scroll};
+use crate::render::{self, Blink, Effects, Font, Frame, Repeat, Scroll, Speed};
 use crate::scene::{self, Cue, CueKind, Scene};
 use crate::status::{Aggregate, Notice, StatusView};
 
@@ -60,8 +60,8 @@ pub enum ScrollMode {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PlayerOptions {
     pub font: Font,
-    /// Scroll speed in columns per second.
-    pub speed: f64,
+    /// Scroll speed.
+    pub speed: Speed,
     pub mode: ScrollMode,
     /// How long scrolling text holds still at its start before it moves.
     pub delay: Duration,
@@ -83,7 +83,7 @@ impl Default for PlayerOptions {
     fn default() -> Self {
         PlayerOptions {
             font: Font::Proportional8,
-            speed: 30.0,
+            speed: Speed::DAEMON,
             mode: ScrollMode::Continuous { gap: DEFAULT_GAP },
             delay: Duration::from_millis(1500),
             invert: false,
@@ -142,7 +142,7 @@ impl Animation {
     /// The scroll step at `t` after the cue appeared, and when the step next changes
     /// (relative to the same origin).
     fn step_at(&self, scroll: &Scroll, t: Duration) -> (usize, Option<Duration>) {
-        let speed = self.opts.speed;
+        let speed = self.opts.speed.get();
         let start = self.width as usize;
         let at = |steps: usize| Duration::from_nanos((steps as f64 * 1e9 / speed).ceil() as u64);
         // The small allowance keeps a wake-up computed by `at` from flooring one step short.
@@ -422,7 +422,7 @@ impl Player {
             if let Some(at) = next_refresh {
                 if Instant::now() >= at {
                     if let Err(e) = out.driver_mut().refresh() {
-                        tracing::warn!("display refresh: {e:?}");
+                        tracing::warn!("display refresh: {e}");
                     }
                     next_refresh = self.opts.refresh_every.map(|every| Instant::now() + every);
                 }
@@ -435,7 +435,7 @@ impl Player {
             let blank = Frame::new(self.frame.width(), self.frame.height());
             let _ = out.show_at(&blank, origin.elapsed());
             if let Err(e) = out.driver_mut().set_power(false) {
-                tracing::warn!("display power off: {e:?}");
+                tracing::warn!("display power off: {e}");
             }
         }
     }

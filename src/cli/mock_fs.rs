@@ -9,14 +9,15 @@ use eslmatrix_sim::fs::pbx::scenario::{Scenario, BUILTIN};
 use eslmatrix_sim::fs::{Cidr, MockConfig, MockFreeSwitch};
 
 use super::{block_on, CliError, Threads};
+use eslmatrix::app::link::{DEFAULT_PASSWORD, DEFAULT_PORT};
 
 #[derive(Args, Debug)]
 pub struct MockFsArgs {
     /// Address to listen on. Loopback by default: the mock is for this machine.
-    #[arg(long, default_value = "127.0.0.1:8021")]
+    #[arg(long, default_value_t = SocketAddr::from(([127, 0, 0, 1], DEFAULT_PORT)))]
     pub listen: SocketAddr,
     /// The Event Socket password clients must send.
-    #[arg(long, default_value = "ClueCon")]
+    #[arg(long, default_value = DEFAULT_PASSWORD)]
     pub password: String,
     /// A scenario: a TOML file, or a built-in name (demo, webrtc-click-to-call, originate,
     /// rejections, busy-office).

@@ -14,6 +14,7 @@ use eslmatrix::app::player::PlayerOptions;
 use eslmatrix::app::show::{fetch, scroll_once};
 use eslmatrix::backend::{with_output, OutputSpec};
 use eslmatrix::config::PASSWORD_ENV;
+use eslmatrix::render::Speed;
 
 #[derive(Args, Debug)]
 pub struct ShowArgs {
@@ -33,8 +34,8 @@ pub struct ShowArgs {
     #[arg(long)]
     pub repeat: bool,
     /// Scroll speed in columns per second (luma's scroll_delay 0.03 s ≈ 33).
-    #[arg(long, default_value_t = 33.0)]
-    pub speed: f64,
+    #[arg(long, default_value_t = Speed::LUMA)]
+    pub speed: Speed,
     #[arg(long, value_enum, default_value_t = FontArg::Proportional)]
     pub font: FontArg,
     /// More logging (-v info, -vv debug).
@@ -49,12 +50,6 @@ pub struct ShowArgs {
 pub fn run(a: ShowArgs) -> Result<(), CliError> {
     init_logs(a.verbose, &a.output.backend);
     let (wiring, intensity) = a.display.display()?;
-    if !(a.speed.is_finite() && a.speed > 0.0) {
-        return Err(CliError::usage(format!(
-            "--speed {}: expected a positive number of columns per second",
-            a.speed
-        )));
-    }
     let opts = PlayerOptions { font: font(a.font), speed: a.speed, ..PlayerOptions::default() };
     let live = a.output.backend.is_live() || a.output.backend.close_poll().is_some();
     let password = a

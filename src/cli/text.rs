@@ -7,7 +7,7 @@ use clap::{Args, ValueEnum};
 use super::display::DisplayArgs;
 use super::{CliError, OutputArgs};
 use eslmatrix::backend::{with_output, Output, OutputSpec};
-use eslmatrix::render::{self, Align, Font, Frame, Scroll};
+use eslmatrix::render::{self, Align, Font, Frame, Scroll, Speed};
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FontArg {
@@ -46,8 +46,8 @@ pub struct TextArgs {
     #[arg(long, value_enum, default_value_t = ScrollArg::Auto)]
     pub scroll: ScrollArg,
     /// Scroll speed in pixels per second (luma's default scroll_delay 0.03 s ≈ 33 px/s).
-    #[arg(long, default_value_t = 33.0)]
-    pub speed: f64,
+    #[arg(long, default_value_t = Speed::LUMA)]
+    pub speed: Speed,
     /// Scroll forever (interrupt with Ctrl-C).
     #[arg(long = "loop")]
     pub looping: bool,
@@ -83,9 +83,6 @@ pub fn font(f: FontArg) -> Font {
 
 pub fn run(a: TextArgs) -> Result<(), CliError> {
     let (wiring, intensity) = a.display.display()?;
-    if !(a.speed.is_finite() && a.speed > 0.0) {
-        return Err(CliError::usage(format!("--speed {}: expected a positive number of px/s", a.speed)));
-    }
     if !(a.hold.is_finite() && a.hold >= 0.0) {
         return Err(CliError::usage(format!("--hold {}: expected seconds, 0 or more", a.hold)));
     }
@@ -131,7 +128,7 @@ fn show_text(out: &mut Output, a: &TextArgs, live: bool) -> Result<(), CliError>
     let strip = render::render_text(&a.text, font);
     let scroll = Scroll::new(strip, w);
     let total = a.steps.map_or(scroll.steps(), |s| s as usize);
-    let step_time = Duration::from_secs_f64(1.0 / a.speed);
+    let step_time = Duration::from_secs_f64(1.0 / a.speed.get());
     let mut i: usize = 0;
     while out.is_open() {
         if i >= total {

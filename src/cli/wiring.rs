@@ -10,6 +10,7 @@ use super::{CliError, OutputArgs};
 use eslmatrix::backend::view::{View, ViewError};
 use eslmatrix::backend::LedGrid;
 use eslmatrix::backend::{virtual_chain, BackendSpec, Bus, Output, OutputError, OutputSpec};
+use eslmatrix::driver::intensity::DEFAULT_INTENSITY;
 use eslmatrix::driver::wiring::{ChainOrder, ModuleWiring, Wiring};
 use eslmatrix::driver::DisplaySpec;
 use eslmatrix::tools::wiring_wizard::{display_section, Answer, Question, Step, Wizard};
@@ -23,7 +24,7 @@ pub struct WiringArgs {
     #[arg(long, value_name = "FILE")]
     pub write: Option<PathBuf>,
     /// LED intensity 0–15 for the test pictures.
-    #[arg(long, value_name = "0-15", default_value_t = 7)]
+    #[arg(long, value_name = "0-15", default_value_t = DEFAULT_INTENSITY)]
     pub intensity: u8,
     /// Virtual backends only: wire the simulated chain in this chain order, to try the
     /// wizard without hardware (row-major when left out).

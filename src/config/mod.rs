@@ -37,7 +37,7 @@ use crate::app::link::{LinkOptions, ServerConfig, DEFAULT_PASSWORD, DEFAULT_PORT
 use crate::app::player::{Combine, PlayerOptions, ScrollMode, DEFAULT_DWELL, DEFAULT_GAP, SUM_NAME};
 use crate::backend::{BackendSpec, OutputSpec};
 use crate::driver::{DisplaySpec, DisplaySpecError, Intensity, Wiring};
-use crate::render::{Blink, Font};
+use crate::render::{Blink, Font, Speed};
 use crate::scene::{AlertRule, AlertRules, Align, CueStyle, Page, Priority, SceneConfig, Scroll, Template};
 
 /// The environment variable that supplies the Event Socket password for servers whose
@@ -358,12 +358,10 @@ impl FileConfig {
         };
 
         let s = &self.scroll;
-        let speed = s.speed.unwrap_or(defaults.speed);
-        if !(speed.is_finite() && speed > 0.0 && speed <= 1000.0) {
-            return Err(ConfigError(format!(
-                "scroll.speed = {speed}: expected pixels per second, above 0 and at most 1000"
-            )));
-        }
+        let speed = match s.speed {
+            Some(v) => Speed::new(v).map_err(|e| ConfigError(format!("scroll.speed {e}")))?,
+            None => defaults.speed,
+        };
         let mode = match s.mode {
             ModeFile::Continuous => {
                 if s.dwell.is_some() {

@@ -120,7 +120,7 @@ fn esphome_options_have_equivalents() {
     assert!(c.wiring.module.digits_are_rows && !c.wiring.module.columns_reversed);
     assert!(c.daemon.player.invert);
     assert_eq!(c.daemon.player.mode, ScrollMode::Stop { dwell: Duration::from_secs(1) });
-    assert_eq!(c.daemon.player.speed, 4.0);
+    assert_eq!(c.daemon.player.speed.get(), 4.0);
     assert_eq!(c.daemon.player.delay, Duration::from_millis(1500));
 }
 

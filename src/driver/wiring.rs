@@ -30,8 +30,6 @@ pub enum WiringError {
     BlockOrientation(i32),
     #[error("luma rotate {0} is not one of 0, 1, 2, 3")]
     LumaRotate(u8),
-    #[error("rotation {0:?} is not one of 0, 90, 180, 270")]
-    Rotation(String),
     #[error("chain order {0:?} is not one of row-major, reversed, serpentine, reversed-serpentine")]
     ChainOrder(String),
     #[error("module wiring {0:?} is not one of generic, fc16, parola, icstation")]
@@ -286,22 +284,6 @@ impl fmt::Display for Rotation {
     }
 }
 
-/// Degrees clockwise, as a config file says them; luma's 0–3 go through
-/// [`Rotation::from_luma`] so that "1" is never silently taken for 1°.
-impl FromStr for Rotation {
-    type Err = WiringError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim() {
-            "0" => Ok(Self::R0),
-            "90" => Ok(Self::R90),
-            "180" => Ok(Self::R180),
-            "270" => Ok(Self::R270),
-            _ => Err(WiringError::Rotation(s.to_owned())),
-        }
-    }
-}
-
 /// The full description of a physical display.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Wiring {
@@ -496,7 +478,7 @@ mod tests {
     #[test]
     fn rotations_parse_and_invert() {
         for r in Rotation::ALL {
-            assert_eq!(r.to_string().parse(), Ok(r));
+            assert_eq!(Rotation::from_luma_or_degrees(r.degrees()), Some(r));
             // Physical 16×24 display.
             for (px, py) in [(0, 0), (5, 2), (15, 7), (3, 23), (15, 23)] {
                 let (lx, ly) = r.to_logical(px, py, 16, 24);
@@ -505,8 +487,9 @@ mod tests {
         }
         assert_eq!(Rotation::from_luma(3), Ok(Rotation::R270));
         assert_eq!(Rotation::from_luma(4), Err(WiringError::LumaRotate(4)));
-        assert_eq!("45".parse::<Rotation>(), Err(WiringError::Rotation("45".into())));
-        assert_eq!("1".parse::<Rotation>(), Err(WiringError::Rotation("1".into())));
+        assert_eq!(Rotation::from_luma_or_degrees(1), Some(Rotation::R90));
+        assert_eq!(Rotation::from_luma_or_degrees(270), Some(Rotation::R270));
+        assert_eq!(Rotation::from_luma_or_degrees(45), None);
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub mod font;
 pub mod frame;
 pub mod layout;
 pub mod scroll;
+pub mod speed;
 pub mod text;
 mod translit;
 
@@ -37,4 +38,5 @@ pub use font::{Font, UnknownFont};
 pub use frame::Frame;
 pub use layout::{draw_aligned, fits, render_aligned, Align};
 pub use scroll::{Repeat, Scroll};
+pub use speed::{Speed, SpeedError};
 pub use text::{draw_text, render_text, text_width, unsupported_chars};

@@ -20,7 +20,7 @@ fn cue(text: &str, style: CueStyle) -> Cue {
 }
 
 fn opts(mode: ScrollMode) -> PlayerOptions {
-    PlayerOptions { speed: 10.0, delay: MS(1000), mode, ..PlayerOptions::default() }
+    PlayerOptions { speed: Speed::new(10.0).unwrap(), delay: MS(1000), mode, ..PlayerOptions::default() }
 }
 
 fn drawn(a: &Animation, t: Duration) -> Frame {
