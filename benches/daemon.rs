@@ -11,7 +11,7 @@ use eslmatrix::app::player::{Animation, PlayerOptions, ScrollMode};
 use eslmatrix::backend::view::NoView;
 use eslmatrix::backend::{virtual_chain, Bus, Output};
 use eslmatrix::driver::{Intensity, Wiring};
-use eslmatrix::render::Frame;
+use eslmatrix::render::{Frame, Speed};
 use eslmatrix::scene::{Cue, CueKind, CueStyle};
 
 fn scroll_step(c: &mut Criterion) {
@@ -26,7 +26,7 @@ fn scroll_step(c: &mut Criterion) {
         )
         .unwrap();
         let opts = PlayerOptions {
-            speed: 50.0,
+            speed: Speed::new(50.0).unwrap(),
             delay: Duration::ZERO,
             mode: ScrollMode::Continuous { gap: 8 },
             ..PlayerOptions::default()
