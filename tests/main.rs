@@ -13,6 +13,7 @@ mod golden;
 mod link_faults;
 mod link_state;
 mod roundtrip;
+mod terminal_preview;
 mod tools_cli;
 mod tools_probe;
 mod tools_selftest;

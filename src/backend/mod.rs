@@ -10,6 +10,7 @@ pub mod sim_wiring;
 pub mod spec;
 pub mod spidev;
 pub mod spilog;
+pub mod terminal;
 pub mod threads;
 pub mod view;
 pub mod window;

@@ -1,0 +1,155 @@
+//! The terminal preview as a person sees it: the real binary in a tmux pane (tmux is a real
+//! terminal emulator; .ci/run installs it), read back with `capture-pane`. In place, cropped
+//! with a note when narrow, recovering on resize, the cursor back on exit and on Ctrl-C,
+//! and only the final picture when stdout is a pipe.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// One tmux server per test (its own socket), killed when the test ends.
+struct Pane {
+    socket: String,
+}
+
+impl Pane {
+    fn new(name: &str, cols: u16, rows: u16) -> Pane {
+        let pane = Pane { socket: format!("eslmatrix-test-{name}-{}", std::process::id()) };
+        pane.tmux(&[
+            "new-session",
+            "-d",
+            "-x",
+            &cols.to_string(),
+            "-y",
+            &rows.to_string(),
+            "sh",
+        ]);
+        pane
+    }
+
+    fn tmux(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .args(args)
+            .env_remove("TMUX")
+            .env_remove("COLORTERM")
+            .env_remove("NO_COLOR")
+            .output()
+            .expect("tmux is installed (.ci/run installs it)");
+        assert!(out.status.success(), "tmux {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Types a command line into the pane's shell.
+    fn type_line(&self, line: &str) {
+        self.tmux(&["send-keys", "-l", line]);
+        self.tmux(&["send-keys", "Enter"]);
+    }
+
+    /// The pane's text, trailing blank lines removed.
+    fn screen(&self) -> Vec<String> {
+        let text = self.tmux(&["capture-pane", "-p"]);
+        let mut lines: Vec<String> = text.lines().map(|l| l.trim_end().to_owned()).collect();
+        while lines.last().is_some_and(|l| l.is_empty()) {
+            lines.pop();
+        }
+        lines
+    }
+
+    fn cursor_visible(&self) -> bool {
+        self.tmux(&["display-message", "-p", "#{cursor_flag}"]).trim() == "1"
+    }
+
+    /// Waits until `done` holds for the screen (the program runs in real time).
+    fn wait_for(&self, what: &str, done: impl Fn(&[String]) -> bool) -> Vec<String> {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if done(&screen) {
+                return screen;
+            }
+            assert!(start.elapsed() < Duration::from_secs(30), "waiting for {what}; the screen:\n{}", screen.join("\n"));
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Pane {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux").args(["-L", &self.socket, "kill-server"]).output();
+    }
+}
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_eslmatrix")
+}
+
+fn count(screen: &[String], needle: &str) -> usize {
+    screen.iter().filter(|l| l.contains(needle)).count()
+}
+
+#[test]
+fn scrolling_text_draws_in_place_with_a_caption_and_gives_the_cursor_back() {
+    let pane = Pane::new("inplace", 80, 24);
+    pane.type_line(&format!("clear; {} text 'HELLO WORLD, scrolling' --speed 80; echo EXIT=$?", bin()));
+    let running = pane.wait_for("the caption", |s| count(s, "Ctrl-C to quit") == 1);
+    assert!(!pane.cursor_visible(), "the cursor is hidden while the picture runs");
+    // 8 LED rows of 32 round dots, once: nothing scrolled off, nothing repeated.
+    assert_eq!(running.iter().filter(|l| l.matches('●').count() == 32).count(), 8, "{running:#?}");
+    let done = pane.wait_for("the exit", |s| s.iter().any(|l| l == "EXIT=0"));
+    assert_eq!(done.iter().filter(|l| l.contains('●')).count(), 8, "one picture, in place: {done:#?}");
+    assert_eq!(count(&done, "eslmatrix 32×8"), 1);
+    assert_eq!(count(&done, "Ctrl-C"), 0, "the final caption no longer says how to quit");
+    assert!(pane.cursor_visible(), "the cursor is back");
+}
+
+#[test]
+fn a_narrow_terminal_crops_with_a_note_and_a_resize_recovers() {
+    let pane = Pane::new("narrow", 40, 24);
+    pane.type_line(&format!("clear; {} text 'HELLO WORLD, scrolling' --cascaded 8 --loop", bin()));
+    let narrow = pane.wait_for("the crop note", |s| count(s, "39 of 64 columns; widen the terminal") == 1);
+    assert!(narrow.iter().all(|l| l.chars().count() < 40), "no line wraps: {narrow:#?}");
+    assert_eq!(narrow.iter().filter(|l| l.contains('▀')).count(), 4, "8 LED rows in half blocks: {narrow:#?}");
+
+    pane.tmux(&["resize-window", "-x", "140"]);
+    let wide = pane.wait_for("the full picture", |s| count(s, "columns; widen") == 0 && count(s, "●") == 8);
+    assert_eq!(wide.iter().filter(|l| l.matches('●').count() == 64).count(), 8, "{wide:#?}");
+    assert_eq!(count(&wide, "Ctrl-C to quit"), 1, "one region, not a trail of them: {wide:#?}");
+
+    pane.tmux(&["send-keys", "C-c"]);
+    pane.wait_for("the prompt", |s| s.last().is_some_and(|l| l.ends_with('$') || l.ends_with('#')));
+    assert!(pane.cursor_visible(), "Ctrl-C gives the cursor back");
+    let after = pane.screen();
+    assert_eq!(count(&after, "Ctrl-C to quit"), 0, "{after:#?}");
+    assert_eq!(after.iter().filter(|l| l.matches('●').count() == 64).count(), 8, "the last picture stays");
+}
+
+#[test]
+fn colours_follow_colorterm() {
+    let pane = Pane::new("colours", 80, 24);
+    pane.type_line(&format!("clear; {} text HI; echo EXIT=$?", bin()));
+    pane.wait_for("the exit", |s| s.iter().any(|l| l == "EXIT=0"));
+    let palette = pane.tmux(&["capture-pane", "-p", "-e"]);
+    // tmux re-encodes what it shows: a 256-colour program gives `38;5;N`, never `38;2;`.
+    assert!(palette.contains("38;5;") && !palette.contains("38;2;"), "{palette:?}");
+
+    let pane = Pane::new("truecolour", 80, 24);
+    pane.tmux(&["set-option", "-g", "-a", "terminal-overrides", ",*:Tc"]);
+    pane.type_line(&format!("clear; COLORTERM=truecolor {} text HI; echo EXIT=$?", bin()));
+    pane.wait_for("the exit", |s| s.iter().any(|l| l == "EXIT=0"));
+    let truecolour = pane.tmux(&["capture-pane", "-p", "-e"]);
+    assert!(truecolour.contains("38;2;"), "{truecolour:?}");
+}
+
+#[test]
+fn a_pipe_gets_only_the_final_picture() {
+    let out = Command::new(bin())
+        .args(["text", "HELLO WORLD, scrolling", "--speed", "1000", "--steps", "20"])
+        .output()
+        .expect("run eslmatrix");
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 8, "one picture of 8 rows, no frames before it: {text}");
+    assert!(!text.contains('\x1b'), "no escapes into a pipe: {text:?}");
+    assert!(text.lines().all(|l| l.len() == 32 && l.chars().all(|c| c == '#' || c == '.')), "{text}");
+    assert!(text.contains('#'), "20 steps in, letters are on the display: {text}");
+}
