@@ -14,15 +14,7 @@ struct Pane {
 impl Pane {
     fn new(name: &str, cols: u16, rows: u16) -> Pane {
         let pane = Pane { socket: format!("eslmatrix-test-{name}-{}", std::process::id()) };
-        pane.tmux(&[
-            "new-session",
-            "-d",
-            "-x",
-            &cols.to_string(),
-            "-y",
-            &rows.to_string(),
-            "sh",
-        ]);
+        pane.tmux(&["new-session", "-d", "-x", &cols.to_string(), "-y", &rows.to_string(), "sh"]);
         pane
     }
 
@@ -67,7 +59,11 @@ impl Pane {
             if done(&screen) {
                 return screen;
             }
-            assert!(start.elapsed() < Duration::from_secs(30), "waiting for {what}; the screen:\n{}", screen.join("\n"));
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "waiting for {what}; the screen:\n{}",
+                screen.join("\n")
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -108,7 +104,11 @@ fn a_narrow_terminal_crops_with_a_note_and_a_resize_recovers() {
     pane.type_line(&format!("clear; {} text 'HELLO WORLD, scrolling' --cascaded 8 --loop", bin()));
     let narrow = pane.wait_for("the crop note", |s| count(s, "39 of 64 columns; widen the terminal") == 1);
     assert!(narrow.iter().all(|l| l.chars().count() < 40), "no line wraps: {narrow:#?}");
-    assert_eq!(narrow.iter().filter(|l| l.contains('▀')).count(), 4, "8 LED rows in half blocks: {narrow:#?}");
+    assert_eq!(
+        narrow.iter().filter(|l| l.contains('▀')).count(),
+        4,
+        "8 LED rows in half blocks: {narrow:#?}"
+    );
 
     pane.tmux(&["resize-window", "-x", "140"]);
     let wide = pane.wait_for("the full picture", |s| count(s, "columns; widen") == 0 && count(s, "●") == 8);

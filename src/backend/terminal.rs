@@ -521,6 +521,9 @@ mod tests {
         assert!(!first.contains("\x1b[2F") && first.contains("a\x1b[K\r\nb\x1b[K\r\n"), "{first:?}");
         let second = redraw_bytes(2, &["c".into()]);
         assert!(second.starts_with("\x1b[?2026h\x1b[2F\x1b[J"), "back to the first line: {second:?}");
-        assert!(second.ends_with("c\x1b[K\r\n\x1b[J\x1b[?2026l"), "a shorter region clears below: {second:?}");
+        assert!(
+            second.ends_with("c\x1b[K\r\n\x1b[J\x1b[?2026l"),
+            "a shorter region clears below: {second:?}"
+        );
     }
 }
