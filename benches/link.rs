@@ -73,6 +73,7 @@ impl Rig {
                 host: fs.addr().ip().to_string(),
                 port: fs.addr().port(),
                 password: "ClueCon".into(),
+                multiple_registrations: false,
             };
             let (status, mut views) =
                 watch::channel(PbxStatus::new("bench").view(tokio::time::Instant::now()));

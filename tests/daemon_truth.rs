@@ -14,6 +14,8 @@ use eslmatrix::app::recording::{Recording, Shot};
 use eslmatrix::backend::{virtual_chain, Bus, Output};
 use eslmatrix::config::Config;
 use eslmatrix::render::{render_aligned, Align, Font};
+use eslmatrix_sim::fs::event::Event;
+use eslmatrix_sim::fs::fault::Fault;
 use eslmatrix_sim::fs::pbx::{Party, Transport};
 use eslmatrix_sim::fs::{MockConfig, MockFreeSwitch, MockHandle};
 use tokio::time::{sleep, Instant};
@@ -294,6 +296,20 @@ fn fast_heartbeat() -> MockConfig {
     MockConfig { heartbeat: Some(SECS(2)), ..MockConfig::default() }
 }
 
+/// Waits for the mock's HEARTBEAT that reports at least `uptime_s` of uptime, then one more
+/// second: the connection has written it by then, so a fault injected now hits the next one
+/// and the story runs on the heartbeat's clock, not on how long the connect took.
+async fn past_heartbeat(events: &mut tokio::sync::broadcast::Receiver<std::sync::Arc<Event>>, uptime_s: u64) {
+    loop {
+        let ev = events.recv().await.expect("the mock's event bus");
+        let up = ev.get("Uptime-msec").and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        if ev.get("Event-Name") == Some("HEARTBEAT") && up >= uptime_s * 1000 {
+            break;
+        }
+    }
+    sleep(SECS(1)).await;
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_server_stuck_mid_frame_is_marked_stale_then_dropped() {
     let _serial = SERIAL.lock().await;
@@ -304,18 +320,22 @@ async fn a_server_stuck_mid_frame_is_marked_stale_then_dropped() {
     )
     .await;
     let faults = story.fs.faults().clone();
+    let mut bus = story.fs.pbx().subscribe();
     let mut start = Duration::ZERO;
     let (rec, stats) = story
         .run(|rec, origin| {
             let start = &mut start;
             async move {
-                until_shown(&rec, &page("0 calls  3 reg  up 10s")).await;
+                until_shown(&rec, &page("0 calls  3 reg  up 6s")).await;
+                // The HEARTBEAT at 10 s was the last whole event: the next one stops halfway
+                // for 2.5 s, so nothing whole arrives for 3.5 s.
+                past_heartbeat(&mut bus, 10).await;
                 *start = origin.elapsed();
-                // The next HEARTBEAT stops halfway for 2.5 s: 4.5 s without a whole event.
-                faults.inject(eslmatrix_sim::fs::fault::Fault::StallMidFrame { ms: 2500 });
-                sleep(SECS(10)).await;
-                // Now for good: stale at 3 s, dead at 5 s, and a new session.
-                faults.inject(eslmatrix_sim::fs::fault::Fault::StallMidFrame { ms: 60_000 });
+                faults.inject(Fault::StallMidFrame { ms: 2500 });
+                past_heartbeat(&mut bus, 20).await;
+                // Now for good: stale 3 s after the last HEARTBEAT, dead after 5 s, then a new
+                // session.
+                faults.inject(Fault::StallMidFrame { ms: 60_000 });
                 sleep(SECS(12)).await;
             }
         })
@@ -325,19 +345,17 @@ async fn a_server_stuck_mid_frame_is_marked_stale_then_dropped() {
     for up in 0..120 {
         texts.push(format!("0 calls  3 reg  up {up}s"));
         texts.push(format!("0~ calls  3~ reg  up {up}s~"));
-        texts.push(format!("NO LINK {up}s"));
     }
     texts.push("LINK UP".into());
     texts.push("NO LINK".into());
+    let timeline = timeline_text(&seen, &texts);
     let stale = seen.iter().position(|(_, r)| *r == page("0~ calls  3~ reg  up 13s~"));
-    let stale = stale.expect("the stale marker showed");
-    let (at, _) = seen[stale];
-    // 3 s after the last whole event, which came a little before the story started.
-    assert!(at >= SECS(2) && at <= SECS(3), "stale at {at:?}");
-    assert_eq!(seen[stale + 1].1, page("0 calls  3 reg  up 14s"), "fresh again once the frame is whole");
-    assert!(seen[stale + 1].0 >= SECS(4), "the uptime stood still while stale");
+    let stale = stale.unwrap_or_else(|| panic!("no stale marker 3 s after the last event:\n{timeline}"));
+    assert_eq!(seen[stale].0, SECS(2), "1.5 heartbeats after the HEARTBEAT at 10 s");
+    // The uptime stood still until the stalled HEARTBEAT came whole, 2.5 s late.
+    assert_eq!(seen[stale + 1], (Duration::from_millis(3500), page("0 calls  3 reg  up 14s")));
     let dead = shown_at(&seen, &inverted("NO LINK")).expect("the stuck session is dropped");
-    assert!(dead >= SECS(14) && dead <= SECS(15), "dead at {dead:?}");
+    assert_eq!(dead, SECS(14), "2.5 heartbeats after the HEARTBEAT at 20 s");
     assert!(stats[0].sessions >= 2, "{:?}", stats[0]);
-    golden!("truth_stuck_mid_frame", timeline_text(&seen, &texts));
+    golden!("truth_stuck_mid_frame", timeline);
 }

@@ -6,6 +6,7 @@ use crate::link_support;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use eslmatrix::app::link::ServerConfig;
 use eslmatrix::status::{LinkView, Notice};
 use eslmatrix_sim::fs::event::Event;
 use eslmatrix_sim::fs::pbx::{Party, Pbx, Transport};
@@ -159,6 +160,8 @@ async fn a_burst_of_events_keeps_exact_counts_and_coalesces_redraws() {
         pbx.fire(
             pbx.custom_event("sofia::unregister")
                 .with("profile-name", "internal")
+                .with("from-user", format!("b{i}"))
+                .with("from-host", "192.0.2.10")
                 .with("call-id", format!("burst-{i}")),
         );
     }
@@ -222,7 +225,10 @@ async fn rebuilds_racing_a_stream_of_events_converge_to_the_truth() {
             }
         }
     });
-    let mut rig = Rig::start(server(fs.addr(), "ClueCon"), options());
+    // The mock keeps a binding per device (user, transport, agent), as a server with
+    // `multiple-registrations` does.
+    let multi = ServerConfig { multiple_registrations: true, ..server(fs.addr(), "ClueCon") };
+    let mut rig = Rig::start(multi, options());
     churn.await.unwrap();
     let truth = pbx.snapshot();
     let webrtc = pbx.registrations().iter().filter(|r| r.transport.is_websocket()).count() as u64;

@@ -22,6 +22,7 @@
 
 mod backoff;
 mod esl_headers;
+mod reconcile;
 mod session;
 
 use std::time::Duration;
@@ -54,6 +55,9 @@ pub struct ServerConfig {
     pub port: u16,
     /// Never logged or shown.
     pub password: String,
+    /// FreeSWITCH keeps one binding per Call-ID (`multiple-registrations` on) instead of one
+    /// per user@realm (its default).
+    pub multiple_registrations: bool,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -63,6 +67,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("host", &self.host)
             .field("port", &self.port)
             .field("password", &"<hidden>")
+            .field("multiple_registrations", &self.multiple_registrations)
             .finish()
     }
 }
@@ -80,6 +85,10 @@ pub struct LinkOptions {
     pub heartbeat: Duration,
     pub connect_timeout: Duration,
     pub command_timeout: Duration,
+    /// How often the state is rebuilt from the `api` although nothing looked wrong, so no
+    /// figure stays wrong longer than this whatever happened to the events. Signs of drift
+    /// (see [`crate::status::Drift`]) rebuild at once.
+    pub reconcile: Duration,
     /// Seeds the backoff jitter. `None` seeds from the clock and process, so displays that
     /// lost the same switch do not all come back at the same instant; tests set a value.
     pub jitter_seed: Option<u64>,
@@ -94,6 +103,7 @@ impl Default for LinkOptions {
             heartbeat: Duration::from_secs(20),
             connect_timeout: Duration::from_secs(5),
             command_timeout: Duration::from_secs(5),
+            reconcile: Duration::from_secs(60),
             jitter_seed: None,
         }
     }
@@ -126,6 +136,10 @@ pub struct LinkStats {
     pub views_published: u64,
     /// Events the ESL client dropped because this task fell behind (each one forces a resync).
     pub events_lost: u64,
+    /// Rebuilds after the first of a session: periodic, or for signs of drift or lost events.
+    pub reconciles: u64,
+    /// Reconciles that changed a figure (each one logged with what changed and why).
+    pub corrections: u64,
     /// Why the last session or attempt failed, as one line.
     pub last_error: Option<String>,
 }
@@ -159,7 +173,16 @@ pub async fn supervise(
     let backoff = Backoff::new(opts.backoff_min, opts.backoff_max, seed);
     let mut pbx = PbxStatus::new(&server.name);
     pbx.set_quiet_after(Some(opts.heartbeat.mul_f64(QUIET_HEARTBEATS)));
-    let link = Link { pbx, server, opts, out, stats: LinkStats::default(), down_since: None };
+    pbx.set_multiple_registrations(server.multiple_registrations);
+    let link = Link {
+        pbx,
+        server,
+        opts,
+        out,
+        stats: LinkStats::default(),
+        down_since: None,
+        advised_multiple: false,
+    };
     link.run(backoff, &mut stop).instrument(span).await
 }
 
@@ -190,6 +213,8 @@ struct Link {
     /// Start of the current outage, kept through failed retries so the display's
     /// "down for" does not restart with every attempt.
     down_since: Option<Instant>,
+    /// Whether the advice to set `multiple_registrations` was logged already.
+    advised_multiple: bool,
 }
 
 impl Link {

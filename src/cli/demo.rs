@@ -84,6 +84,7 @@ fn demo_on(
             host: addr.ip().to_string(),
             port: addr.port(),
             password: DEFAULT_PASSWORD.into(),
+            multiple_registrations: false,
         }];
         daemon::run(&settings, out, stop_signal(seconds)).await;
         player.abort();

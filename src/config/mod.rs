@@ -136,6 +136,7 @@ struct ServerFile {
     host: Option<String>,
     port: Option<u16>,
     password: Option<String>,
+    multiple_registrations: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -274,6 +275,7 @@ struct LinkFile {
     auth_retry: Option<ConfigDuration>,
     connect_timeout: Option<ConfigDuration>,
     command_timeout: Option<ConfigDuration>,
+    reconcile: Option<ConfigDuration>,
 }
 
 fn positive(key: &str, d: Duration) -> Result<Duration, ConfigError> {
@@ -320,7 +322,8 @@ impl FileConfig {
             }
             let password =
                 s.password.clone().or(password_env.map(str::to_owned)).unwrap_or(DEFAULT_PASSWORD.into());
-            servers.push(ServerConfig { name, host, port, password });
+            let multiple_registrations = s.multiple_registrations.unwrap_or(false);
+            servers.push(ServerConfig { name, host, port, password, multiple_registrations });
         }
         if servers.is_empty() {
             servers.push(ServerConfig {
@@ -328,6 +331,7 @@ impl FileConfig {
                 host: LOCAL_HOST.into(),
                 port: DEFAULT_PORT,
                 password: password_env.unwrap_or(DEFAULT_PASSWORD).to_owned(),
+                multiple_registrations: false,
             });
         }
 
@@ -461,6 +465,7 @@ impl FileConfig {
             ("link.auth_retry", l.auth_retry, &mut link.auth_retry),
             ("link.connect_timeout", l.connect_timeout, &mut link.connect_timeout),
             ("link.command_timeout", l.command_timeout, &mut link.command_timeout),
+            ("link.reconcile", l.reconcile, &mut link.reconcile),
         ] {
             if let Some(v) = value {
                 *slot = positive(key, v.0)?;

@@ -52,3 +52,4 @@ pub use headers::{percent_decode, HeaderMap, Headers};
 pub use model::{Aggregate, LinkState, LinkView, PbxStatus, StatusView};
 pub use refresh::{RefreshCommand, RefreshResult};
 pub use sip::{reason_phrase, sip_for_cause, SipStatus};
+pub use tracking::Drift;

@@ -9,7 +9,18 @@ use super::api::{self, GatewayState, VersionInfo};
 use super::calls::{CallInfo, CallOutcome, Notice};
 use super::headers::Headers;
 use super::refresh::RefreshResult;
-use super::tracking::{ChannelSet, RegistrationSet};
+use super::tracking::{Binding, ChannelSet, Drift, RegistrationSet};
+
+/// The binding a sofia event is about. `sofia::register` and `sofia::unregister` name it
+/// `from-user`@`from-host`, `sofia::expire` `user`@`host` (sofia_reg.c:
+/// `sofia_reg_handle_register_token`, `sofia_reg_del_callback`).
+fn binding<'a>(ev: &'a impl Headers, call_id: Option<&'a str>) -> Binding<'a> {
+    Binding {
+        user: ev.value("from-user").or_else(|| ev.value("user")),
+        realm: ev.value("from-host").or_else(|| ev.value("host")),
+        call_id,
+    }
+}
 
 /// The state of the ESL connection, as the daemon's supervisor sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,6 +130,27 @@ impl PbxStatus {
     /// The link state.
     pub fn link(&self) -> LinkState {
         self.link
+    }
+
+    /// Keys registrations by Call-ID when the server keeps several bindings per user
+    /// (`multiple-registrations`), by user@realm otherwise (FreeSWITCH's default).
+    pub fn set_multiple_registrations(&mut self, multiple: bool) {
+        self.registrations.set_multiple(multiple);
+    }
+
+    /// The first sign of drift since the last call (see [`tracking`](super::tracking)):
+    /// the link reconciles at once when there is one.
+    pub fn take_drift(&mut self) -> Option<Drift> {
+        let channels = self.channels.take_drift();
+        let registrations = self.registrations.take_drift();
+        channels.or(registrations)
+    }
+
+    /// Whether the last registration listing showed several bindings for one user@realm
+    /// while the model keys by it: the server setting `multiple_registrations` is off but
+    /// FreeSWITCH has `multiple-registrations` on.
+    pub fn registrations_look_multiple(&self) -> bool {
+        self.registrations.saw_several_per_user()
     }
 
     /// Records a link change. Leaving `Up` marks every figure stale; coming back does not
@@ -306,6 +338,7 @@ impl PbxStatus {
                 if self.channels.is_ended(uuid) {
                     return None;
                 }
+                self.channels.expect_live(uuid);
                 CallInfo::from_event(ev).map(Notice::Answered)
             }
             "CHANNEL_BRIDGE" => {
@@ -380,11 +413,11 @@ impl PbxStatus {
                         s.contains("(WS") || s.contains("(WSS")
                     });
                 let update = ev.value("update-reg").is_some_and(|v| v.eq_ignore_ascii_case("true"));
-                self.registrations.register(call_id, webrtc, update);
+                self.registrations.register(binding(ev, Some(call_id)), webrtc, update);
                 None
             }
             "sofia::unregister" | "sofia::expire" => {
-                self.registrations.unregister(ev.value("call-id")?);
+                self.registrations.unregister(binding(ev, ev.value("call-id")));
                 None
             }
             "sofia::gateway_state" => {

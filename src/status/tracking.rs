@@ -22,10 +22,54 @@
 //!
 //! So the daemon should refresh with `show channels as json` and `show registrations as
 //! json`; the counts are a fallback for servers where listings are too large to fetch.
+//!
+//! # Bindings
+//!
+//! With FreeSWITCH's shipped defaults (no `multiple-registrations`, in sofia's profile or in
+//! switch.conf) a REGISTER replaces every binding of its user@realm, whatever its Call-ID
+//! (`sofia_reg_handle_register_token` deletes `where sip_user and sip_host` before it inserts;
+//! `switch_core_add_registration` does the same in the core `registrations` table that `show
+//! registrations` prints), and an unregister removes them all. So bindings are keyed by
+//! user@realm, and a phone that reboots with a new Call-ID is still one binding. A server
+//! configured with `multiple-registrations` keeps one binding per Call-ID; the server setting
+//! `multiple_registrations` makes the model key them so.
+//!
+//! # Drift
+//!
+//! Some events say the model has lost track: a register for a binding known under another
+//! Call-ID, an unregister or hang-up of something unknown (a count that would go below
+//! zero), an answer for a channel never seen. Each is recorded as a [`Drift`] for the link to
+//! take and reconcile at once, rather than wait for the next periodic refresh.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
+use std::fmt;
+
 use super::api::{ChannelRow, RegistrationList};
+
+/// A sign that the model has lost track of the server; see the module docs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Drift {
+    /// A REGISTER for a binding the model knows under another Call-ID.
+    NewCallId,
+    /// An unregister or expiry of a binding the model does not know.
+    UnknownUnregister,
+    /// A hang-up of a channel the model does not know.
+    UnknownHangup,
+    /// An answer or bridge for a channel the model never saw created.
+    UnknownChannel,
+}
+
+impl fmt::Display for Drift {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::NewCallId => "a binding re-registered under a new Call-ID",
+            Self::UnknownUnregister => "an unknown binding unregistered",
+            Self::UnknownHangup => "an unknown channel hung up",
+            Self::UnknownChannel => "an event for a channel never seen",
+        })
+    }
+}
 
 /// How many ended channel IDs are remembered to absorb late duplicates.
 const ENDED_MEMORY: usize = 4096;
@@ -47,9 +91,29 @@ pub(crate) struct ChannelSet {
     counts_mode: bool,
     channels_known: bool,
     calls_known: bool,
+    drift: Option<Drift>,
 }
 
 impl ChannelSet {
+    pub(crate) fn take_drift(&mut self) -> Option<Drift> {
+        self.drift.take()
+    }
+
+    fn noticed(&mut self, d: Drift) {
+        // Before the first refresh nothing is known, so nothing can be missing.
+        if self.channels_known {
+            self.drift.get_or_insert(d);
+        }
+    }
+
+    /// An event about a channel that should be live (answer, bridge): one never seen is a
+    /// sign of missed events. Counts-only tracking cannot tell.
+    pub(crate) fn expect_live(&mut self, uuid: &str) {
+        if !self.counts_mode && !self.live.contains_key(uuid) && !self.ended.contains(uuid) {
+            self.noticed(Drift::UnknownChannel);
+        }
+    }
+
     pub(crate) fn channels(&self) -> Option<u64> {
         self.channels_known.then(|| self.untracked_channels + self.live.len() as u64)
     }
@@ -97,12 +161,17 @@ impl ChannelSet {
         }
         self.remember_ended(uuid);
         self.created_during_refresh.remove(uuid);
-        if self.live.remove(uuid).is_none() && self.untracked_channels > 0 {
-            self.untracked_channels -= 1;
-            if call_uuid.is_empty() || call_uuid == uuid {
-                self.untracked_calls = self.untracked_calls.saturating_sub(1);
+        if self.live.remove(uuid).is_none() {
+            if self.untracked_channels > 0 {
+                self.untracked_channels -= 1;
+                if call_uuid.is_empty() || call_uuid == uuid {
+                    self.untracked_calls = self.untracked_calls.saturating_sub(1);
+                }
+                self.untracked_calls = self.untracked_calls.min(self.untracked_channels);
+            } else if !self.refreshing {
+                // During a refresh it may simply predate the snapshot being rebuilt.
+                self.noticed(Drift::UnknownHangup);
             }
-            self.untracked_calls = self.untracked_calls.min(self.untracked_channels);
         }
         true
     }
@@ -166,23 +235,36 @@ impl ChannelSet {
     }
 }
 
+/// Who a registration event or listing row is about.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Binding<'a> {
+    pub(crate) user: Option<&'a str>,
+    pub(crate) realm: Option<&'a str>,
+    pub(crate) call_id: Option<&'a str>,
+}
+
 #[derive(Debug, Clone)]
 enum RegOp {
-    Add { call_id: String, webrtc: bool, update: bool },
-    Remove { call_id: String },
+    Add { key: String, call_id: String, webrtc: bool, update: bool },
+    Remove { key: String },
 }
 
 /// Registered bindings, total and WebRTC.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct RegistrationSet {
-    /// Call-ID → is WebRTC.
-    known: HashMap<String, bool>,
+    /// Binding key (see [`RegistrationSet::key`]) → (Call-ID, is WebRTC).
+    known: HashMap<String, (String, bool)>,
     untracked: u64,
     journal: Vec<RegOp>,
     refreshing: bool,
     known_total: bool,
     /// WebRTC figures need a listing; a bare count cannot tell transports apart.
     known_webrtc: bool,
+    /// The server keeps one binding per Call-ID (`multiple-registrations`).
+    multiple: bool,
+    drift: Option<Drift>,
+    /// A listing showed several bindings for one user@realm while the model keys by it.
+    saw_several_per_user: bool,
 }
 
 impl RegistrationSet {
@@ -191,7 +273,37 @@ impl RegistrationSet {
     }
 
     pub(crate) fn webrtc(&self) -> Option<u64> {
-        self.known_webrtc.then(|| self.known.values().filter(|w| **w).count() as u64)
+        self.known_webrtc.then(|| self.known.values().filter(|(_, w)| *w).count() as u64)
+    }
+
+    /// Keys bindings by Call-ID (`true`) or by user@realm (`false`, FreeSWITCH's default).
+    pub(crate) fn set_multiple(&mut self, multiple: bool) {
+        self.multiple = multiple;
+    }
+
+    pub(crate) fn take_drift(&mut self) -> Option<Drift> {
+        self.drift.take()
+    }
+
+    /// Whether the last listing had several bindings for one user@realm although the model
+    /// keys by user@realm: the server has `multiple-registrations` on.
+    pub(crate) fn saw_several_per_user(&self) -> bool {
+        self.saw_several_per_user
+    }
+
+    /// What identifies a binding on this server; `None` when the event names too little.
+    fn key(&self, b: Binding<'_>) -> Option<String> {
+        match (self.multiple, b.user, b.realm, b.call_id) {
+            (false, Some(user), Some(realm), _) => Some(format!("{user}@{realm}")),
+            (_, _, _, Some(call_id)) => Some(format!("call-id {call_id}")),
+            _ => None,
+        }
+    }
+
+    fn noticed(&mut self, d: Drift) {
+        if self.known_total && !self.refreshing {
+            self.drift.get_or_insert(d);
+        }
     }
 
     pub(crate) fn begin_refresh(&mut self) {
@@ -199,45 +311,76 @@ impl RegistrationSet {
         self.journal.clear();
     }
 
-    fn apply(&mut self, op: &RegOp) {
+    fn apply(&mut self, op: &RegOp) -> Option<Drift> {
         match op {
-            RegOp::Add { call_id, webrtc, update } => {
+            RegOp::Add { key, call_id, webrtc, update } => {
                 // A refresh of a binding a counts-only refresh already counted moves it from
                 // the anonymous count into the known set instead of counting it twice.
-                if !self.known.contains_key(call_id) && *update && self.untracked > 0 {
-                    self.untracked -= 1;
+                let before = self.known.insert(key.clone(), (call_id.clone(), *webrtc));
+                match before {
+                    None if *update && self.untracked > 0 => {
+                        self.untracked -= 1;
+                        None
+                    }
+                    Some((old, _)) if old != *call_id => Some(Drift::NewCallId),
+                    _ => None,
                 }
-                self.known.insert(call_id.clone(), *webrtc);
             }
-            RegOp::Remove { call_id } => {
-                if self.known.remove(call_id).is_none() {
-                    self.untracked = self.untracked.saturating_sub(1);
+            RegOp::Remove { key } => {
+                if self.known.remove(key).is_some() {
+                    None
+                } else if self.untracked > 0 {
+                    self.untracked -= 1;
+                    None
+                } else {
+                    Some(Drift::UnknownUnregister)
                 }
             }
         }
     }
 
     fn record(&mut self, op: RegOp) {
-        self.apply(&op);
+        if let Some(d) = self.apply(&op) {
+            self.noticed(d);
+        }
         if self.refreshing && self.journal.len() < JOURNAL_LIMIT {
             self.journal.push(op);
         }
     }
 
-    pub(crate) fn register(&mut self, call_id: &str, webrtc: bool, update: bool) {
-        self.record(RegOp::Add { call_id: call_id.to_owned(), webrtc, update });
+    pub(crate) fn register(&mut self, b: Binding<'_>, webrtc: bool, update: bool) {
+        let Some(key) = self.key(b) else { return };
+        let call_id = b.call_id.unwrap_or_default().to_owned();
+        self.record(RegOp::Add { key, call_id, webrtc, update });
     }
 
-    pub(crate) fn unregister(&mut self, call_id: &str) {
-        self.record(RegOp::Remove { call_id: call_id.to_owned() });
+    pub(crate) fn unregister(&mut self, b: Binding<'_>) {
+        let Some(mut key) = self.key(b) else { return };
+        if !self.multiple && (b.user.is_none() || b.realm.is_none()) {
+            // An event that names only the Call-ID: find the binding that has it (rare, so a
+            // scan is fine).
+            if let Some(found) = self.known.iter().find(|(_, (c, _))| Some(c.as_str()) == b.call_id) {
+                key = found.0.clone();
+            }
+        }
+        self.record(RegOp::Remove { key });
     }
 
     pub(crate) fn apply_refresh(&mut self, list: Option<&RegistrationList>, count: Option<u64>) {
         let journal = std::mem::take(&mut self.journal);
         self.refreshing = false;
         if let Some(list) = list {
-            self.known = list.rows.iter().map(|r| (r.call_id.clone(), r.is_webrtc())).collect();
-            // Rows sharing a Call-ID are separate bindings to FreeSWITCH; keep them counted.
+            let mut known = HashMap::with_capacity(list.rows.len());
+            for r in &list.rows {
+                let b = Binding { user: Some(&r.user), realm: Some(&r.realm), call_id: Some(&r.call_id) };
+                if let Some(key) = self.key(b) {
+                    known.insert(key, (r.call_id.clone(), r.is_webrtc()));
+                }
+            }
+            self.saw_several_per_user = !self.multiple && known.len() < list.rows.len();
+            self.known = known;
+            // Rows that share a key are still separate bindings to FreeSWITCH: keep them
+            // counted, anonymously.
             self.untracked = list.total.max(list.rows.len() as u64).saturating_sub(self.known.len() as u64);
             self.known_total = true;
             self.known_webrtc = true;
@@ -250,8 +393,9 @@ impl RegistrationSet {
         } else {
             return;
         }
+        // Replayed events already had their say about drift when they arrived.
         for op in &journal {
-            self.apply(op);
+            let _ = self.apply(op);
         }
     }
 }
@@ -449,9 +593,9 @@ mod tests {
         }
     }
 
-    fn reg(call_id: &str, proto: &str) -> Registration {
+    fn reg(user: &str, call_id: &str, proto: &str) -> Registration {
         Registration {
-            user: "u".into(),
+            user: user.into(),
             realm: "r".into(),
             call_id: call_id.into(),
             url: String::new(),
@@ -459,19 +603,65 @@ mod tests {
         }
     }
 
+    fn by(user: &str, call_id: &str) -> Binding<'static> {
+        let leak = |s: &str| -> &'static str { Box::leak(s.to_owned().into_boxed_str()) };
+        Binding { user: Some(leak(user)), realm: Some("r"), call_id: Some(leak(call_id)) }
+    }
+
     #[test]
     fn registrations_list_refresh_replays_journal() {
         let mut r = RegistrationSet::default();
         assert_eq!(r.total(), None);
         r.begin_refresh();
-        r.register("new", true, false);
-        r.unregister("gone");
-        let list =
-            RegistrationList { rows: vec![reg("gone", "udp"), reg("a", "wss"), reg("new", "ws")], total: 3 };
+        r.register(by("n", "new"), true, false);
+        r.unregister(by("g", "gone"));
+        let list = RegistrationList {
+            rows: vec![reg("g", "gone", "udp"), reg("a", "a", "wss"), reg("n", "new", "ws")],
+            total: 3,
+        };
         r.apply_refresh(Some(&list), None);
         assert_eq!((r.total(), r.webrtc()), (Some(2), Some(2)));
-        r.register("a", true, true);
+        r.register(by("a", "a"), true, true);
         assert_eq!(r.total(), Some(2), "a refresh REGISTER is not a new binding");
+        assert_eq!(r.take_drift(), None);
+    }
+
+    #[test]
+    fn one_binding_per_user_whatever_the_call_id() {
+        let mut r = RegistrationSet::default();
+        r.apply_refresh(Some(&RegistrationList { rows: vec![reg("1000", "c1", "udp")], total: 1 }), None);
+        // The phone rebooted: FreeSWITCH replaced its binding and only says so for the new one.
+        r.register(by("1000", "c2"), false, false);
+        assert_eq!(r.total(), Some(1));
+        assert_eq!(r.take_drift(), Some(Drift::NewCallId), "a sign worth a reconcile");
+        // An unregister sent under yet another Call-ID removes it too.
+        r.unregister(by("1000", "c3"));
+        assert_eq!(r.total(), Some(0));
+        assert_eq!(r.take_drift(), None);
+        r.unregister(by("1000", "c3"));
+        assert_eq!((r.total(), r.take_drift()), (Some(0), Some(Drift::UnknownUnregister)));
+    }
+
+    #[test]
+    fn multiple_registrations_key_by_call_id() {
+        let mut r = RegistrationSet::default();
+        r.set_multiple(true);
+        r.apply_refresh(Some(&RegistrationList { rows: vec![reg("1000", "c1", "udp")], total: 1 }), None);
+        r.register(by("1000", "c2"), true, false);
+        assert_eq!((r.total(), r.webrtc()), (Some(2), Some(1)));
+        r.unregister(by("1000", "c1"));
+        assert_eq!(r.total(), Some(1));
+        assert_eq!(r.take_drift(), None);
+        assert!(!r.saw_several_per_user());
+    }
+
+    #[test]
+    fn a_listing_with_several_bindings_per_user_keeps_them_counted_and_says_so() {
+        let mut r = RegistrationSet::default();
+        let rows = vec![reg("1000", "c1", "udp"), reg("1000", "c2", "wss")];
+        r.apply_refresh(Some(&RegistrationList { rows, total: 2 }), None);
+        assert_eq!(r.total(), Some(2));
+        assert!(r.saw_several_per_user());
     }
 
     #[test]
@@ -479,16 +669,20 @@ mod tests {
         let mut r = RegistrationSet::default();
         r.apply_refresh(None, Some(2));
         assert_eq!((r.total(), r.webrtc()), (Some(2), None));
-        r.register("x", false, true);
+        r.register(by("x", "x"), false, true);
         assert_eq!(r.total(), Some(2));
-        r.register("y", false, false);
+        r.register(by("y", "y"), false, false);
         assert_eq!(r.total(), Some(3));
-        r.unregister("unknown");
-        r.unregister("unknown2");
-        r.unregister("unknown3");
-        assert_eq!(r.total(), Some(2));
-        r.unregister("x");
-        r.unregister("y");
-        assert_eq!(r.total(), Some(0));
+        r.unregister(by("u1", "unknown"));
+        assert_eq!((r.total(), r.take_drift()), (Some(2), None), "the anonymous count absorbs it");
+        r.unregister(by("u2", "unknown2"));
+        assert_eq!(
+            (r.total(), r.take_drift()),
+            (Some(2), Some(Drift::UnknownUnregister)),
+            "never below zero"
+        );
+        r.unregister(by("x", "x"));
+        r.unregister(by("y", "y"));
+        assert_eq!((r.total(), r.take_drift()), (Some(0), None));
     }
 }

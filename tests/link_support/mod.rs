@@ -26,6 +26,7 @@ pub fn server(addr: SocketAddr, password: &str) -> ServerConfig {
         host: addr.ip().to_string(),
         port: addr.port(),
         password: password.into(),
+        multiple_registrations: false,
     }
 }
 

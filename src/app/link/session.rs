@@ -10,6 +10,7 @@ use tokio::sync::watch;
 use tokio::time::{sleep_until, timeout, Instant};
 use tracing::{debug, info, warn};
 
+use super::reconcile::{Cause, Figures, Schedule};
 use super::{stop_requested, Link, LinkOptions, ServerConfig, VIEW_TICK};
 use crate::status::{LinkState, RefreshCommand, RefreshResult};
 
@@ -160,12 +161,21 @@ async fn follow(
     // the loss, so another one starts once it lands (dropping it mid-command could pair the
     // next command with its late reply: ESL replies carry no IDs).
     let mut needs_rebuild = false;
+    let mut schedule = Schedule::new(link.opts.reconcile, now);
     loop {
-        if needs_rebuild && !refreshing {
-            needs_rebuild = false;
-            link.pbx.begin_refresh();
-            refresh.set(rebuild(client.clone()));
-            refreshing = true;
+        if !refreshing {
+            let due = if needs_rebuild {
+                schedule.started(Cause::Lost, Instant::now());
+                true
+            } else {
+                schedule.start_if_due(Instant::now())
+            };
+            if due {
+                needs_rebuild = false;
+                link.pbx.begin_refresh();
+                refresh.set(rebuild(client.clone()));
+                refreshing = true;
+            }
         }
         let mut wake = now + VIEW_TICK;
         if !dead_after.is_zero() {
@@ -175,6 +185,9 @@ async fn follow(
         if let Some(quiet) = link.pbx.quiet_at().filter(|q| *q > now) {
             wake = wake.min(quiet);
         }
+        if let Some(next) = schedule.wake().filter(|_| !refreshing) {
+            wake = wake.min(next);
+        }
         tokio::select! {
             biased;
             () = stop_requested(stop) => return Ok(()),
@@ -183,11 +196,13 @@ async fn follow(
                 refreshing = false;
                 let result = rebuilt.map_err(|e| (one_line(&e.to_string()), false))?;
                 now = Instant::now();
+                let before = Figures::of(&link.pbx);
                 link.pbx.apply_refresh(&result, now);
                 link.stats.refreshes += 1;
                 last_seen = now;
                 link.publish(now);
-                info!(calls = ?link.pbx.calls(), registrations = ?link.pbx.registrations(), "state rebuilt");
+                schedule.landed(now);
+                note_rebuild(link, schedule.cause(), before);
             }
             first = events.recv() => {
                 now = Instant::now();
@@ -197,7 +212,13 @@ async fn follow(
                 loop {
                     match item {
                         None => return Err(closed(events.status())),
-                        Some(Ok(ev)) => link.on_event(&ev, now),
+                        Some(Ok(ev)) => {
+                            link.on_event(&ev, now);
+                            if let Some(drift) = link.pbx.take_drift() {
+                                debug!("drift: {drift}");
+                                schedule.drift(drift, refreshing, now);
+                            }
+                        }
                         Some(Err(EslError::QueueFull)) => needs_rebuild |= note_losses(link, client, lost_seen),
                         Some(Err(e)) if e.is_recoverable() => warn!("unreadable event skipped: {e}"),
                         Some(Err(e)) => return Err((one_line(&e.to_string()), false)),
@@ -223,6 +244,31 @@ async fn follow(
                 link.publish(now);
             }
         }
+    }
+}
+
+/// Logs a landed rebuild: the first of a session as the state found, a reconcile only when
+/// it corrected something (with what and why).
+fn note_rebuild(link: &mut Link, cause: Cause, before: Figures) {
+    let after = Figures::of(&link.pbx);
+    if cause == Cause::Connect {
+        info!(calls = ?link.pbx.calls(), registrations = ?link.pbx.registrations(), "state rebuilt");
+    } else {
+        link.stats.reconciles += 1;
+        match before.changes(&after) {
+            Some(changes) => {
+                link.stats.corrections += 1;
+                info!("reconciled after {cause}: {changes}");
+            }
+            None => debug!("reconciled after {cause}: no change"),
+        }
+    }
+    if link.pbx.registrations_look_multiple() && !link.advised_multiple {
+        link.advised_multiple = true;
+        warn!(
+            "FreeSWITCH keeps several bindings per user@realm: set multiple_registrations = true for \
+             this server so the count follows its events exactly"
+        );
     }
 }
 
@@ -320,8 +366,13 @@ mod tests {
                 .expect("login");
         let (status, mut views) = watch::channel(PbxStatus::new("t").view(Instant::now()));
         let (notices, _notices) = mpsc::channel(8);
-        let server =
-            ServerConfig { name: "t".into(), host: "127.0.0.1".into(), port: 0, password: String::new() };
+        let server = ServerConfig {
+            name: "t".into(),
+            host: "127.0.0.1".into(),
+            port: 0,
+            password: String::new(),
+            multiple_registrations: false,
+        };
         let mut link = Link {
             server,
             opts: LinkOptions::default(),
@@ -329,6 +380,7 @@ mod tests {
             pbx: PbxStatus::new("t"),
             stats: LinkStats::default(),
             down_since: None,
+            advised_multiple: false,
         };
         let (stop_tx, mut stop) = watch::channel(false);
         let mut lost_seen = 0;
