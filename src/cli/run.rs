@@ -101,7 +101,8 @@ pub fn config(a: &RunArgs) -> Result<Config, CliError> {
             parse_host_port(spec, DEFAULT_PORT).map_err(|e| CliError::usage(format!("--server {e}")))?;
         let password = daemon.servers.first().map(|s| s.password.clone()).unwrap_or_default();
         let multiple_registrations = daemon.servers.first().is_some_and(|s| s.multiple_registrations);
-        daemon.servers = vec![ServerConfig { name: host.clone(), host, port, password, multiple_registrations }];
+        daemon.servers =
+            vec![ServerConfig { name: host.clone(), host, port, password, multiple_registrations }];
     }
     if let Some(speed) = a.speed {
         daemon.player.speed = speed;
