@@ -42,7 +42,7 @@ const LINK_STOP_GRACE: Duration = Duration::from_secs(2);
 
 /// The channels between `servers` links and one player: each link's half, and the
 /// player's inputs. Every view starts as "connecting".
-pub fn channels(names: &[&str]) -> (Vec<LinkChannels>, Inputs) {
+fn channels(names: &[&str]) -> (Vec<LinkChannels>, Inputs) {
     let now = Instant::now();
     let (ntx, nrx) = mpsc::channel(NOTICE_QUEUE);
     let mut links = Vec::new();

@@ -38,11 +38,6 @@ impl Recording {
         self.lock().clone()
     }
 
-    /// Forgets what was recorded (to look at one phase of a test on its own).
-    pub fn clear(&self) {
-        self.lock().clear();
-    }
-
     /// The distinct pictures in order of first appearance, each once: what a person would
     /// list watching the display, independent of scroll timing jitter.
     pub fn distinct(&self) -> Vec<Vec<String>> {

@@ -9,7 +9,7 @@ use tokio::time::{sleep_until, Instant};
 use super::player::{Animation, PlayerOptions, ScrollMode};
 use crate::backend::Output;
 use crate::render::Frame;
-use crate::scene::{Cue, CueKind, CueStyle, Scroll};
+use crate::scene::{Cue, CueKind, CueStyle, ScrollPolicy};
 
 /// The command could not be run.
 #[derive(Debug, thiserror::Error)]
@@ -58,7 +58,7 @@ pub fn join_lines(text: &str) -> String {
 pub async fn scroll_once(out: &mut Output, text: &str, opts: PlayerOptions, live: bool) {
     let (w, h) = out.wiring().logical_size();
     let opts = PlayerOptions { mode: ScrollMode::Once, delay: Duration::ZERO, ..opts };
-    let style = CueStyle { scroll: Scroll::Always, ..CueStyle::default() };
+    let style = CueStyle { scroll: ScrollPolicy::Always, ..CueStyle::default() };
     let anim = Animation::new(Cue { text: text.to_owned(), style, kind: CueKind::Page }, w, opts);
     let mut frame = Frame::new(w, h);
     let origin = Instant::now();

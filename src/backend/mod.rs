@@ -21,4 +21,4 @@ pub use output::{Output, OutputError};
 pub use sim_wiring::{chain_leds, sim_layout, virtual_chain};
 pub use spec::{BackendSpec, BackendSpecError, OutputSpec};
 pub use spilog::{SpiLog, Tee};
-pub use threads::{with_output, with_screen};
+pub use threads::with_output;

@@ -48,7 +48,7 @@ fn run_to_finish<T, E: From<OutputError>>(
 
 /// The window backend over any [`Screen`]: `body` on a worker thread drawing into a
 /// virtual chain, the screen pumped here.
-pub fn with_screen<T, E>(
+fn with_screen<T, E>(
     screen: &mut impl Screen,
     pitch: u32,
     wiring: Wiring,

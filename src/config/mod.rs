@@ -37,8 +37,8 @@ use crate::app::link::{LinkOptions, ServerConfig, DEFAULT_PASSWORD, DEFAULT_PORT
 use crate::app::player::{Combine, PlayerOptions, ScrollMode, DEFAULT_DWELL, DEFAULT_GAP, SUM_NAME};
 use crate::backend::{BackendSpec, OutputSpec};
 use crate::driver::{DisplaySpec, DisplaySpecError, Intensity, Wiring};
-use crate::render::{Blink, Font, Speed};
-use crate::scene::{AlertRule, AlertRules, Align, CueStyle, Page, Priority, SceneConfig, Scroll, Template};
+use crate::render::{Align, Blink, Font, Speed};
+use crate::scene::{AlertRule, AlertRules, CueStyle, Page, Priority, SceneConfig, ScrollPolicy, Template};
 
 /// The environment variable that supplies the Event Socket password for servers whose
 /// table has none, so the secret can stay out of the file.
@@ -185,28 +185,13 @@ struct BlinkFile {
     off: Option<ConfigDuration>,
 }
 
-#[derive(Debug, Default, Clone, Copy, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-struct StyleFile {
-    scroll: Scroll,
-    align: Align,
-    invert: bool,
-    blink: bool,
-}
-
-impl From<StyleFile> for CueStyle {
-    fn from(s: StyleFile) -> Self {
-        CueStyle { scroll: s.scroll, align: s.align, invert: s.invert, blink: s.blink }
-    }
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PageFile {
     template: Template,
     server: Option<String>,
     #[serde(default)]
-    style: StyleFile,
+    style: CueStyle,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -229,7 +214,7 @@ struct RuleFile {
     enabled: Option<bool>,
     priority: Option<Priority>,
     duration: Option<ConfigDuration>,
-    scroll: Option<Scroll>,
+    scroll: Option<ScrollPolicy>,
     align: Option<Align>,
     invert: Option<bool>,
     blink: Option<bool>,
@@ -420,7 +405,7 @@ impl FileConfig {
                     )));
                 }
             }
-            pages.push(Page { template: p.template, style: p.style.into(), server: p.server });
+            pages.push(Page { template: p.template, style: p.style, server: p.server });
         }
         // Showing each server: a page not tied to one server repeats for every server.
         if self.servers_shown == Combine::Each && servers.len() > 1 {

@@ -4,8 +4,10 @@ use super::font::{Font, CELL_HEIGHT};
 use super::text::{draw_text, text_width};
 use super::Frame;
 
-/// Horizontal placement of a line that is narrower than the display.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+/// Horizontal placement of a line that is narrower than the display. A config file names
+/// it in lower case (`align = "center"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Align {
     #[default]
     Left,

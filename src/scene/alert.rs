@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{Align, CueStyle, Scroll};
+use super::{CueStyle, ScrollPolicy};
+use crate::render::Align;
 use crate::status::Notice;
 
 /// How urgent an alert is. Higher preempts lower; equal waits its turn.
@@ -50,7 +51,7 @@ impl AlertRule {
         Self {
             priority,
             duration: Duration::from_secs(secs),
-            style: CueStyle { scroll: Scroll::Auto, align: Align::Center, invert, blink },
+            style: CueStyle { scroll: ScrollPolicy::Auto, align: Align::Center, invert, blink },
         }
     }
 

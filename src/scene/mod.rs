@@ -68,12 +68,14 @@ use serde::Deserialize;
 pub use alert::{Alert, AlertRule, AlertRules, Priority};
 pub use template::{compact_age, compact_uptime, Field, Rendered, Template, TemplateError, STALE_MARKER};
 
+use crate::render::Align;
 use crate::status::{LinkView, Notice, StatusView};
 
-/// When text is too wide for the display.
+/// When a cue's text scrolls: a policy, which the player turns into a
+/// [`render::Scroll`](crate::render::Scroll) (the engine) when it applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Scroll {
+pub enum ScrollPolicy {
     /// Scroll only if it does not fit.
     #[default]
     Auto,
@@ -83,31 +85,24 @@ pub enum Scroll {
     Never,
 }
 
-/// Horizontal placement of text that fits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Align {
-    /// Flush left.
-    Left,
-    /// Centred.
-    #[default]
-    Center,
-    /// Flush right.
-    Right,
-}
-
-/// How a cue is drawn.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(default)]
+/// How a cue is drawn; a page's `style` table in the config file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct CueStyle {
     /// Scrolling.
-    pub scroll: Scroll,
-    /// Alignment.
+    pub scroll: ScrollPolicy,
+    /// Alignment of text that stands still; centred unless a page says otherwise.
     pub align: Align,
     /// Lit background, dark text.
     pub invert: bool,
     /// Blink.
     pub blink: bool,
+}
+
+impl Default for CueStyle {
+    fn default() -> Self {
+        CueStyle { scroll: ScrollPolicy::Auto, align: Align::Center, invert: false, blink: false }
+    }
 }
 
 /// Whether a cue is a page or an alert.

@@ -636,7 +636,7 @@ fn pages_load_from_config_and_bad_fields_are_named() {
     assert_eq!(c.pages[1].server.as_deref(), Some("pbx2"));
     assert_eq!(
         c.pages[1].style,
-        CueStyle { scroll: Scroll::Never, align: Align::Left, invert: true, blink: false }
+        CueStyle { scroll: ScrollPolicy::Never, align: Align::Left, invert: true, blink: false }
     );
     let err = toml::from_str::<Config>(r#"pages = [{ template = "{bogus}" }]"#).err().map(|e| e.to_string());
     assert!(err.as_deref().is_some_and(|e| e.contains("unknown template field {bogus}")), "{err:?}");

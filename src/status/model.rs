@@ -514,12 +514,6 @@ pub struct StatusView {
 pub struct Aggregate;
 
 impl Aggregate {
-    /// Sums the views of `servers` as of `now` under the name `name`.
-    pub fn view(name: &str, servers: &[PbxStatus], now: Instant) -> StatusView {
-        let views: Vec<StatusView> = servers.iter().map(|s| s.view(now)).collect();
-        Self::combine(name, &views)
-    }
-
     /// Sums already-taken views.
     pub fn combine(name: &str, views: &[StatusView]) -> StatusView {
         fn sum(views: &[StatusView], f: impl Fn(&StatusView) -> Option<u64>) -> (Option<u64>, bool) {
@@ -862,7 +856,7 @@ mod tests {
             };
             s.apply_refresh(&r, now);
         }
-        let v = Aggregate::view("sum", &[a.clone(), b.clone()], now);
+        let v = Aggregate::combine("sum", &[a.view(now), b.view(now)]);
         assert_eq!((v.calls, v.channels, v.registrations), (Some(5), Some(10), Some(50)));
         assert_eq!(v.uptime, Some(Duration::from_secs(200)));
         assert_eq!(v.link, LinkView::Up);
@@ -871,12 +865,12 @@ mod tests {
         b.set_link(LinkState::NoLink { since: now });
         let c = PbxStatus::new("c");
         let later = now + Duration::from_secs(60);
-        let v = Aggregate::view("sum", &[a.clone(), b.clone(), c], later);
+        let v = Aggregate::combine("sum", &[a.view(later), b.view(later), c.view(later)]);
         assert_eq!(v.link, LinkView::NoLink { down_for: Duration::from_secs(60) });
         assert!(v.stale);
         assert_eq!(v.calls, Some(5), "known parts still add up, marked stale");
         b.set_link(LinkState::AuthFailed);
-        assert_eq!(Aggregate::view("sum", &[a, b], later).link, LinkView::AuthFailed);
+        assert_eq!(Aggregate::combine("sum", &[a.view(later), b.view(later)]).link, LinkView::AuthFailed);
         assert!(Aggregate::combine("none", &[]).stale);
     }
 }

@@ -38,7 +38,7 @@ fn at_x(text: &str, x: i32) -> Frame {
 
 #[test]
 fn text_that_fits_is_still_and_aligned() {
-    let style = CueStyle { align: scene::Align::Right, ..CueStyle::default() };
+    let style = CueStyle { align: Align::Right, ..CueStyle::default() };
     let a = Animation::new(cue("12", style), 32, opts(ScrollMode::Continuous { gap: 0 }));
     assert!(!a.scrolls());
     assert_eq!(drawn(&a, MS(0)), render_aligned("12", Font::Proportional8, 32, 8, Align::Right));

@@ -22,7 +22,7 @@ use tokio::time::{sleep_until, Instant};
 
 use crate::backend::Output;
 use crate::render::{self, Blink, Effects, Font, Frame, Repeat, Scroll, Speed};
-use crate::scene::{self, Cue, CueKind, Scene};
+use crate::scene::{Cue, CueKind, Scene, ScrollPolicy};
 use crate::status::{Aggregate, Notice, StatusView};
 
 /// The name of the summed view when servers are summed.
@@ -115,9 +115,9 @@ impl Animation {
     pub fn new(cue: Cue, width: u32, opts: PlayerOptions) -> Self {
         let font = opts.font;
         let scrolls = match cue.style.scroll {
-            scene::Scroll::Always => true,
-            scene::Scroll::Never => false,
-            scene::Scroll::Auto => !render::fits(&cue.text, font, width),
+            ScrollPolicy::Always => true,
+            ScrollPolicy::Never => false,
+            ScrollPolicy::Auto => !render::fits(&cue.text, font, width),
         };
         let scroll = scrolls.then(|| {
             let repeat = match opts.mode {
@@ -187,14 +187,7 @@ impl Animation {
     pub fn draw(&self, t: Duration, frame: &mut Frame) {
         match &self.scroll {
             Some(scroll) => scroll.step(self.step_at(scroll, t).0, frame),
-            None => {
-                let align = match self.cue.style.align {
-                    scene::Align::Left => render::Align::Left,
-                    scene::Align::Center => render::Align::Center,
-                    scene::Align::Right => render::Align::Right,
-                };
-                render::draw_aligned(frame, &self.cue.text, self.opts.font, align)
-            }
+            None => render::draw_aligned(frame, &self.cue.text, self.opts.font, self.cue.style.align),
         }
         let effects = Effects {
             inverse: self.cue.style.invert != self.opts.invert,
@@ -236,7 +229,7 @@ fn split(t: Duration, period: Duration) -> (Duration, Duration) {
 }
 
 /// The cue on display and when it appeared.
-struct Showing {
+struct OnDisplay {
     animation: Animation,
     page_index: usize,
     since: Duration,
@@ -247,7 +240,7 @@ pub struct Player {
     scene: Scene,
     opts: PlayerOptions,
     combine: Combine,
-    showing: Option<Showing>,
+    showing: Option<OnDisplay>,
     /// The scene's next change, cached: computing it simulates the scene forward.
     scene_next: Option<Option<Duration>>,
     frame: Frame,
@@ -330,7 +323,7 @@ impl Player {
             }
             _ => {
                 tracing::debug!(text = %cue.text, kind = ?cue.kind, "cue");
-                self.showing = Some(Showing {
+                self.showing = Some(OnDisplay {
                     animation: Animation::new(cue, width, self.opts),
                     page_index,
                     since: now,
