@@ -34,7 +34,15 @@ dpkg -i "$deb"
 /usr/bin/eslmatrix --version
 id -nG eslmatrix | grep -qw spi || { echo "package check: user eslmatrix is not in group spi" >&2; exit 1; }
 echo "== package: the installed config"
-/usr/bin/eslmatrix run --help >/dev/null  # `run --check` of the installed config: next step
+check=$(/usr/bin/eslmatrix run --check --config /etc/eslmatrix/eslmatrix.toml)
+echo "$check"
+grep -qx 'output: spidev:/dev/spidev0.0 (\[output\] backend)' <<<"$check" ||
+    { echo "package check: the installed config does not drive the SPI chain" >&2; exit 1; }
 echo "== package: the unit"
 systemd-analyze verify /usr/lib/systemd/system/eslmatrix.service
+echo "== cargo install --path . (the README's way onto the PATH)"
+root=$(mktemp -d)
+cargo install --locked --path . --root "$root"
+"$root/bin/eslmatrix" --version
+rm -rf "$root"
 echo "== package: ok"

@@ -109,6 +109,21 @@ fn parse_pitch(s: &str, what: &'static str) -> Result<u32, BackendSpecError> {
     }
 }
 
+/// The `--backend` spelling, which parses back to the same backend.
+impl std::fmt::Display for BackendSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BackendSpec::Terminal => f.write_str("terminal"),
+            BackendSpec::Virtual => f.write_str("virtual"),
+            BackendSpec::SpiLog(path) => write!(f, "spilog:{}", path.display()),
+            BackendSpec::Png(path) => write!(f, "png:{}", path.display()),
+            BackendSpec::Window { pitch } => write!(f, "window:{pitch}"),
+            BackendSpec::Gif { path, pitch } => write!(f, "gif:{}:{pitch}", path.display()),
+            BackendSpec::Spidev(path) => write!(f, "spidev:{}", path.display()),
+        }
+    }
+}
+
 impl FromStr for BackendSpec {
     type Err = BackendSpecError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -155,6 +170,23 @@ impl FromStr for BackendSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn backends_print_as_they_parse() {
+        for text in [
+            "terminal",
+            "virtual",
+            "spilog:a.txt",
+            "png:a.png",
+            "window:24",
+            "gif:a:b.gif:12",
+            "spidev:/dev/spidev0.1",
+        ] {
+            let spec: BackendSpec = text.parse().unwrap();
+            assert_eq!(spec.to_string(), text);
+        }
+        assert_eq!("spidev".parse::<BackendSpec>().unwrap().to_string(), "spidev:/dev/spidev0.0");
+    }
 
     #[test]
     fn backends_parse_with_their_options() {

@@ -63,9 +63,17 @@ pub enum Command {
 #[derive(Args, Debug)]
 pub struct OutputArgs {
     /// Where the frames go: terminal, virtual, window[:SCALE], spilog:FILE, png:FILE,
-    /// gif:FILE[:PITCH], spidev[:DEVICE].
-    #[arg(long, default_value = "terminal", value_parser = parse_backend)]
-    pub backend: BackendSpec,
+    /// gif:FILE[:PITCH], spidev[:DEVICE] [default: terminal; for `run`, the config's
+    /// [output] backend].
+    #[arg(long, value_parser = parse_backend)]
+    pub backend: Option<BackendSpec>,
+}
+
+impl OutputArgs {
+    /// The backend asked for, or the terminal preview.
+    pub fn backend(&self) -> BackendSpec {
+        self.backend.clone().unwrap_or(BackendSpec::Terminal)
+    }
 }
 
 fn parse_backend(s: &str) -> Result<BackendSpec, BackendSpecError> {

@@ -35,6 +35,10 @@ pub struct RunArgs {
     /// More logging (-v info, -vv debug, -vvv trace); RUST_LOG takes precedence.
     #[arg(short = 'v', long = "verbose", action = ArgAction::Count)]
     pub verbose: u8,
+    /// Check the configuration, print the settings it resolves to (servers without their
+    /// password, display, output) and exit: 0 when it is usable, 2 when not.
+    #[arg(long)]
+    pub check: bool,
     #[command(flatten)]
     pub display: DisplayArgs,
     #[command(flatten)]
@@ -42,8 +46,10 @@ pub struct RunArgs {
 }
 
 /// Logs go to stderr through tracing; RUST_LOG wins over `-v`. By default only warnings,
-/// and only errors while the terminal backend redraws its picture in place (log lines would
-/// tear it). The ESL client's own connect warnings repeat ours, so they are quieter.
+/// and only errors under the terminal picture (they go above it, but a reconnecting link
+/// would push the picture down every few seconds). The ESL client's own connect warnings
+/// repeat ours, so they are quieter. Colours only when stderr is a terminal: a file or the
+/// journal gets plain text.
 pub fn init_logs(verbose: u8, backend: &BackendSpec) {
     let level = match (verbose, backend) {
         (0, BackendSpec::Terminal) => "error",
@@ -54,7 +60,11 @@ pub fn init_logs(verbose: u8, backend: &BackendSpec) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(eslmatrix::backend::terminal::LogWriter)
+        .try_init();
 }
 
 /// `HOST` or `HOST:PORT` (an IPv6 address goes in brackets: `[::1]:8021`).
@@ -110,17 +120,101 @@ pub fn config(a: &RunArgs) -> Result<Config, CliError> {
     if let Some(f) = a.font {
         daemon.player.font = font(f);
     }
-    daemon.player.close_poll = a.output.backend.close_poll();
     Ok(config)
 }
 
+/// Where `run` sends frames: `--backend`, else the config's `[output] backend`, else the
+/// terminal preview when stdout is a terminal. Anything else (a service, a pipe) would
+/// write frames nobody sees, so it is refused at start.
+pub fn backend(
+    flag: Option<&BackendSpec>,
+    config: Option<&BackendSpec>,
+    stdout_is_terminal: bool,
+) -> Result<BackendSpec, CliError> {
+    match flag.or(config) {
+        Some(b) => Ok(b.clone()),
+        None if stdout_is_terminal => Ok(BackendSpec::Terminal),
+        None => Err(CliError::usage(
+            "no backend set and stdout is not a terminal: set backend = \"spidev\" (a Pi) in the \
+             config's [output] table, or pass --backend spidev|virtual|window|spilog:FILE",
+        )),
+    }
+}
+
 pub fn run(a: RunArgs) -> Result<(), CliError> {
-    init_logs(a.verbose, &a.output.backend);
-    let config = config(&a)?;
+    let mut config = config(&a)?;
+    if a.check {
+        print!("{}", check_report(&a, &config));
+        return Ok(());
+    }
+    let stdout_is_terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let backend = backend(a.output.backend.as_ref(), config.backend.as_ref(), stdout_is_terminal)?;
+    init_logs(a.verbose, &backend);
     let seconds = seconds(a.seconds)?;
-    tracing::info!(servers = config.daemon.servers.len(), "starting");
-    let output = config.output(a.output.backend.clone());
+    config.daemon.player.close_poll = backend.close_poll();
+    tracing::info!(servers = config.daemon.servers.len(), backend = %backend, "starting");
+    let output = config.output(backend);
     with_output(&output, |out| run_on(out, &config.daemon, seconds))
+}
+
+/// What `run --check` prints: the settings the file and the flags resolve to, one line
+/// each. Passwords are never printed, only where they come from.
+pub fn check_report(a: &RunArgs, config: &Config) -> String {
+    let env = std::env::var(PASSWORD_ENV).ok();
+    let mut out = String::new();
+    let source = a.config.as_ref().map_or("no file: the defaults".to_owned(), |p| p.display().to_string());
+    out.push_str(&format!("config: {source}\n"));
+    for s in &config.daemon.servers {
+        let password = if env.as_deref() == Some(s.password.as_str()) {
+            format!("password from {PASSWORD_ENV}")
+        } else if s.password == eslmatrix::app::link::DEFAULT_PASSWORD {
+            "FreeSWITCH's default password".to_owned()
+        } else {
+            "password from the config".to_owned()
+        };
+        out.push_str(&format!("server {}: {}:{} ({password})\n", s.name, s.host, s.port));
+    }
+    let w = &config.wiring;
+    let (lw, lh) = w.logical_size();
+    let m = w.module;
+    let yes_no = |b: bool| if b { "yes" } else { "no" };
+    out.push_str(&format!(
+        "display: {}x{} modules ({lw}×{lh} LEDs), chain_order {}, digits_are_rows {}, columns_reversed {}, \
+         rows_reversed {}, rotate {}, intensity {}\n",
+        w.modules_x,
+        w.modules_y,
+        w.chain,
+        yes_no(m.digits_are_rows),
+        yes_no(m.columns_reversed),
+        yes_no(m.rows_reversed),
+        w.rotation,
+        config.intensity,
+    ));
+    let output = match (a.output.backend.as_ref(), config.backend.as_ref()) {
+        (Some(flag), _) => format!("{flag} (--backend)"),
+        (None, Some(file)) => format!("{file} ([output] backend)"),
+        (None, None) => "none set: the terminal preview when run in a terminal, else refused".to_owned(),
+    };
+    out.push_str(&format!("output: {output}\n"));
+    let p = &config.daemon.player;
+    out.push_str(&format!(
+        "pages: {}, {} each; font {}, scroll {} columns/s\n",
+        config.daemon.scene.pages.len(),
+        humantime_like(config.daemon.scene.page_time),
+        p.font,
+        p.speed,
+    ));
+    out.push_str("ok\n");
+    out
+}
+
+/// `5s`, `1500ms`: the config's own spelling of a duration.
+fn humantime_like(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}ms", d.as_millis())
+    }
 }
 
 pub fn seconds(s: Option<f64>) -> Result<Option<Duration>, CliError> {

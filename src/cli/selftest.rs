@@ -42,7 +42,7 @@ pub fn run(a: SelftestArgs) -> Result<(), CliError> {
         None => None,
     };
     let patterns = if a.only.is_empty() { Pattern::ALL.to_vec() } else { a.only.clone() };
-    let backend = &a.output.backend;
+    let backend = &a.output.backend();
     // The terminal preview redraws in place on stdout; a line typed there would shift it.
     let preview = matches!(backend, BackendSpec::Terminal);
     let pace: Box<dyn Pace + Send> = match hold {

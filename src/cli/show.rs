@@ -48,16 +48,16 @@ pub struct ShowArgs {
 }
 
 pub fn run(a: ShowArgs) -> Result<(), CliError> {
-    init_logs(a.verbose, &a.output.backend);
+    init_logs(a.verbose, &a.output.backend());
     let (wiring, intensity) = a.display.display()?;
     let opts = PlayerOptions { font: font(a.font), speed: a.speed, ..PlayerOptions::default() };
-    let live = a.output.backend.is_live() || a.output.backend.close_poll().is_some();
+    let live = a.output.backend().is_live() || a.output.backend().close_poll().is_some();
     let password = a
         .auth
         .clone()
         .or_else(|| std::env::var(PASSWORD_ENV).ok())
         .unwrap_or_else(|| DEFAULT_PASSWORD.to_owned());
-    let output = OutputSpec { backend: a.output.backend.clone(), wiring, intensity };
+    let output = OutputSpec { backend: a.output.backend(), wiring, intensity };
     with_output(&output, |out| {
         block_on(Threads::One, async {
             let work = async {

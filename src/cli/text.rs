@@ -91,8 +91,8 @@ pub fn run(a: TextArgs) -> Result<(), CliError> {
             return Err(CliError::usage(format!("--refresh-every {s}: expected seconds, 0 or more")));
         }
     }
-    let live = a.output.backend.is_live();
-    let output = OutputSpec { backend: a.output.backend.clone(), wiring, intensity };
+    let live = a.output.backend().is_live();
+    let output = OutputSpec { backend: a.output.backend(), wiring, intensity };
     with_output(&output, |out| show_text(out, &a, live))
 }
 

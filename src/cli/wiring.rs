@@ -49,7 +49,7 @@ pub fn run(a: WiringArgs) -> Result<(), CliError> {
     let mut wizard = Wizard::new(mw, mh).map_err(CliError::usage)?;
     let base = wizard.base_wiring();
     let simulated = simulated_wiring(&a, base)?;
-    let mut out = match a.output.backend {
+    let mut out = match a.output.backend() {
         // The preview is printed afresh for every question (the answers typed below it
         // would break an in-place redraw), on stderr so stdout is only the config.
         BackendSpec::Terminal | BackendSpec::Virtual => {

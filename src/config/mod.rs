@@ -64,6 +64,8 @@ pub struct Config {
     pub wiring: Wiring,
     /// The LEDs' brightness at start.
     pub intensity: Intensity,
+    /// `[output] backend`: where the frames go when the command line does not say.
+    pub backend: Option<BackendSpec>,
 }
 
 impl Config {
@@ -95,6 +97,14 @@ impl Config {
     }
 }
 
+/// `text` on one line, control characters escaped: a message quotes the user's input, and
+/// a raw escape sequence or line break in it would colour or split the terminal's line.
+pub fn one_line(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] })
+        .collect()
+}
+
 /// Turns toml's multi-line report into one line: where, and what.
 fn toml_error(text: &str, e: &toml::de::Error) -> ConfigError {
     let mut place = String::new();
@@ -110,8 +120,14 @@ fn toml_error(text: &str, e: &toml::de::Error) -> ConfigError {
             .map(|l| format!(" in {l}"))
             .unwrap_or_default();
         place = format!("line {line}{table}: ");
+        // toml quotes the offending value; for the password that would put the secret in
+        // the journal.
+        let line_text = text[before.rfind('\n').map_or(0, |i| i + 1)..].lines().next().unwrap_or("");
+        if line_text.trim_start().starts_with("password") {
+            return ConfigError(format!("{place}password: expected a string in quotes (value not shown)"));
+        }
     }
-    ConfigError(format!("{place}{}", e.message().trim()))
+    ConfigError(format!("{place}{}", one_line(e.message().trim())))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -126,6 +142,14 @@ struct FileConfig {
     page: Vec<PageFile>,
     alerts: AlertsFile,
     link: LinkFile,
+    output: OutputFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct OutputFile {
+    /// The `--backend` grammar: `spidev`, `spidev:/dev/spidev0.1`, `window:12`, `terminal`…
+    backend: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -319,6 +343,17 @@ impl FileConfig {
                 multiple_registrations: false,
             });
         }
+        for s in &servers {
+            // ESL ends a command at a line break: such a password would be sent as two
+            // commands and refused forever, so it is refused here, without echoing it.
+            if s.password.contains(['\n', '\r']) {
+                return Err(ConfigError(format!(
+                    "server {}: the password has a line break (check the config's password or \
+                     {PASSWORD_ENV}, e.g. a secrets file with Windows line ends)",
+                    s.name
+                )));
+            }
+        }
 
         let d = &self.display;
         let file_spec = d.spec();
@@ -460,8 +495,15 @@ impl FileConfig {
             return Err(ConfigError("link.backoff_min: longer than link.backoff_max".into()));
         }
 
+        let backend = match &self.output.backend {
+            Some(b) => {
+                Some(b.parse::<BackendSpec>().map_err(|e| ConfigError(format!("output.backend: {e}")))?)
+            }
+            None => None,
+        };
+
         let daemon = DaemonSettings { servers, combine: self.servers_shown, player, scene, link };
-        Ok(Config { daemon, wiring, intensity })
+        Ok(Config { daemon, wiring, intensity, backend })
     }
 }
 

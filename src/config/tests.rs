@@ -149,3 +149,37 @@ fn alert_tables_change_only_what_they_name() {
     assert_eq!(incoming.priority, Priority::High);
     assert!(incoming.style.invert);
 }
+
+#[test]
+fn the_output_table_names_the_backend() {
+    let c = Config::parse("[output]\nbackend = \"spidev\"\n", None).unwrap();
+    assert_eq!(c.backend, Some(BackendSpec::Spidev("/dev/spidev0.0".into())));
+    let c = Config::parse("[output]\nbackend = \"window:12\"\n", None).unwrap();
+    assert_eq!(c.backend, Some(BackendSpec::Window { pitch: 12 }));
+    assert_eq!(Config::parse("", None).unwrap().backend, None);
+    let e = Config::parse("[output]\nbackend = \"lcd\"\n", None).unwrap_err().to_string();
+    assert!(e.starts_with("output.backend: unknown backend \"lcd\""), "{e}");
+    let e = Config::parse("[output]\nbakend = \"spidev\"\n", None).unwrap_err().to_string();
+    assert!(e.contains("[output]") && e.contains("unknown field `bakend`"), "{e}");
+}
+
+#[test]
+fn a_password_with_a_line_break_is_refused_without_being_echoed() {
+    let e = Config::parse("[[server]]\npassword = \"Clue\\nCon\"\n", None).unwrap_err().to_string();
+    assert!(e.contains("the password has a line break") && !e.contains("Clue"), "{e}");
+    let e = Config::parse("", Some("hunter2\r\n")).unwrap_err().to_string();
+    assert!(e.contains("line break") && !e.contains("hunter2"), "{e}");
+}
+
+#[test]
+fn a_password_of_the_wrong_type_is_not_echoed() {
+    let e = err("[[server]]\nhost = \"pbx\"\npassword = 987654321\n");
+    assert!(e.starts_with("line 3 in [[server]]: password: expected a string"), "{e}");
+    assert!(!e.contains("987654321"), "{e}");
+}
+
+#[test]
+fn control_characters_in_errors_are_escaped() {
+    let e = err("[display]\nfont = \"\u{1b}[31mred\"\n");
+    assert!(!e.contains('\u{1b}') && !e.contains('\n'), "{e:?}");
+}
