@@ -83,6 +83,17 @@ async fn until_shown(rec: &Recording, rows: &[String]) {
     panic!("the display never showed {rows:#?}");
 }
 
+/// Waits until the display shows `rows` at or after `since` (time from the player's start).
+async fn until_shown_after(rec: &Recording, rows: &[String], since: Duration) -> Duration {
+    for _ in 0..60_000 {
+        if let Some(s) = rec.shots().iter().find(|s| s.at >= since && s.rows == rows) {
+            return s.at;
+        }
+        sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the display never showed {rows:#?} after {since:?}");
+}
+
 /// `text` as the test display shows a page: small font, centred.
 fn page(text: &str) -> Vec<String> {
     render_aligned(text, Font::Small, WIDTH, 8, Align::Center).to_rows()
@@ -358,4 +369,106 @@ async fn a_server_stuck_mid_frame_is_marked_stale_then_dropped() {
     assert_eq!(dead, SECS(14), "2.5 heartbeats after the HEARTBEAT at 20 s");
     assert!(stats[0].sessions >= 2, "{:?}", stats[0]);
     golden!("truth_stuck_mid_frame", timeline);
+}
+
+/// Events the mock's PBX does not back: what a display sees when events were lost or never
+/// meant for it. The api keeps telling the truth.
+fn phantom_register(pbx: &eslmatrix_sim::fs::pbx::Pbx) -> Event {
+    pbx.custom_event("sofia::register")
+        .with("profile-name", "internal")
+        .with("from-user", "ghost")
+        .with("from-host", "192.0.2.10")
+        .with("call-id", "ghost-1")
+        .with("contact", "<sip:ghost@198.51.100.9:5060>")
+        .with("status", "Registered(UDP)")
+}
+
+fn phantom_channel(pbx: &eslmatrix_sim::fs::pbx::Pbx, name: &str, uuid: &str) -> Event {
+    pbx.event(name)
+        .with("Unique-ID", uuid)
+        .with("Channel-Call-UUID", uuid)
+        .with("Call-Direction", "inbound")
+        .with("Caller-Caller-ID-Number", "1009")
+        .with("Caller-Destination-Number", "1000")
+        .with("Hangup-Cause", "NORMAL_CLEARING")
+}
+
+/// How long each kind of drift stays on the display, under paused time. The figures in the
+/// README's reconciliation table come from this story:
+/// `cargo test --test main daemon_truth::drift -- --nocapture` prints them.
+#[tokio::test(start_paused = true)]
+async fn drift_is_corrected_within_one_reconcile_period() {
+    let _serial = SERIAL.lock().await;
+    let story = Story::new(MockConfig::default(), &[CALLS_PAGE], "").await;
+    let pbx = story.fs.pbx().clone();
+    let mut start = Duration::ZERO;
+    let mut marks: Vec<(&str, Duration, Duration)> = Vec::new();
+    let (rec, stats) = story
+        .run(|rec, origin| {
+            let (start, marks) = (&mut start, &mut marks);
+            async move {
+                until_shown(&rec, &page("0 calls  3 reg")).await;
+                *start = origin.elapsed();
+                // 1. A binding the api does not confirm (as after a lost unregister): no sign
+                //    of drift, so the periodic check corrects it.
+                let t = origin.elapsed();
+                pbx.fire(phantom_register(&pbx));
+                let wrong = until_shown_after(&rec, &page("0 calls  4 reg"), t).await;
+                let right = until_shown_after(&rec, &page("0 calls  3 reg"), wrong).await;
+                marks.push(("unconfirmed binding, no sign", wrong, right));
+                sleep(SECS(3)).await;
+                // 2. A call the api does not confirm (its hang-up lost), then a hang-up of a
+                //    channel never seen: that sign reconciles at once, and the ringing alert
+                //    of the call that is gone ends with it.
+                let t = origin.elapsed();
+                pbx.fire(phantom_channel(&pbx, "CHANNEL_CREATE", "ghost-a"));
+                until_shown_after(&rec, &inverted("1009 → 1000"), t).await;
+                sleep(SECS(3)).await;
+                let sign = origin.elapsed();
+                pbx.fire(phantom_channel(&pbx, "CHANNEL_HANGUP_COMPLETE", "ghost-z"));
+                let right = until_shown_after(&rec, &page("0 calls  3 reg"), sign).await;
+                marks.push(("unknown hang-up, a sign (from the sign)", sign, right));
+                sleep(SECS(8)).await;
+                // 3. An unregister under a foreign Call-ID for a phone the api still lists:
+                //    FreeSWITCH would drop the binding, so the model does, until the check.
+                let t = origin.elapsed();
+                pbx.fire(
+                    pbx.custom_event("sofia::unregister")
+                        .with("profile-name", "internal")
+                        .with("from-user", "1001")
+                        .with("from-host", "192.0.2.10")
+                        .with("call-id", "someone-else"),
+                );
+                let wrong = until_shown_after(&rec, &page("0 calls  2 reg"), t).await;
+                let right = until_shown_after(&rec, &page("0 calls  3 reg"), wrong).await;
+                marks.push(("unconfirmed unregister, no sign", wrong, right));
+                sleep(SECS(2)).await;
+            }
+        })
+        .await;
+    let mut table = String::from("drift | shown wrong for\n");
+    for (what, from, to) in &marks {
+        table.push_str(&format!("{what} | {:.1} s\n", (*to - *from).as_secs_f64()));
+    }
+    println!("{table}");
+    let took = |i: usize| marks[i].2 - marks[i].1;
+    assert!(took(0) <= SECS(60), "periodic check: {:?}", took(0));
+    assert!(took(1) <= SECS(1), "a sign reconciles at once: {:?}", took(1));
+    assert!(took(2) <= SECS(60), "{:?}", took(2));
+    assert_eq!((stats[0].sessions, stats[0].events_lost), (1, 0));
+    assert!(stats[0].corrections >= 3, "{:?}", stats[0]);
+    let seen = seen_since(&rec, start);
+    let texts = call_texts(&[
+        "1009 → 1000",
+        "1009 → 1000: NORMAL_CLEARING",
+        "0 calls  4 reg",
+        "0 calls  2 reg",
+        "1 calls  3 reg",
+    ]);
+    let timeline = timeline_text(&seen, &texts);
+    assert!(
+        !seen.iter().any(|(at, r)| *r == inverted("1009 → 1000") && start + *at >= marks[1].2),
+        "the alert of the call found gone ended with it:\n{timeline}"
+    );
+    golden!("truth_drift", format!("{table}\n{timeline}"));
 }

@@ -114,6 +114,7 @@ impl AlertRules {
                 self.gateway_down.map(|r| r.make(format!("GW {name} DOWN ({})", state.as_str())))
             }
             Notice::Message(text) => self.message.map(|r| r.make(text.clone())),
+            Notice::Gone(_) => None,
         }
     }
 }

@@ -396,6 +396,18 @@ fn a_call_whose_outcome_is_turned_off_just_ends_its_alert() {
 }
 
 #[test]
+fn a_call_found_gone_by_a_reconcile_ends_its_alert() {
+    let mut sc = scene(&["A"]);
+    sc.on_status(view("pbx1", 1), s(0));
+    sc.on_notice(&ring("1"), s(0));
+    sc.on_notice(&ring("2"), s(1));
+    sc.on_notice(&Notice::Gone("2".into()), s(2));
+    sc.on_notice(&Notice::Gone("1".into()), s(3));
+    assert_eq!(text(&mut sc, s(3)), "A");
+    assert_eq!(text(&mut sc, s(30)), "A", "the waiting one is gone too");
+}
+
+#[test]
 fn a_quieter_outcome_does_not_let_an_equal_alert_preempt_the_run() {
     let mut sc = scene(&["A"]);
     sc.on_status(view("pbx1", 1), s(0));

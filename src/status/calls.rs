@@ -179,6 +179,9 @@ pub enum Notice {
     },
     /// A message pushed with CUSTOM `eslmatrix::message`.
     Message(String),
+    /// A call (its inbound leg's Unique-ID) that a reconcile found gone although its hang-up
+    /// never arrived: nothing to announce, but an alert about it must end.
+    Gone(String),
 }
 
 impl Notice {
@@ -188,6 +191,7 @@ impl Notice {
         match self {
             Self::Incoming(c) | Self::Answered(c) => Some(&c.uuid),
             Self::HungUp(o) => Some(&o.uuid),
+            Self::Gone(uuid) => Some(uuid),
             Self::Gateway { .. } | Self::Message(_) => None,
         }
     }

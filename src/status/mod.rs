@@ -44,6 +44,9 @@ pub mod sip;
 pub mod tracking;
 
 #[cfg(test)]
+mod convergence;
+
+#[cfg(test)]
 pub(crate) mod fixtures;
 
 pub use api::{GatewayState, ParseError, RegistrationList, StatusInfo, VersionInfo};

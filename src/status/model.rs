@@ -95,6 +95,8 @@ pub struct PbxStatus {
     hostname: Option<String>,
     version: Option<String>,
     gateways: BTreeMap<String, GatewayState>,
+    /// Calls found gone by the last refresh, for [`take_vanished`](Self::take_vanished).
+    vanished: Vec<String>,
     /// When the server last said anything (an event or a refresh answer).
     last_heard: Option<Instant>,
     /// Silence longer than this marks the figures stale; see [`set_quiet_after`](Self::set_quiet_after).
@@ -117,6 +119,7 @@ impl PbxStatus {
             hostname: None,
             version: None,
             gateways: BTreeMap::new(),
+            vanished: Vec::new(),
             last_heard: None,
             quiet_after: None,
         }
@@ -151,6 +154,12 @@ impl PbxStatus {
     /// FreeSWITCH has `multiple-registrations` on.
     pub fn registrations_look_multiple(&self) -> bool {
         self.registrations.saw_several_per_user()
+    }
+
+    /// Calls the last refreshes found gone although no hang-up was seen: each comes back as a
+    /// [`Notice::Gone`], so an alert about it ends with it.
+    pub fn take_vanished(&mut self) -> Vec<Notice> {
+        std::mem::take(&mut self.vanished).into_iter().map(Notice::Gone).collect()
     }
 
     /// Records a link change. Leaving `Up` marks every figure stale; coming back does not
@@ -278,7 +287,10 @@ impl PbxStatus {
     /// Takes in the results of a refresh and clears the stale mark.
     pub fn apply_refresh(&mut self, r: &RefreshResult, now: Instant) {
         let status_sessions = r.status.as_ref().map(|s| s.sessions);
-        self.channels.apply_refresh(r.channel_list.as_deref(), r.channels.or(status_sessions), r.calls);
+        let vanished =
+            self.channels.apply_refresh(r.channel_list.as_deref(), r.channels.or(status_sessions), r.calls);
+        self.vanished.extend(vanished);
+        self.vanished.truncate(super::tracking::VANISHED_REPORTED);
         let profile_regs: Option<u64> = {
             let counts: Vec<u64> =
                 r.profiles.iter().filter_map(|p| p.registrations().ok().flatten()).collect();

@@ -73,6 +73,9 @@ impl fmt::Display for Drift {
 
 /// How many ended channel IDs are remembered to absorb late duplicates.
 const ENDED_MEMORY: usize = 4096;
+/// How many calls that vanished without a hang-up one refresh reports (for the alerts about
+/// them to end); beyond that many the display's alert queue is overrun anyway.
+pub(crate) const VANISHED_REPORTED: usize = 64;
 /// How many registration events are kept for replay over a refresh.
 const JOURNAL_LIMIT: usize = 1024;
 
@@ -191,22 +194,32 @@ impl ChannelSet {
         self.created_during_refresh.clear();
     }
 
-    /// Rebuilds from a listing (exact) or from counts; see the module docs.
+    /// Rebuilds from a listing (exact) or from counts; see the module docs. Returns the
+    /// calls (heading channels) that were live and are gone without a hang-up seen, at most
+    /// [`VANISHED_REPORTED`] of them.
     pub(crate) fn apply_refresh(
         &mut self,
         list: Option<&[ChannelRow]>,
         channels: Option<u64>,
         calls: Option<u64>,
-    ) {
+    ) -> Vec<String> {
         let during = std::mem::take(&mut self.created_during_refresh);
         self.refreshing = false;
+        let mut vanished = Vec::new();
         if let Some(rows) = list {
+            let before = std::mem::take(&mut self.live);
             self.live = rows
                 .iter()
                 .filter(|r| !self.ended.contains(&r.uuid))
                 .map(|r| (r.uuid.clone(), r.call_uuid.clone()))
                 .collect();
             self.live.extend(during);
+            vanished = before
+                .into_iter()
+                .filter(|(uuid, call)| (call.is_empty() || call == uuid) && !self.live.contains_key(uuid))
+                .map(|(uuid, _)| uuid)
+                .take(VANISHED_REPORTED)
+                .collect();
             self.untracked_channels = 0;
             self.untracked_calls = 0;
             self.counts_mode = false;
@@ -220,6 +233,7 @@ impl ChannelSet {
             self.channels_known = true;
             self.calls_known = calls.is_some();
         }
+        vanished
     }
 
     /// Heartbeat `Session-Count`: re-bases the channel figure in counts mode only.

@@ -203,6 +203,9 @@ async fn follow(
                 link.publish(now);
                 schedule.landed(now);
                 note_rebuild(link, schedule.cause(), before);
+                for gone in link.pbx.take_vanished() {
+                    link.notify(gone);
+                }
             }
             first = events.recv() => {
                 now = Instant::now();
