@@ -347,7 +347,8 @@ async fn a_server_stuck_mid_frame_is_marked_stale_then_dropped() {
                 // Now for good: stale 3 s after the last HEARTBEAT, dead after 5 s, then a new
                 // session.
                 faults.inject(Fault::StallMidFrame { ms: 60_000 });
-                sleep(SECS(12)).await;
+                // Ends half a second after LINK UP shows, away from any change.
+                sleep(Duration::from_millis(12_500)).await;
             }
         })
         .await;
