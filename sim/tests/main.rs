@@ -12,6 +12,7 @@ mod esl_client;
 mod esl_props;
 mod esl_raw;
 mod esl_wire;
+mod live_suite;
 mod pbx_api;
 mod pbx_consistency;
 mod pbx_events;

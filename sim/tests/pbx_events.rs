@@ -40,6 +40,20 @@ fn find<'a>(events: &'a [Arc<Event>], name: &str, uuid: &str) -> &'a Event {
         .unwrap_or_else(|| panic!("no {name} for {uuid}"))
 }
 
+/// Names without the state-machine events (answered_call_fires_freeswitch_sequence pins those).
+fn classic(events: &[Arc<Event>]) -> Vec<&str> {
+    const LIFECYCLE: [&str; 7] = [
+        "CHANNEL_STATE",
+        "CODEC",
+        "CHANNEL_EXECUTE",
+        "CHANNEL_EXECUTE_COMPLETE",
+        "CHANNEL_OUTGOING",
+        "CHANNEL_ORIGINATE",
+        "CHANNEL_DESTROY",
+    ];
+    events.iter().map(|e| e.name().unwrap()).filter(|n| !LIFECYCLE.contains(n)).collect()
+}
+
 fn legs(call: &CallHandle) -> (String, String) {
     (call.a.clone(), call.b.clone().expect("B leg"))
 }
@@ -71,29 +85,111 @@ async fn answered_call_fires_freeswitch_sequence() {
     pbx.hangup(&call, Party::Caller).unwrap();
     let events = drain(&mut rx);
     let s = |n: &str, u: &str| (n.to_string(), u.to_string());
+    // switch_core_state_machine.c switch_core_session_run (CHANNEL_STATE from
+    // switch_channel.c switch_channel_perform_set_running_state on every state the thread
+    // picks up, CREATE/ORIGINATE in case CS_INIT), switch_core_session.c
+    // switch_core_session_outgoing_channel (OUTGOING), switch_core_session_exec
+    // (EXECUTE/EXECUTE_COMPLETE), switch_core_codec.c set_read_codec/set_write_codec
+    // (CODEC ×2), switch_core_session_perform_destroy (DESTROY, then
+    // switch_core_session_destroy_state's CHANNEL_STATE CS_DESTROY).
     assert_eq!(
         sequence(&events),
         vec![
+            s("CHANNEL_STATE", &a),
             s("CHANNEL_CREATE", &a),
             s("CHANNEL_CALLSTATE", &a),
+            s("CHANNEL_STATE", &a),
+            s("CHANNEL_STATE", &a),
+            s("CHANNEL_EXECUTE", &a),
+            s("CHANNEL_OUTGOING", &b),
+            s("CHANNEL_STATE", &b),
             s("CHANNEL_CREATE", &b),
+            s("CHANNEL_ORIGINATE", &b),
+            s("CHANNEL_STATE", &b),
+            s("CHANNEL_STATE", &b),
             s("CHANNEL_PROGRESS", &b),
             s("CHANNEL_CALLSTATE", &b),
             s("CHANNEL_PROGRESS", &a),
+            s("CODEC", &b),
+            s("CODEC", &b),
             s("CHANNEL_ANSWER", &b),
             s("CHANNEL_CALLSTATE", &b),
+            s("CODEC", &a),
+            s("CODEC", &a),
             s("CHANNEL_ANSWER", &a),
             s("CHANNEL_CALLSTATE", &a),
+            s("CHANNEL_STATE", &b),
             s("CHANNEL_BRIDGE", &a),
             s("CHANNEL_HANGUP", &a),
             s("CHANNEL_UNBRIDGE", &a),
+            s("CHANNEL_EXECUTE_COMPLETE", &a),
             s("CHANNEL_HANGUP", &b),
+            s("CHANNEL_STATE", &a),
             s("CHANNEL_CALLSTATE", &a),
+            s("CHANNEL_STATE", &b),
             s("CHANNEL_CALLSTATE", &b),
+            s("CHANNEL_STATE", &a),
             s("CHANNEL_HANGUP_COMPLETE", &a),
+            s("CHANNEL_STATE", &b),
             s("CHANNEL_HANGUP_COMPLETE", &b),
+            s("CHANNEL_DESTROY", &a),
+            s("CHANNEL_STATE", &a),
+            s("CHANNEL_DESTROY", &b),
+            s("CHANNEL_STATE", &b),
         ]
     );
+    let states = |uuid: &str| -> Vec<String> {
+        events
+            .iter()
+            .filter(|e| e.name() == Some("CHANNEL_STATE") && e.get("Unique-ID") == Some(uuid))
+            .map(|e| {
+                format!("{}/{}", e.get("Channel-State").unwrap(), e.get("Channel-State-Number").unwrap())
+            })
+            .collect()
+    };
+    assert_eq!(
+        states(&a),
+        ["CS_INIT/1", "CS_ROUTING/2", "CS_EXECUTE/4", "CS_HANGUP/10", "CS_REPORTING/11", "CS_DESTROY/12"]
+    );
+    assert_eq!(
+        states(&b),
+        [
+            "CS_INIT/1",
+            "CS_ROUTING/2",
+            "CS_CONSUME_MEDIA/7",
+            "CS_EXCHANGE_MEDIA/5",
+            "CS_HANGUP/10",
+            "CS_REPORTING/11",
+            "CS_DESTROY/12"
+        ]
+    );
+    // OUTGOING is fired before the leg's thread runs: running state CS_NONE, state CS_INIT.
+    let outgoing = find(&events, "CHANNEL_OUTGOING", &b);
+    assert_eq!(outgoing.get("Channel-State"), Some("CS_NONE"));
+    assert_eq!(outgoing.get("Channel-State-Number"), Some("1"));
+    // The read codec event uses lowercase names, the write one mixed case (switch_core_codec.c).
+    let codecs: Vec<&Arc<Event>> = events
+        .iter()
+        .filter(|e| e.name() == Some("CODEC") && e.get("Unique-ID") == Some(a.as_str()))
+        .collect();
+    assert_eq!(codecs[0].get("channel-read-codec-name"), Some("opus"));
+    assert_eq!(codecs[0].get("channel-read-codec-rate"), Some("48000"));
+    assert_eq!(codecs[1].get("Channel-Write-Codec-Name"), Some("opus"));
+    assert_eq!(codecs[1].get("Channel-Write-codec-bit-rate"), Some("0"));
+    // switch_core_session_exec: Application headers follow the channel data.
+    let exec = find(&events, "CHANNEL_EXECUTE", &a);
+    assert_eq!(exec.get("Application"), Some("bridge"));
+    assert_eq!(exec.get("Application-Data"), Some("user/1000@192.0.2.10"));
+    let n = exec.headers.len();
+    assert_eq!(exec.headers[n - 3].0, "Application");
+    assert_eq!(exec.headers[n - 1].0, "Application-UUID");
+    let done = find(&events, "CHANNEL_EXECUTE_COMPLETE", &a);
+    assert_eq!(done.get("Application-Response"), Some("_none_"));
+    assert_eq!(done.get("Application-UUID"), exec.get("Application-UUID"));
+    let destroy = find(&events, "CHANNEL_DESTROY", &a);
+    assert_eq!(destroy.get("Channel-State"), Some("CS_REPORTING"));
+    assert_eq!(destroy.get("Channel-State-Number"), Some("12"));
+    assert_eq!(destroy.get("Answer-State"), Some("hangup"));
     // CHANNEL_CALLSTATE: old state and new number lead; the event shows the new state.
     let transitions: Vec<String> = events
         .iter()
@@ -199,7 +295,7 @@ fn rejected(status: Option<u16>) -> (Event, Event, Vec<Arc<Event>>) {
 #[test]
 fn busy_here_is_user_busy() {
     let (a, b, events) = rejected(Some(486));
-    let names: Vec<&str> = events.iter().map(|e| e.name().unwrap()).collect();
+    let names = classic(&events);
     assert_eq!(
         names,
         [
@@ -253,7 +349,8 @@ fn temporarily_unavailable_is_no_user_response() {
 fn caller_cancel_is_originator_cancel_with_q850_16() {
     let (a, b, events) = rejected(None);
     // The caller's leg goes first.
-    assert_eq!(events[6].get("Unique-ID"), a.get("Unique-ID"));
+    let first_hangup = events.iter().find(|e| e.name() == Some("CHANNEL_HANGUP")).unwrap();
+    assert_eq!(first_hangup.get("Unique-ID"), a.get("Unique-ID"));
     for leg in [&a, &b] {
         assert_eq!(leg.get("Hangup-Cause"), Some("ORIGINATOR_CANCEL"));
         assert_eq!(leg.get("variable_hangup_cause_q850"), Some("16"));
@@ -269,7 +366,7 @@ fn unregistered_callee_refuses_the_caller() {
     let call = pbx.start_call("1000", "4711", None).unwrap();
     assert_eq!(call.b, None);
     let events = drain(&mut rx);
-    let names: Vec<&str> = events.iter().map(|e| e.name().unwrap()).collect();
+    let names = classic(&events);
     assert_eq!(
         names,
         [
@@ -280,15 +377,18 @@ fn unregistered_callee_refuses_the_caller() {
             "CHANNEL_HANGUP_COMPLETE"
         ]
     );
-    assert_eq!(events[4].get("Hangup-Cause"), Some("USER_NOT_REGISTERED"));
-    assert_eq!(events[4].get("variable_hangup_cause_q850"), Some("16"));
-    assert_eq!(events[4].get("variable_sip_hangup_disposition"), Some("send_refuse"));
+    let done = events.iter().find(|e| e.name() == Some("CHANNEL_HANGUP_COMPLETE")).unwrap();
+    assert_eq!(done.get("Hangup-Cause"), Some("USER_NOT_REGISTERED"));
+    assert_eq!(done.get("variable_hangup_cause_q850"), Some("16"));
+    assert_eq!(done.get("variable_sip_hangup_disposition"), Some("send_refuse"));
     assert_eq!(pbx.answer(&call), Err(eslmatrix_sim::fs::pbx::PbxError::CallEnded));
     // With a gateway that is down the cause is GATEWAY_DOWN; when up, the call goes out.
     pbx.set_gateway("carrier", false).unwrap();
     drain(&mut rx);
     pbx.start_call("1000", "5550100", None).unwrap();
-    assert_eq!(drain(&mut rx).last().unwrap().get("Hangup-Cause"), Some("GATEWAY_DOWN"));
+    let gone = drain(&mut rx);
+    let done = gone.iter().rev().find(|e| e.name() == Some("CHANNEL_HANGUP_COMPLETE")).unwrap();
+    assert_eq!(done.get("Hangup-Cause"), Some("GATEWAY_DOWN"));
     pbx.set_gateway("carrier", true).unwrap();
     let out = pbx.start_call("1000", "5550100", None).unwrap();
     let b = out.b.unwrap();

@@ -35,12 +35,24 @@ async fn play(scenario: &Scenario) -> (Pbx, Vec<Arc<Event>>, RunReport, Duration
     (pbx, events, report, took)
 }
 
-/// Event names (subclass for CUSTOM), CHANNEL_CALLSTATE left out (pbx_events checks it).
+/// Event names (subclass for CUSTOM), without the state-machine events pbx_events checks
+/// (CHANNEL_CALLSTATE, CHANNEL_STATE, CODEC, EXECUTE, OUTGOING, ORIGINATE, DESTROY…).
 fn names(events: &[Arc<Event>]) -> Vec<&str> {
+    const LIFECYCLE: [&str; 9] = [
+        "CHANNEL_CALLSTATE",
+        "CHANNEL_STATE",
+        "CODEC",
+        "CHANNEL_EXECUTE",
+        "CHANNEL_EXECUTE_COMPLETE",
+        "CHANNEL_OUTGOING",
+        "CHANNEL_ORIGINATE",
+        "CHANNEL_DESTROY",
+        "CHANNEL_PARK",
+    ];
     events
         .iter()
         .map(|e| e.subclass().or(e.name()).unwrap_or(""))
-        .filter(|n| *n != "CHANNEL_CALLSTATE")
+        .filter(|n| !LIFECYCLE.contains(n))
         .collect()
 }
 

@@ -415,10 +415,10 @@ impl Conn {
     }
 
     /// Runs an API command and renders its output as the `api/response` body would be.
-    fn run_api(&self, name: &str, args: &str) -> String {
+    async fn run_api(&self, name: &str, args: &str) -> String {
         let output = match self.shared.api_overrides.get(name) {
             Some(canned) => canned.clone(),
-            None => self.shared.pbx.api(name, args),
+            None => self.shared.pbx.api_call(name, args).await,
         };
         match output {
             ApiOutput::Text(t) => t,
@@ -428,7 +428,7 @@ impl Conn {
 
     async fn api(&mut self, rest: &str) -> Step {
         let (name, args) = rest.split_once(' ').unwrap_or((rest, ""));
-        let mut out = self.run_api(name, args);
+        let mut out = self.run_api(name, args).await;
         if out.is_empty() {
             out = "-ERR no reply\n".into();
         }
@@ -446,7 +446,7 @@ impl Conn {
         };
         let reply = wire::command_reply(&format!("+OK Job-UUID: {job}"), &[("Job-UUID", &job)]);
         self.out.send(&reply).await?;
-        let output = self.run_api(name, arg.unwrap_or(""));
+        let output = self.run_api(name, arg.unwrap_or("")).await;
         let mut event = self.shared.pbx.event("BACKGROUND_JOB");
         event.push("Job-UUID", job).push("Job-Owner-UUID", "").push("Job-Command", name);
         if let Some(arg) = arg {
@@ -519,8 +519,8 @@ impl Conn {
     }
 
     /// Whether the PBX knows a call by this UUID (`uuid_exists` answers `true`).
-    fn call_exists(&self, uuid: &str) -> bool {
-        !uuid.is_empty() && self.run_api("uuid_exists", uuid).trim() == "true"
+    async fn call_exists(&self, uuid: &str) -> bool {
+        !uuid.is_empty() && self.run_api("uuid_exists", uuid).await.trim() == "true"
     }
 
     async fn myevents(&mut self, rest: &str) -> Step {
@@ -528,7 +528,7 @@ impl Conn {
             return self.reply("-ERR aready enabled.").await;
         }
         let (uuid, format) = split_word(rest.trim());
-        if !self.call_exists(uuid) {
+        if !self.call_exists(uuid).await {
             return self.reply("-ERR invalid uuid").await;
         }
         if let Some(format) = format.and_then(Format::parse) {
@@ -544,14 +544,12 @@ impl Conn {
             "" => cmd.header("session-id").unwrap_or_default(),
             u => u,
         };
-        if !self.call_exists(uuid) {
+        if !self.call_exists(uuid).await {
             return self.reply(&format!("-ERR invalid session id [{uuid}]")).await;
         }
-        if cmd.header("call-command").is_some_and(|c| c.eq_ignore_ascii_case("hangup")) {
-            let cause = cmd.header("hangup-cause").unwrap_or("NORMAL_CLEARING");
-            let _ = self.run_api("uuid_kill", &format!("{uuid} {cause}"));
-        }
-        self.reply("+OK").await
+        let uuid = uuid.to_string();
+        let reply = self.shared.pbx.sendmsg(&uuid, cmd);
+        self.reply(&reply).await
     }
 
     async fn log(&mut self, rest: &str) -> Step {

@@ -4,10 +4,11 @@
 
 use std::fmt::Write as _;
 
-use super::calls::Route;
 use super::causes::Cause;
-use super::channel::{basic_calls_row, ChanState, Direction};
-use super::{valid_user, ApiOutput, State};
+use super::channel::{basic_calls_row, ChanState};
+use super::dialstring::{separate_blank, DialString, MAX_ARGS};
+use super::endpoints::Origin;
+use super::{ApiOutput, State};
 
 const SHOW_SYNTAX: &str = "codec|endpoint|application|api|dialplan|file|timer|calls [count]|channels [count|like <match string>]|calls|detailed_calls|bridged_calls|detailed_bridged_calls|aliases|complete|chat|management|modules|nat_map|say|interfaces|interface_types|tasks|limits|status";
 const ORIGINATE_SYNTAX: &str = "<call url> <exten>|&<application_name>(<app_args>) [<dialplan>] [<context>] [<cid_name>] [<cid_num>] [<timeout_sec>]";
@@ -85,7 +86,10 @@ impl State {
             "originate" => self.originate(args),
             "uuid_kill" => self.uuid_kill(args),
             "hupall" => self.hupall(args),
-            _ => return ApiOutput::NotFound,
+            _ => match self.channel_api(command, args) {
+                Some(text) => text,
+                None => return ApiOutput::NotFound,
+            },
         };
         ApiOutput::Text(text)
     }
@@ -448,159 +452,46 @@ impl State {
         }
     }
 
-    /// `originate <dial string> <&app(args)|exten> [dialplan] [context] [cid_name] [cid_num] [timeout]`.
-    ///
-    /// Dial strings: `user/<name>` (a registered user) and `sofia/gateway/<gw>/<number>`.
-    /// The mock's devices answer at once, so the A leg is answered before `+OK <uuid>`
-    /// returns (FreeSWITCH's `originate` also blocks until then) and a `&bridge(user/X)`
-    /// or an extension that is a registered user is bridged within the same call.
+    /// `originate_function` (mod_commands.c): arguments split as `switch_separate_string`
+    /// does (quotes group), `undef` for an empty field, then `switch_ivr_originate` over
+    /// the dial string; `&app(args)` runs inline, an extension goes through the dialplan
+    /// (`switch_ivr_session_transfer`). The mock's far ends act at once, so everything up
+    /// to the first blocking application has happened when `+OK <uuid>` is returned.
     fn originate(&mut self, args: &str) -> String {
-        let argv: Vec<&str> = args.split(' ').filter(|a| !a.is_empty()).collect();
+        if args.is_empty() {
+            return format!("-USAGE: {ORIGINATE_SYNTAX}\n");
+        }
+        let argv = separate_blank(args, MAX_ARGS);
         if argv.len() < 2 || argv.len() > 7 {
             return format!("-USAGE: {ORIGINATE_SYNTAX}\n");
         }
-        let field = |i: usize| argv.get(i).copied().filter(|a| !a.eq_ignore_ascii_case("undef"));
-        let (dial, exten) = (argv[0], argv[1]);
-        let cid_name = field(4).unwrap_or("");
-        let cid_num = field(5).unwrap_or("0000000000");
-        let route = if let Some(target) = dial.strip_prefix("user/") {
-            let user = target.split('@').next().unwrap_or(target);
-            if !valid_user(user) {
-                return "-ERR INVALID_URL\n".to_string();
-            }
-            match self.binding(user).cloned() {
-                Some(reg) => Route::User(reg),
-                None => return "-ERR USER_NOT_REGISTERED\n".to_string(),
-            }
-        } else if let Some(rest) = dial.strip_prefix("sofia/gateway/") {
-            let Some((gw, number)) = rest.split_once('/').filter(|(_, n)| valid_user(n)) else {
-                return "-ERR INVALID_URL\n".to_string();
-            };
-            match self.gateways.iter().find(|g| g.name == gw) {
-                None => return "-ERR INVALID_GATEWAY\n".to_string(),
-                Some(g) if !g.up => return "-ERR GATEWAY_DOWN\n".to_string(),
-                Some(g) => Route::Gateway(g.name.clone(), g.register_to.clone(), number.to_string()),
-            }
-        } else if dial.starts_with("sofia/") || dial.starts_with("loopback/") {
-            return not_emulated("originate", args);
-        } else {
-            return "-ERR CHAN_NOT_IMPLEMENTED\n".to_string();
+        let field = |i: usize| argv.get(i).map(String::as_str).filter(|a| !a.eq_ignore_ascii_case("undef"));
+        let (Some(dial), Some(exten)) = (field(0), field(1)) else {
+            return format!("-USAGE: {ORIGINATE_SYNTAX}\n");
         };
-        let realm = self.sip_ip();
-        let (name, network_addr, codec, dest, user_agent, gateway) = match &route {
-            Route::User(reg) => (
-                format!("sofia/internal/{}@{}", reg.contact_user, reg.contact_host),
-                reg.network_ip.clone(),
-                if reg.transport.is_websocket() { super::channel::OPUS } else { super::channel::PCMU },
-                reg.user.clone(),
-                reg.user_agent.clone(),
-                None,
-            ),
-            Route::Gateway(g, register_to, number) => (
-                format!("sofia/external/{number}@{}", register_to.rsplit('@').next().unwrap_or(g)),
-                super::calls::GATEWAY_IP.to_string(),
-                super::channel::PCMU,
-                number.clone(),
-                String::new(),
-                Some(g.clone()),
-            ),
+        let context = field(3).unwrap_or("default").to_string();
+        let origin = Origin {
+            cid_name: field(4).unwrap_or("").to_string(),
+            cid_num: field(5).unwrap_or("0000000000").to_string(),
+            originator: None,
         };
-        let profile = super::channel::Profile {
-            username: String::new(),
-            cid_name: cid_name.to_string(),
-            cid_num: cid_num.to_string(),
-            network_addr,
-            dest: dest.clone(),
-            context: field(3).unwrap_or("default").to_string(),
-            ..Default::default()
+        let Ok(dial) = DialString::parse(dial) else {
+            return "-ERR INVALID_NUMBER_FORMAT\n".to_string();
         };
-        let a = self.new_channel(Direction::Outbound, name, profile, codec);
-        let session_id = self.counters.since_startup;
-        if gateway.is_none() {
-            self.stats.calls_out += 1;
-        }
-        if let Some(ch) = self.chan_mut(&a) {
-            let sofia_profile = if gateway.is_some() { "external" } else { "internal" };
-            ch.sofia_profile = sofia_profile;
-            ch.gateway = gateway.clone();
-            for (k, v) in [
-                ("direction", "outbound".to_string()),
-                ("is_outbound", "true".into()),
-                ("uuid", ch.uuid.clone()),
-                ("session_id", session_id.to_string()),
-                ("sip_profile_name", sofia_profile.into()),
-                ("sofia_profile_name", sofia_profile.into()),
-                ("channel_name", ch.name.clone()),
-                ("dialed_user", dest.clone()),
-                ("sip_user_agent", user_agent),
-            ] {
-                if !v.is_empty() {
-                    ch.set_var(k, v);
-                }
-            }
-            match &gateway {
-                None => {
-                    ch.presence_id = format!("{dest}@{realm}");
-                    ch.set_var("dialed_domain", realm.clone());
-                    ch.set_var("presence_id", format!("{dest}@{realm}"));
-                }
-                Some(g) => ch.set_var("sip_gateway_name", g.clone()),
-            }
-        }
-        self.fire_channel("CHANNEL_CREATE", super::SITE_CREATE, &a, &[]);
-        if let Some(ch) = self.chan_mut(&a) {
-            ch.running = ChanState::ConsumeMedia;
-            ch.state = ChanState::ConsumeMedia;
-        }
-        self.ring(&[&a]);
-        self.mark_answered(&a);
-        if let Some(ch) = self.chan_mut(&a) {
-            ch.running = ChanState::Execute;
-            ch.state = ChanState::Execute;
-        }
-        let bridge_to = match exten.strip_prefix('&') {
+        let leg = match self.dial(&dial, &origin) {
+            Ok(leg) => leg,
+            Err(cause) => return format!("-ERR {}\n", cause.name),
+        };
+        match exten.strip_prefix('&').filter(|a| !a.is_empty()) {
             Some(app) => {
-                let (name, data) = match app.split_once('(') {
-                    Some((n, rest)) => (n, rest.split(')').next().unwrap_or("")),
-                    None => (app, ""),
-                };
-                if let Some(ch) = self.chan_mut(&a) {
-                    ch.application = name.to_string();
-                    ch.application_data = data.to_string();
-                    ch.set_var("current_application", name);
-                    ch.set_var("current_application_data", data);
-                }
-                if name == "bridge" {
-                    let who =
-                        data.strip_prefix("user/").map(|u| u.split('@').next().unwrap_or(u).to_string());
-                    Some(who.unwrap_or_default())
-                } else {
-                    None
-                }
+                let app = app.split(')').next().unwrap_or(app);
+                let (name, data) = app.split_once('(').unwrap_or((app, ""));
+                self.set_state(&leg, ChanState::Execute);
+                self.run_actions(&leg, vec![(name.to_string(), data.to_string())]);
             }
-            None => Some(exten.to_string()),
-        };
-        if let Some(to) = bridge_to {
-            match self.binding(&to).cloned() {
-                Some(r) => {
-                    let b = self.outbound_leg(&a, &to, &Route::User(r));
-                    self.ring(&[&b]);
-                    self.mark_answered(&b);
-                    self.bridge(&a, &b);
-                }
-                None => {
-                    // The bridge fails; the inline extension ends and FreeSWITCH hangs up.
-                    let cause = if exten.starts_with('&') {
-                        Cause::named("NORMAL_CLEARING")
-                    } else {
-                        Cause::named("NO_ROUTE_DESTINATION")
-                    };
-                    let end = self.local_end(&a, &cause);
-                    self.end_legs(&[end]);
-                }
-            }
+            None => self.transfer(&leg, exten, Some(&context)),
         }
-        format!("+OK {a}\n")
+        format!("+OK {leg}\n")
     }
 }
 

@@ -25,6 +25,18 @@ impl State {
 
     /// Fires a channel event for `uuid` with `lead` headers right after the common ones.
     pub(super) fn fire_channel(&mut self, name: &str, site: Site, uuid: &str, lead: &[(&str, String)]) {
+        let ev = self.channel_event(name, site, uuid, lead);
+        self.fire(ev);
+    }
+
+    /// A channel event not yet fired, for callers that append headers after the data.
+    pub(super) fn channel_event(
+        &mut self,
+        name: &str,
+        site: Site,
+        uuid: &str,
+        lead: &[(&str, String)],
+    ) -> Event {
         let mut ev = self.event_at(name, site);
         for (k, v) in lead {
             ev.push(*k, v.clone());
@@ -33,7 +45,7 @@ impl State {
             let peer = ch.peer.as_ref().and_then(|(p, _)| self.chan(p));
             ch.add_event_data(&mut ev, peer);
         }
-        self.fire(ev);
+        ev
     }
 
     pub(super) fn new_channel(
@@ -68,9 +80,17 @@ impl State {
             answered_us: 0,
             bridged_us: 0,
             hangup_us: 0,
+            transfer_us: 0,
             peer: None,
             vars: Vec::new(),
             gateway: None,
+            codec_set: false,
+            source: "mod_sofia",
+            app_running: false,
+            app_uuid: String::new(),
+            parked: false,
+            pending: Vec::new(),
+            loopback_peer: None,
         };
         self.channels.push(ch);
         uuid
@@ -136,9 +156,9 @@ impl State {
             }
             ch.set_var("presence_id", format!("{from}@{realm}"));
         }
-        self.fire_channel("CHANNEL_CREATE", SITE_CREATE, &uuid, &[]);
+        self.birth(&uuid);
         // An inbound leg entering CS_ROUTING is RINGING as far as the core is concerned.
-        self.set_callstate(&uuid, CallState::Ringing);
+        self.set_state(&uuid, ChanState::Routing);
         uuid
     }
 
@@ -160,14 +180,13 @@ impl State {
         let Some(a_ch) = self.chan(a) else { return String::new() };
         let a_profile = a_ch.profile.clone();
         let a_uuid = a_ch.uuid.clone();
-        let (name, ip, ua, codec, gateway, dialed) = match route {
+        let (name, ip, ua, codec, gateway) = match route {
             Route::User(r) => (
                 format!("sofia/internal/{}@{}", r.contact_user, r.contact_host),
                 r.network_ip.clone(),
                 r.user_agent.clone(),
                 if r.transport.is_websocket() { OPUS } else { PCMU },
                 None,
-                format!("user/{to}@{realm}"),
             ),
             Route::Gateway(g, register_to, _) => {
                 let host = register_to.rsplit('@').next().unwrap_or(g).to_string();
@@ -177,7 +196,6 @@ impl State {
                     String::new(),
                     PCMU,
                     Some(g.clone()),
-                    format!("sofia/gateway/{g}/{to}"),
                 )
             }
         };
@@ -233,18 +251,14 @@ impl State {
             ch.peer = Some((b.clone(), PeerRole::Originatee));
             ch.profile.callee_name = "Outbound Call".into();
             ch.profile.callee_num = to.to_string();
-            ch.application = "bridge".into();
-            ch.application_data = dialed.clone();
-            ch.set_var("current_application", "bridge");
-            ch.set_var("current_application_data", dialed);
             ch.set_var("dialed_user", to);
             ch.set_var("call_uuid", a_uuid);
         }
-        self.fire_channel("CHANNEL_CREATE", SITE_CREATE, &b, &[]);
-        if let Some(ch) = self.chan_mut(&b) {
-            ch.running = ChanState::ConsumeMedia;
-            ch.state = ChanState::ConsumeMedia;
-        }
+        self.outgoing(&b);
+        self.birth(&b);
+        // switch_ivr_originate.c originate_on_routing parks a ringing leg in CS_CONSUME_MEDIA.
+        self.set_state(&b, ChanState::Routing);
+        self.set_state(&b, ChanState::ConsumeMedia);
         b
     }
 
@@ -284,6 +298,7 @@ impl State {
     /// 200 OK: CHANNEL_ANSWER per leg (the event shows the call state before the answer).
     pub(super) fn mark_answered(&mut self, uuid: &str) {
         let now = self.now_us();
+        self.set_codecs(uuid);
         if let Some(ch) = self.chan_mut(uuid) {
             ch.answered = true;
             ch.answered_us = now;
@@ -307,12 +322,11 @@ impl State {
                 ch.set_var("bridge_uuid", other);
                 ch.set_var("signal_bond", other);
                 ch.set_var("last_bridge_to", other);
-                if me == b {
-                    ch.running = ChanState::ExchangeMedia;
-                    ch.state = ChanState::ExchangeMedia;
-                }
             }
         }
+        // switch_ivr_multi_threaded_bridge moves the peer to CS_EXCHANGE_MEDIA before the
+        // bridge thread fires CHANNEL_BRIDGE.
+        self.set_state(b, ChanState::ExchangeMedia);
         self.bridges.push(Bridge { caller: a.to_string(), callee: b.to_string(), created_us: now });
         self.fire_channel(
             "CHANNEL_BRIDGE",
@@ -328,10 +342,14 @@ impl State {
         let now = self.now_us();
         let mut hung: Vec<&LegEnd> = Vec::new();
         for (i, end) in legs.iter().enumerate() {
-            let Some(ch) = self.chan_mut(&end.uuid) else { continue };
-            if ch.hungup {
+            if self.chan(&end.uuid).is_none_or(|c| c.hungup) {
                 continue;
             }
+            // A leg hung up because its bridge ended leaves its application first.
+            if i > 0 {
+                self.leave_app(&end.uuid);
+            }
+            let Some(ch) = self.chan_mut(&end.uuid) else { continue };
             if let Some(status) = end.received {
                 ch.set_var("sip_term_status", status.to_string());
                 ch.set_var("proto_specific_hangup_cause", format!("sip:{status}"));
@@ -342,6 +360,8 @@ impl State {
             }
             ch.hungup = true;
             ch.hangup_us = now;
+            self.last_cause = Some(end.cause.clone());
+            let Some(ch) = self.chan_mut(&end.uuid) else { continue };
             ch.cause = Some(end.cause.clone());
             ch.state = ChanState::Hangup;
             let peer = ch.peer.clone();
@@ -378,32 +398,38 @@ impl State {
                     let bridge = self.bridges.remove(pos);
                     self.fire_channel("CHANNEL_UNBRIDGE", SITE_UNBRIDGE, &bridge.caller, &[]);
                 }
+                self.leave_app(&end.uuid);
             }
         }
-        // The state machine's CS_HANGUP handler: call state, then sofia's on_hangup.
+        // switch_core_session_hangup_state: CHANNEL_STATE (CS_HANGUP), cause variables and
+        // timestamps, call state HANGUP, then the endpoint's on_hangup (sofia's disposition).
         for end in &hung {
-            self.set_callstate(&end.uuid, CallState::Hangup);
-        }
-        for end in &hung {
+            self.set_state(&end.uuid, ChanState::Hangup);
             if let Some(ch) = self.chan_mut(&end.uuid) {
-                if ch.var("sip_hangup_disposition").is_none() {
-                    ch.set_var("sip_hangup_disposition", end.disposition);
-                }
                 ch.set_var("hangup_cause", end.cause.name.clone());
                 ch.set_var("hangup_cause_q850", end.cause.q850().to_string());
                 ch.set_cdr_vars();
-                ch.running = ChanState::Reporting;
-                ch.state = ChanState::Reporting;
+            }
+            self.set_callstate(&end.uuid, CallState::Hangup);
+            if let Some(ch) = self.chan_mut(&end.uuid) {
+                if ch.source == "mod_sofia" && ch.var("sip_hangup_disposition").is_none() {
+                    ch.set_var("sip_hangup_disposition", end.disposition);
+                }
             }
         }
-        let up = self.uptime_us();
+        // switch_core_session_reporting_state: CHANNEL_STATE (CS_REPORTING), HANGUP_COMPLETE.
         for end in &hung {
+            self.set_state(&end.uuid, ChanState::Reporting);
             self.fire_channel(
                 "CHANNEL_HANGUP_COMPLETE",
                 SITE_HANGUP_COMPLETE,
                 &end.uuid,
                 &[("Hangup-Cause", end.cause.name.clone())],
             );
+        }
+        let up = self.uptime_us();
+        for end in &hung {
+            self.destroy(&end.uuid);
             if let Some(pos) = self.channels.iter().position(|c| c.uuid == end.uuid) {
                 let ch = self.channels.remove(pos);
                 if !ch.answered && ch.gateway.is_none() {
@@ -438,7 +464,7 @@ impl State {
     /// `uuid_kill` / `hupall`: the leg and its bridged peer go down with `cause`.
     pub(super) fn kill(&mut self, uuid: &str, cause: &Cause) -> bool {
         let Some(ch) = self.chan(uuid) else { return false };
-        let peer = ch.peer.as_ref().map(|(p, _)| p.clone());
+        let peer = ch.peer.as_ref().map(|(p, _)| p.clone()).or_else(|| ch.loopback_peer.clone());
         let mut legs = vec![self.local_end(uuid, cause)];
         if let Some(p) = peer.filter(|p| self.chan(p).is_some()) {
             legs.push(self.local_end(&p, cause));
@@ -468,17 +494,25 @@ impl State {
             }
         }
         let a = self.inbound_leg(from, to, caller_name.unwrap_or(from));
-        if let Some(ch) = self.chan_mut(&a) {
-            ch.running = ChanState::Execute;
-            ch.state = ChanState::Execute;
-        }
-        match self.route(to) {
+        self.set_state(&a, ChanState::Execute);
+        let route = self.route(to);
+        let realm = self.sip_ip();
+        let dialed = match &route {
+            Ok(Route::User(_)) | Err(_) => format!("user/{to}@{realm}"),
+            Ok(Route::Gateway(g, _, _)) => format!("sofia/gateway/{g}/{to}"),
+        };
+        self.start_app(&a, "bridge", &dialed);
+        match route {
             Ok(route) => {
                 let b = self.outbound_leg(&a, to, &route);
                 self.ring(&[&b, &a]);
                 Ok(CallHandle { a, b: Some(b) })
             }
             Err(cause) => {
+                if let Some(ch) = self.chan_mut(&a) {
+                    ch.set_var("originate_disposition", cause.name.clone());
+                }
+                self.finish_app(&a);
                 let end = self.local_end(&a, &cause);
                 self.end_legs(&[end]);
                 Ok(CallHandle { a, b: None })

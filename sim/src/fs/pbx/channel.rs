@@ -54,41 +54,51 @@ impl CallState {
     }
 }
 
-/// `switch_channel_state_t`: name and number.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// `switch_channel_state_t` (switch_types.h), in enum order: `number` is the C value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[allow(dead_code)] // the whole C enum, so that `number` is the discriminant
 pub enum ChanState {
+    New,
     Init,
     Routing,
+    SoftExecute,
     Execute,
     ExchangeMedia,
+    Park,
     ConsumeMedia,
+    Hibernate,
+    Reset,
     Hangup,
     Reporting,
+    Destroy,
+    /// `switch_channel_init` leaves `running_state` at CS_NONE until the session thread
+    /// first runs, so CHANNEL_OUTGOING (fired before the thread starts) shows it.
+    None,
 }
 
 impl ChanState {
+    /// `state_names[]` of switch_channel.c.
     pub fn name(self) -> &'static str {
         match self {
+            ChanState::New => "CS_NEW",
             ChanState::Init => "CS_INIT",
             ChanState::Routing => "CS_ROUTING",
+            ChanState::SoftExecute => "CS_SOFT_EXECUTE",
             ChanState::Execute => "CS_EXECUTE",
             ChanState::ExchangeMedia => "CS_EXCHANGE_MEDIA",
+            ChanState::Park => "CS_PARK",
             ChanState::ConsumeMedia => "CS_CONSUME_MEDIA",
+            ChanState::Hibernate => "CS_HIBERNATE",
+            ChanState::Reset => "CS_RESET",
             ChanState::Hangup => "CS_HANGUP",
             ChanState::Reporting => "CS_REPORTING",
+            ChanState::Destroy => "CS_DESTROY",
+            ChanState::None => "CS_NONE",
         }
     }
 
     pub fn number(self) -> u8 {
-        match self {
-            ChanState::Init => 1,
-            ChanState::Routing => 2,
-            ChanState::Execute => 4,
-            ChanState::ExchangeMedia => 5,
-            ChanState::ConsumeMedia => 7,
-            ChanState::Hangup => 10,
-            ChanState::Reporting => 11,
-        }
+        self as u8
     }
 }
 
@@ -144,12 +154,28 @@ pub struct Channel {
     pub answered_us: u64,
     pub bridged_us: u64,
     pub hangup_us: u64,
+    pub transfer_us: u64,
     /// The other leg and how this one relates to it (`Other-Type`).
     pub peer: Option<(String, PeerRole)>,
     /// `variable_*`, in the order they were set.
     pub vars: Vec<(String, String)>,
     /// Gateway the leg goes through, for gateway call counters.
     pub gateway: Option<String>,
+    /// Read and write codecs are set (CODEC fired): the codec headers appear from then on.
+    pub codec_set: bool,
+    /// `Caller-Source`: the module that created the leg.
+    pub source: &'static str,
+    /// The application running now (`application`/`application_data` name it): its
+    /// CHANNEL_EXECUTE_COMPLETE is still to come.
+    pub app_running: bool,
+    /// `Application-UUID` of the running application.
+    pub app_uuid: String,
+    /// In `park` (CF_PARK): CHANNEL_UNPARK is due when it leaves.
+    pub parked: bool,
+    /// Applications of the extension still to run after the current one returns.
+    pub pending: Vec<(String, String)>,
+    /// The other leg of a loopback pair (`other_loopback_leg_uuid`).
+    pub loopback_peer: Option<String>,
 }
 
 /// `Other-Type` of the peer as seen from this leg.
@@ -216,7 +242,7 @@ impl Channel {
         if let Some(cause) = &self.cause {
             ev.push("Hangup-Cause", cause.name.clone());
         }
-        if self.answered || self.progress_us != 0 {
+        if self.codec_set {
             for side in ["Read", "Write"] {
                 ev.push(format!("Channel-{side}-Codec-Name"), self.codec.name);
                 ev.push(format!("Channel-{side}-Codec-Rate"), self.codec.rate.to_string());
@@ -254,7 +280,7 @@ impl Channel {
         put("ANI", &p.cid_num);
         put("Destination-Number", &p.dest);
         put("Unique-ID", &self.uuid);
-        put("Source", "mod_sofia");
+        put("Source", self.source);
         put("Context", &p.context);
         put("Channel-Name", &self.name);
         put("Profile-Index", "1");
@@ -265,7 +291,7 @@ impl Channel {
             ("Channel-Progress-Time", self.progress_us),
             ("Channel-Progress-Media-Time", 0),
             ("Channel-Hangup-Time", self.hangup_us),
-            ("Channel-Transfer-Time", 0),
+            ("Channel-Transfer-Time", self.transfer_us),
             ("Channel-Resurrect-Time", 0),
             ("Channel-Bridged-Time", self.bridged_us),
             ("Channel-Last-Hold", 0),
@@ -323,7 +349,7 @@ impl Channel {
     pub fn channels_row(&self, hostname: &str) -> Vec<(&'static str, String)> {
         let created = clock::local_date(self.created_us);
         let p = &self.profile;
-        let (codec, rate, bits) = if self.answered {
+        let (codec, rate, bits) = if self.codec_set {
             (self.codec.name.to_string(), self.codec.rate.to_string(), self.codec.bit_rate.to_string())
         } else {
             (String::new(), String::new(), String::new())

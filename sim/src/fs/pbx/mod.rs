@@ -16,12 +16,18 @@
 //! as refreshing their bindings, so nothing times out on its own.
 
 mod api;
+mod api_channel;
 mod calls;
 pub mod causes;
 mod channel;
 pub(crate) mod clock;
 mod counters;
+pub mod dialplan;
+mod dialstring;
+pub mod directory;
+mod endpoints;
 pub mod generator;
+mod lifecycle;
 pub mod registry;
 pub mod scenario;
 
@@ -229,6 +235,34 @@ struct State {
     bridges: Vec<Bridge>,
     gateways: Vec<Gateway>,
     stats: ProfileStats,
+    /// `global_getvar` / `global_setvar` variables, in the order they were set.
+    globals: Vec<(String, String)>,
+    dialplan: dialplan::Dialplan,
+    /// The cause of the most recent hangup (a loopback pair reports it to its originate).
+    last_cause: Option<Cause>,
+    directory: directory::Directory,
+}
+
+/// The longest `msleep` the mock honours (one hour): a typo must not pin a connection for days.
+const MAX_MSLEEP_MS: u64 = 3_600_000;
+
+/// C's `atol`: leading spaces, an optional sign, digits; anything else ends the number.
+pub(crate) fn atol(s: &str) -> i64 {
+    let s = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let (neg, digits) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let mut n: i64 = 0;
+    for b in digits.bytes().take_while(u8::is_ascii_digit) {
+        n = n.saturating_mul(10).saturating_add(i64::from(b - b'0'));
+    }
+    if neg {
+        -n
+    } else {
+        n
+    }
 }
 
 /// SplitMix64: a tiny, well-mixed generator for reproducible identifiers.
@@ -503,6 +537,10 @@ impl State {
         Ok(gone.len())
     }
 
+    fn directory_has(&self, user: &str) -> bool {
+        self.directory.has(user)
+    }
+
     /// The newest binding of a user: where an outbound leg to them goes.
     fn binding(&self, user: &str) -> Option<&Registration> {
         self.registrations.iter().rev().find(|r| r.user == user)
@@ -588,6 +626,10 @@ impl Pbx {
             bridges: Vec::new(),
             gateways: Vec::new(),
             stats: ProfileStats::default(),
+            globals: Vec::new(),
+            dialplan: dialplan::Dialplan::default(),
+            last_cause: None,
+            directory: directory::Directory::default(),
         };
         Pbx { inner: Arc::new(Mutex::new(state)), events }
     }
@@ -596,9 +638,35 @@ impl Pbx {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Runs an API command (`api status` → `api("status", "")`).
+    /// Runs an API command (`api status` → `api("status", "")`). `msleep` answers at
+    /// once here; [`Pbx::api_call`] really sleeps.
     pub fn api(&self, command: &str, args: &str) -> ApiOutput {
+        if command == "msleep" {
+            return ApiOutput::Text("+OK".into());
+        }
         self.lock().api(command, args)
+    }
+
+    /// [`Pbx::api`] as a connection runs it: `msleep N` waits N ms (atol) before `+OK`,
+    /// without holding the model, so the caller's connection blocks as FreeSWITCH's
+    /// synchronous `api` does (mod_commands.c `msleep_function`).
+    pub async fn api_call(&self, command: &str, args: &str) -> ApiOutput {
+        if command == "msleep" {
+            let ms = atol(args).max(0) as u64;
+            tokio::time::sleep(std::time::Duration::from_millis(ms.min(MAX_MSLEEP_MS))).await;
+            return ApiOutput::Text("+OK".into());
+        }
+        self.api(command, args)
+    }
+
+    /// A `sendmsg` to a live channel (`call-command: execute` / `hangup`); the reply text.
+    pub fn sendmsg(&self, uuid: &str, cmd: &crate::fs::command::Command) -> String {
+        self.lock().sendmsg(uuid, cmd)
+    }
+
+    /// Adds scenario dialplan extensions ahead of the shipped ones.
+    pub fn add_extensions(&self, specs: &[dialplan::ExtensionSpec]) -> Result<(), dialplan::DialplanError> {
+        self.lock().dialplan.extend(specs)
     }
 
     /// Every event the PBX fires from now on.

@@ -1,0 +1,368 @@
+//! Endpoints a dial string reaches: `user/` and `sofia/` (registered devices and
+//! gateways, which answer at once), `loopback/EXT[/CONTEXT[/DIALPLAN]]` (mod_loopback's
+//! two legs, the B leg running the dialplan), `null/` (mod_loopback's null endpoint,
+//! auto-answering) and `error/CAUSE` (mod_dptools, fails with that cause).
+//!
+//! The mock has no SIP network: a `sofia/` target that is neither a registered user nor a
+//! known gateway fails with NO_ROUTE_DESTINATION, and a leg nobody answers fails with
+//! NO_ANSWER at once instead of after the originate timeout.
+
+use super::calls::{Route, GATEWAY_IP};
+use super::causes::Cause;
+use super::channel::{ChanState, Codec, Direction, PeerRole, Profile, OPUS, PCMU};
+use super::dialstring::{DialString, LegSpec};
+use super::State;
+
+/// mod_loopback's default codec (`tech_init` without a peer codec: L16 at 8 kHz, 20 ms).
+const L16: Codec = Codec { name: "L16", rate: 8000, bit_rate: 128_000 };
+
+/// Caller-ID and routing facts an originate gives every leg.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Origin {
+    pub cid_name: String,
+    pub cid_num: String,
+    /// The A leg of a `bridge`, or none for `api originate`.
+    pub originator: Option<String>,
+}
+
+fn var<'a>(vars: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    vars.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+impl State {
+    /// An outbound leg as `switch_core_session_outgoing_channel` makes it, with the dial
+    /// string's variables set on it; CHANNEL_OUTGOING is fired.
+    fn new_outbound(
+        &mut self,
+        name: String,
+        profile: Profile,
+        codec: Codec,
+        source: &'static str,
+        vars: &[(String, String)],
+        origin: &Origin,
+    ) -> String {
+        let mut uuid = self.new_channel(Direction::Outbound, name, profile, codec);
+        if let Some(want) = var(vars, "origination_uuid").map(str::to_string) {
+            if self.chan(&want).is_none() && !want.is_empty() {
+                if let Some(ch) = self.chan_mut(&uuid) {
+                    ch.uuid = want.clone();
+                    ch.call_uuid = want.clone();
+                }
+                uuid = want;
+            }
+        }
+        let session_id = self.counters.since_startup;
+        if let Some(ch) = self.chan_mut(&uuid) {
+            ch.source = source;
+            for (k, v) in vars {
+                ch.set_var(k, v.clone());
+            }
+            ch.set_var("direction", "outbound");
+            ch.set_var("is_outbound", "true");
+            ch.set_var("uuid", ch.uuid.clone());
+            ch.set_var("session_id", session_id.to_string());
+            ch.set_var("channel_name", ch.name.clone());
+        }
+        if let Some(a) = &origin.originator {
+            let call_uuid = self.chan(a).map(|c| c.call_uuid.clone()).unwrap_or_else(|| a.clone());
+            if let Some(ch) = self.chan_mut(&uuid) {
+                ch.call_uuid = call_uuid.clone();
+                ch.peer = Some((a.clone(), PeerRole::Originator));
+                ch.set_var("originator", a.clone());
+                ch.set_var("call_uuid", call_uuid);
+            }
+        }
+        uuid
+    }
+
+    /// The leg's state machine up to waiting for an answer (`originate_on_routing`).
+    fn start_outbound(&mut self, uuid: &str) {
+        self.outgoing(uuid);
+        self.birth(uuid);
+        self.set_state(uuid, ChanState::Routing);
+        self.set_state(uuid, ChanState::ConsumeMedia);
+    }
+
+    fn leg_profile(&self, leg_vars: &[(String, String)], origin: &Origin, dest: &str, addr: &str) -> Profile {
+        let from_a = origin.originator.as_ref().and_then(|a| self.chan(a)).map(|c| c.profile.clone());
+        let cid_name = var(leg_vars, "origination_caller_id_name")
+            .map(str::to_string)
+            .or_else(|| from_a.as_ref().map(|p| p.cid_name.clone()))
+            .unwrap_or_else(|| origin.cid_name.clone());
+        let cid_num = var(leg_vars, "origination_caller_id_number")
+            .map(str::to_string)
+            .or_else(|| from_a.as_ref().map(|p| p.cid_num.clone()))
+            .unwrap_or_else(|| origin.cid_num.clone());
+        Profile {
+            username: from_a.as_ref().map(|p| p.username.clone()).unwrap_or_default(),
+            cid_name,
+            cid_num,
+            network_addr: addr.to_string(),
+            dest: dest.to_string(),
+            context: from_a.map(|p| p.context).unwrap_or_else(|| "default".into()),
+            ..Profile::default()
+        }
+    }
+
+    /// Creates one leg of a dial string and lets its far end act. `Ok` is a live leg
+    /// (answered or not), `Err` the cause the leg failed with.
+    pub(super) fn create_leg(
+        &mut self,
+        leg: &LegSpec,
+        global: &[(String, String)],
+        origin: &Origin,
+    ) -> Result<String, Cause> {
+        let mut vars: Vec<(String, String)> = global.to_vec();
+        vars.extend(leg.vars.iter().cloned());
+        let (tech, rest) = leg.target.split_once('/').unwrap_or((leg.target.as_str(), ""));
+        let realm = self.sip_ip();
+        match tech {
+            "user" => {
+                let user = rest.split('@').next().unwrap_or(rest);
+                if !super::valid_user(user) {
+                    return Err(Cause::named("INVALID_NUMBER_FORMAT"));
+                }
+                if !self.directory_has(user) {
+                    return Err(Cause::named("SUBSCRIBER_ABSENT"));
+                }
+                let reg = self.binding(user).cloned().ok_or_else(|| Cause::named("USER_NOT_REGISTERED"))?;
+                vars.push(("dialed_user".into(), user.into()));
+                vars.push(("dialed_domain".into(), realm.clone()));
+                Ok(self.sofia_leg(&Route::User(reg), user, &vars, origin))
+            }
+            "sofia" => {
+                if let Some(gw) = rest.strip_prefix("gateway/") {
+                    let (g, number) = gw.split_once('/').ok_or_else(|| Cause::named("INVALID_URL"))?;
+                    let Some(gateway) = self.gateways.iter().find(|x| x.name == g) else {
+                        return Err(Cause::named("INVALID_GATEWAY"));
+                    };
+                    if !gateway.up {
+                        return Err(Cause::named("GATEWAY_DOWN"));
+                    }
+                    let route =
+                        Route::Gateway(gateway.name.clone(), gateway.register_to.clone(), number.into());
+                    return Ok(self.sofia_leg(&route, number, &vars, origin));
+                }
+                let (profile, target) = rest.split_once('/').unwrap_or((rest, ""));
+                if !matches!(profile, "internal" | "external") {
+                    return Err(Cause::named("INVALID_PROFILE"));
+                }
+                let user = target.split('@').next().unwrap_or(target);
+                match self.binding(user).cloned() {
+                    Some(reg) => Ok(self.sofia_leg(&Route::User(reg), user, &vars, origin)),
+                    None => Err(Cause::named("NO_ROUTE_DESTINATION")),
+                }
+            }
+            "loopback" => self.loopback_legs(rest, &vars, origin),
+            "null" => {
+                let profile = self.leg_profile(&vars, origin, rest, "");
+                let uuid =
+                    self.new_outbound(format!("null/{rest}"), profile, L16, "mod_loopback", &vars, origin);
+                self.start_outbound(&uuid);
+                // null_channel_on_consume_media: enable_auto_answer is on by default.
+                if var(&vars, "null_enable_auto_answer") != Some("false") {
+                    self.mark_answered(&uuid);
+                }
+                Ok(uuid)
+            }
+            "error" => Err(Cause::parse(rest)
+                .filter(|c| c.number != 0)
+                .unwrap_or_else(|| Cause::named("DESTINATION_OUT_OF_ORDER"))),
+            _ => Err(Cause::named("CHAN_NOT_IMPLEMENTED")),
+        }
+    }
+
+    /// A device or carrier leg: created, rings (180), answers at once (200 with SDP).
+    fn sofia_leg(&mut self, route: &Route, dest: &str, vars: &[(String, String)], origin: &Origin) -> String {
+        let realm = self.sip_ip();
+        let (name, addr, codec, ua, gateway) = match route {
+            Route::User(r) => (
+                format!("sofia/internal/{}@{}", r.contact_user, r.contact_host),
+                r.network_ip.clone(),
+                if r.transport.is_websocket() { OPUS } else { PCMU },
+                r.user_agent.clone(),
+                None,
+            ),
+            Route::Gateway(g, register_to, number) => (
+                format!("sofia/external/{number}@{}", register_to.rsplit('@').next().unwrap_or(g)),
+                GATEWAY_IP.to_string(),
+                PCMU,
+                String::new(),
+                Some(g.clone()),
+            ),
+        };
+        let profile = self.leg_profile(vars, origin, dest, &addr);
+        let uuid = self.new_outbound(name, profile, codec, "mod_sofia", vars, origin);
+        if gateway.is_none() {
+            self.stats.calls_out += 1;
+        }
+        if let Some(ch) = self.chan_mut(&uuid) {
+            let sofia_profile = if gateway.is_some() { "external" } else { "internal" };
+            ch.sofia_profile = sofia_profile;
+            ch.gateway = gateway.clone();
+            ch.set_var("sip_profile_name", sofia_profile);
+            ch.set_var("sofia_profile_name", sofia_profile);
+            if !ua.is_empty() {
+                ch.set_var("sip_user_agent", ua);
+            }
+            match &gateway {
+                None => {
+                    ch.presence_id = format!("{dest}@{realm}");
+                    ch.set_var("presence_id", format!("{dest}@{realm}"));
+                }
+                Some(g) => ch.set_var("sip_gateway_name", g.clone()),
+            }
+        }
+        self.start_outbound(&uuid);
+        self.ring(&[&uuid]);
+        self.mark_answered(&uuid);
+        uuid
+    }
+
+    /// mod_loopback: `channel_outgoing_channel` makes `loopback/EXT-a` (outbound), its
+    /// `channel_on_init` makes `loopback/EXT-b` (inbound) with a copy of the profile and
+    /// the originate variables; the B leg routes through the dialplan, and its answer
+    /// answers the A leg (`channel_receive_message`, INDICATE_ANSWER).
+    fn loopback_legs(
+        &mut self,
+        rest: &str,
+        vars: &[(String, String)],
+        origin: &Origin,
+    ) -> Result<String, Cause> {
+        let mut parts = rest.splitn(3, '/');
+        let ext = parts.next().unwrap_or("").to_string();
+        let context = parts.next().filter(|c| !c.is_empty()).unwrap_or("default").to_string();
+        if ext.is_empty() {
+            return Err(Cause::named("DESTINATION_OUT_OF_ORDER"));
+        }
+        let mut profile = self.leg_profile(vars, origin, &ext, "");
+        profile.context = context;
+        let a = self.new_outbound(
+            format!("loopback/{ext}-a"),
+            profile.clone(),
+            L16,
+            "mod_loopback",
+            vars,
+            origin,
+        );
+        // tech_init sets the codecs before the leg exists for the core.
+        self.set_codecs(&a);
+        if let Some(from) = &origin.originator {
+            self.set_var(&a, "loopback_from_uuid", from);
+        }
+        self.outgoing(&a);
+        // switch_core_session_run case CS_INIT: CHANNEL_STATE, then the endpoint's on_init
+        // (which makes the B leg) runs before CHANNEL_CREATE is fired.
+        self.set_state(&a, ChanState::Init);
+        let b = self.new_channel(Direction::Inbound, format!("loopback/{ext}-b"), profile, L16);
+        let session_id = self.counters.since_startup;
+        if let Some(ch) = self.chan_mut(&b) {
+            ch.source = "mod_loopback";
+            ch.loopback_peer = Some(a.clone());
+            for (k, v) in vars {
+                ch.set_var(k, v.clone());
+            }
+            ch.set_var("direction", "inbound");
+            ch.set_var("uuid", ch.uuid.clone());
+            ch.set_var("session_id", session_id.to_string());
+            ch.set_var("channel_name", ch.name.clone());
+            ch.set_var("other_loopback_leg_uuid", a.clone());
+        }
+        self.set_codecs(&b);
+        if let Some(ch) = self.chan_mut(&a) {
+            ch.loopback_peer = Some(b.clone());
+            ch.set_var("other_loopback_leg_uuid", b.clone());
+            ch.set_var("loopback_leg", "A");
+        }
+        if let Some(from) = &origin.originator {
+            self.set_var(&b, "other_loopback_from_uuid", from);
+        }
+        if let Some(ch) = self.chan_mut(&a) {
+            ch.state = ChanState::Routing;
+        }
+        self.fire_channel("CHANNEL_CREATE", super::SITE_CREATE, &a, &[]);
+        self.fire_channel("CHANNEL_ORIGINATE", super::lifecycle::SITE_ORIGINATE, &a, &[]);
+        self.set_state(&a, ChanState::Routing);
+        self.set_state(&a, ChanState::ConsumeMedia);
+        self.birth(&b);
+        self.set_var(&b, "loopback_leg", "B");
+        self.route_channel(&b);
+        if self.chan(&a).is_some() {
+            Ok(a)
+        } else {
+            let cause = self.last_cause.clone().unwrap_or_else(|| Cause::named("NORMAL_CLEARING"));
+            Err(cause)
+        }
+    }
+
+    /// `answer`: a loopback B leg tells its A leg first.
+    pub(super) fn answer_leg(&mut self, uuid: &str) {
+        let Some(ch) = self.chan(uuid) else { return };
+        if ch.answered {
+            return;
+        }
+        if let (Direction::Inbound, Some(a)) = (ch.direction, ch.loopback_peer.clone()) {
+            if self.chan(&a).is_some_and(|c| !c.answered) {
+                self.mark_answered(&a);
+            }
+        }
+        self.mark_answered(uuid);
+    }
+
+    /// Dials a whole dial string: failover groups in order; in a group the first leg
+    /// that answers wins and the others lose the race. Returns the answered leg or the
+    /// cause of the last failure.
+    pub(super) fn dial(&mut self, dial: &DialString, origin: &Origin) -> Result<String, Cause> {
+        let mut cause = Cause::named("NORMAL_CLEARING");
+        for group in &dial.groups {
+            let mut live = Vec::new();
+            for leg in group {
+                match self.create_leg(leg, &dial.global, origin) {
+                    Ok(uuid) => live.push(uuid),
+                    Err(c) => cause = c,
+                }
+            }
+            let winner = live.iter().find(|u| self.chan(u).is_some_and(|c| c.answered)).cloned();
+            for uuid in &live {
+                if Some(uuid) != winner.as_ref() && self.chan(uuid).is_some() {
+                    let c = if winner.is_some() { "LOSE_RACE" } else { "NO_ANSWER" };
+                    self.kill(uuid, &Cause::named(c));
+                    cause = Cause::named(c);
+                }
+            }
+            if let Some(w) = winner {
+                return Ok(w);
+            }
+        }
+        Err(cause)
+    }
+
+    /// mod_dptools `bridge`: dial from `a`, answer `a` when the far end answers, bridge.
+    pub(super) fn bridge_app(&mut self, a: &str, data: &str) -> bool {
+        let Ok(dial) = DialString::parse(data) else {
+            self.set_var(a, "originate_disposition", "INVALID_NUMBER_FORMAT");
+            return false;
+        };
+        let origin = Origin { originator: Some(a.to_string()), ..Origin::default() };
+        match self.dial(&dial, &origin) {
+            Ok(b) => {
+                if let Some(ch) = self.chan_mut(a) {
+                    ch.peer = Some((b.clone(), PeerRole::Originatee));
+                    ch.set_var("originate_disposition", "SUCCESS");
+                }
+                let dest = self.chan(&b).map(|c| c.profile.dest.clone()).unwrap_or_default();
+                if let Some(ch) = self.chan_mut(a) {
+                    ch.profile.callee_name = "Outbound Call".into();
+                    ch.profile.callee_num = dest;
+                }
+                self.answer_leg(a);
+                self.bridge(a, &b);
+                true
+            }
+            Err(cause) => {
+                self.set_var(a, "originate_disposition", &cause.name);
+                false
+            }
+        }
+    }
+}
