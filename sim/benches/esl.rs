@@ -13,7 +13,7 @@ use criterion::{Criterion, Throughput};
 use eslmatrix_sim::fs::event::Event;
 use eslmatrix_sim::fs::pbx::PbxConfig;
 use eslmatrix_sim::fs::wire;
-use eslmatrix_sim::fs::{MockConfig, MockFreeSwitch, MockHandle};
+use eslmatrix_sim::fs::{Limits, MockConfig, MockFreeSwitch, MockHandle};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::runtime::Runtime;
@@ -91,9 +91,12 @@ fn heartbeats(n: usize) -> Vec<Event> {
 }
 
 async fn start() -> MockHandle {
+    // Each round fires 20 000 events (~20 MB) without pausing, faster than any reader:
+    // the byte budget is raised so the burst is measured, not the slow-reader rule.
     let config = MockConfig {
         heartbeat: None,
         pbx: PbxConfig { event_queue: 1 << 17, ..PbxConfig::default() },
+        limits: Limits { queue_bytes: 64 << 20, ..Limits::default() },
         ..MockConfig::default()
     };
     MockFreeSwitch::start(config).await.expect("mock starts")

@@ -9,9 +9,9 @@ use esl_support::assert_status;
 
 use eslmatrix_sim::fs::event::Event;
 use eslmatrix_sim::fs::fault::Fault;
-use eslmatrix_sim::fs::pbx::{ApiOutput, PbxConfig};
+use eslmatrix_sim::fs::pbx::ApiOutput;
 use eslmatrix_sim::fs::wire;
-use eslmatrix_sim::fs::{MockConfig, MockFreeSwitch, MockHandle};
+use eslmatrix_sim::fs::{Limits, MockConfig, MockFreeSwitch, MockHandle};
 use freeswitch_esl_tokio::{
     ConnectionStatus, DisconnectReason, EslClient, EslError, EslEvent, EslEventStream, EslEventType,
     EventFormat,
@@ -237,7 +237,8 @@ async fn exit_shutdown_and_slow_reader_notices() {
     mock.shutdown().await;
     assert_eq!(notice_body(disconnect_reason(&mut events).await), "The system is being shut down.\n");
 
-    let config = MockConfig { pbx: PbxConfig { event_queue: 16, ..PbxConfig::default() }, ..quiet() };
+    let config =
+        MockConfig { limits: Limits { event_queue: 16, lost_events: 20, ..Limits::default() }, ..quiet() };
     let mock = start(config).await;
     let (client, mut events) = connect(&mock).await;
     client.subscribe_events(EventFormat::Plain, [EslEventType::Heartbeat]).await.unwrap();

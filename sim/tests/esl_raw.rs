@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use esl_support::{assert_status, Raw, GOODBYE_NOTICE};
 use eslmatrix_sim::fs::fault::Fault;
-use eslmatrix_sim::fs::pbx::{ApiOutput, PbxConfig};
+use eslmatrix_sim::fs::pbx::ApiOutput;
 use eslmatrix_sim::fs::wire;
-use eslmatrix_sim::fs::{MockConfig, MockFreeSwitch, MockHandle};
+use eslmatrix_sim::fs::{Limits, MockConfig, MockFreeSwitch, MockHandle};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::time::{sleep, Instant};
@@ -344,7 +344,8 @@ async fn shutdown_notifies_every_client() {
 
 #[tokio::test]
 async fn a_listener_that_falls_behind_is_killed() {
-    let config = MockConfig { pbx: PbxConfig { event_queue: 8, ..PbxConfig::default() }, ..quiet() };
+    let config =
+        MockConfig { limits: Limits { event_queue: 8, lost_events: 50, ..Limits::default() }, ..quiet() };
     let mock = start(config).await;
     let mut slow = Raw::login(mock.addr()).await;
     slow.cmd("event plain ALL").await;

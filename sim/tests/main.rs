@@ -9,6 +9,7 @@ mod chain_props;
 mod chain_registers;
 mod chain_shift;
 mod esl_client;
+mod esl_limits;
 mod esl_props;
 mod esl_raw;
 mod esl_wire;

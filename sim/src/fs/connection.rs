@@ -11,17 +11,17 @@ use rand::{RngCore, SeedableRng};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
-use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::broadcast::Receiver;
 use tokio::time::{sleep, sleep_until, timeout, Instant};
 
 use super::acl;
 use super::command::{has_prefix, Command, Framer};
-use super::event::Event;
 use super::fault::{Fault, Target};
-use super::filter::{name_event, EventKey, Subscription};
+use super::filter::{name_event, EventKey, Filter, FilterError};
+use super::listeners::{Delivery, Interest, Listener};
 use super::pbx::ApiOutput;
-use super::server::{Control, Shared};
+use super::shared::{Control, Shared};
 use super::wire::{self, Format, Message, GOODBYE, LOST_EVENTS, SHUTDOWN};
 
 /// Bytes the `Garbage` fault writes: binary, no header terminator.
@@ -31,9 +31,13 @@ const MYEVENTS: &str = "CHANNEL_CREATE CHANNEL_DESTROY CHANNEL_STATE CHANNEL_CAL
     CHANNEL_APPLICATION CHANNEL_PROGRESS CHANNEL_PROGRESS_MEDIA CHANNEL_BRIDGE CHANNEL_UNBRIDGE \
     CHANNEL_HANGUP CHANNEL_HANGUP_COMPLETE CHANNEL_EXECUTE CHANNEL_EXECUTE_COMPLETE CHANNEL_DATA \
     CHANNEL_PARK CHANNEL_UNPARK CHANNEL_HOLD CHANNEL_UNHOLD DTMF DETECTED_SPEECH BACKGROUND_JOB";
-/// How many queued events one write may batch.
+/// How many queued events one write may batch, and about how many bytes.
 const BATCH: usize = 512;
-/// A last notice to a peer that does not read must not pin the task forever.
+const BATCH_BYTES: usize = 256 * 1024;
+/// A write buffer grown past this by a burst of large events is given back afterwards.
+const KEEP_BUFFER: usize = 1024 * 1024;
+/// A last notice to a peer that does not read must not pin the task forever; the same
+/// grace lets a write in progress finish when the listener is killed.
 const NOTICE_TIMEOUT: Duration = Duration::from_secs(5);
 /// After closing our side, unread peer bytes are drained this long so the close is a FIN,
 /// not an RST that could destroy the notice before the peer reads it.
@@ -51,32 +55,59 @@ enum Ending {
 
 type Step = ControlFlow<Ending>;
 
+/// Removes the listener from the hub however the task ends (including abort).
+struct Registered {
+    shared: Arc<Shared>,
+    id: u64,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        self.shared.hub.remove(self.id);
+    }
+}
+
 /// Serves one accepted socket until it ends. `id` numbers connections from 1.
 pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, id: u64, shared: Arc<Shared>) {
     let _ = stream.set_nodelay(true);
     let (reader, half) = stream.into_split();
+    let listener = shared.hub.add(id);
     let conn = Conn {
         id,
-        events: shared.pbx.subscribe(),
         faults: shared.faults.subscribe(),
         control: shared.control.subscribe(),
         rng: StdRng::seed_from_u64(shared.seed ^ id.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+        _registered: Registered { shared: shared.clone(), id },
         shared,
         reader,
-        out: Writer { half, split: None, cut_header: false, cut_body: false, stall_mid: None },
+        out: Writer {
+            half,
+            listener: listener.clone(),
+            buf: Vec::new(),
+            scratch: String::new(),
+            split: None,
+            cut_header: false,
+            cut_body: false,
+            stall_mid: None,
+        },
+        listener,
         framer: Framer::default(),
-        sub: Subscription::default(),
         authed: false,
         commanded: false,
         hold_events: false,
         logging: false,
-        myevents: None,
     };
+    tracing::info!(connection = id, %peer, "connected");
     conn.run(peer).await;
 }
 
 struct Writer {
     half: OwnedWriteHalf,
+    /// Whose kill cuts a stuck write short.
+    listener: Arc<Listener>,
+    /// Reused for batches of events, and for encoding one.
+    buf: Vec<u8>,
+    scratch: String,
     split: Option<usize>,
     cut_header: bool,
     cut_body: bool,
@@ -112,41 +143,66 @@ impl Writer {
         Continue(())
     }
 
-    /// Several messages in one write unless a fault wants to see each one.
-    async fn send_all(&mut self, msgs: &[Message]) -> Step {
+    /// Queued events, in one write unless a fault wants to see each message.
+    async fn send_events(&mut self, batch: &[Arc<Delivery>], format: Format) -> Step {
         if self.split.is_some() || self.cut_header || self.cut_body || self.stall_mid.is_some() {
-            for m in msgs {
-                self.send(m).await?;
+            for d in batch {
+                self.send(d.message(format)).await?;
             }
             return Continue(());
         }
-        let mut buf = Vec::with_capacity(msgs.iter().map(Message::len).sum());
-        for m in msgs {
-            m.append_to(&mut buf);
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        for d in batch {
+            d.append_to(format, &mut self.scratch, &mut buf);
         }
-        self.raw(&buf).await
+        let step = self.raw(&buf).await;
+        if buf.capacity() > KEEP_BUFFER {
+            buf = Vec::new();
+        }
+        if self.scratch.capacity() > KEEP_BUFFER {
+            self.scratch = String::new();
+        }
+        self.buf = buf;
+        step
     }
 
     async fn raw(&mut self, bytes: &[u8]) -> Step {
-        let result = match self.split {
+        match self.split {
             Some(max) => {
-                let mut r = Ok(());
                 for chunk in bytes.chunks(max) {
-                    r = self.half.write_all(chunk).await;
-                    if r.is_err() {
-                        break;
-                    }
+                    self.write(chunk).await?;
                     // Give the peer a chance to see each fragment on its own.
                     tokio::task::yield_now().await;
                 }
-                r
+                Continue(())
             }
-            None => self.half.write_all(bytes).await,
-        };
-        match result {
-            Ok(()) => Continue(()),
-            Err(_) => Break(Ending::Silent),
+            None => self.write(bytes).await,
         }
+    }
+
+    /// `write_all`, except that once the listener is killed the rest of the write gets
+    /// [`NOTICE_TIMEOUT`] to go out (so the notice can follow a whole frame), then the
+    /// connection ends silently: a peer that does not read cannot hold the task.
+    async fn write(&mut self, bytes: &[u8]) -> Step {
+        let mut at = 0;
+        let mut grace: Option<Instant> = self.listener.killed().map(|_| Instant::now() + NOTICE_TIMEOUT);
+        while at < bytes.len() {
+            tokio::select! {
+                biased;
+                written = self.half.write(&bytes[at..]) => match written {
+                    Ok(n) if n > 0 => at += n,
+                    _ => return Break(Ending::Silent),
+                },
+                _ = self.listener.kill.notified(), if grace.is_none() => {
+                    grace = Some(Instant::now() + NOTICE_TIMEOUT);
+                }
+                _ = sleep_until(grace.unwrap_or_else(Instant::now)), if grace.is_some() => {
+                    return Break(Ending::Silent);
+                }
+            }
+        }
+        Continue(())
     }
 }
 
@@ -156,24 +212,24 @@ struct Conn {
     reader: OwnedReadHalf,
     out: Writer,
     framer: Framer,
-    events: Receiver<Arc<Event>>,
+    listener: Arc<Listener>,
     faults: Receiver<(Target, Fault)>,
     control: Receiver<Control>,
-    sub: Subscription,
     authed: bool,
     /// A complete command arrived: the pre-auth timeout no longer applies.
     commanded: bool,
     hold_events: bool,
     logging: bool,
-    myevents: Option<String>,
     rng: StdRng,
+    _registered: Registered,
 }
 
 /// What woke the connection up.
 enum Wake {
     Control(Result<Control, RecvError>),
     Fault(Result<(Target, Fault), RecvError>),
-    Event(Result<Arc<Event>, RecvError>),
+    Events,
+    Killed,
     Read(std::io::Result<usize>),
     PreAuthTimeout,
 }
@@ -183,6 +239,7 @@ impl Conn {
         let ending = if acl::allows(&self.shared.acl, peer.ip()) {
             self.session().await
         } else {
+            tracing::info!(connection = self.id, %peer, "denied by the ACL");
             match self.out.send(&wire::rude_rejection()).await {
                 Continue(()) => Ending::Notice(GOODBYE),
                 Break(e) => e,
@@ -197,6 +254,9 @@ impl Conn {
             return e;
         }
         loop {
+            if let Some(text) = self.listener.killed() {
+                return Ending::Notice(text);
+            }
             match self.framer.next_command() {
                 Ok(Some(cmd)) => {
                     self.commanded = true;
@@ -207,9 +267,18 @@ impl Conn {
                 }
                 Ok(None) => {}
                 Err(e) => {
-                    tracing::debug!(connection = self.id, "closing: {e}");
+                    tracing::info!(connection = self.id, "closing: {e}");
                     return Ending::Notice(GOODBYE);
                 }
+            }
+            let buffered = self.framer.buffer().len();
+            if !self.authed && buffered > self.shared.limits.pre_auth_bytes {
+                tracing::warn!(
+                    connection = self.id,
+                    "closing: {buffered} bytes of an unauthenticated command (limit {})",
+                    self.shared.limits.pre_auth_bytes
+                );
+                return Ending::Notice(GOODBYE);
             }
             self.framer.buffer().reserve(8192);
             let may_write_events = self.framer.is_empty() && !self.hold_events;
@@ -217,8 +286,10 @@ impl Conn {
             let wake = tokio::select! {
                 biased;
                 c = self.control.recv() => Wake::Control(c),
+                _ = self.listener.kill.notified() => Wake::Killed,
+                // Events already queued go out before a fault injected in the same instant.
+                _ = self.listener.ready.notified(), if may_write_events => Wake::Events,
                 f = self.faults.recv() => Wake::Fault(f),
-                e = self.events.recv(), if may_write_events => Wake::Event(e),
                 n = self.reader.read_buf(self.framer.buffer()) => Wake::Read(n),
                 _ = sleep_until(deadline), if pre_auth => Wake::PreAuthTimeout,
             };
@@ -233,11 +304,14 @@ impl Conn {
                     Target::Connection(_) => Continue(()),
                 },
                 Wake::Fault(Err(_)) => Continue(()),
-                Wake::Event(Ok(event)) => self.deliver(Some(event)).await,
-                Wake::Event(Err(e)) => self.lost(e),
+                Wake::Events => self.deliver().await,
+                Wake::Killed => Continue(()),
                 Wake::Read(Ok(0)) | Wake::Read(Err(_)) => Break(Ending::Eof),
                 Wake::Read(Ok(_)) => Continue(()),
-                Wake::PreAuthTimeout => Break(Ending::Notice(GOODBYE)),
+                Wake::PreAuthTimeout => {
+                    tracing::info!(connection = self.id, "closing: silent before authenticating");
+                    Break(Ending::Notice(GOODBYE))
+                }
             };
             if let Break(e) = step {
                 return e;
@@ -246,9 +320,15 @@ impl Conn {
     }
 
     async fn finish(mut self, ending: Ending) {
-        if let Ending::Notice(text) = ending {
-            let _ = timeout(NOTICE_TIMEOUT, self.out.send(&wire::disconnect_notice(text))).await;
+        match ending {
+            Ending::Notice(text) => {
+                tracing::info!(connection = self.id, "disconnecting: {}", text.trim_end());
+                let _ = timeout(NOTICE_TIMEOUT, self.out.send(&wire::disconnect_notice(text))).await;
+            }
+            Ending::Silent => tracing::info!(connection = self.id, "closed"),
+            Ending::Eof => tracing::info!(connection = self.id, "peer closed"),
         }
+        self.shared.hub.remove(self.id);
         let _ = self.out.half.shutdown().await;
         if !matches!(ending, Ending::Eof) {
             let mut sink = [0u8; 4096];
@@ -257,42 +337,25 @@ impl Conn {
         }
     }
 
-    /// A broadcast lag means events this listener wanted may be gone: FreeSWITCH kills
-    /// such a listener. An unsubscribed one lost nothing it would have received.
-    fn lost(&self, e: RecvError) -> Step {
-        match e {
-            RecvError::Lagged(_) if self.sub.enabled => Break(Ending::Notice(LOST_EVENTS)),
-            RecvError::Lagged(_) => Continue(()),
-            RecvError::Closed => Break(Ending::Notice(SHUTDOWN)),
-        }
+    fn interest(&self) -> std::sync::MutexGuard<'_, Interest> {
+        self.listener.interest()
     }
 
-    fn wants(&self, event: &Event) -> bool {
-        self.sub.wants(event) && self.myevents.as_deref().is_none_or(|u| event.get("Unique-ID") == Some(u))
-    }
-
-    /// Writes `first` (if any) and whatever else is already queued, in one batch.
-    async fn deliver(&mut self, first: Option<Arc<Event>>) -> Step {
+    /// Writes everything queued, in batches.
+    async fn deliver(&mut self) -> Step {
         let mut batch = Vec::new();
-        let mut next = first;
         loop {
-            if let Some(ev) = next.take() {
-                if self.wants(&ev) {
-                    batch.push(wire::event_message(&ev, self.sub.format));
-                }
+            if let Some(text) = self.listener.killed() {
+                return Break(Ending::Notice(text));
             }
-            if batch.len() >= BATCH {
-                self.out.send_all(&batch).await?;
-                batch.clear();
+            batch.clear();
+            self.listener.pop_batch(BATCH, BATCH_BYTES, &mut batch);
+            if batch.is_empty() {
+                return Continue(());
             }
-            match self.events.try_recv() {
-                Ok(ev) => next = Some(ev),
-                Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Lagged(n)) => self.lost(RecvError::Lagged(n))?,
-                Err(TryRecvError::Closed) => self.lost(RecvError::Closed)?,
-            }
+            let format = self.interest().sub.format;
+            self.out.send_events(&batch, format).await?;
         }
-        self.out.send_all(&batch).await
     }
 
     async fn reply(&mut self, text: &str) -> Step {
@@ -309,6 +372,7 @@ impl Conn {
     }
 
     async fn fault(&mut self, fault: Fault) -> Step {
+        tracing::info!(connection = self.id, ?fault, "fault");
         match fault {
             Fault::SplitWrites { max } => self.out.split = Some(max.max(1)),
             Fault::WholeWrites => self.out.split = None,
@@ -328,10 +392,11 @@ impl Conn {
 
     /// mod_event_socket's `parse_command`: keyword prefixes, tested in its order.
     async fn command(&mut self, cmd: Command) -> Step {
-        // Events queued while the command was being read go out ahead of its reply.
+        // Events fired before the command arrived go out ahead of its reply.
         self.hold_events = false;
-        self.deliver(None).await?;
+        self.deliver().await?;
         let line = cmd.line.as_str();
+        tracing::debug!(connection = self.id, command = %redacted(line), "command");
         if has_prefix(line, "exit") || line.starts_with("...") {
             self.reply("+OK bye").await?;
             return Break(Ending::Notice(GOODBYE));
@@ -359,20 +424,31 @@ impl Conn {
             self.reply("-ERR not controlling a session").await
         } else if has_prefix(line, "event") {
             let args = line.split_once(' ').map_or("", |(_, a)| a);
-            match self.sub.subscribe(args) {
+            let (keys, format) = {
+                let mut interest = self.interest();
+                (interest.sub.subscribe(args), interest.sub.format)
+            };
+            self.listener.update_listening();
+            match keys {
                 0 => self.reply("-ERR no keywords supplied").await,
-                _ => self.reply(&format!("+OK event listener enabled {}", self.sub.format.as_str())).await,
+                _ => self.reply(&format!("+OK event listener enabled {}", format.as_str())).await,
             }
         } else if has_prefix(line, "nixevent") {
             let args = line.split_once(' ').map_or("", |(_, a)| a);
-            match self.sub.nix(args) {
+            let keys = self.interest().sub.nix(args);
+            match keys {
                 0 => self.reply("-ERR no keywords supplied").await,
                 _ => self.reply("+OK events nixed").await,
             }
         } else if has_prefix(line, "noevents") {
-            if self.sub.clear() {
-                self.myevents = None;
-                self.events = self.events.resubscribe();
+            let was = {
+                let mut interest = self.interest();
+                interest.myevents = None;
+                interest.sub.clear()
+            };
+            self.listener.update_listening();
+            if was {
+                self.listener.clear_queue();
                 self.reply("+OK no longer listening for events").await
             } else {
                 self.reply("-ERR not listening for events").await
@@ -398,6 +474,7 @@ impl Conn {
             });
             if parsed == Some(self.shared.password.as_str()) {
                 self.authed = true;
+                tracing::info!(connection = self.id, "authenticated (userauth)");
                 let allowed = [("Allowed-Events", "all"), ("Allowed-API", "all"), ("Allowed-LOG", "true")];
                 return self.out.send(&wire::command_reply("+OK accepted", &allowed)).await;
             }
@@ -407,8 +484,10 @@ impl Conn {
         };
         if ok {
             self.authed = true;
+            tracing::info!(connection = self.id, "authenticated");
             self.reply("+OK accepted").await
         } else {
+            tracing::warn!(connection = self.id, "authentication failed");
             self.reply("-ERR invalid").await?;
             Break(Ending::Notice(GOODBYE))
         }
@@ -454,8 +533,9 @@ impl Conn {
         }
         event.body = Some(output);
         // The job's owner only, and only if it listens: a bgapi result is never broadcast.
-        if self.sub.wants(&event) {
-            self.out.send(&wire::event_message(&event, self.sub.format)).await?;
+        let format = self.interest().sub.format;
+        if self.interest().sub.wants(&event) {
+            self.out.send(&wire::event_message(&event, format)).await?;
         }
         Continue(())
     }
@@ -466,9 +546,9 @@ impl Conn {
             Some(target) if name.eq_ignore_ascii_case("delete") => {
                 let (header, value) = split_word(target);
                 if header.eq_ignore_ascii_case("all") {
-                    self.sub.clear_filters();
+                    self.interest().sub.clear_filters();
                 } else {
-                    self.sub.delete_filter(header, value);
+                    self.interest().sub.delete_filter(header, value);
                 }
                 self.reply(&format!("+OK filter deleted. [{header}][{}]", value.unwrap_or(""))).await
             }
@@ -478,15 +558,36 @@ impl Conn {
                     false => (name, Some(rest)),
                 };
                 match value {
-                    Some(value) => {
-                        self.sub.add_filter(header, value);
-                        self.reply(&format!("+OK filter added. [{header}]=[{value}]")).await
-                    }
+                    Some(value) => match self.add_filter(header, value).await {
+                        Ok(()) => self.reply(&format!("+OK filter added. [{header}]=[{value}]")).await,
+                        Err(e) => {
+                            tracing::info!(connection = self.id, "filter refused: {e}");
+                            self.reply(&format!("-ERR {e}")).await
+                        }
+                    },
                     None => self.reply("-ERR invalid syntax").await,
                 }
             }
             None => self.reply("-ERR invalid syntax").await,
         }
+    }
+
+    /// Checks the cap, then compiles off the runtime's worker threads: a costly regex
+    /// delays only the connection that sent it.
+    async fn add_filter(&mut self, header: &str, value: &str) -> Result<(), FilterError> {
+        let limits = &self.shared.limits;
+        if self.interest().sub.filter_count() >= limits.max_filters {
+            return Err(FilterError::TooMany(limits.max_filters));
+        }
+        let filter = if Filter::needs_compiling(value) {
+            let (h, v, size) = (header.to_string(), value.to_string(), limits.regex_bytes);
+            tokio::task::spawn_blocking(move || Filter::parse(&h, &v, size))
+                .await
+                .unwrap_or(Err(FilterError::Compile))?
+        } else {
+            Filter::parse(header, value, limits.regex_bytes)?
+        };
+        self.interest().sub.insert_filter(filter, limits.max_filters)
     }
 
     async fn sendevent(&mut self, cmd: &Command) -> Step {
@@ -524,18 +625,22 @@ impl Conn {
     }
 
     async fn myevents(&mut self, rest: &str) -> Step {
-        if self.myevents.is_some() {
+        if self.interest().myevents.is_some() {
             return self.reply("-ERR aready enabled.").await;
         }
         let (uuid, format) = split_word(rest.trim());
         if !self.call_exists(uuid).await {
             return self.reply("-ERR invalid uuid").await;
         }
-        if let Some(format) = format.and_then(Format::parse) {
-            self.sub.format = format;
+        {
+            let mut interest = self.interest();
+            if let Some(format) = format.and_then(Format::parse) {
+                interest.sub.format = format;
+            }
+            interest.sub.subscribe(MYEVENTS);
+            interest.myevents = Some(uuid.to_string());
         }
-        self.sub.subscribe(MYEVENTS);
-        self.myevents = Some(uuid.to_string());
+        self.listener.update_listening();
         self.reply("+OK Events Enabled").await
     }
 
@@ -562,6 +667,20 @@ impl Conn {
             }
             None => self.reply("-ERR invalid log level").await,
         }
+    }
+}
+
+/// The command line as the log shows it: passwords never reach it.
+fn redacted(line: &str) -> std::borrow::Cow<'_, str> {
+    if has_prefix(line, "auth ") {
+        "auth ********".into()
+    } else if has_prefix(line, "userauth ") {
+        match line.rsplit_once(':') {
+            Some((user, _)) => format!("{user}:********").into(),
+            None => "userauth ********".into(),
+        }
+    } else {
+        line.into()
     }
 }
 

@@ -1,9 +1,10 @@
 //! What one connection listens to: the `event`/`nixevent`/`noevents` subscription and the
 //! `filter` list, with mod_event_socket's `event_handler` semantics.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
 
-use regex::Regex;
+use regex::{Regex, RegexBuilder};
 
 use super::event::Event;
 use super::wire::Format;
@@ -121,13 +122,19 @@ pub fn name_event(token: &str) -> Option<EventKey> {
     if bare.eq_ignore_ascii_case("ALL") {
         return Some(EventKey::All);
     }
+    // Every delivered event is looked up here once per listener: the exact spelling first.
+    static EXACT: OnceLock<HashMap<&'static str, &'static str>> = OnceLock::new();
+    let exact = EXACT.get_or_init(|| EVENT_NAMES.iter().map(|n| (*n, *n)).collect());
+    if let Some(n) = exact.get(bare) {
+        return Some(EventKey::Type(n));
+    }
     EVENT_NAMES.iter().find(|n| n.eq_ignore_ascii_case(bare)).map(|n| EventKey::Type(n))
 }
 
 /// One `filter` entry. The stored value keeps its `+`/`-` prefix, as FreeSWITCH stores the
 /// raw text and re-parses it per event.
 #[derive(Clone, Debug)]
-struct Filter {
+pub struct Filter {
     header: String,
     value: String,
     positive: bool,
@@ -142,8 +149,27 @@ enum Matcher {
     Never,
 }
 
+/// A `filter` the mock refuses (FreeSWITCH accepts these; see the README).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FilterError {
+    #[error("filter limit reached ({0} filters)")]
+    TooMany(usize),
+    #[error("filter regex exceeds the size limit ({0} bytes compiled)")]
+    TooLarge(usize),
+    #[error("filter regex could not be compiled")]
+    Compile,
+}
+
 impl Filter {
-    fn new(header: &str, value: &str) -> Filter {
+    /// Whether [`Filter::parse`] has a regex to compile (the costly case).
+    pub fn needs_compiling(value: &str) -> bool {
+        value.trim_start_matches(['+', '-', ' ']).starts_with('/')
+    }
+
+    /// Parses a filter value; a regex is built within `regex_bytes` (compiled program and
+    /// lazy-DFA cache). A regex with a syntax error is kept and never matches, as
+    /// FreeSWITCH keeps it; one over the size limit is refused.
+    pub fn parse(header: &str, value: &str, regex_bytes: usize) -> Result<Filter, FilterError> {
         let mut positive = true;
         let mut rest = value;
         while let Some(c) = rest.chars().next() {
@@ -158,11 +184,16 @@ impl Filter {
         let matcher = match rest.strip_prefix('/') {
             Some(re) => {
                 let re = re.strip_suffix('/').unwrap_or(re);
-                Regex::new(re).map(Matcher::Regex).unwrap_or(Matcher::Never)
+                let built = RegexBuilder::new(re).size_limit(regex_bytes).dfa_size_limit(regex_bytes).build();
+                match built {
+                    Ok(re) => Matcher::Regex(re),
+                    Err(regex::Error::CompiledTooBig(_)) => return Err(FilterError::TooLarge(regex_bytes)),
+                    Err(_) => Matcher::Never,
+                }
             }
             None => Matcher::Exact(rest.to_string()),
         };
-        Filter { header: header.to_string(), value: value.to_string(), positive, matcher }
+        Ok(Filter { header: header.to_string(), value: value.to_string(), positive, matcher })
     }
 
     fn matches(&self, value: &str) -> bool {
@@ -279,9 +310,24 @@ impl Subscription {
         name != "CUSTOM" || event.subclass().is_none_or(|s| self.subclasses.contains(s))
     }
 
-    /// `filter HDR VALUE`.
-    pub fn add_filter(&mut self, header: &str, value: &str) {
-        self.filters.push(Filter::new(header, value));
+    /// `filter HDR VALUE` with the default limits.
+    pub fn add_filter(&mut self, header: &str, value: &str) -> Result<(), FilterError> {
+        let limits = super::limits::Limits::default();
+        let filter = Filter::parse(header, value, limits.regex_bytes)?;
+        self.insert_filter(filter, limits.max_filters)
+    }
+
+    /// Adds a parsed filter unless `max` are already there.
+    pub fn insert_filter(&mut self, filter: Filter, max: usize) -> Result<(), FilterError> {
+        if self.filters.len() >= max {
+            return Err(FilterError::TooMany(max));
+        }
+        self.filters.push(filter);
+        Ok(())
+    }
+
+    pub fn filter_count(&self) -> usize {
+        self.filters.len()
     }
 
     /// `filter delete HDR [VALUE]`; `filter delete all` is [`Subscription::clear_filters`].
@@ -371,17 +417,37 @@ mod tests {
         s.subscribe("ALL");
         let hb = ev("HEARTBEAT");
         let create = ev("CHANNEL_CREATE").with("Unique-ID", "abc");
-        s.add_filter("unique-id", "ABC");
+        s.add_filter("unique-id", "ABC").unwrap();
         assert!(s.wants(&create));
         assert!(!s.wants(&hb), "event lacking the header is dropped");
-        s.add_filter("Event-Name", "/^HEART/");
+        s.add_filter("Event-Name", "/^HEART/").unwrap();
         assert!(s.wants(&hb));
-        s.add_filter("Event-Name", "-channel_create");
+        s.add_filter("Event-Name", "-channel_create").unwrap();
         assert!(!s.wants(&create), "negative wins regardless of order");
         s.delete_filter("EVENT-NAME", None);
         assert!(s.wants(&create) && !s.wants(&hb));
         s.clear_filters();
-        s.add_filter("Event-Name", "-HEARTBEAT");
+        s.add_filter("Event-Name", "-HEARTBEAT").unwrap();
         assert!(!s.wants(&create), "negative-only filters drop everything");
+    }
+
+    #[test]
+    fn regex_size_and_filter_count_are_bounded() {
+        assert_eq!(
+            Filter::parse("X", "/\\p{Greek}{4000}/", 1 << 20).unwrap_err(),
+            FilterError::TooLarge(1 << 20)
+        );
+        assert!(
+            Filter::parse("X", "/^(unclosed/", 1 << 20).is_ok(),
+            "a syntax error is kept, never matching"
+        );
+        assert!(Filter::needs_compiling(" -/x/") && !Filter::needs_compiling("x/"));
+        let mut s = Subscription::default();
+        for i in 0..3 {
+            s.insert_filter(Filter::parse("X", &i.to_string(), 1 << 20).unwrap(), 3).unwrap();
+        }
+        let fourth = Filter::parse("X", "3", 1 << 20).unwrap();
+        assert_eq!(s.insert_filter(fourth, 3), Err(FilterError::TooMany(3)));
+        assert_eq!(s.filter_count(), 3);
     }
 }

@@ -1,20 +1,28 @@
 //! A mock FreeSWITCH: the Event Socket protocol (inbound mode) over a PBX model.
 //!
-//! * [`server`]: [`MockFreeSwitch::start`] / [`run_mock`], the accept loop, ACL, HEARTBEAT timer.
-//! * `connection`: one client session (auth, commands, event delivery, notices).
+//! * [`server`]: [`MockFreeSwitch::start`] / [`run_mock`], the accept loop, connection
+//!   limit, HEARTBEAT timer; `shared`: what the server and its connections share.
+//! * `connection`: one client session (auth, commands, writing its queued events, notices).
+//! * [`bus`]: the model's event stream; `listeners`: event fan-out with FreeSWITCH's per-listener queue and lost-events rule;
+//!   [`limits`]: every bound one client is held to.
 //! * [`command`]: client → server framing; [`wire`]: server → client bytes and event formats.
 //! * [`filter`]: `event`/`nixevent`/`filter` semantics; [`acl`]: CIDR allow-lists.
 //! * [`fault`]: misbehaviour on demand; [`pbx`]: the model every answer derives from.
 
 pub mod acl;
+pub mod bus;
 pub mod command;
 mod connection;
 pub mod event;
 pub mod fault;
 pub mod filter;
+pub mod limits;
+mod listeners;
 pub mod pbx;
 pub mod server;
+mod shared;
 pub mod wire;
 
 pub use acl::Cidr;
+pub use limits::Limits;
 pub use server::{run_mock, MockConfig, MockError, MockFreeSwitch, MockHandle};

@@ -1,5 +1,6 @@
-//! The listening side of the mock: accept loop, ACL, the HEARTBEAT timer, restarts and
-//! shutdown. Each accepted socket is served by the private `connection` module.
+//! The listening side of the mock: accept loop, connection limit, the HEARTBEAT timer,
+//! restarts and shutdown. Each accepted socket is served by the private `connection`
+//! module; what both share lives in `shared`, event fan-out in `listeners`.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -17,7 +18,11 @@ use tokio::time::{interval_at, sleep, sleep_until, timeout, Instant, MissedTickB
 use super::acl::Cidr;
 use super::connection;
 use super::fault::{Fault, FaultControl};
+use super::limits::Limits;
+use super::listeners::Hub;
 use super::pbx::{ApiOutput, Pbx, PbxConfig};
+use super::shared::{Control, Shared};
+use super::wire;
 
 /// Everything a mock FreeSWITCH is started with. `Default` is FreeSWITCH's own defaults
 /// except the port: an ephemeral loopback port, so tests never collide.
@@ -39,6 +44,8 @@ pub struct MockConfig {
     /// Canned `api`/`bgapi` answers by command name that take precedence over the model,
     /// for outputs the model never produces (an empty reply, a slow command's text).
     pub api_overrides: HashMap<String, ApiOutput>,
+    /// Bounds on queues, filters, pre-auth input and connections.
+    pub limits: Limits,
 }
 
 impl Default for MockConfig {
@@ -53,6 +60,7 @@ impl Default for MockConfig {
             faults: FaultControl::new(),
             seed: 0x5EED,
             api_overrides: HashMap::new(),
+            limits: Limits::default(),
         }
     }
 }
@@ -62,27 +70,6 @@ impl Default for MockConfig {
 pub enum MockError {
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: io::Error },
-}
-
-/// Server-wide orders to connections.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Control {
-    /// Send "The system is being shut down." and close.
-    Shutdown,
-}
-
-/// State every connection task shares with the server.
-pub(crate) struct Shared {
-    pub pbx: Pbx,
-    pub faults: FaultControl,
-    pub password: String,
-    pub acl: Vec<Cidr>,
-    pub pre_auth_timeout: Duration,
-    pub control: broadcast::Sender<Control>,
-    pub seed: u64,
-    pub api_overrides: HashMap<String, ApiOutput>,
-    live: AtomicUsize,
-    accepted: AtomicU64,
 }
 
 /// Decrements the live count however a connection task ends (including abort).
@@ -105,8 +92,13 @@ impl MockFreeSwitch {
             .map_err(|source| MockError::Bind { addr: config.listen, source })?;
         let addr = listener.local_addr().map_err(|source| MockError::Bind { addr: config.listen, source })?;
         let (control, _) = broadcast::channel(16);
+        let pbx = Pbx::new(config.pbx.clone());
+        let hub = Arc::new(Hub::new(config.limits.clone()));
+        pbx.bus().attach(hub.clone());
         let shared = Arc::new(Shared {
-            pbx: Pbx::new(config.pbx.clone()),
+            hub,
+            pbx,
+            limits: config.limits.clone(),
             faults: config.faults.clone(),
             password: config.password.clone(),
             acl: config.acl.clone(),
@@ -116,9 +108,11 @@ impl MockFreeSwitch {
             api_overrides: config.api_overrides.clone(),
             live: AtomicUsize::new(0),
             accepted: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
         });
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(accept_loop(listener, addr, config.heartbeat, shared.clone(), stopped));
+        tracing::info!(%addr, "mock FreeSWITCH listening");
         Ok(MockHandle { addr, shared, stop: Some(stop), task: Some(task) })
     }
 }
@@ -172,6 +166,16 @@ impl MockHandle {
         self.shared.accepted.load(Ordering::SeqCst)
     }
 
+    /// Connections refused because [`Limits::max_connections`] were open.
+    pub fn refused_connections(&self) -> u64 {
+        self.shared.refused.load(Ordering::SeqCst)
+    }
+
+    /// Listeners killed by the lost-events rule since start.
+    pub fn lost_event_kills(&self) -> u64 {
+        self.shared.hub.kills()
+    }
+
     /// Sends every client "The system is being shut down.", closes them and the listener,
     /// and waits for the server task to end.
     pub async fn shutdown(mut self) {
@@ -214,11 +218,17 @@ async fn accept_loop(
     let mut beat = interval_at(Instant::now() + period, period);
     beat.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut back_up_at = Instant::now();
+    let mut backoff = AcceptBackoff::default();
     loop {
         tokio::select! {
             _ = &mut stopped => break,
             accepted = accept(&listener) => match accepted {
                 Ok((stream, peer)) => {
+                    backoff.succeeded();
+                    if shared.live.load(Ordering::SeqCst) >= shared.limits.max_connections {
+                        refuse(&stream, peer, &shared);
+                        continue;
+                    }
                     let id = shared.accepted.fetch_add(1, Ordering::SeqCst) + 1;
                     shared.live.fetch_add(1, Ordering::SeqCst);
                     let guard = LiveGuard(shared.clone());
@@ -228,10 +238,16 @@ async fn accept_loop(
                         connection::serve(stream, peer, id, shared).await;
                     });
                 }
-                // Out of descriptors and the like: back off instead of spinning.
+                // Out of descriptors (EMFILE) and the like: back off instead of spinning,
+                // and say so once per run of failures rather than per attempt.
                 Err(e) => {
-                    tracing::warn!("accept failed: {e}");
-                    sleep(Duration::from_millis(50)).await;
+                    let (wait, first) = backoff.failed();
+                    if first {
+                        tracing::warn!("accept failed: {e}; retrying with backoff (up to {:?})", MAX_BACKOFF);
+                    } else {
+                        tracing::debug!("accept failed again: {e}; next try in {wait:?}");
+                    }
+                    sleep(wait).await;
                 }
             },
             Some(_) = conns.join_next(), if !conns.is_empty() => {}
@@ -239,6 +255,7 @@ async fn accept_loop(
                 if let Ok((_, Fault::Restart { down_ms })) = fault {
                     // Like a FreeSWITCH crash/restart: the port closes, every socket drops
                     // without a notice, and the switch comes back with fresh state.
+                    tracing::warn!(down_ms, "fault: restart");
                     listener = None;
                     conns.abort_all();
                     shared.pbx.reset();
@@ -265,4 +282,60 @@ async fn accept_loop(
     let _ = shared.control.send(Control::Shutdown);
     let _ = timeout(Duration::from_secs(10), async { while conns.join_next().await.is_some() {} }).await;
     conns.abort_all();
+}
+
+/// Longest pause between accept attempts while they keep failing.
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
+
+/// Doubling pauses after consecutive accept errors, from 10 ms up to [`MAX_BACKOFF`].
+#[derive(Debug, Default)]
+struct AcceptBackoff {
+    failures: u32,
+}
+
+impl AcceptBackoff {
+    /// The pause before the next attempt, and whether this failure starts a run.
+    fn failed(&mut self) -> (Duration, bool) {
+        self.failures += 1;
+        let wait = Duration::from_millis(10u64 << (self.failures - 1).min(7)).min(MAX_BACKOFF);
+        (wait, self.failures == 1)
+    }
+
+    fn succeeded(&mut self) {
+        if self.failures > 0 {
+            tracing::info!("accepting again after {} failed attempts", self.failures);
+        }
+        self.failures = 0;
+    }
+}
+
+/// Over the connection limit: one `text/rude-rejection` written without waiting (a fresh
+/// socket's send buffer is empty) and the socket closed, so the accept loop never stalls.
+fn refuse(stream: &TcpStream, peer: SocketAddr, shared: &Shared) {
+    shared.refused.fetch_add(1, Ordering::SeqCst);
+    tracing::warn!(
+        %peer,
+        "refused connection: {} connections open (max-connections {})",
+        shared.live.load(Ordering::SeqCst),
+        shared.limits.max_connections
+    );
+    let _ = stream.try_write(&wire::too_many_connections().to_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_backoff_doubles_to_a_ceiling_and_resets() {
+        let mut b = AcceptBackoff::default();
+        assert_eq!(b.failed(), (Duration::from_millis(10), true));
+        assert_eq!(b.failed(), (Duration::from_millis(20), false));
+        for _ in 0..20 {
+            b.failed();
+        }
+        assert_eq!(b.failed().0, MAX_BACKOFF);
+        b.succeeded();
+        assert_eq!(b.failed(), (Duration::from_millis(10), true));
+    }
 }

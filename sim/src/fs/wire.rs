@@ -17,14 +17,16 @@ pub const SHUTDOWN: &str = "The system is being shut down.\n";
 pub const LOST_EVENTS: &str = "killed listener because of lost events\n";
 /// Body of `text/rude-rejection` (ACL denial).
 pub const ACCESS_DENIED: &str = "Access Denied, go away.\n";
+/// Body of the mock's own refusal past its connection limit (FreeSWITCH has no limit).
+pub const TOO_MANY_CONNECTIONS: &str = "Too many connections, try again later.\n";
 
 /// How a connection wants its events serialized (`event plain|json|xml ...`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Format {
     #[default]
-    Plain,
-    Json,
-    Xml,
+    Plain = 0,
+    Json = 1,
+    Xml = 2,
 }
 
 impl Format {
@@ -118,6 +120,11 @@ pub fn rude_rejection() -> Message {
     with_length("text/rude-rejection", ACCESS_DENIED.as_bytes())
 }
 
+/// What a client over the mock's `max_connections` gets instead of the greeting.
+pub fn too_many_connections() -> Message {
+    with_length("text/rude-rejection", TOO_MANY_CONNECTIONS.as_bytes())
+}
+
 fn with_length(content_type: &str, body: &[u8]) -> Message {
     let head = format!("Content-Type: {content_type}\nContent-Length: {}\n\n", body.len());
     Message { head: head.into_bytes(), body: body.to_vec() }
@@ -155,13 +162,46 @@ fn body_of(event: &Event) -> Option<&str> {
 pub fn encode_plain(event: &Event) -> Vec<u8> {
     let mut out =
         String::with_capacity(64 * event.headers.len() + event.body.as_ref().map_or(0, String::len));
+    encode_plain_into(event, &mut out);
+    out.into_bytes()
+}
+
+/// [`event_message`] appended to `out`; plain events are encoded through `scratch`
+/// without allocating when it is large enough.
+pub fn append_event(event: &Event, format: Format, scratch: &mut String, out: &mut Vec<u8>) {
+    if format != Format::Plain {
+        event_message(event, format).append_to(out);
+        return;
+    }
+    scratch.clear();
+    encode_plain_into(event, scratch);
+    let _ = write!(
+        VecWriter(out),
+        "Content-Length: {}\nContent-Type: {}\n\n",
+        scratch.len(),
+        format.content_type()
+    );
+    out.extend_from_slice(scratch.as_bytes());
+}
+
+/// `fmt::Write` into a byte buffer.
+struct VecWriter<'a>(&'a mut Vec<u8>);
+
+impl std::fmt::Write for VecWriter<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+}
+
+fn encode_plain_into(event: &Event, out: &mut String) {
     for (name, value) in ordered_headers(event) {
         out.push_str(name);
         out.push_str(": ");
         if value.is_empty() {
             out.push_str("_undef_");
         } else {
-            percent_encode_into(value, &mut out);
+            percent_encode_into(value, out);
         }
         out.push('\n');
     }
@@ -172,13 +212,29 @@ pub fn encode_plain(event: &Event) -> Vec<u8> {
         }
         None => out.push('\n'),
     }
-    out.into_bytes()
 }
 
 /// Whether `switch_url_encode_opt` escapes this byte.
 fn must_encode(b: u8) -> bool {
-    !(0x20..=0x7E).contains(&b) || b" #%&+:;<=>?@[\\]^`{|}\"".contains(&b)
+    ESCAPED[usize::from(b)]
 }
+
+/// [`must_encode`] as a table: the encoder asks once per byte of every value.
+static ESCAPED: [bool; 256] = {
+    let mut table = [true; 256];
+    let mut b = 0x20;
+    while b <= 0x7E {
+        table[b] = false;
+        b += 1;
+    }
+    let unsafe_set = b" #%&+:;<=>?@[\\]^`{|}\"";
+    let mut i = 0;
+    while i < unsafe_set.len() {
+        table[unsafe_set[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
 
 /// Percent-encodes a header value the way FreeSWITCH does: uppercase hex, a fixed unsafe
 /// set, and a `%` that already starts an escape (`%41`) left alone — lossy, but faithful.
@@ -197,15 +253,21 @@ fn percent_encode_into(value: &str, out: &mut String) {
             && bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
             && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit);
         if must_encode(b) && !escaped {
-            // Only ASCII is ever left literal, so byte-wise pushing is exact.
-            out.extend(bytes[literal_from..i].iter().map(|&c| c as char));
+            push_literal(&bytes[literal_from..i], out);
             out.push('%');
             out.push(HEX[usize::from(b >> 4)] as char);
             out.push(HEX[usize::from(b & 0xF)] as char);
             literal_from = i + 1;
         }
     }
-    out.extend(bytes[literal_from..].iter().map(|&c| c as char));
+    push_literal(&bytes[literal_from..], out);
+}
+
+/// Only printable ASCII is ever left literal, so the run is always valid UTF-8.
+fn push_literal(run: &[u8], out: &mut String) {
+    if let Ok(text) = std::str::from_utf8(run) {
+        out.push_str(text);
+    }
 }
 
 /// Plain `%XX` decoding; `+` stays `+`. Invalid escapes pass through; the result is

@@ -37,6 +37,7 @@ use std::time::SystemTime;
 use tokio::sync::broadcast;
 use tokio::time::Instant;
 
+use super::bus::EventBus;
 use super::event::Event;
 pub use causes::Cause;
 use channel::Channel;
@@ -64,8 +65,8 @@ pub struct PbxConfig {
     pub max_sessions: u32,
     /// Configured sessions-per-second cap (`Session-Per-Sec` in HEARTBEAT).
     pub sessions_per_sec_cap: u32,
-    /// Capacity of the event queue each listener may fall behind by before it is killed
-    /// (FreeSWITCH: 100 000).
+    /// How far a [`Pbx::subscribe`] observer may fall behind before it sees `Lagged`.
+    /// ESL listeners have their own queues (`fs::Limits::event_queue`).
     pub event_queue: usize,
     /// Idle CPU percentage of an idle box; each live channel takes a little off it.
     pub idle_cpu: f64,
@@ -151,7 +152,7 @@ pub struct Snapshot {
 #[derive(Clone)]
 pub struct Pbx {
     inner: Arc<Mutex<State>>,
-    events: broadcast::Sender<Arc<Event>>,
+    events: EventBus,
 }
 
 /// Where FreeSWITCH creates an event: `Event-Calling-File`, `-Function`, `-Line-Number`.
@@ -220,7 +221,7 @@ struct LegEnd {
 
 struct State {
     config: PbxConfig,
-    events: broadcast::Sender<Arc<Event>>,
+    events: EventBus,
     core_uuid: String,
     boots: u64,
     sequence: u64,
@@ -368,7 +369,7 @@ impl State {
     }
 
     fn fire(&self, ev: Event) {
-        let _ = self.events.send(Arc::new(ev));
+        self.events.send(Arc::new(ev));
     }
 
     fn idle_cpu(&self) -> f64 {
@@ -606,7 +607,7 @@ impl State {
 
 impl Pbx {
     pub fn new(config: PbxConfig) -> Self {
-        let (events, _) = broadcast::channel(config.event_queue.max(1));
+        let events = EventBus::new(config.event_queue);
         let now = Instant::now();
         let seed = fnv1a(&config.core_uuid);
         let state = State {
@@ -674,6 +675,11 @@ impl Pbx {
         self.events.subscribe()
     }
 
+    /// Where fired events go; the server attaches its listener queues to it.
+    pub fn bus(&self) -> &EventBus {
+        &self.events
+    }
+
     /// A new event of that name with the 13 common headers FreeSWITCH adds at creation.
     /// The calling site is the FreeSWITCH function that creates events of that name
     /// (HEARTBEAT: `send_heartbeat`, BACKGROUND_JOB: `api_exec`); others are attributed to
@@ -694,7 +700,7 @@ impl Pbx {
 
     /// Delivers an event to every listener.
     pub fn fire(&self, event: Event) {
-        let _ = self.events.send(Arc::new(event));
+        self.events.send(Arc::new(event));
     }
 
     /// A HEARTBEAT event carrying the model's counters (not fired).
