@@ -473,3 +473,44 @@ async fn drift_is_corrected_within_one_reconcile_period() {
     );
     golden!("truth_drift", format!("{table}\n{timeline}"));
 }
+
+#[tokio::test(start_paused = true)]
+async fn one_malformed_event_is_skipped_and_a_flood_of_them_ends_in_no_link_with_backoff() {
+    let _serial = SERIAL.lock().await;
+    let story = Story::new(MockConfig::default(), &[CALLS_PAGE], "").await;
+    let faults = story.fs.faults().clone();
+    let pbx = story.fs.pbx().clone();
+    let mut start = Duration::ZERO;
+    let (rec, stats) = story
+        .run(|rec, origin| {
+            let start = &mut start;
+            async move {
+                until_shown(&rec, &page("0 calls  3 reg")).await;
+                *start = origin.elapsed();
+                // One bad event between good ones: skipped, the session and figures stay.
+                faults.inject(Fault::MalformedEvent);
+                sleep(SECS(1)).await;
+                pbx.register("1003", Transport::Udp, "Grandstream").unwrap();
+                until_shown(&rec, &page("0 calls  4 reg")).await;
+                sleep(SECS(5)).await;
+                // A server that sends nothing else: one NO LINK, a reconnect after the backoff.
+                for _ in 0..300 {
+                    faults.inject(Fault::MalformedEvent);
+                }
+                sleep(SECS(15)).await;
+            }
+        })
+        .await;
+    let seen = seen_since(&rec, start);
+    let texts = call_texts(&["0 calls  4 reg", "NO LINK", "LINK UP"]);
+    let timeline = timeline_text(&seen, &texts);
+    let s = &stats[0];
+    assert!(s.events_unreadable >= 257, "{s:?}");
+    assert_eq!(s.sessions, 2, "one session dropped by the flood, one after it: {s:?}\n{timeline}");
+    assert_eq!(s.attempts, 2, "no reconnect loop: {s:?}");
+    assert!(s.last_error.as_deref().is_some_and(|e| e.contains("unreadable events in a row")), "{s:?}");
+    let no_link = shown_at(&seen, &inverted("NO LINK")).expect("the flood shows as NO LINK");
+    assert!(no_link >= SECS(6), "the single bad event did not drop the link: {timeline}");
+    assert_eq!(seen.last().map(|(_, r)| r.clone()), Some(page("0 calls  4 reg")), "{timeline}");
+    golden!("truth_malformed", timeline);
+}

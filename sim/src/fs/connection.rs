@@ -26,6 +26,8 @@ use super::wire::{self, Format, Message, GOODBYE, LOST_EVENTS, SHUTDOWN};
 
 /// Bytes the `Garbage` fault writes: binary, no header terminator.
 const GARBAGE: &[u8] = b"\x00\x01\xfe\xffGarbage-Not-ESL: \x07\x1b[31m\r";
+/// The event inside [`Fault::MalformedEvent`]'s frame: its second line has no colon.
+const MALFORMED_EVENT: &str = "Event-Name: HEARTBEAT\nthis line is not a header\n\n";
 /// Channel events `myevents` subscribes to, as mod_event_socket does for a bound session.
 const MYEVENTS: &str = "CHANNEL_CREATE CHANNEL_DESTROY CHANNEL_STATE CHANNEL_CALLSTATE CHANNEL_ANSWER \
     CHANNEL_APPLICATION CHANNEL_PROGRESS CHANNEL_PROGRESS_MEDIA CHANNEL_BRIDGE CHANNEL_UNBRIDGE \
@@ -381,6 +383,13 @@ impl Conn {
             Fault::CloseMidHeader => self.out.cut_header = true,
             Fault::CloseMidBody => self.out.cut_body = true,
             Fault::Garbage => self.out.raw(GARBAGE).await?,
+            Fault::MalformedEvent => {
+                let frame = format!(
+                    "Content-Length: {}\nContent-Type: text/event-plain\n\n{MALFORMED_EVENT}",
+                    MALFORMED_EVENT.len()
+                );
+                self.out.raw(frame.as_bytes()).await?
+            }
             Fault::Shutdown => return Break(Ending::Notice(SHUTDOWN)),
             Fault::SlowReaderKill => return Break(Ending::Notice(LOST_EVENTS)),
             Fault::HoldEvents => self.hold_events = true,

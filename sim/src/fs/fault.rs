@@ -27,6 +27,9 @@ pub enum Fault {
     CloseMidBody,
     /// A frame that is not ESL (no header block terminator, binary bytes) is written.
     Garbage,
+    /// A well-framed `text/event-plain` whose event has a line that is not a header: the
+    /// stream stays in step, only that one event is unreadable.
+    MalformedEvent,
     /// `text/disconnect-notice` "The system is being shut down." then close. Injected to
     /// all, every connection gets it; the listener stays up so clients can reconnect
     /// (use `Restart` for a port that goes away, `MockHandle::shutdown` for the real end).

@@ -138,6 +138,8 @@ pub struct LinkStats {
     pub events_lost: u64,
     /// Rebuilds after the first of a session: periodic, or for signs of drift or lost events.
     pub reconciles: u64,
+    /// Events the client could not read (skipped; each kind logged once per link).
+    pub events_unreadable: u64,
     /// Reconciles that changed a figure (each one logged with what changed and why).
     pub corrections: u64,
     /// Why the last session or attempt failed, as one line.
@@ -182,6 +184,7 @@ pub async fn supervise(
         stats: LinkStats::default(),
         down_since: None,
         advised_multiple: false,
+        unreadable_kinds: Vec::new(),
     };
     link.run(backoff, &mut stop).instrument(span).await
 }
@@ -215,6 +218,8 @@ struct Link {
     down_since: Option<Instant>,
     /// Whether the advice to set `multiple_registrations` was logged already.
     advised_multiple: bool,
+    /// Kinds of unreadable event already logged.
+    unreadable_kinds: Vec<String>,
 }
 
 impl Link {

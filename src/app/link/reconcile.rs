@@ -24,6 +24,8 @@ pub(super) enum Cause {
     Drift(Drift),
     /// The client dropped events.
     Lost,
+    /// An event could not be read: it may have been one the model needed.
+    Unreadable,
 }
 
 impl std::fmt::Display for Cause {
@@ -33,6 +35,7 @@ impl std::fmt::Display for Cause {
             Self::Period => f.write_str("periodic check"),
             Self::Drift(d) => write!(f, "{d}"),
             Self::Lost => f.write_str("events lost"),
+            Self::Unreadable => f.write_str("an unreadable event"),
         }
     }
 }
@@ -91,14 +94,19 @@ impl Schedule {
 
     /// The model saw drift at `now`; `refreshing` says whether a rebuild is in flight.
     pub(super) fn drift(&mut self, drift: Drift, refreshing: bool, now: Instant) {
+        self.soon(Cause::Drift(drift), refreshing, now);
+    }
+
+    /// A rebuild for `cause` as soon as [`DRIFT_GAP`] allows.
+    pub(super) fn soon(&mut self, cause: Cause, refreshing: bool, now: Instant) {
         if refreshing {
-            self.pending.get_or_insert(Cause::Drift(drift));
+            self.pending.get_or_insert(cause);
             return;
         }
         let at = (self.last_start + DRIFT_GAP).max(now);
         match self.next {
-            Some((t, Cause::Drift(_))) if t <= at => {}
-            _ => self.next = Some((at, Cause::Drift(drift))),
+            Some((t, c)) if t <= at && c != Cause::Period => {}
+            _ => self.next = Some((at, cause)),
         }
     }
 

@@ -51,6 +51,10 @@ const EVENT_QUEUE: usize = 4096;
 const OVERFLOW_WAIT: Duration = Duration::from_millis(500);
 /// Events applied between two view publications at most, so a flood still redraws.
 const DRAIN_BATCH: usize = 1024;
+/// Unreadable events in a row after which the server counts as broken: the session ends and
+/// the reconnect goes through the backoff, so a server that only sends garbage shows NO LINK
+/// instead of figures nothing confirms, and is never hammered.
+const UNREADABLE_IN_A_ROW: u32 = 256;
 /// A goodbye to a dead peer must not hold up the reconnect.
 const DISCONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -162,6 +166,7 @@ async fn follow(
     // next command with its late reply: ESL replies carry no IDs).
     let mut needs_rebuild = false;
     let mut schedule = Schedule::new(link.opts.reconcile, now);
+    let mut unreadable_in_a_row = 0u32;
     loop {
         if !refreshing {
             let due = if needs_rebuild {
@@ -209,13 +214,15 @@ async fn follow(
             }
             first = events.recv() => {
                 now = Instant::now();
-                last_seen = now;
                 let mut item = first;
                 let mut applied = 0;
                 loop {
                     match item {
                         None => return Err(closed(events.status())),
                         Some(Ok(ev)) => {
+                            // Only a whole, readable event proves the server alive.
+                            last_seen = now;
+                            unreadable_in_a_row = 0;
                             link.on_event(&ev, now);
                             if let Some(drift) = link.pbx.take_drift() {
                                 debug!("drift: {drift}");
@@ -223,8 +230,20 @@ async fn follow(
                             }
                         }
                         Some(Err(EslError::QueueFull)) => needs_rebuild |= note_losses(link, client, lost_seen),
-                        Some(Err(e)) if e.is_recoverable() => warn!("unreadable event skipped: {e}"),
-                        Some(Err(e)) => return Err((one_line(&e.to_string()), false)),
+                        // The client reports a frame it could not parse and reads on (a break
+                        // in the framing itself ends the stream, seen as `None` next).
+                        Some(Err(e)) => {
+                            unreadable_in_a_row += 1;
+                            note_unreadable(link, &e);
+                            schedule.soon(Cause::Unreadable, refreshing, now);
+                            if unreadable_in_a_row >= UNREADABLE_IN_A_ROW {
+                                let reason = format!(
+                                    "{unreadable_in_a_row} unreadable events in a row, the last: {}",
+                                    one_line(&e.to_string())
+                                );
+                                return Err((reason, false));
+                            }
+                        }
                     }
                     applied += 1;
                     if applied >= DRAIN_BATCH {
@@ -249,6 +268,26 @@ async fn follow(
         }
     }
 }
+
+/// Counts an unreadable event and logs the first of each kind (later ones at debug level:
+/// a server that keeps sending them must not flood the log).
+fn note_unreadable(link: &mut Link, e: &EslError) {
+    link.stats.events_unreadable += 1;
+    let debug = format!("{e:?}");
+    let kind: String = debug.chars().take_while(|c| c.is_alphanumeric()).collect();
+    if link.unreadable_kinds.len() < MAX_UNREADABLE_KINDS && !link.unreadable_kinds.contains(&kind) {
+        warn!(
+            "unreadable event skipped ({kind}): {}; further ones of this kind are logged at debug level",
+            one_line(&e.to_string())
+        );
+        link.unreadable_kinds.push(kind);
+    } else {
+        debug!("unreadable event skipped: {e}");
+    }
+}
+
+/// Kinds of unreadable event remembered for log-once (the client has about twenty).
+const MAX_UNREADABLE_KINDS: usize = 32;
 
 /// Logs a landed rebuild: the first of a session as the state found, a reconcile only when
 /// it corrected something (with what and why).
@@ -384,6 +423,7 @@ mod tests {
             stats: LinkStats::default(),
             down_since: None,
             advised_multiple: false,
+            unreadable_kinds: Vec::new(),
         };
         let (stop_tx, mut stop) = watch::channel(false);
         let mut lost_seen = 0;
