@@ -111,3 +111,44 @@ fn a_password_with_a_line_break_is_refused_at_start() {
     let err = refused(&o, "the password has a line break");
     assert!(!err.contains("ClueCon\r"), "{err:?}");
 }
+
+#[test]
+fn text_options_that_cannot_apply_are_refused_not_ignored() {
+    let err =
+        refused(&eslmatrix(&["text", "NO LINK", "--align", "center", "--backend", "virtual"]), "--align");
+    assert!(err.contains("scrolls") && err.contains("--font small"), "says what to do: {err}");
+    refused(
+        &eslmatrix(&["text", "HI", "--blink", "500", "--backend", "virtual"]),
+        "--blink 500 needs --hold",
+    );
+    refused(&eslmatrix(&["text", "HI", "--loop", "--hold", "2", "--backend", "virtual"]), "--loop");
+}
+
+#[test]
+fn scrolling_text_on_a_picture_backend_keeps_its_first_full_picture() {
+    // Without --steps the scroll would end blank; the picture views keep the first picture
+    // whose left edge is the text's start.
+    let o = eslmatrix(&["text", "HELLO WORLD", "--backend", "virtual"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows: Vec<String> = stdout(&o).lines().map(str::to_owned).collect();
+    assert!(rows.iter().any(|r| r.starts_with('#')), "text from the left edge: {rows:?}");
+    assert!(rows.iter().all(|r| r.len() == 32));
+    let png = scratch("scroll.png");
+    let o = eslmatrix(&["text", "HELLO WORLD", "--backend", &format!("png:{}", png.display())]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stderr(&o), format!("wrote {}\n", png.display()), "a file backend says what it wrote");
+    let img = image::open(&png).unwrap().to_rgb8();
+    assert!(img.pixels().any(|p| p[0] > 200 && p[1] < 90), "lit LEDs in the PNG");
+}
+
+#[test]
+fn an_unwritable_output_is_a_usage_error() {
+    for backend in
+        ["png:/nonexistent/dir/x.png", "spilog:/nonexistent/dir/x.txt", "gif:/nonexistent/dir/x.gif"]
+    {
+        refused(&eslmatrix(&["text", "HI", "--backend", backend]), "/nonexistent/dir/x.");
+    }
+    let capture = repo("fixtures/spi/hello-fc16-4x1.txt");
+    let o = eslmatrix(&["replay", &capture, "--block-orientation", "90", "--png", "/nonexistent/dir/x.png"]);
+    refused(&o, "/nonexistent/dir/x.png");
+}

@@ -9,6 +9,7 @@ mod cli;
 mod daemon_cli;
 mod daemon_hil;
 mod daemon_truth;
+mod docs_commands;
 mod first_run;
 mod golden;
 mod link_faults;

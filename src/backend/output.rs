@@ -61,6 +61,7 @@ impl OutputError {
         matches!(
             self,
             OutputError::Create { .. }
+                | OutputError::View(ViewError::Png(super::png::PngError::Io { .. }))
                 | OutputError::Window(_)
                 | OutputError::Spidev(SpidevError::NoHardwareSupport)
         )

@@ -18,8 +18,14 @@ pub enum PngError {
 /// Writes the LED look of `grid` (each LED `pitch` pixels apart).
 pub fn write_led_png(path: &Path, grid: &LedGrid, pitch: u32) -> Result<(), PngError> {
     let img = grid.to_image(pitch);
-    img.save_with_format(path, image::ImageFormat::Png)
-        .map_err(|source| PngError::Decode { path: path.display().to_string(), source })
+    let name = || path.display().to_string();
+    // Created first so an unwritable path is an I/O error (the user's to fix), not an
+    // encoder's.
+    let file = std::fs::File::create(path).map_err(|source| PngError::Io { path: name(), source })?;
+    let mut out = std::io::BufWriter::new(file);
+    img.write_to(&mut out, image::ImageFormat::Png)
+        .map_err(|source| PngError::Decode { path: name(), source })?;
+    std::io::Write::flush(&mut out).map_err(|source| PngError::Io { path: name(), source })
 }
 
 /// Writes rows of `#`/`.` as a 1-bit greyscale PNG, one image pixel per LED (white = lit).

@@ -84,6 +84,14 @@ impl BackendSpec {
         )
     }
 
+    /// The file this backend writes, if it writes one.
+    pub fn file(&self) -> Option<&std::path::Path> {
+        match self {
+            BackendSpec::SpiLog(path) | BackendSpec::Png(path) | BackendSpec::Gif { path, .. } => Some(path),
+            _ => None,
+        }
+    }
+
     /// How often a loop that otherwise sleeps should ask
     /// [`Output::is_open`](super::Output::is_open): a window can be closed at any time; the
     /// terminal and the file views cannot, so they are never asked.

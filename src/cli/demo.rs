@@ -8,10 +8,11 @@ use eslmatrix_sim::fs::{MockConfig, MockFreeSwitch};
 
 use super::display::DisplayArgs;
 use super::run::{init_logs, seconds, stop_signal};
+use super::with_output;
 use super::{block_on, parse_backend, CliError, Threads};
 use eslmatrix::app::daemon::{self, DaemonSettings};
 use eslmatrix::app::link::{ServerConfig, DEFAULT_PASSWORD};
-use eslmatrix::backend::{with_output, BackendSpec, Output};
+use eslmatrix::backend::{BackendSpec, Output};
 use eslmatrix::config::Config;
 
 /// The demo's pages and display, embedded so the demo needs no files.

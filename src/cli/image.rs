@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::display::DisplayArgs;
+use super::with_output;
 use super::{CliError, OutputArgs};
-use eslmatrix::backend::{with_output, OutputSpec};
+use eslmatrix::backend::OutputSpec;
 use eslmatrix::render::Frame;
 
 #[derive(Args, Debug)]

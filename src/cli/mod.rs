@@ -18,7 +18,7 @@ use std::future::Future;
 
 use clap::{Args, Parser, Subcommand};
 
-use eslmatrix::backend::{BackendSpec, BackendSpecError, OutputError};
+use eslmatrix::backend::{BackendSpec, BackendSpecError, Output, OutputError, OutputSpec};
 use eslmatrix::driver::DisplaySpecError;
 
 #[derive(Parser, Debug)]
@@ -117,6 +117,19 @@ impl From<OutputError> for CliError {
             CliError::runtime(e)
         }
     }
+}
+
+/// Runs `body` on the output `spec` names, then says on stderr which file it wrote, if
+/// any, so a file backend never finishes without a word.
+pub fn with_output<T: Send>(
+    spec: &OutputSpec,
+    body: impl FnOnce(&mut Output) -> Result<T, CliError> + Send,
+) -> Result<T, CliError> {
+    let result = eslmatrix::backend::with_output(spec, body)?;
+    if let Some(path) = spec.backend.file() {
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(result)
 }
 
 /// How many worker threads a command's runtime gets.

@@ -46,7 +46,12 @@ pub fn run(a: ReplayArgs) -> Result<(), CliError> {
         println!("{row}");
     }
     if let Some(path) = &a.png {
-        eslmatrix::backend::png::write_led_png(path, &leds, 16).map_err(CliError::runtime)?;
+        eslmatrix::backend::png::write_led_png(path, &leds, 16).map_err(|e| match e {
+            // An unwritable path is the user's to fix, like any other bad argument.
+            eslmatrix::backend::png::PngError::Io { .. } => CliError::usage(e),
+            e => CliError::runtime(e),
+        })?;
+        eprintln!("wrote {}", path.display());
     }
     Ok(())
 }

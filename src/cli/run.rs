@@ -7,10 +7,11 @@ use clap::{ArgAction, Args};
 
 use super::display::DisplayArgs;
 use super::text::{font, FontArg};
+use super::with_output;
 use super::{block_on, CliError, OutputArgs, Threads};
 use eslmatrix::app::daemon::{self, DaemonSettings};
 use eslmatrix::app::link::{ServerConfig, DEFAULT_PORT};
-use eslmatrix::backend::{with_output, BackendSpec, Output};
+use eslmatrix::backend::{BackendSpec, Output};
 use eslmatrix::config::{Config, ConfigError, PASSWORD_ENV};
 use eslmatrix::render::Speed;
 

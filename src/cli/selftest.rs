@@ -6,8 +6,9 @@ use std::time::Duration;
 use clap::Args;
 
 use super::display::DisplayArgs;
+use super::with_output;
 use super::{CliError, OutputArgs};
-use eslmatrix::backend::{with_output, BackendSpec, Output, OutputSpec};
+use eslmatrix::backend::{BackendSpec, Output, OutputSpec};
 use eslmatrix::render::Frame;
 use eslmatrix::tools::selftest::{self, Pace, Pattern, Timed, Unpaced, UntilEnter};
 

@@ -8,11 +8,12 @@ use clap::Args;
 use super::display::DisplayArgs;
 use super::run::{init_logs, stop_signal};
 use super::text::{font, FontArg};
+use super::with_output;
 use super::{block_on, CliError, OutputArgs, Threads};
 use eslmatrix::app::link::{DEFAULT_PASSWORD, DEFAULT_PORT, LOCAL_HOST};
 use eslmatrix::app::player::PlayerOptions;
 use eslmatrix::app::show::{fetch, scroll_once};
-use eslmatrix::backend::{with_output, OutputSpec};
+use eslmatrix::backend::OutputSpec;
 use eslmatrix::config::PASSWORD_ENV;
 use eslmatrix::render::Speed;
 

@@ -5,8 +5,9 @@ use std::time::{Duration, Instant};
 use clap::{Args, ValueEnum};
 
 use super::display::DisplayArgs;
+use super::with_output;
 use super::{CliError, OutputArgs};
-use eslmatrix::backend::{with_output, Output, OutputSpec};
+use eslmatrix::backend::{BackendSpec, Output, OutputSpec};
 use eslmatrix::render::{self, Align, Font, Frame, Scroll, Speed};
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,7 +41,7 @@ pub struct TextArgs {
     pub text: String,
     #[arg(long, value_enum, default_value_t = FontArg::Proportional)]
     pub font: FontArg,
-    /// Alignment of text that is shown still.
+    /// Alignment of text that fits (text that scrolls has none: refused).
     #[arg(long, value_enum, default_value_t = AlignArg::Left)]
     pub align: AlignArg,
     #[arg(long, value_enum, default_value_t = ScrollArg::Auto)]
@@ -57,10 +58,11 @@ pub struct TextArgs {
     /// Inverse video: lit background, dark text.
     #[arg(long)]
     pub invert: bool,
-    /// Blink: on and off for this many milliseconds each (terminal only; needs --hold).
+    /// Blink: on and off for this many milliseconds each, during --hold.
     #[arg(long, value_name = "MS")]
     pub blink: Option<u64>,
-    /// Keep showing still text for this many seconds (terminal backend).
+    /// Keep the text up this many seconds: still text as it is, scrolling text once its end
+    /// reaches the right edge (live backends: terminal, window, gif, spidev).
     #[arg(long, value_name = "SECS", default_value_t = 0.0)]
     pub hold: f64,
     /// Re-send the chips' setup and the whole picture every SECS seconds (0: after every
@@ -91,13 +93,36 @@ pub fn run(a: TextArgs) -> Result<(), CliError> {
             return Err(CliError::usage(format!("--refresh-every {s}: expected seconds, 0 or more")));
         }
     }
-    let live = a.output.backend().is_live();
-    let output = OutputSpec { backend: a.output.backend(), wiring, intensity };
-    with_output(&output, |out| show_text(out, &a, live))
+    match a.blink {
+        Some(0) => return Err(CliError::usage("--blink 0: expected milliseconds on and off, above 0")),
+        Some(ms) if a.hold == 0.0 => {
+            return Err(CliError::usage(format!(
+                "--blink {ms} needs --hold SECS: how long to keep the text up blinking"
+            )))
+        }
+        _ => {}
+    }
+    if a.looping && a.hold > 0.0 {
+        return Err(CliError::usage(
+            "--loop scrolls until interrupted, so --hold never comes: use one of them",
+        ));
+    }
+    let backend = a.output.backend();
+    let live = backend.is_live();
+    // A picture view keeps only the last picture: the first full one says more than the
+    // blank that ends a scroll.
+    let picture_only = matches!(backend, BackendSpec::Virtual | BackendSpec::Png(_));
+    let output = OutputSpec { backend, wiring, intensity };
+    with_output(&output, |out| show_text(out, &a, live, picture_only))
 }
 
-/// Shows the text still or scrolls it; `live` paces frames in real time.
-fn show_text(out: &mut Output, a: &TextArgs, live: bool) -> Result<(), CliError> {
+/// Shows the text still or scrolls it; `live` paces frames in real time; `picture_only`
+/// stops a scroll at the first full picture.
+///
+/// Text that scrolls: `--invert` applies to every step; with `--hold` (and `--blink`) it
+/// scrolls until its end reaches the right edge and holds that, blinking if asked;
+/// `--align` cannot apply and is refused.
+fn show_text(out: &mut Output, a: &TextArgs, live: bool, picture_only: bool) -> Result<(), CliError> {
     let mut refresher = Refresher::new(a.refresh_every.map(Duration::from_secs_f64));
     let started = Instant::now();
     let font = font(a.font);
@@ -126,8 +151,22 @@ fn show_text(out: &mut Output, a: &TextArgs, live: bool) -> Result<(), CliError>
         return Ok(());
     }
     let strip = render::render_text(&a.text, font);
+    if a.align != AlignArg::Left {
+        return Err(CliError::usage(format!(
+            "--align: {:?} is {} px wide and the display {w} px, so it scrolls and has no alignment; \
+             use --font small, more modules (--cascaded), or --scroll never to cut it",
+            eslmatrix::config::one_line(&a.text),
+            strip.width()
+        )));
+    }
     let scroll = Scroll::new(strip, w);
-    let total = a.steps.map_or(scroll.steps(), |s| s as usize);
+    let holding = a.hold > 0.0;
+    let total = match a.steps {
+        Some(s) => s as usize,
+        None if holding => scroll.end_at_right_step() + 1,
+        None if picture_only => (w as usize + 1).min(scroll.steps()),
+        None => scroll.steps(),
+    };
     let step_time = Duration::from_secs_f64(1.0 / a.speed.get());
     let mut i: usize = 0;
     while out.is_open() {
@@ -148,6 +187,9 @@ fn show_text(out: &mut Output, a: &TextArgs, live: bool) -> Result<(), CliError>
             std::thread::sleep(step_time);
         }
         i += 1;
+    }
+    if live && holding {
+        hold(out, &frame, a, &mut refresher)?;
     }
     Ok(())
 }
