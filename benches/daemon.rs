@@ -45,7 +45,7 @@ fn scroll_step(c: &mut Criterion) {
                 anim.draw(t, &mut frame);
                 black_box(out.show_at(&frame, t).unwrap());
                 black_box(anim.next_change(t));
-            })
+            });
         });
     }
     group.finish();

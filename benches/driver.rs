@@ -50,7 +50,7 @@ fn transform(c: &mut Criterion) {
                     b.iter(|| {
                         plan.registers_into(black_box(&frame), &mut out).unwrap();
                         black_box(&out);
-                    })
+                    });
                 });
             }
         }
@@ -80,12 +80,12 @@ fn write_frame(c: &mut Criterion) {
             b.iter(|| {
                 i = (i + 1) % frames.len();
                 black_box(driver.write_frame(black_box(&frames[i])).unwrap())
-            })
+            });
         });
         let still = &frames[0];
         driver.write_frame(still).unwrap();
         group.bench_function(BenchmarkId::new("unchanged", format!("{modules}_modules")), |b| {
-            b.iter(|| black_box(driver.write_frame(black_box(still)).unwrap()))
+            b.iter(|| black_box(driver.write_frame(black_box(still)).unwrap()));
         });
     }
     group.finish();

@@ -63,7 +63,7 @@ fn scrolled_frame(c: &mut Criterion) {
                     scroll.step(i, &mut frame);
                     i = (i + 1) % steps;
                     driver.write_frame(black_box(&frame)).unwrap();
-                })
+                });
             });
         }
     }
@@ -100,7 +100,7 @@ fn chain_decode(c: &mut Criterion) {
                 for tx in &frames {
                     chain.write(black_box(tx)).unwrap();
                 }
-            })
+            });
         });
     }
     g.finish();

@@ -176,7 +176,7 @@ fn client_only(c: &mut Criterion) {
                 });
             }
             total
-        })
+        });
     });
     group.finish();
     assert_eq!(client.dropped_event_count(), 0, "the bare client fell behind");
@@ -206,7 +206,7 @@ fn model_only(c: &mut Criterion) {
                 std::hint::black_box(pbx.apply_event(&EslHeaders(ev), now));
             }
             pbx.view(now)
-        })
+        });
     });
     group.finish();
 }
@@ -234,7 +234,7 @@ fn link(c: &mut Criterion) {
     group.sample_size(20);
     group.throughput(Throughput::Elements(BURST));
     group.bench_function("absorb_10k_events", |b| {
-        b.iter_custom(|iters| (0..iters).map(|_| rig.burst(BURST)).sum())
+        b.iter_custom(|iters| (0..iters).map(|_| rig.burst(BURST)).sum());
     });
     group.throughput(Throughput::Elements(1));
     group.bench_function("event_to_view", |b| b.iter_custom(|iters| (0..iters).map(|_| rig.burst(1)).sum()));

@@ -16,7 +16,7 @@ fn scroll_step(c: &mut Criterion) {
         // An odd step, so the window is not byte-aligned: the slower shifting path.
         let step = (scroll.steps() / 2) | 1;
         c.bench_function(&format!("scroll_step_{width}x8"), |b| {
-            b.iter(|| scroll.step(black_box(step), black_box(&mut frame)))
+            b.iter(|| scroll.step(black_box(step), black_box(&mut frame)));
         });
     }
 }
@@ -25,7 +25,7 @@ fn render_status_line(c: &mut Criterion) {
     assert_eq!(STATUS_LINE.chars().count(), 40);
     for font in [Font::Fixed8, Font::Proportional8, Font::Small] {
         c.bench_function(&format!("render_text_40_chars_{font}"), |b| {
-            b.iter(|| render_text(black_box(STATUS_LINE), font))
+            b.iter(|| render_text(black_box(STATUS_LINE), font));
         });
     }
 }

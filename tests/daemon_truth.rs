@@ -163,7 +163,7 @@ const CALLS_PAGE: &str = "{calls} calls  {registrations} reg";
 /// What the call stories may show: the page with 0–2 calls and these alerts.
 fn call_texts(alerts: &[&str]) -> Vec<String> {
     let mut texts: Vec<String> = (0..3).map(|n| format!("{n} calls  3 reg")).collect();
-    texts.extend(alerts.iter().map(|a| a.to_string()));
+    texts.extend(alerts.iter().map(std::string::ToString::to_string));
     texts
 }
 

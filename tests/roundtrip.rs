@@ -71,6 +71,6 @@ fn long_chains_of_1_to_64_modules() {
         // A full refresh is 8 transactions of 2·N bytes; init adds 6 control + 8 clear ones.
         let stats = chain.stats();
         assert_eq!(stats.bad_length, 0);
-        assert_eq!(stats.bytes, (6 + 8 + 8) * 2 * n as u64, "{n} modules");
+        assert_eq!(stats.bytes, (6 + 8 + 8) * 2 * u64::from(n), "{n} modules");
     }
 }

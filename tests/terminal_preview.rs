@@ -41,7 +41,7 @@ impl Pane {
     fn screen(&self) -> Vec<String> {
         let text = self.tmux(&["capture-pane", "-p"]);
         let mut lines: Vec<String> = text.lines().map(|l| l.trim_end().to_owned()).collect();
-        while lines.last().is_some_and(|l| l.is_empty()) {
+        while lines.last().is_some_and(std::string::String::is_empty) {
             lines.pop();
         }
         lines

@@ -33,8 +33,8 @@ impl Pace for Recorder {
         self.seen.push(Seen {
             pattern: self.current.expect("begin before wait"),
             rows: chain.pixels().to_rows(),
-            test: chain.chips().iter().map(|c| c.test()).collect(),
-            intensity: chain.chips().iter().map(|c| c.intensity()).collect(),
+            test: chain.chips().iter().map(eslmatrix_sim::chain::Chip::test).collect(),
+            intensity: chain.chips().iter().map(eslmatrix_sim::chain::Chip::intensity).collect(),
         });
         pass_done
     }

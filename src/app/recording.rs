@@ -10,7 +10,9 @@ use crate::backend::LedGrid;
 /// One picture, as `#`/`.` rows, and the time it appeared.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Shot {
+    /// Tokio time since the recording started.
     pub at: Duration,
+    /// The LEDs as `#`/`.` rows.
     pub rows: Vec<String>,
 }
 
@@ -19,6 +21,7 @@ pub struct Shot {
 pub struct Recording(Arc<Mutex<Vec<Shot>>>);
 
 impl Recording {
+    /// An empty recording.
     pub fn new() -> Self {
         Self::default()
     }
@@ -30,7 +33,7 @@ impl Recording {
 
     fn lock(&self) -> MutexGuard<'_, Vec<Shot>> {
         // A panic elsewhere while holding the lock leaves the list itself intact.
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Every change, in order.

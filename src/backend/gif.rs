@@ -54,6 +54,7 @@ pub struct GifView<W: Write + Send> {
 }
 
 impl<W: Write + Send> GifView<W> {
+    /// A recorder writing to `sink`, `pitch` pixels per LED.
     pub fn new(sink: W, pitch: u32) -> Self {
         GifView {
             pitch: pitch.max(2),

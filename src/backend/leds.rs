@@ -5,8 +5,11 @@
 /// Brightness of every LED, row-major, 0.0 (dark) to 1.0 (full duty).
 #[derive(Clone, Debug, PartialEq)]
 pub struct LedGrid {
+    /// LEDs across.
     pub width: u32,
+    /// LEDs down.
     pub height: u32,
+    /// Brightness of each LED, row-major, 0.0 (off) to 1.0.
     pub level: Vec<f32>,
 }
 
@@ -26,7 +29,9 @@ pub const SHADES: u8 = 16;
 /// indices into [`Ink::palette`] (the GIF recorder does) as well as RGB.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Ink {
+    /// The board between LEDs.
     Board,
+    /// An LED that is off.
     Unlit,
     /// A lit LED at intensity step 0..[`SHADES`].
     Lit(u8),
@@ -43,7 +48,7 @@ impl Ink {
         if level.is_nan() || level <= 0.0 {
             return Ink::Unlit;
         }
-        let step = ((level * 32.0 - 1.0) / 2.0).round().clamp(0.0, (SHADES - 1) as f32);
+        let step = ((level * 32.0 - 1.0) / 2.0).round().clamp(0.0, f32::from(SHADES - 1));
         Ink::Lit(step as u8)
     }
 
@@ -78,9 +83,9 @@ impl Ink {
 
     /// A lit colour at step `n`, from `full` at full duty down towards unlit.
     fn lit(n: u8, full: (f32, f32, f32)) -> (u8, u8, u8) {
-        let duty = (2.0 * n.min(SHADES - 1) as f32 + 1.0) / 32.0;
+        let duty = (2.0 * f32::from(n.min(SHADES - 1)) + 1.0) / 32.0;
         let k = 0.35 + 0.65 * duty.sqrt();
-        let mix = |lit: f32, unlit: u8| (unlit as f32 + (lit - unlit as f32) * k).round() as u8;
+        let mix = |lit: f32, unlit: u8| (f32::from(unlit) + (lit - f32::from(unlit)) * k).round() as u8;
         (mix(full.0, UNLIT.0), mix(full.1, UNLIT.1), mix(full.2, UNLIT.2))
     }
 
@@ -95,15 +100,17 @@ impl Ink {
     /// As a 0x00RRGGBB word (minifb's pixel format).
     pub fn packed(self) -> u32 {
         let (r, g, b) = self.rgb();
-        (r as u32) << 16 | (g as u32) << 8 | b as u32
+        u32::from(r) << 16 | u32::from(g) << 8 | u32::from(b)
     }
 }
 
 impl LedGrid {
+    /// A grid of `width × height` dark LEDs.
     pub fn new(width: u32, height: u32) -> Self {
         LedGrid { width, height, level: vec![0.0; (width * height) as usize] }
     }
 
+    /// A grid whose LED `(x, y)` has brightness `f(x, y)`.
     pub fn from_fn(width: u32, height: u32, mut f: impl FnMut(u32, u32) -> f32) -> Self {
         let mut level = Vec::with_capacity((width * height) as usize);
         for y in 0..height {
@@ -114,6 +121,7 @@ impl LedGrid {
         LedGrid { width, height, level }
     }
 
+    /// The brightness of LED `(x, y)`; 0.0 outside the grid.
     pub fn at(&self, x: u32, y: u32) -> f32 {
         self.level[(y * self.width + x) as usize]
     }
@@ -254,7 +262,7 @@ pub enum TermStyle {
 impl TermStyle {
     /// The nicest colour style that fits `columns` (unknown: assume 80).
     pub fn fitting(leds_wide: u32, columns: Option<u16>) -> TermStyle {
-        if 2 * leds_wide < columns.unwrap_or(80) as u32 {
+        if 2 * leds_wide < u32::from(columns.unwrap_or(80)) {
             TermStyle::Dots
         } else {
             TermStyle::HalfBlocks
@@ -319,7 +327,7 @@ mod tests {
     fn every_intensity_step_has_its_own_ink() {
         // The chip's duties (2n+1)/32 map to step n; display test (31/32) is step 15.
         for n in 0..SHADES {
-            let duty = (2 * n as u32 + 1) as f32 / 32.0;
+            let duty = (2 * u32::from(n) + 1) as f32 / 32.0;
             assert_eq!(Ink::for_level(duty), Ink::Lit(n));
         }
         assert_eq!(Ink::for_level(0.0), Ink::Unlit);

@@ -7,12 +7,30 @@ use super::LedGrid;
 /// PNG reading or writing failed.
 #[derive(Debug, thiserror::Error)]
 pub enum PngError {
+    /// The file could not be written or read.
     #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The picture could not be encoded.
     #[error("{path}: {source}")]
-    Encode { path: String, source: png::EncodingError },
+    Encode {
+        /// The file.
+        path: String,
+        /// Why.
+        source: png::EncodingError,
+    },
+    /// The file is not a picture.
     #[error("{path}: {source}")]
-    Decode { path: String, source: image::ImageError },
+    Decode {
+        /// The file.
+        path: String,
+        /// Why.
+        source: image::ImageError,
+    },
 }
 
 /// Writes the LED look of `grid` (each LED `pitch` pixels apart).

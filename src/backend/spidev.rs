@@ -21,10 +21,23 @@ pub const DEFAULT_DEVICE: &str = "/dev/spidev0.0";
 #[derive(Debug, thiserror::Error)]
 pub enum SpidevError {
     #[error("{}: {source} ({})", path.display(), open_hint(source))]
-    Open { path: PathBuf, source: std::io::Error },
+    /// The device could not be opened.
+    Open {
+        /// The device.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     #[error("{}: cannot set SPI mode 0 at {SPI_CLOCK_HZ} Hz: {source}", path.display())]
-    Configure { path: PathBuf, source: std::io::Error },
+    /// The device refused SPI mode 0 or the clock.
+    Configure {
+        /// The device.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     #[error("this build has no hardware support: rebuild with --features hardware")]
+    /// This binary was built without the `hardware` feature.
     NoHardwareSupport,
 }
 

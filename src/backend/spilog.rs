@@ -24,6 +24,7 @@ pub struct SpiLog<W: Write> {
 }
 
 impl<W: Write> SpiLog<W> {
+    /// A log writing to `out`.
     pub fn new(out: W) -> Self {
         SpiLog { out, line: String::new(), transactions: 0 }
     }
@@ -87,7 +88,9 @@ impl<W: Write> SpiDevice<u8> for SpiLog<W> {
 /// Sends every transaction to two devices: the first's reads are the ones returned.
 /// Used to watch traffic (spilog) while it also drives a chain.
 pub struct Tee<A, B> {
+    /// The device that answers (its reads are returned).
     pub first: A,
+    /// The device that only sees what was written.
     pub second: B,
 }
 
@@ -95,8 +98,10 @@ pub struct Tee<A, B> {
 #[derive(Debug, thiserror::Error)]
 pub enum TeeError<A: std::fmt::Debug, B: std::fmt::Debug> {
     #[error("first device: {0:?}")]
+    /// The first device failed.
     First(A),
     #[error("second device: {0:?}")]
+    /// The second device failed.
     Second(B),
 }
 

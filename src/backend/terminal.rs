@@ -62,14 +62,14 @@ impl Colours {
 /// The nearest colour of the xterm 256-colour palette: its 6×6×6 cube or its grey ramp.
 pub fn palette_index(r: u8, g: u8, b: u8) -> u8 {
     const LEVELS: [u8; 6] = [0, 95, 135, 175, 215, 255];
-    let nearest = |v: u8| (0..6).min_by_key(|&i| (LEVELS[i] as i32 - v as i32).abs()).unwrap_or(0);
+    let nearest = |v: u8| (0..6).min_by_key(|&i| (i32::from(LEVELS[i]) - i32::from(v)).abs()).unwrap_or(0);
     let (ri, gi, bi) = (nearest(r), nearest(g), nearest(b));
     let cube = (LEVELS[ri], LEVELS[gi], LEVELS[bi]);
-    let grey_step = ((r as u32 + g as u32 + b as u32) / 3).saturating_sub(3) / 10;
+    let grey_step = ((u32::from(r) + u32::from(g) + u32::from(b)) / 3).saturating_sub(3) / 10;
     let grey_step = grey_step.min(23) as u8;
     let grey_level = 8 + 10 * grey_step;
     let dist = |(cr, cg, cb): (u8, u8, u8)| {
-        let d = |a: u8, b: u8| (a as i32 - b as i32).pow(2);
+        let d = |a: u8, b: u8| (i32::from(a) - i32::from(b)).pow(2);
         d(cr, r) + d(cg, g) + d(cb, b)
     };
     if dist((grey_level, grey_level, grey_level)) < dist(cube) {
@@ -83,10 +83,10 @@ pub fn palette_index(r: u8, g: u8, b: u8) -> u8 {
 /// note when cropped, and the caption. Every line is shorter than `cols`, so none wraps.
 pub fn region(leds: &LedGrid, (cols, rows): (u16, u16), colours: Colours, caption: &str) -> Vec<String> {
     // One column stays free: writing the last column leaves some terminals waiting to wrap.
-    let usable = (cols as u32).saturating_sub(1).max(1);
+    let usable = u32::from(cols).saturating_sub(1).max(1);
     let caption_rows = u32::from(!caption.is_empty());
     // The region must fit on the screen, or moving back up to its top would fall short.
-    let room = (rows as u32).saturating_sub(1 + caption_rows).max(1);
+    let room = u32::from(rows).saturating_sub(1 + caption_rows).max(1);
     // A dot per LED every two columns keeps LEDs round (a cell is twice as tall as wide);
     // half blocks put two LED rows in one text row, one column per LED, when dots do not fit.
     let dots = 2 * leds.width < usable && leds.height <= room;
@@ -229,7 +229,7 @@ static SCREEN: Mutex<Screen> = Mutex::new(Screen {
 
 fn screen() -> MutexGuard<'static, Screen> {
     // A panic while drawing leaves a picture half drawn, not a state worth refusing.
-    SCREEN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    SCREEN.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The terminal's size, when stdout is one.

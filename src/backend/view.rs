@@ -11,12 +11,16 @@ use super::LedGrid;
 #[derive(Debug, thiserror::Error)]
 pub enum ViewError {
     #[error("writing to the terminal: {0}")]
+    /// The terminal could not be written.
     Terminal(std::io::Error),
     #[error(transparent)]
+    /// The PNG could not be written.
     Png(#[from] super::png::PngError),
     #[error("writing the GIF: {0}")]
+    /// The GIF could not be written.
     Gif(String),
     #[error("{0}")]
+    /// Any other view failure, as its text.
     Other(String),
 }
 
@@ -98,7 +102,9 @@ impl View for PrintView {
 
 /// Writes the final picture's LED look to a PNG.
 pub struct PngView {
+    /// The file written at the end.
     pub path: PathBuf,
+    /// Pixels per LED.
     pub pitch: u32,
 }
 

@@ -39,10 +39,12 @@ impl Mailbox {
         self.latest.lock().unwrap_or_else(PoisonError::into_inner).take()
     }
 
+    /// Marks the window closed (the person closed it, or it broke).
     pub fn close(&self) {
         self.closed.store(true, Ordering::Release);
     }
 
+    /// Whether the window was closed.
     pub fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
     }
@@ -54,6 +56,7 @@ pub struct WindowView {
 }
 
 impl WindowView {
+    /// A view that hands pictures to `mailbox`.
     pub fn new(mailbox: Arc<Mailbox>) -> Self {
         WindowView { mailbox }
     }
@@ -196,10 +199,18 @@ impl minifb::InputCallback for EscWatch {
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
     #[error("no display for the window backend: set DISPLAY or use --backend terminal")]
+    /// No display to open a window on (`DISPLAY` unset).
     NoDisplay,
     #[error("cannot open a window on display {display:?}: {detail}")]
-    Failed { display: String, detail: String },
+    /// The display refused the window.
+    Failed {
+        /// `DISPLAY` as set.
+        display: String,
+        /// minifb's reason.
+        detail: String,
+    },
     #[error("the window backend opens only through backend::with_output")]
+    /// The window backend was asked for outside `with_output`, which owns the main thread.
     NeedsWithOutput,
 }
 

@@ -36,15 +36,14 @@ pub fn load_scenario(spec: &str) -> Result<Scenario, CliError> {
     if std::path::Path::new(spec).exists() {
         return Scenario::load(spec).map_err(CliError::usage);
     }
-    match Scenario::builtin(spec) {
-        Some(parsed) => parsed.map_err(CliError::usage),
-        None => {
-            let names: Vec<&str> = BUILTIN.iter().map(|(n, _)| *n).collect();
-            Err(CliError::usage(format!(
-                "--scenario {spec:?}: no such file, and not a built-in scenario ({})",
-                names.join(", ")
-            )))
-        }
+    if let Some(parsed) = Scenario::builtin(spec) {
+        parsed.map_err(CliError::usage)
+    } else {
+        let names: Vec<&str> = BUILTIN.iter().map(|(n, _)| *n).collect();
+        Err(CliError::usage(format!(
+            "--scenario {spec:?}: no such file, and not a built-in scenario ({})",
+            names.join(", ")
+        )))
     }
 }
 

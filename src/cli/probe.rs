@@ -32,24 +32,21 @@ fn parse_backend(s: &str) -> Result<BackendSpec, BackendSpecError> {
 }
 
 pub fn run(a: ProbeArgs) -> Result<(), CliError> {
-    let report = match &a.backend {
-        BackendSpec::Spidev(path) => {
-            let mut dev = Bus::Device(
-                eslmatrix::backend::spidev::open(path).map_err(|e| CliError::from(OutputError::from(e)))?,
-            );
-            probe(&mut dev, a.max_chips).map_err(probe_error)?
+    let report = if let BackendSpec::Spidev(path) = &a.backend {
+        let mut dev = Bus::Device(
+            eslmatrix::backend::spidev::open(path).map_err(|e| CliError::from(OutputError::from(e)))?,
+        );
+        probe(&mut dev, a.max_chips).map_err(probe_error)?
+    } else {
+        if a.sim_chips > MAX_CHIPS {
+            return Err(CliError::usage(format!("--sim-chips {}: at most {MAX_CHIPS}", a.sim_chips)));
         }
-        _ => {
-            if a.sim_chips > MAX_CHIPS {
-                return Err(CliError::usage(format!("--sim-chips {}: at most {MAX_CHIPS}", a.sim_chips)));
-            }
-            let mut chain = eslmatrix_sim::chain::VirtualChain::new(a.sim_chips);
-            chain.set_dout_loopback(true);
-            if let Some(k) = a.sim_break_after {
-                chain.break_after(k);
-            }
-            probe(&mut chain, a.max_chips).map_err(probe_error)?
+        let mut chain = eslmatrix_sim::chain::VirtualChain::new(a.sim_chips);
+        chain.set_dout_loopback(true);
+        if let Some(k) = a.sim_break_after {
+            chain.break_after(k);
         }
+        probe(&mut chain, a.max_chips).map_err(probe_error)?
     };
     match (report, a.expect) {
         (ProbeReport::Intact { chips, .. }, Some(want)) if chips != want => Err(CliError::runtime(format!(

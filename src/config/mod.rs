@@ -24,13 +24,10 @@
 //! assert!(typo.to_string().contains("unknown field `intensty`"));
 //! ```
 
-pub mod duration;
-
 use std::time::Duration;
 
+use serde::de::{self, Deserializer};
 use serde::Deserialize;
-
-pub use duration::{parse_duration, ConfigDuration};
 
 use crate::app::daemon::DaemonSettings;
 use crate::app::link::{LinkOptions, ServerConfig, DEFAULT_PASSWORD, DEFAULT_PORT, LOCAL_HOST};
@@ -128,6 +125,36 @@ fn toml_error(text: &str, e: &toml::de::Error) -> ConfigError {
         }
     }
     ConfigError(format!("{place}{}", one_line(e.message().trim())))
+}
+
+/// The longest duration any key takes: a year is far beyond any display timing.
+const MAX_DURATION: Duration = Duration::from_secs(365 * 86_400);
+
+/// Parses a duration as people write it in a config file (humantime's syntax: `"1.5s"`,
+/// `"500ms"`, `"2m"`, `"1h 30m"`). A bare number is refused, because
+/// `refresh_every = 60` could mean seconds or milliseconds.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(text.trim()).map_err(|e| match e {
+        humantime::DurationError::UnknownUnit { unit, .. } if unit.is_empty() => {
+            format!("duration {text:?} needs a unit: ms, s, m or h")
+        }
+        e => format!("invalid duration {text:?}: {e} (write e.g. \"1.5s\", \"500ms\", \"2m\")"),
+    })?;
+    if d > MAX_DURATION {
+        return Err(format!("duration {text:?} is out of range (at most a year)"));
+    }
+    Ok(d)
+}
+
+/// A [`Duration`] that deserializes from the text form [`parse_duration`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ConfigDuration(Duration);
+
+impl<'de> Deserialize<'de> for ConfigDuration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        parse_duration(&text).map(ConfigDuration).map_err(de::Error::custom)
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]

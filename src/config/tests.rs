@@ -183,3 +183,19 @@ fn control_characters_in_errors_are_escaped() {
     let e = err("[display]\nfont = \"\u{1b}[31mred\"\n");
     assert!(!e.contains('\u{1b}') && !e.contains('\n'), "{e:?}");
 }
+
+#[test]
+fn durations_need_a_unit_and_stay_within_a_year() {
+    let ms = Duration::from_millis;
+    for (text, want) in [("500ms", ms(500)), ("1.5s", ms(1500)), ("2m", ms(120_000)), (" 1h ", ms(3_600_000))]
+    {
+        assert_eq!(parse_duration(text), Ok(want), "{text}");
+    }
+    assert!(parse_duration("60").unwrap_err().contains("needs a unit"));
+    assert!(parse_duration("5 fortnights").unwrap_err().contains("unit"));
+    assert!(parse_duration("-1s").unwrap_err().contains("invalid duration"));
+    assert!(parse_duration("366d").unwrap_err().contains("out of range"));
+    assert!(parse_duration("1e9h").is_err());
+    assert!(parse_duration("").is_err());
+    assert!(!err("[display]\nrefresh_every = 60\n").contains('\n'), "a number, not text, is one line too");
+}

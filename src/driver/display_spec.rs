@@ -360,7 +360,7 @@ mod tests {
             .is_ok());
         let over = DisplaySpec { cascaded: Some(max + 1), ..DisplaySpec::default() }.grid().unwrap_err();
         assert_eq!(over.problem, DisplayProblem::TooManyModules((max + 1).to_string()));
-        let over = DisplaySpec { modules: Some(format!("{}x2", max)), ..DisplaySpec::default() };
+        let over = DisplaySpec { modules: Some(format!("{max}x2")), ..DisplaySpec::default() };
         assert!(matches!(over.grid().unwrap_err().problem, DisplayProblem::TooManyModules(_)));
     }
 

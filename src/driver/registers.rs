@@ -48,6 +48,7 @@ impl BlockOp {
 }
 
 impl RegisterPlan {
+    /// The plan for `wiring`; fails for a wiring without modules or too large.
     pub fn new(wiring: &Wiring) -> Result<Self, WiringError> {
         wiring.validate()?;
         let (width, height) = wiring.logical_size();
@@ -70,10 +71,12 @@ impl RegisterPlan {
         Ok(RegisterPlan { wiring: *wiring, width, height, stride, sources, op })
     }
 
+    /// The wiring this plan transforms for.
     pub fn wiring(&self) -> &Wiring {
         &self.wiring
     }
 
+    /// Chips on the chain.
     pub fn chips(&self) -> usize {
         self.sources.len()
     }
@@ -271,7 +274,7 @@ mod tests {
                 for module in 0..8 {
                     for chain in 0..4 {
                         for rotation in 0..4 {
-                            for b in noise.iter_mut() {
+                            for b in &mut noise {
                                 state ^= state << 13;
                                 state ^= state >> 7;
                                 state ^= state << 17;

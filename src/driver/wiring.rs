@@ -21,23 +21,55 @@ pub const MAX_CHIPS: usize = 4096;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WiringError {
     #[error("a display needs at least one module, got {modules_x}×{modules_y}")]
-    NoModules { modules_x: u32, modules_y: u32 },
+    /// A side of zero modules.
+    NoModules {
+        /// Modules across.
+        modules_x: u32,
+        /// Modules down.
+        modules_y: u32,
+    },
     #[error("a display of {modules_x}×{modules_y} modules has more than {MAX_CHIPS}")]
-    TooLarge { modules_x: u32, modules_y: u32 },
+    /// More than [`MAX_CHIPS`] modules.
+    TooLarge {
+        /// Modules across.
+        modules_x: u32,
+        /// Modules down.
+        modules_y: u32,
+    },
     #[error("display size {width}×{height} px is not a positive multiple of 8 in both directions")]
-    PixelSize { width: u32, height: u32 },
+    /// luma's pixel size is not a whole number of modules.
+    PixelSize {
+        /// Pixels across.
+        width: u32,
+        /// Pixels down.
+        height: u32,
+    },
     #[error("block orientation {0} is not one of 0, 90, -90, 180")]
+    /// Not one of luma's block orientations.
     BlockOrientation(i32),
     #[error("luma rotate {0} is not one of 0, 1, 2, 3")]
+    /// Not one of luma's `rotate` values.
     LumaRotate(u8),
     #[error("chain order {0:?} is not one of row-major, reversed, serpentine, reversed-serpentine")]
+    /// Not a chain order name.
     ChainOrder(String),
     #[error("module wiring {0:?} is not one of generic, fc16, parola, icstation")]
+    /// Not a preset name.
     Preset(String),
     #[error(
         "frame is {width}×{height} px but the display's logical size is {expected_width}×{expected_height}"
     )]
-    FrameSize { width: u32, height: u32, expected_width: u32, expected_height: u32 },
+    /// A frame of another size than the display's.
+    FrameSize {
+        /// The frame's width.
+        width: u32,
+        /// The frame's height.
+        height: u32,
+        /// The display's logical width.
+        expected_width: u32,
+        /// The display's logical height.
+        expected_height: u32,
+    },
 }
 
 /// How one 8×8 module's digit registers and bits map onto its LEDs, as seen on the
@@ -49,8 +81,11 @@ pub enum WiringError {
 /// mirrors x (`x → 7 - x`) and `rows_reversed` mirrors y, applied to the mounted picture.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub struct ModuleWiring {
+    /// Digit registers drive rows (else columns).
     pub digits_are_rows: bool,
+    /// Columns mirrored.
     pub columns_reversed: bool,
+    /// Rows mirrored.
     pub rows_reversed: bool,
 }
 
@@ -148,6 +183,7 @@ pub enum ChainOrder {
 }
 
 impl ChainOrder {
+    /// Every chain order.
     pub const ALL: [Self; 4] = [Self::RowMajor, Self::Reversed, Self::Serpentine, Self::ReversedSerpentine];
 
     /// The config-file spelling, also used by `Display`.
@@ -211,13 +247,18 @@ impl FromStr for ChainOrder {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum Rotation {
     #[default]
+    /// Unrotated.
     R0,
+    /// A quarter turn clockwise.
     R90,
+    /// Upside down.
     R180,
+    /// Three quarter turns clockwise.
     R270,
 }
 
 impl Rotation {
+    /// Every rotation, by quarter turns.
     pub const ALL: [Self; 4] = [Self::R0, Self::R90, Self::R180, Self::R270];
 
     /// luma's quarter turns (0–3) or degrees (0, 90, 180, 270), as `--rotate` and a config
@@ -237,6 +278,7 @@ impl Rotation {
         Self::ALL.get(usize::from(rotate)).copied().ok_or(WiringError::LumaRotate(rotate))
     }
 
+    /// The rotation in degrees clockwise.
     pub fn degrees(self) -> u32 {
         match self {
             Self::R0 => 0,
@@ -291,8 +333,11 @@ pub struct Wiring {
     pub modules_x: u32,
     /// Modules down.
     pub modules_y: u32,
+    /// How the chain visits the modules.
     pub chain: ChainOrder,
+    /// How each module is wired.
     pub module: ModuleWiring,
+    /// Whole-display rotation.
     pub rotation: Rotation,
 }
 
@@ -342,14 +387,17 @@ impl Wiring {
             .with_rotation(Rotation::from_luma(rotate)?))
     }
 
+    /// This wiring with another chain order.
     pub fn with_chain(self, chain: ChainOrder) -> Self {
         Wiring { chain, ..self }
     }
 
+    /// This wiring with another module wiring.
     pub fn with_module(self, module: ModuleWiring) -> Self {
         Wiring { module, ..self }
     }
 
+    /// This wiring with another rotation.
     pub fn with_rotation(self, rotation: Rotation) -> Self {
         Wiring { rotation, ..self }
     }

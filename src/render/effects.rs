@@ -7,7 +7,9 @@ use super::Frame;
 /// On for `on`, off for `off`, repeating from the moment the blinking started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Blink {
+    /// How long the text shows.
     pub on: Duration,
+    /// How long it is dark.
     pub off: Duration,
 }
 
@@ -29,6 +31,7 @@ impl Blink {
 pub struct Effects {
     /// Lit background, dark text.
     pub inverse: bool,
+    /// Blinking, if any.
     pub blink: Option<Blink>,
 }
 

@@ -47,6 +47,7 @@ pub enum Font {
 }
 
 impl Font {
+    /// Every font.
     pub const ALL: [Font; 3] = [Font::Fixed8, Font::Proportional8, Font::Small];
 
     /// The name used in configuration files.

@@ -21,7 +21,9 @@ pub struct Frame {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("picture row {row}: {problem}")]
 pub struct ParseFrameError {
+    /// The row, counted from 0.
     pub row: usize,
+    /// What is wrong with it.
     pub problem: String,
 }
 
@@ -32,10 +34,12 @@ impl Frame {
         Frame { width, height, stride, bits: vec![0; stride * height as usize] }
     }
 
+    /// Pixels across.
     pub fn width(&self) -> u32 {
         self.width
     }
 
+    /// Pixels down.
     pub fn height(&self) -> u32 {
         self.height
     }
@@ -61,6 +65,7 @@ impl Frame {
         &self.bits[start..start + self.stride]
     }
 
+    /// Whether pixel `(x, y)` is lit; false outside the frame.
     pub fn get(&self, x: i32, y: i32) -> bool {
         if x < 0 || y < 0 || x as u32 >= self.width || y as u32 >= self.height {
             return false;
@@ -69,6 +74,7 @@ impl Frame {
         self.bits[i] & (0x80 >> (x as usize % 8)) != 0
     }
 
+    /// Lights or darkens pixel `(x, y)`; outside the frame nothing happens.
     pub fn set(&mut self, x: i32, y: i32, on: bool) {
         if x < 0 || y < 0 || x as u32 >= self.width || y as u32 >= self.height {
             return;
@@ -172,7 +178,7 @@ impl Frame {
                 }
             };
             let shift = sx.rem_euclid(8) as u32;
-            let first = sx.div_euclid(8) as i64;
+            let first = i64::from(sx.div_euclid(8));
             for (k, o) in out.iter_mut().enumerate() {
                 let hi = byte_at(first + k as i64);
                 *o = if shift == 0 {

@@ -10,9 +10,11 @@ use super::Frame;
 #[serde(rename_all = "lowercase")]
 pub enum Align {
     #[default]
+    /// Flush left.
     Left,
     /// Centred; an odd spare column goes to the right side.
     Center,
+    /// Flush right.
     Right,
 }
 

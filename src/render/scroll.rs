@@ -17,10 +17,16 @@ pub enum Repeat {
     /// One pass, then stay on the last (blank) step, as `show_message` does.
     Once,
     /// Start again, after `gap` extra blank steps.
-    Loop { gap: u32 },
+    Loop {
+        /// Blank steps between passes.
+        gap: u32,
+    },
     /// Scroll only until the end of the text reaches the right edge, hold that for
     /// `dwell`, then start again from blank. Keeps the tail of a long line readable.
-    StopAtEnd { dwell: Duration },
+    StopAtEnd {
+        /// How long the end holds still.
+        dwell: Duration,
+    },
 }
 
 impl Default for Repeat {
@@ -44,19 +50,23 @@ impl Scroll {
         Scroll { strip, display_width, repeat: Repeat::default() }
     }
 
+    /// The same scroll with another [`Repeat`].
     pub fn with_repeat(mut self, repeat: Repeat) -> Self {
         self.repeat = repeat;
         self
     }
 
+    /// What happens after a pass.
     pub fn repeat(&self) -> Repeat {
         self.repeat
     }
 
+    /// The rendered text.
     pub fn strip(&self) -> &Frame {
         &self.strip
     }
 
+    /// Columns of the display it crosses.
     pub fn display_width(&self) -> u32 {
         self.display_width
     }

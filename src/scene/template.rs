@@ -247,7 +247,7 @@ fn field_text(field: Field, v: &StatusView, elapsed: Duration) -> (String, Optio
 fn until_next(d: Duration, unit: Duration) -> Duration {
     let unit_ns = unit.as_nanos().max(1);
     let rem = d.as_nanos() % unit_ns;
-    Duration::from_nanos((unit_ns - rem).min(u64::MAX as u128) as u64)
+    Duration::from_nanos((unit_ns - rem).min(u128::from(u64::MAX)) as u64)
 }
 
 /// Uptime in as few columns as says enough: under a minute `42s`, under an hour `5m`, under a

@@ -563,7 +563,7 @@ impl Aggregate {
             uptime: views.iter().filter_map(|v| v.uptime).min(),
             sessions_per_sec,
             peak,
-            idle_cpu: views.iter().filter_map(|v| v.idle_cpu).min_by(|a, b| a.total_cmp(b)),
+            idle_cpu: views.iter().filter_map(|v| v.idle_cpu).min_by(f64::total_cmp),
             gateways_up: views.iter().map(|v| v.gateways_up).sum(),
             gateways_total: views.iter().map(|v| v.gateways_total).sum(),
             link: views.iter().map(|v| v.link).max_by_key(LinkView::severity).unwrap_or(LinkView::Connecting),

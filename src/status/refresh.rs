@@ -105,7 +105,7 @@ impl RefreshResult {
             RefreshCommand::RegistrationsCount => self.registration_count = Some(api::parse_count(body)?),
             RefreshCommand::Registrations => self.registrations = Some(api::parse_registrations_csv(body)?),
             RefreshCommand::RegistrationsJson => {
-                self.registrations = Some(api::parse_registrations_json(body)?)
+                self.registrations = Some(api::parse_registrations_json(body)?);
             }
             RefreshCommand::SofiaStatus => self.sofia = Some(api::parse_sofia_status(body)?),
             RefreshCommand::SofiaProfile(_) => self.profiles.push(api::parse_sofia_profile(body)?),

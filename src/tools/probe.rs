@@ -21,13 +21,17 @@ pub const DEFAULT_MAX_CHIPS: usize = 256;
 pub enum ProbeReport {
     /// The marker came back after `chips` words.
     Intact {
+        /// Chips the marker passed through.
         chips: usize,
         /// Bits of delay beyond `16·chips`: DOUT sampled off by a clock (harmless, but
         /// worth knowing when a long chain misbehaves).
         skew_bits: i64,
     },
     /// Nothing came back within `words` words.
-    NoMarker { words: usize },
+    NoMarker {
+        /// Words shifted in before giving up.
+        words: usize,
+    },
 }
 
 impl std::fmt::Display for ProbeReport {
@@ -54,8 +58,10 @@ impl std::fmt::Display for ProbeReport {
 #[derive(Debug, thiserror::Error)]
 pub enum ProbeError<E: std::fmt::Debug> {
     #[error("SPI transfer failed: {0:?}")]
+    /// The SPI device failed.
     Spi(E),
     #[error("--max-chips must be between 1 and 4096, got {0}")]
+    /// `max_chips` is beyond what any chain can be.
     MaxChips(usize),
 }
 

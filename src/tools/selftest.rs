@@ -40,6 +40,7 @@ pub enum Pattern {
 }
 
 impl Pattern {
+    /// Every pattern, in the order they run.
     pub const ALL: [Pattern; 7] = [
         Pattern::AllOn,
         Pattern::ChainIndex,
@@ -148,9 +149,11 @@ impl std::str::FromStr for Pattern {
 /// One picture of a pattern.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Shot {
+    /// The picture.
     pub frame: Frame,
     /// The display-test register, which lights everything regardless of the frame.
     pub test: bool,
+    /// The intensity it shows at.
     pub intensity: Intensity,
 }
 
@@ -202,11 +205,13 @@ pub trait Pace {
 /// No waiting, for outputs that are files: each pattern plays once and the view's clock
 /// moves by `hold` per still picture, so a recording still shows each for that long.
 pub struct Unpaced {
+    /// How long each pattern (or animation pass) stays up.
     pub hold: Duration,
     clock: Duration,
 }
 
 impl Unpaced {
+    /// Pacing of `hold` per pattern.
     pub fn new(hold: Duration) -> Self {
         Unpaced { hold, clock: Duration::ZERO }
     }
@@ -225,12 +230,14 @@ impl Pace for Unpaced {
 
 /// Each pattern for at least `hold` of real time, animations looping until then.
 pub struct Timed {
+    /// How long each pattern stays up (never actually waited).
     pub hold: Duration,
     started: Instant,
     pattern_started: Instant,
 }
 
 impl Timed {
+    /// No waiting; time advances by `hold` per pattern.
     pub fn new(hold: Duration) -> Self {
         let now = Instant::now();
         Timed { hold, started: now, pattern_started: now }
@@ -275,6 +282,7 @@ pub struct UntilEnter {
 }
 
 impl UntilEnter {
+    /// Advances on every line read from `lines`.
     pub fn new(lines: Receiver<()>) -> Self {
         UntilEnter { lines, started: Instant::now() }
     }
@@ -307,6 +315,7 @@ impl Pace for UntilEnter {
 #[derive(Debug, thiserror::Error)]
 pub enum SelfTestError {
     #[error(transparent)]
+    /// The output failed.
     Output(#[from] OutputError),
 }
 

@@ -33,13 +33,18 @@ pub const ARROW_AND_F: [u8; 8] = [0x4F, 0xE8, 0x48, 0x4E, 0x48, 0x48, 0x48, 0x00
 /// Which way something points on the mounted display.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Direction {
+    /// Towards the top.
     Up,
+    /// Towards the right.
     Right,
+    /// Towards the bottom.
     Down,
+    /// Towards the left.
     Left,
 }
 
 impl Direction {
+    /// Every direction, clockwise from up.
     pub const ALL: [Direction; 4] = [Direction::Up, Direction::Right, Direction::Down, Direction::Left];
 
     /// Quarter turns clockwise from up.
@@ -70,7 +75,10 @@ impl std::str::FromStr for Direction {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Question {
     /// One module is fully lit: which one?
-    WhichModuleIsLit { chain_index: usize },
+    WhichModuleIsLit {
+        /// The chain index lit, which the person does not see.
+        chain_index: usize,
+    },
     /// Which way do the arrows point?
     ArrowDirection,
     /// With the head turned so the arrow points up, does the F read backwards?
@@ -107,11 +115,16 @@ impl Question {
 pub enum Answer {
     /// A module, counted from 0 at the top-left of the mounted display.
     Module {
+        /// Column from 0, left to right.
         column: u32,
+        /// Row from 0, top to bottom.
         row: u32,
     },
+    /// The direction the arrow points.
     Direction(Direction),
+    /// Yes.
     Yes,
+    /// No.
     No,
 }
 
@@ -128,18 +141,32 @@ pub enum Step {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum WizardError {
     #[error(transparent)]
+    /// The grid itself is impossible.
     Grid(#[from] WiringError),
+    /// A module that is not on the grid.
     #[error("there is no module at column {column}, row {row} on a {modules_x}×{modules_y} display")]
-    OutsideGrid { column: u32, row: u32, modules_x: u32, modules_y: u32 },
+    OutsideGrid {
+        /// The column given.
+        column: u32,
+        /// The row given.
+        row: u32,
+        /// Modules across.
+        modules_x: u32,
+        /// Modules down.
+        modules_y: u32,
+    },
     #[error(
         "the chain must start at the left or right end of the top row: turn the display so it does, run the wizard, then mount it back and set rotate to 180 (90 or 270 for a quarter turn)"
     )]
+    /// The chain does not start at either end of the top row.
     FirstModule,
     #[error(
         "the chain's second row must start under the first or the last module of the top row; a chain that runs down the columns needs the display turned a quarter for the wizard and rotate = 90 or 270"
     )]
+    /// The second row does not start under either end of the first.
     SecondRow,
     #[error("that answer does not fit the question: {0}")]
+    /// An answer that does not fit the question asked.
     Unexpected(&'static str),
 }
 
@@ -174,6 +201,7 @@ impl Wizard {
         self.base
     }
 
+    /// The question to ask now.
     pub fn question(&self) -> Question {
         match self.state {
             State::First => Question::WhichModuleIsLit { chain_index: 0 },

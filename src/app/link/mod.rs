@@ -51,7 +51,9 @@ pub const DEFAULT_PASSWORD: &str = "ClueCon";
 pub struct ServerConfig {
     /// Shown on the display when several servers are configured.
     pub name: String,
+    /// Host name or address.
     pub host: String,
+    /// Event Socket port.
     pub port: u16,
     /// Never logged or shown.
     pub password: String,
@@ -77,13 +79,16 @@ impl std::fmt::Debug for ServerConfig {
 pub struct LinkOptions {
     /// First reconnect delay; doubles per failure, with jitter, up to `backoff_max`.
     pub backoff_min: Duration,
+    /// Longest reconnect delay.
     pub backoff_max: Duration,
     /// Delay before retrying after a wrong password or an ACL rejection (never a tight loop).
     pub auth_retry: Duration,
     /// FreeSWITCH's HEARTBEAT interval: after 1.5 of them without a word the figures show
     /// as stale, after 2.5 the link is declared dead.
     pub heartbeat: Duration,
+    /// How long a TCP connect and login may take.
     pub connect_timeout: Duration,
+    /// How long one command may wait for its reply.
     pub command_timeout: Duration,
     /// How often the state is rebuilt from the `api` although nothing looked wrong, so no
     /// figure stays wrong longer than this whatever happened to the events. Signs of drift

@@ -297,12 +297,11 @@ fn note_rebuild(link: &mut Link, cause: Cause, before: Figures) {
         info!(calls = ?link.pbx.calls(), registrations = ?link.pbx.registrations(), "state rebuilt");
     } else {
         link.stats.reconciles += 1;
-        match before.changes(&after) {
-            Some(changes) => {
-                link.stats.corrections += 1;
-                info!("reconciled after {cause}: {changes}");
-            }
-            None => debug!("reconciled after {cause}: no change"),
+        if let Some(changes) = before.changes(&after) {
+            link.stats.corrections += 1;
+            info!("reconciled after {cause}: {changes}");
+        } else {
+            debug!("reconciled after {cause}: no change");
         }
     }
     if link.pbx.registrations_look_multiple() && !link.advised_multiple {

@@ -49,9 +49,15 @@ pub const DEFAULT_DWELL: Duration = Duration::from_secs(1);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScrollMode {
     /// Round and round, with `gap` blank columns between the end and the next start.
-    Continuous { gap: u32 },
+    Continuous {
+        /// Blank columns between passes.
+        gap: u32,
+    },
     /// Until the end of the text reaches the right edge; hold `dwell`; start over.
-    Stop { dwell: Duration },
+    Stop {
+        /// How long the end holds still.
+        dwell: Duration,
+    },
     /// In from the right, out to the left, then blank (luma's `show_message`).
     Once,
 }
@@ -59,9 +65,11 @@ pub enum ScrollMode {
 /// How the player draws.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PlayerOptions {
+    /// The font for every cue.
     pub font: Font,
     /// Scroll speed.
     pub speed: Speed,
+    /// How text that does not fit moves.
     pub mode: ScrollMode,
     /// How long scrolling text holds still at its start before it moves.
     pub delay: Duration,
@@ -97,7 +105,9 @@ impl Default for PlayerOptions {
 
 /// What the player listens to: one status channel per server and the notices of all.
 pub struct Inputs {
+    /// The latest view of each server, in configuration order.
     pub status: Vec<watch::Receiver<StatusView>>,
+    /// Every server's notices, in arrival order.
     pub notices: mpsc::Receiver<Notice>,
 }
 
@@ -130,6 +140,7 @@ impl Animation {
         Animation { cue, scroll, width, opts }
     }
 
+    /// The cue this animation draws.
     pub fn cue(&self) -> &Cue {
         &self.cue
     }
@@ -249,6 +260,7 @@ pub struct Player {
 }
 
 impl Player {
+    /// A player for `scene`, drawing with `opts`; `combine` says how several servers' views meet.
     pub fn new(scene: Scene, opts: PlayerOptions, combine: Combine) -> Self {
         Player {
             scene,

@@ -60,7 +60,7 @@ fn continuous_starts_left_aligned_holds_the_delay_then_moves_a_column_per_step()
     assert_eq!(drawn(&a, MS(1750)), at_x(LONG, -7));
     // After the text has gone and the gap has passed, it comes in from the right and is
     // back at the start, where the delay holds it again.
-    let tw = render_text(LONG, Font::Proportional8).width() as u64;
+    let tw = u64::from(render_text(LONG, Font::Proportional8).width());
     let cycle = tw + 32 + 1 + 8;
     let period = MS(1000 + cycle * 100);
     assert_eq!(drawn(&a, period - MS(50)), at_x(LONG, 1));

@@ -22,8 +22,10 @@ const REG_DISPLAY_TEST: u8 = 0x0F;
 #[derive(Debug, thiserror::Error)]
 pub enum DriverError<E> {
     #[error("SPI write failed: {0}")]
+    /// The SPI device failed.
     Spi(E),
     #[error(transparent)]
+    /// The frame does not fit the wiring.
     Wiring(#[from] WiringError),
 }
 
@@ -76,10 +78,12 @@ impl<SPI: SpiDevice<u8>> Max7219<SPI> {
         })
     }
 
+    /// The display this driver draws on.
     pub fn wiring(&self) -> &Wiring {
         self.plan.wiring()
     }
 
+    /// Chips on the chain.
     pub fn chips(&self) -> usize {
         self.plan.chips()
     }
@@ -89,6 +93,7 @@ impl<SPI: SpiDevice<u8>> Max7219<SPI> {
         &self.shown
     }
 
+    /// The intensity the chips were last told.
     pub fn intensity(&self) -> Intensity {
         self.intensity
     }
