@@ -263,15 +263,25 @@ async fn sendevent_fires_into_the_pbx_and_reaches_subscribers() {
     assert_eq!(uuid.len(), 36);
     let ev = listener.next().await;
     let body = ev.body_text();
-    assert!(body.starts_with("Event-Subclass: esl%3A%3Atest\nEvent-Name: CUSTOM\n"), "{body}");
+    // parse_command: Command, the client's headers, Event-UUID, (Event-Subclass, moved
+    // to the bottom by switch_event_set_subclass_name and to the top by switch_event_dup),
+    // then switch_event_prep_for_delivery's Event-Name, Core-UUID, …
+    let expected = format!(
+        "Event-Subclass: esl%3A%3Atest\nCommand: sendevent%20CUSTOM\nX-Foo: bar%20baz\nEvent-UUID: {uuid}\nEvent-Name: CUSTOM\nCore-UUID: "
+    );
+    assert!(body.starts_with(&expected), "{body}");
     let event = wire::decode_plain(&body).unwrap();
     assert_eq!(event.get("X-Foo"), Some("bar baz"));
     assert_eq!(event.get("Event-UUID"), Some(uuid.as_str()));
     assert_eq!(event.body.as_deref(), Some("hello\n\n"));
 
-    // A Unique-ID header becomes the reply; an unsubscribed subclass reaches nobody.
+    // mod_event_socket.c parse_command: the reply is always the fresh Event-UUID, even
+    // with a Unique-ID header; an unsubscribed subclass reaches nobody.
     sender.send(b"sendevent CUSTOM\nEvent-Subclass: other::thing\nUnique-ID: u-1\n\n").await;
-    assert_eq!(sender.next().await.header("Reply-Text"), Some("+OK u-1"));
+    let answer = sender.next().await;
+    let fresh = answer.header("Reply-Text").unwrap().strip_prefix("+OK ").unwrap().to_string();
+    assert_eq!(fresh.len(), 36);
+    assert_ne!(fresh, uuid);
     sender.send(b"sendevent CHANNEL_CREATE\nUnique-ID: u-2\n\n").await;
     sender.next().await;
     listener.cmd("nixevent CUSTOM esl::test").await;
@@ -311,7 +321,6 @@ async fn hostile_input_closes_only_that_connection() {
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("negative length", b"sendevent CUSTOM\nContent-Length: -1\n\n".to_vec()),
         ("length over 16 MiB", b"sendevent CUSTOM\nContent-Length: 16777217\n\n".to_vec()),
-        ("not utf-8", b"api st\xffatus\n\n".to_vec()),
         ("bare CR", b"api status\rexit\n\n".to_vec()),
         ("NUL", b"api status\0\n\n".to_vec()),
         ("over-long line", huge),
@@ -481,4 +490,37 @@ async fn bind_failure_is_a_typed_error() {
     let taken = MockConfig { listen: mock.addr(), ..quiet() };
     let err = MockFreeSwitch::start(taken).await.err().map(|e| e.to_string()).unwrap_or_default();
     assert!(err.starts_with(&format!("cannot listen on {}", mock.addr())), "{err}");
+}
+
+// mod_event_socket.c listener_run: when the read loop ends because the client closed its
+// side, the socket is still there and send_disconnect says goodbye before close_socket.
+#[tokio::test]
+async fn client_half_close_still_gets_the_goodbye_notice() {
+    let mock = start(quiet()).await;
+    let mut c = Raw::login(mock.addr()).await;
+    c.stream.shutdown().await.unwrap();
+    assert_eq!(c.rest().await, GOODBYE_NOTICE);
+}
+
+// mod_event_socket.c handles the command line as bytes: an unknown API name comes back
+// byte for byte in api_exec's "-ERR %s Command not found!" (no hang-up for non-UTF-8).
+#[tokio::test]
+async fn command_lines_are_bytes() {
+    let mock = start(quiet()).await;
+    let mut c = Raw::login(mock.addr()).await;
+    c.send(b"api st\xffatus\n\n").await;
+    let m = c.next().await;
+    let body = b"-ERR st\xffatus Command not found!\n";
+    let mut expected = format!("Content-Type: api/response\nContent-Length: {}\n\n", body.len()).into_bytes();
+    expected.extend_from_slice(body);
+    assert_eq!(m.bytes, expected);
+    assert_eq!(
+        c.cmd("api uuid_exists x").await.header("Content-Type"),
+        Some("api/response"),
+        "still connected"
+    );
+    // read_packet: `clen = atoi(val)`, so `+5` and trailing junk still frame a 5-byte body.
+    c.send(b"sendevent CUSTOM\nEvent-Subclass: esl::atoi\nContent-Length: +5 bytes\n\nhello").await;
+    assert!(c.next().await.header("Reply-Text").unwrap().starts_with("+OK "));
+    assert_eq!(c.cmd("api echo framed").await.body_text(), "framed");
 }

@@ -26,7 +26,8 @@ fn drain(rx: &mut Receiver<Arc<Event>>) -> Vec<Arc<Event>> {
 }
 
 async fn play(scenario: &Scenario) -> (Pbx, Vec<Arc<Event>>, RunReport, Duration) {
-    let pbx = Pbx::new(PbxConfig::default());
+    // Seeded: reproducible runs are what --seed is for (without it every start is fresh).
+    let pbx = Pbx::new(PbxConfig { seed: Some(11), ..PbxConfig::default() });
     let mut rx = pbx.subscribe();
     let start = Instant::now();
     let report = scenario.run(&pbx, &FaultControl::new()).await;

@@ -29,6 +29,10 @@ pub struct MockFsArgs {
     /// HEARTBEAT interval in seconds (FreeSWITCH's default is 20); 0 turns it off.
     #[arg(long, value_name = "SECS", default_value_t = 20)]
     pub heartbeat: u64,
+    /// Makes the Core-UUID and every UUID reproducible; without it each start is fresh,
+    /// as FreeSWITCH's are.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
 }
 
 /// Reads a scenario from a file, or by built-in name.
@@ -56,6 +60,7 @@ pub fn run(a: MockFsArgs) -> Result<(), CliError> {
     let mut config = MockConfig {
         pbx: eslmatrix_sim::fs::pbx::PbxConfig {
             start_wall: std::time::SystemTime::now(),
+            seed: a.seed,
             ..Default::default()
         },
         listen: a.listen,
@@ -65,6 +70,9 @@ pub fn run(a: MockFsArgs) -> Result<(), CliError> {
     };
     if !acl.is_empty() {
         config.acl = acl;
+    }
+    if let Some(n) = a.seed {
+        config.seed = n;
     }
     block_on(Threads::Workers(2), async move {
         let handle = MockFreeSwitch::start(config).await.map_err(CliError::usage)?;

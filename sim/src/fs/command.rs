@@ -10,8 +10,12 @@ pub const MAX_CONTENT_LENGTH: usize = 16 * 1024 * 1024;
 /// One complete client command.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Command {
-    /// The first line, e.g. `api status`, without its line ending.
+    /// The first line, e.g. `api status`, without its line ending (invalid UTF-8 shown
+    /// as U+FFFD; `raw_line` keeps the bytes).
     pub line: String,
+    /// The first line as sent: mod_event_socket handles commands as bytes and echoes
+    /// them back (`-ERR st\xffatus Command not found!`).
+    pub raw_line: Vec<u8>,
     /// `Name: value` lines after it, verbatim (never percent-decoded).
     pub headers: Vec<(String, String)>,
     /// The `Content-Length` body, if the block announced one.
@@ -32,8 +36,6 @@ pub enum FrameError {
     TooLong,
     #[error("Content-Length {0:?} is negative or above {MAX_CONTENT_LENGTH} bytes")]
     BadLength(String),
-    #[error("command header block is not UTF-8")]
-    NotUtf8,
     #[error("command contains a bare CR or a NUL byte")]
     ControlBytes,
 }
@@ -97,7 +99,15 @@ impl Framer {
         if bare_cr || block.contains(&0) {
             return Err(FrameError::ControlBytes);
         }
-        let text = std::str::from_utf8(block).map_err(|_| FrameError::NotUtf8)?;
+        let raw_line: Vec<u8> = {
+            let first = block.iter().position(|&b| b == b'\n').unwrap_or(block.len());
+            let mut l = block[..first].to_vec();
+            while l.last() == Some(&b'\r') {
+                l.pop();
+            }
+            l
+        };
+        let text = String::from_utf8_lossy(block);
         let mut lines = text.split('\n').map(|l| l.trim_end_matches('\r')).filter(|l| !l.is_empty());
         let line = lines.next().unwrap_or_default().to_string();
         let headers: Vec<(String, String)> = lines
@@ -116,20 +126,28 @@ impl Framer {
         self.scanned = 0;
         self.newlines = 0;
         self.header_end = None;
-        Ok(Some(Command { line, headers, body }))
+        Ok(Some(Command { line, raw_line, headers, body }))
     }
 }
 
-/// `atoi` semantics (leading digits, garbage → 0) plus the 1.11 bounds check.
+/// `atoi` semantics (mod_event_socket.c read_packet: `clen = atoi(val)`): leading blanks,
+/// an optional sign, the leading digits, anything after ignored, no digits → 0; then
+/// 1.11's bounds check (negative or above the cap refused).
 fn content_length(value: &str) -> Result<usize, FrameError> {
-    let v = value.trim();
+    let v = value.trim_start_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r']);
     let bad = || FrameError::BadLength(value.to_string());
-    if v.starts_with('-') {
-        return Err(bad());
-    }
-    let digits: &str = &v[..v.bytes().take_while(u8::is_ascii_digit).count()];
+    let (negative, rest) = match v.as_bytes().first() {
+        Some(b'-') => (true, &v[1..]),
+        Some(b'+') => (false, &v[1..]),
+        _ => (false, v),
+    };
+    let digits = &rest[..rest.bytes().take_while(u8::is_ascii_digit).count()];
+    let digits = digits.trim_start_matches('0');
     if digits.is_empty() {
         return Ok(0);
+    }
+    if negative {
+        return Err(bad());
     }
     match digits.parse::<usize>() {
         Ok(n) if n <= MAX_CONTENT_LENGTH => Ok(n),
@@ -197,9 +215,17 @@ mod tests {
         ));
         assert!(take(b"sendevent X\nContent-Length: 16777216\n\n").0.unwrap().is_none());
         assert_eq!(take(b"sendevent X\nContent-Length: abc\n\n").0.unwrap().unwrap().body, None);
+        // atoi: a plus sign, leading blanks and trailing junk are all fine; -0 is 0.
+        let (c, _) = take(b"sendevent X\nContent-Length: +5\n\nhelloapi");
+        assert_eq!(c.unwrap().unwrap().body.as_deref(), Some(&b"hello"[..]));
+        let (c, _) = take(b"sendevent X\nContent-Length: \t 3xyz\n\nabc");
+        assert_eq!(c.unwrap().unwrap().body.as_deref(), Some(&b"abc"[..]));
+        assert_eq!(take(b"sendevent X\nContent-Length: -0\n\n").0.unwrap().unwrap().body, None);
         assert_eq!(take(b"api st\ratus\n\n").0, Err(FrameError::ControlBytes));
         assert_eq!(take(b"api \0\n\n").0, Err(FrameError::ControlBytes));
-        assert_eq!(take(b"api \xff\n\n").0, Err(FrameError::NotUtf8));
+        let c = take(b"api st\xffatus\n\n").0.unwrap().unwrap();
+        assert_eq!(c.raw_line, b"api st\xffatus");
+        assert_eq!(c.line, "api st\u{fffd}atus");
         let long = vec![b'a'; MAX_HEADER_BLOCK + 2];
         assert_eq!(take(&long).0, Err(FrameError::TooLong));
     }

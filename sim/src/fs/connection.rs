@@ -18,7 +18,7 @@ use tokio::time::{sleep, sleep_until, timeout, Instant};
 use super::acl;
 use super::command::{has_prefix, Command, Framer};
 use super::fault::{Fault, Target};
-use super::filter::{name_event, EventKey, Filter, FilterError};
+use super::filter::{Filter, FilterError};
 use super::listeners::{Delivery, Interest, Listener};
 use super::pbx::ApiOutput;
 use super::shared::{Control, Shared};
@@ -51,7 +51,8 @@ enum Ending {
     Notice(&'static str),
     /// Close without a word (write failed, or a fault cut a message).
     Silent,
-    /// The peer closed first.
+    /// The peer closed (at least its sending side) first: mod_event_socket.c
+    /// listener_run still has the socket and sends the goodbye notice.
     Eof,
 }
 
@@ -328,7 +329,10 @@ impl Conn {
                 let _ = timeout(NOTICE_TIMEOUT, self.out.send(&wire::disconnect_notice(text))).await;
             }
             Ending::Silent => tracing::info!(connection = self.id, "closed"),
-            Ending::Eof => tracing::info!(connection = self.id, "peer closed"),
+            Ending::Eof => {
+                tracing::info!(connection = self.id, "peer closed");
+                let _ = timeout(NOTICE_TIMEOUT, self.out.send(&wire::disconnect_notice(GOODBYE))).await;
+            }
         }
         self.shared.hub.remove(self.id);
         let _ = self.out.half.shutdown().await;
@@ -418,7 +422,7 @@ impl Conn {
         } else if has_prefix(line, "sendevent") {
             self.sendevent(&cmd).await
         } else if has_prefix(line, "api ") {
-            self.api(&line[4..]).await
+            self.api(&line[4..], &cmd.raw_line[4..]).await
         } else if has_prefix(line, "sendmsg") {
             self.sendmsg(&cmd).await
         } else if has_prefix(line, "myevents") {
@@ -514,8 +518,16 @@ impl Conn {
         }
     }
 
-    async fn api(&mut self, rest: &str) -> Step {
+    async fn api(&mut self, rest: &str, raw: &[u8]) -> Step {
         let (name, args) = rest.split_once(' ').unwrap_or((rest, ""));
+        let raw_name = raw.split(|&b| b == b' ').next().unwrap_or(raw);
+        if raw_name != name.as_bytes() {
+            // Not UTF-8: no command has such a name; the answer echoes the bytes as sent.
+            let mut out = b"-ERR ".to_vec();
+            out.extend_from_slice(raw_name);
+            out.extend_from_slice(b" Command not found!\n");
+            return self.out.send(&wire::api_response_bytes(&out)).await;
+        }
         let mut out = self.run_api(name, args).await;
         if out.is_empty() {
             out = "-ERR no reply\n".into();
@@ -601,31 +613,9 @@ impl Conn {
 
     async fn sendevent(&mut self, cmd: &Command) -> Step {
         let name = cmd.line[9..].trim_start_matches([' ', '\t']);
-        let pbx = &self.shared.pbx;
-        let mut event = match name_event(name) {
-            Some(EventKey::Type("CUSTOM")) => match cmd.header("Event-Subclass") {
-                Some(sub) => pbx.custom_event(sub),
-                None => pbx.event("CUSTOM"),
-            },
-            Some(EventKey::Type(known)) => pbx.event(known),
-            _ if name.is_empty() => pbx.event("CLONE"),
-            _ => pbx.event(name),
-        };
-        for (n, v) in &cmd.headers {
-            let skip = ["Content-Length", "Event-Name"].iter().any(|s| n.eq_ignore_ascii_case(s))
-                || (n.eq_ignore_ascii_case("Event-Subclass") && event.get("Event-Subclass").is_some());
-            if !skip {
-                event.push(n.as_str(), v.as_str());
-            }
-        }
-        if event.get("Event-UUID").is_none() {
-            let uuid = self.uuid();
-            event.push("Event-UUID", uuid);
-        }
-        event.body = cmd.body.as_ref().map(|b| String::from_utf8_lossy(b).into_owned());
-        let answer = event.get("Unique-ID").or(event.get("Event-UUID")).unwrap_or_default().to_string();
-        self.shared.pbx.fire(event);
-        self.reply(&format!("+OK {answer}")).await
+        let body = cmd.body.as_ref().map(|b| String::from_utf8_lossy(b).into_owned());
+        let uuid = self.shared.pbx.sendevent(&cmd.line, name, &cmd.headers, body);
+        self.reply(&format!("+OK {uuid}")).await
     }
 
     /// Whether the PBX knows a call by this UUID (`uuid_exists` answers `true`).

@@ -39,7 +39,8 @@ pub struct MockConfig {
     pub pre_auth_timeout: Duration,
     pub pbx: PbxConfig,
     pub faults: FaultControl,
-    /// Seeds generated UUIDs (Job-UUID, Event-UUID) so runs are reproducible.
+    /// Seeds generated UUIDs (Job-UUID) so runs are reproducible; the default is random
+    /// per start, as FreeSWITCH's are (set it with `pbx.seed` for reproducible runs).
     pub seed: u64,
     /// Canned `api`/`bgapi` answers by command name that take precedence over the model,
     /// for outputs the model never produces (an empty reply, a slow command's text).
@@ -58,7 +59,7 @@ impl Default for MockConfig {
             pre_auth_timeout: Duration::from_secs(25),
             pbx: PbxConfig::default(),
             faults: FaultControl::new(),
-            seed: 0x5EED,
+            seed: uuid::Uuid::new_v4().as_u64_pair().1,
             api_overrides: HashMap::new(),
             limits: Limits::default(),
         }

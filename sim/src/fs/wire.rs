@@ -107,7 +107,12 @@ pub fn command_reply(reply_text: &str, extra: &[(&str, &str)]) -> Message {
 
 /// An `api/response`; the body is the API output verbatim.
 pub fn api_response(body: &str) -> Message {
-    with_length("api/response", body.as_bytes())
+    api_response_bytes(body.as_bytes())
+}
+
+/// An `api/response` whose body need not be UTF-8 (a command name echoed as sent).
+pub fn api_response_bytes(body: &[u8]) -> Message {
+    with_length("api/response", body)
 }
 
 /// A `text/disconnect-notice` with the given human text.

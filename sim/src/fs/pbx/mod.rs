@@ -4,8 +4,10 @@
 //! Time: the model's wall clock is `PbxConfig::start_wall` plus the tokio time elapsed
 //! since [`Pbx::new`], so tests under paused time see deterministic `Event-Date-*`
 //! values (`Event-Date-Local` uses UTC as the local zone); uptime counts from `new` or the
-//! last [`Pbx::reset`]. UUIDs come from a counter
-//! mixed with a seed derived from the Core-UUID, so runs are reproducible too.
+//! last [`Pbx::reset`]. Identity as FreeSWITCH has it: a fresh Core-UUID and fresh channel
+//! UUIDs on every start and a new Core-UUID after a restart, unless
+//! [`PbxConfig::seed`] is set: then the Core-UUIDs and every UUID come from a counter mixed
+//! with that seed, so tests and goldens are reproducible.
 //!
 //! Operations ([`Pbx::register`], [`Pbx::start_call`], [`Pbx::answer`], …) fire the events
 //! FreeSWITCH would fire for them, in its order, with the `Event-Calling-*` headers of
@@ -51,7 +53,10 @@ pub use registry::{Registration, Transport, UnknownTransport};
 pub struct PbxConfig {
     pub hostname: String,
     pub switchname: String,
+    /// A fixed Core-UUID for the first boot; empty: generated (from `seed` when set).
     pub core_uuid: String,
+    /// Makes every identifier reproducible (`mock-fs --seed N`); `None`: random per start.
+    pub seed: Option<u64>,
     pub ipv4: String,
     pub ipv6: String,
     /// `FreeSWITCH-Version` as HEARTBEAT carries it, e.g. `1.10.12-release~64bit`.
@@ -77,7 +82,8 @@ impl Default for PbxConfig {
         PbxConfig {
             hostname: "pbx.example.org".into(),
             switchname: "pbx.example.org".into(),
-            core_uuid: "6b7b5a52-7f0c-4b37-9c1e-1f7a3c0d2e41".into(),
+            core_uuid: String::new(),
+            seed: None,
             ipv4: "192.0.2.10".into(),
             ipv6: "::1".into(),
             version: "1.10.12-release~64bit".into(),
@@ -274,8 +280,12 @@ fn mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-fn fnv1a(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+/// The Core-UUID of boot number `boots`: `switch_core_init` makes a v4 UUID each start.
+fn boot_uuid(seeded: Option<u64>, seed: u64, boots: u64) -> String {
+    match seeded {
+        Some(_) => format_uuid(mix(seed ^ (boots << 56) ^ 0xc0de), mix(boots ^ seed)),
+        None => uuid::Uuid::new_v4().hyphenated().to_string(),
+    }
 }
 
 /// A version-4-shaped UUID from two 64-bit words.
@@ -399,7 +409,7 @@ impl State {
 
     fn reset(&mut self) {
         self.boots += 1;
-        self.core_uuid = format_uuid(mix(self.seed ^ (self.boots << 56)), mix(self.boots ^ self.seed));
+        self.core_uuid = boot_uuid(self.config.seed, self.seed, self.boots);
         self.sequence = 0;
         self.booted_at = Instant::now();
         self.counters = Counters::default();
@@ -590,6 +600,51 @@ impl State {
         true
     }
 
+    /// mod_event_socket.c `parse_command`, `sendevent`: the command event as read
+    /// (`Command`, then the client's headers), a fresh `Event-UUID` appended even when the
+    /// client sent one, the type from `switch_name_event` (unknown names stay CLONE), then
+    /// `switch_event_prep_for_delivery`'s headers. An event whose `Unique-ID` names a live
+    /// channel is queued to that session instead of the bus. The reply is the new UUID.
+    fn sendevent(
+        &mut self,
+        line: &str,
+        name: &str,
+        headers: &[(String, String)],
+        body: Option<String>,
+    ) -> String {
+        use crate::fs::filter::{name_event, EventKey};
+        let uuid = self.next_uuid();
+        let event_name = match name_event(name) {
+            Some(EventKey::Type(known)) => known,
+            _ => "CLONE",
+        };
+        let mut ev = Event::new();
+        ev.push("Command", line);
+        for (n, v) in headers {
+            let skip = ["Content-Length", "Event-Name"].iter().any(|s| n.eq_ignore_ascii_case(s));
+            if !skip {
+                ev.push(n.as_str(), v.as_str());
+            }
+        }
+        ev.push("Event-UUID", uuid.clone());
+        // switch_event_set_subclass_name deletes Event-Subclass and adds it at the bottom.
+        if event_name == "CUSTOM" {
+            if let Some(pos) = ev.headers.iter().position(|(n, _)| n.eq_ignore_ascii_case("Event-Subclass")) {
+                let (_, sub) = ev.headers.remove(pos);
+                ev.push("Event-Subclass", sub);
+            }
+        }
+        ev.body = body;
+        let to_session = ev.get("Unique-ID").is_some_and(|u| self.channels.iter().any(|c| c.uuid == u));
+        if !to_session {
+            self.sequence += 1;
+            let now = self.now_us();
+            self.add_common(&mut ev, event_name, SITE_SENDEVENT, now);
+            self.fire(ev);
+        }
+        uuid
+    }
+
     fn message(&mut self, text: &str) -> String {
         let uuid = self.next_uuid();
         self.sequence += 1;
@@ -609,9 +664,16 @@ impl Pbx {
     pub fn new(config: PbxConfig) -> Self {
         let events = EventBus::new(config.event_queue);
         let now = Instant::now();
-        let seed = fnv1a(&config.core_uuid);
+        let seed = match config.seed {
+            Some(n) => mix(n),
+            None => uuid::Uuid::new_v4().as_u64_pair().0,
+        };
+        let core_uuid = match config.core_uuid.as_str() {
+            "" => boot_uuid(config.seed, seed, 0),
+            given => given.to_string(),
+        };
         let state = State {
-            core_uuid: config.core_uuid.clone(),
+            core_uuid,
             config,
             events: events.clone(),
             boots: 0,
@@ -793,6 +855,17 @@ impl Pbx {
         Ok(self.lock().set_gateway(name, up))
     }
 
+    /// A client's `sendevent` (see `State::sendevent`); returns the new Event-UUID.
+    pub fn sendevent(
+        &self,
+        line: &str,
+        name: &str,
+        headers: &[(String, String)],
+        body: Option<String>,
+    ) -> String {
+        self.lock().sendevent(line, name, headers, body)
+    }
+
     /// Pushes a message to the display: a CUSTOM `eslmatrix::message` event shaped as an
     /// ESL client's `sendevent` produces it. Returns its `Event-UUID`.
     pub fn message(&self, text: &str) -> String {
@@ -810,11 +883,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn uuids_are_deterministic_and_well_formed() {
-        let a = Pbx::new(PbxConfig::default());
-        let b = Pbx::new(PbxConfig::default());
+    fn uuids_are_deterministic_with_a_seed_and_fresh_without() {
+        let seeded = || PbxConfig { seed: Some(7), ..PbxConfig::default() };
+        let a = Pbx::new(seeded());
+        let b = Pbx::new(seeded());
+        assert_eq!(a.core_uuid(), b.core_uuid());
         let ua = a.lock().next_uuid();
         assert_eq!(ua, b.lock().next_uuid());
+        let (c, d) = (Pbx::new(PbxConfig::default()), Pbx::new(PbxConfig::default()));
+        assert_ne!(c.core_uuid(), d.core_uuid(), "switch_core_init: a new Core-UUID per start");
+        assert_ne!(c.lock().next_uuid(), d.lock().next_uuid());
+        assert_eq!(c.core_uuid().len(), 36);
         assert_ne!(ua, a.lock().next_uuid());
         assert_eq!(ua.len(), 36);
         assert_eq!(&ua[14..15], "4");
