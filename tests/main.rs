@@ -14,6 +14,7 @@ mod first_run;
 mod golden;
 mod link_faults;
 mod link_state;
+mod mock_fs_cli;
 mod roundtrip;
 mod terminal_preview;
 mod tools_cli;

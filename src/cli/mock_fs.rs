@@ -1,24 +1,33 @@
 //! `eslmatrix mock-fs`: the mock FreeSWITCH as a program, so fs_cli, any ESL library or the
 //! daemon can be pointed at it.
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
-use clap::Args;
+use clap::{ArgAction, Args};
 use eslmatrix_sim::fs::pbx::scenario::{Scenario, BUILTIN};
-use eslmatrix_sim::fs::{Cidr, MockConfig, MockFreeSwitch};
+use eslmatrix_sim::fs::{Cidr, Limits, MockConfig, MockFreeSwitch};
 
 use super::{block_on, CliError, Threads};
 use eslmatrix::app::link::{DEFAULT_PASSWORD, DEFAULT_PORT};
 
 #[derive(Args, Debug)]
 pub struct MockFsArgs {
-    /// Address to listen on. Loopback by default: the mock is for this machine.
-    #[arg(long, default_value_t = SocketAddr::from(([127, 0, 0, 1], DEFAULT_PORT)))]
-    pub listen: SocketAddr,
-    /// The Event Socket password clients must send.
-    #[arg(long, default_value = DEFAULT_PASSWORD)]
-    pub password: String,
+    /// Address to listen on, HOST:PORT (a name such as localhost is resolved; port 0 picks
+    /// a free one). Loopback by default: the mock is for this machine.
+    #[arg(long, value_name = "HOST:PORT", default_value_t = format!("127.0.0.1:{DEFAULT_PORT}"))]
+    pub listen: String,
+    /// The Event Socket password clients must send; without it, $ESLMATRIX_MOCK_PASSWORD,
+    /// else ClueCon. The variable keeps the password out of `ps`.
+    #[arg(long)]
+    pub password: Option<String>,
+    /// Open connections at most; one more is refused (text/rude-rejection) and logged.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_connections)]
+    pub max_connections: usize,
+    /// Log connections, auth results and kills (-v), also commands, passwords hidden
+    /// (-vv), everything (-vvv); RUST_LOG takes precedence. Warnings always show.
+    #[arg(short = 'v', long = "verbose", action = ArgAction::Count)]
+    pub verbose: u8,
     /// A scenario: a TOML file, or a built-in name (demo, webrtc-click-to-call, originate,
     /// rejections, busy-office).
     #[arg(long, value_name = "FILE|NAME")]
@@ -51,7 +60,43 @@ pub fn load_scenario(spec: &str) -> Result<Scenario, CliError> {
     }
 }
 
+/// Where `ESLMATRIX_MOCK_PASSWORD` is read from when `--password` is not given.
+pub const PASSWORD_ENV: &str = "ESLMATRIX_MOCK_PASSWORD";
+
+/// `--listen`: an address or a host name with a port, resolved once, first address wins.
+fn resolve_listen(spec: &str) -> Result<SocketAddr, CliError> {
+    let bad = |why: String| CliError::usage(format!("--listen {spec:?}: {why}"));
+    let (host, port) = match spec.rsplit_once(':') {
+        Some((host, port)) => (host.trim_start_matches('[').trim_end_matches(']'), port),
+        None => return Err(bad("expected HOST:PORT".into())),
+    };
+    let port: u16 = port.parse().map_err(|_| bad(format!("{port:?} is not a port number")))?;
+    let mut addrs =
+        (host, port).to_socket_addrs().map_err(|e| bad(format!("cannot resolve {host:?}: {e}")))?;
+    addrs.next().ok_or_else(|| bad(format!("{host:?} has no address")))
+}
+
+fn init_logs(verbose: u8) {
+    let level = ["warn", "info", "debug"].get(usize::from(verbose)).copied().unwrap_or("trace");
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
 pub fn run(a: MockFsArgs) -> Result<(), CliError> {
+    init_logs(a.verbose);
+    let listen = resolve_listen(&a.listen)?;
+    if a.max_connections == 0 {
+        return Err(CliError::usage("--max-connections must be at least 1"));
+    }
+    let password = match a.password {
+        Some(p) => p,
+        None => std::env::var(PASSWORD_ENV).unwrap_or_else(|_| DEFAULT_PASSWORD.to_string()),
+    };
     let mut acl = Vec::new();
     for spec in &a.acl {
         acl.push(spec.parse::<Cidr>().map_err(|e| CliError::usage(format!("--acl {spec:?}: {e}")))?);
@@ -63,8 +108,9 @@ pub fn run(a: MockFsArgs) -> Result<(), CliError> {
             seed: a.seed,
             ..Default::default()
         },
-        listen: a.listen,
-        password: a.password,
+        listen,
+        password,
+        limits: Limits { max_connections: a.max_connections, ..Limits::default() },
         heartbeat: (a.heartbeat > 0).then(|| Duration::from_secs(a.heartbeat)),
         ..MockConfig::default()
     };

@@ -1,0 +1,88 @@
+//! `eslmatrix mock-fs` as a program: host names for --listen, the password from the
+//! environment, --max-connections and the -v log lines (never the password).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// Kills the mock however the test ends.
+struct Mock(Child);
+
+impl Drop for Mock {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(args: &[&str], password_env: &str) -> (Mock, SocketAddr) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_eslmatrix"))
+        .arg("mock-fs")
+        .args(args)
+        .env("ESLMATRIX_MOCK_PASSWORD", password_env)
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run eslmatrix mock-fs");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let addr = line
+        .strip_prefix("mock FreeSWITCH listening on ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("no address in {line:?}"));
+    (Mock(child), addr)
+}
+
+/// Reads until `want` has arrived (or the peer closes); returns everything read.
+fn read_until(stream: &mut TcpStream, want: &str) -> String {
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&got).contains(want) {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+#[test]
+fn mock_fs_takes_a_host_name_the_env_password_and_a_connection_limit() {
+    let (mut mock, addr) =
+        start(&["--listen", "localhost:0", "--max-connections", "1", "-vv"], "s3cret pass");
+    assert!(addr.ip().is_loopback(), "{addr}");
+    let mut a = TcpStream::connect(addr).unwrap();
+    read_until(&mut a, "auth/request\n\n");
+    a.write_all(b"auth s3cret pass\n\n").unwrap();
+    assert!(read_until(&mut a, "+OK accepted\n").contains("Reply-Text: +OK accepted\n"));
+    let mut b = TcpStream::connect(addr).unwrap();
+    assert_eq!(
+        read_until(&mut b, "later.\n"),
+        "Content-Type: text/rude-rejection\nContent-Length: 39\n\nToo many connections, try again later.\n"
+    );
+    a.write_all(b"exit\n\n").unwrap();
+    read_until(&mut a, "goodbye");
+    let _ = mock.0.kill();
+    let mut log = String::new();
+    mock.0.stderr.take().unwrap().read_to_string(&mut log).unwrap();
+    assert!(log.contains("authenticated"), "{log}");
+    assert!(log.contains("refused connection"), "{log}");
+    assert!(log.contains("command=auth ********"), "{log}");
+    assert!(!log.contains("s3cret"), "the password never reaches the log: {log}");
+}
+
+#[test]
+fn mock_fs_flag_errors_are_one_line_and_exit_code_2() {
+    for args in
+        [["--listen", "nonexistent.invalid:8021"], ["--listen", "127.0.0.1"], ["--max-connections", "0"]]
+    {
+        let o = Command::new(env!("CARGO_BIN_EXE_eslmatrix")).arg("mock-fs").args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+    }
+}
