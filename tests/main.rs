@@ -12,6 +12,7 @@ mod daemon_truth;
 mod docs_commands;
 mod first_run;
 mod golden;
+mod imports;
 mod link_faults;
 mod link_state;
 mod mock_fs_cli;
