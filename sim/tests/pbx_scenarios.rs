@@ -287,3 +287,65 @@ proptest! {
         let _ = Scenario::parse(&text);
     }
 }
+
+// A scenario's [[dialplan]] adds contexts and extensions (mod_dialplan_xml semantics:
+// first matching extension, $N from the condition's captures).
+#[tokio::test(start_paused = true)]
+async fn scenario_dialplan_routes_loopback_calls() {
+    let scenario = Scenario::parse(
+        r#"
+[[dialplan]]
+context = "test"
+extension = "busy_line"
+condition = '^(92\d\d)$'
+actions = ["set line=$1", "hangup USER_BUSY"]
+
+[[dialplan]]
+context = "test"
+condition = "^9199$"
+actions = ["answer", "park"]
+
+[[step]]
+at = "0s"
+action = "originate"
+args = "loopback/9199/test &park()"
+talk_for = "2s"
+
+[[step]]
+at = "1s"
+action = "originate"
+args = "loopback/9201/test &park()"
+"#,
+    )
+    .unwrap();
+    assert_eq!(scenario.dialplan.len(), 2);
+    let (pbx, events, report, _) = play(&scenario).await;
+    assert_eq!(pbx.snapshot().channels, 0);
+    let parked: Vec<&str> = events
+        .iter()
+        .filter(|e| e.name() == Some("CHANNEL_PARK"))
+        .map(|e| e.get("Channel-Name").unwrap())
+        .collect();
+    assert_eq!(parked, ["loopback/9199-b", "loopback/9199-a"]);
+    let busy = events
+        .iter()
+        .find(|e| {
+            e.name() == Some("CHANNEL_HANGUP_COMPLETE") && e.get("Channel-Name") == Some("loopback/9201-b")
+        })
+        .expect("the busy extension hung up its leg");
+    assert_eq!(busy.get("Hangup-Cause"), Some("USER_BUSY"));
+    assert_eq!(busy.get("variable_line"), Some("9201"), "$1 from the condition's capture");
+    // The originate of the busy line fails: nothing answered its A leg.
+    assert!(
+        report.skipped.is_empty() || report.skipped.iter().all(|s| s.contains("USER_BUSY")),
+        "{:?}",
+        report.skipped
+    );
+    let err = Scenario::parse("[[dialplan]]\ncondition = \"(\"\nactions = [\"park\"]").unwrap_err();
+    assert!(
+        err.to_string().starts_with("dialplan entry 1: key \"condition\": not a regular expression"),
+        "{err}"
+    );
+    let err = Scenario::parse("[[dialplan]]\ncondition = \"^1$\"").unwrap_err();
+    assert_eq!(err.to_string(), "dialplan entry 1: key \"actions\": missing");
+}

@@ -13,6 +13,7 @@ use tokio::task::JoinSet;
 use tokio::time::{sleep, sleep_until, Instant};
 use toml::{Table, Value};
 
+use super::dialplan::ExtensionSpec;
 use super::generator::GeneratorSpec;
 use super::{ApiOutput, Party, Pbx, PbxError, Transport};
 use crate::fs::fault::{Fault, FaultControl};
@@ -26,6 +27,9 @@ pub enum ScenarioError {
     Toml(String),
     #[error("key {key:?}: {message}")]
     Top { key: String, message: String },
+    /// `index` counts from 1 in file order.
+    #[error("dialplan entry {index}: key {key:?}: {message}")]
+    Dialplan { index: usize, key: String, message: String },
     /// `index` counts from 1 in file order.
     #[error("step {index} ({action}): key {key:?}: {message}")]
     Step { index: usize, action: String, key: String, message: String },
@@ -49,6 +53,9 @@ pub struct Scenario {
     /// Explicit steps merged with the generator's, sorted by `at`.
     pub steps: Vec<Step>,
     pub generator: Option<GeneratorSpec>,
+    /// `[[dialplan]]` extensions, installed ahead of the shipped dialplan when the
+    /// scenario runs.
+    pub dialplan: Vec<ExtensionSpec>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -190,6 +197,7 @@ struct Keys<'a> {
 enum Place {
     Top,
     Step(usize, String),
+    Dialplan(usize),
 }
 
 impl Place {
@@ -199,6 +207,9 @@ impl Place {
             Place::Top => ScenarioError::Top { key: key.to_string(), message },
             Place::Step(index, action) => {
                 ScenarioError::Step { index: *index, action: action.clone(), key: key.to_string(), message }
+            }
+            Place::Dialplan(index) => {
+                ScenarioError::Dialplan { index: *index, key: key.to_string(), message }
             }
         }
     }
@@ -306,6 +317,19 @@ impl Scenario {
             }
             Some(_) => return Err(Place::Top.err("step", "expected [[step]] tables")),
         }
+        let mut dialplan = Vec::new();
+        match top.get("dialplan") {
+            None => {}
+            Some(Value::Array(items)) => {
+                for (i, item) in items.iter().enumerate() {
+                    let Value::Table(t) = item else {
+                        return Err(Place::Top.err("dialplan", format!("entry {} is not a table", i + 1)));
+                    };
+                    dialplan.push(parse_extension(i + 1, t)?);
+                }
+            }
+            Some(_) => return Err(Place::Top.err("dialplan", "expected [[dialplan]] tables")),
+        }
         top.finish()?;
         if let Some(g) = &generator {
             steps.extend(g.steps());
@@ -314,7 +338,7 @@ impl Scenario {
         if repeat == Repeat::Forever && steps.is_empty() {
             return Err(Place::Top.err("repeat", "a scenario that repeats forever needs steps"));
         }
-        Ok(Scenario { name, description, repeat, period, steps, generator })
+        Ok(Scenario { name, description, repeat, period, steps, generator, dialplan })
     }
 
     /// A scenario shipped in fixtures/scenarios/, embedded so the demo needs no files:
@@ -335,6 +359,9 @@ impl Scenario {
     /// `repeat = "forever"`).
     pub async fn run(&self, pbx: &Pbx, faults: &FaultControl) -> RunReport {
         let mut report = RunReport::default();
+        if let Err(e) = pbx.add_extensions(&self.dialplan) {
+            report.skipped.push(e.to_string());
+        }
         loop {
             let start = Instant::now();
             let mut calls = JoinSet::new();
@@ -363,6 +390,34 @@ impl Scenario {
             }
         }
     }
+}
+
+/// One `[[dialplan]]` entry: `context` (default `default`), `extension` (its name),
+/// `condition` (a regex on `field`, default `destination_number`) and `actions`
+/// (`"app data"` strings run in order).
+fn parse_extension(index: usize, t: &Table) -> Result<ExtensionSpec, ScenarioError> {
+    let place = Place::Dialplan(index);
+    let mut keys = Keys::new(t, place.clone());
+    let context = keys.opt_str("context")?.unwrap_or_else(|| "default".into());
+    let name = keys.opt_str("extension")?.unwrap_or_else(|| format!("scenario_{index}"));
+    let field = keys.opt_str("field")?.unwrap_or_default();
+    let condition = keys.str("condition")?;
+    if let Err(e) = regex::Regex::new(&condition) {
+        return Err(place.err("condition", format!("not a regular expression: {e}")));
+    }
+    let actions = match keys.get("actions") {
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| match v {
+                Value::String(s) if !s.trim().is_empty() => Ok(s.clone()),
+                _ => Err(place.err("actions", "expected non-empty strings like \"hangup USER_BUSY\"")),
+            })
+            .collect::<Result<Vec<String>, ScenarioError>>()?,
+        Some(_) => return Err(place.err("actions", "expected an array of strings")),
+        None => return Err(place.err("actions", "missing")),
+    };
+    keys.finish()?;
+    Ok(ExtensionSpec { context, name, conditions: vec![(field, condition)], actions })
 }
 
 fn parse_transport(keys: &mut Keys, place: &Place) -> Result<Transport, ScenarioError> {
