@@ -59,6 +59,16 @@ impl Field {
         Self::ALL.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
     }
 
+    /// Whether this figure is a count not followed one by one (see
+    /// [`StatusView::calls_counted`]), which the display marks like a stale one.
+    fn is_counted_in(self, view: &StatusView) -> bool {
+        match self {
+            Field::Calls | Field::Channels => view.calls_counted,
+            Field::Registrations | Field::Webrtc => view.registrations_counted,
+            _ => false,
+        }
+    }
+
     /// Figures can be out of date; names cannot. Only figures get the stale marker.
     fn is_figure(self) -> bool {
         !matches!(self, Field::Hostname | Field::Version | Field::Server)
@@ -174,7 +184,7 @@ impl Template {
                 Part::Field(f) => {
                     let (value, tick) = field_text(*f, view, elapsed);
                     text.push_str(&value);
-                    if f.is_figure() && view.stale {
+                    if f.is_figure() && (view.stale || f.is_counted_in(view)) {
                         text.push(STALE_MARKER);
                     }
                     if let Some(t) = tick {
@@ -303,6 +313,8 @@ mod tests {
             idle_cpu: Some(98.87),
             gateways_up: 2,
             gateways_total: 3,
+    calls_counted: false,
+    registrations_counted: false,
             link: LinkView::Up,
             stale: false,
         }

@@ -28,6 +28,8 @@ fn view(server: &str, calls: u64) -> StatusView {
         idle_cpu: Some(99.0),
         gateways_up: 1,
         gateways_total: 1,
+calls_counted: false,
+registrations_counted: false,
         link: LinkView::Up,
         stale: false,
     }
@@ -676,7 +678,8 @@ fn status_to_scene_end_to_end() {
     r.record(&Cmd::RegistrationsCount, "\n12 total.\n").expect("count");
     pbx.apply_refresh(&r, at(1));
     sc.on_status(pbx.view(at(1)), s(1));
-    assert_eq!(text(&mut sc, s(1)), "3 calls  12 reg  up 2d 03:04");
+    // Counts, not channels followed one by one: marked.
+    assert_eq!(text(&mut sc, s(1)), "3~ calls  12~ reg  up 2d 03:04");
 
     let hb = HeaderMap::from_plain(inner_event(&fixture(
         "esl-status/event_heartbeat_RECONSTRUCTED_1.10_wire.txt",
@@ -685,14 +688,14 @@ fn status_to_scene_end_to_end() {
     sc.on_status(pbx.view(at(20)), s(20));
     // Counts mode: the heartbeat's Session-Count (2) re-bases channels, and calls cannot
     // exceed channels.
-    assert_eq!(text(&mut sc, s(20)), "2 calls  12 reg  up 2d 03:04");
+    assert_eq!(text(&mut sc, s(20)), "2~ calls  12~ reg  up 2d 03:04");
 
     let create = HeaderMap::from_plain(&fixture("esl-status/event_channel_create_DECODED_greenswitch.txt"));
     let notice = pbx.apply_event(&create, at(21)).expect("an inbound call is news");
     sc.on_notice(&notice, s(21));
     sc.on_status(pbx.view(at(21)), s(21));
     assert_eq!(text(&mut sc, s(21)), "edev - 100 (100) → 101");
-    assert_eq!(text(&mut sc, s(29)), "3 calls  12 reg  up 2d 03:04");
+    assert_eq!(text(&mut sc, s(29)), "3~ calls  12~ reg  up 2d 03:04");
 
     let hangup = HeaderMap::from_plain(&format!(
         "{}\n",
@@ -711,7 +714,7 @@ fn status_to_scene_end_to_end() {
     sc.on_notice(&notice, s(40));
     sc.on_status(pbx.view(at(40)), s(40));
     assert_eq!(text(&mut sc, s(40)), "100 → 101: 486 Busy Here");
-    assert_eq!(text(&mut sc, s(45)), "2 calls  12 reg  up 2d 03:04");
+    assert_eq!(text(&mut sc, s(45)), "2~ calls  12~ reg  up 2d 03:04");
 
     pbx.set_link(LinkState::NoLink { since: at(50) });
     sc.on_status(pbx.view(at(50)), s(50));

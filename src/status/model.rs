@@ -466,6 +466,8 @@ impl PbxStatus {
             idle_cpu: self.idle_cpu,
             gateways_up: self.gateways.values().filter(|g| g.is_up()).count() as u64,
             gateways_total: self.gateways.len() as u64,
+            calls_counted: self.channels.counted(),
+            registrations_counted: self.registrations.counted(),
             link: match self.link {
                 LinkState::Connecting => LinkView::Connecting,
                 LinkState::Up => LinkView::Up,
@@ -511,6 +513,13 @@ pub struct StatusView {
     pub gateways_up: u64,
     /// All gateways.
     pub gateways_total: u64,
+    /// Calls and channels are counts from the `api` (a PBX too big to list, or more channels
+    /// than [`MAX_TRACKED_CHANNELS`](super::tracking::MAX_TRACKED_CHANNELS)), not channels
+    /// followed one by one: between two reconciles they can be off, and the display marks
+    /// them.
+    pub calls_counted: bool,
+    /// The same for registrations.
+    pub registrations_counted: bool,
     /// The link.
     pub link: LinkView,
     /// Figures not confirmed since the last (re)connect.
@@ -566,6 +575,8 @@ impl Aggregate {
             idle_cpu: views.iter().filter_map(|v| v.idle_cpu).min_by(f64::total_cmp),
             gateways_up: views.iter().map(|v| v.gateways_up).sum(),
             gateways_total: views.iter().map(|v| v.gateways_total).sum(),
+            calls_counted: views.iter().any(|v| v.calls_counted),
+            registrations_counted: views.iter().any(|v| v.registrations_counted),
             link: views.iter().map(|v| v.link).max_by_key(LinkView::severity).unwrap_or(LinkView::Connecting),
             stale: views.is_empty() || missing || views.iter().any(|v| v.stale || v.link != LinkView::Up),
         }

@@ -45,7 +45,36 @@ impl RefreshCommand {
     pub fn text(&self) -> String {
         self.to_string()
     }
+
+    /// The counts, asked first: their answers are a line each, whatever the PBX's size, and
+    /// they say whether the listings would fit in one ESL message.
+    pub const COUNTS: [RefreshCommand; 3] =
+        [RefreshCommand::ChannelsCount, RefreshCommand::CallsCount, RefreshCommand::RegistrationsCount];
+
+    /// The listings worth asking for after `counts` came back: only those whose answer stays
+    /// well inside the ESL client's 8 MiB message limit ([`MAX_LISTED_CHANNELS`],
+    /// [`MAX_LISTED_REGISTRATIONS`]). An answer over the limit would cost the session, every
+    /// time; without a listing the figure comes from its count, and a figure only a listing
+    /// can give (WebRTC bindings: FreeSWITCH has no filtered count for them) is unknown.
+    pub fn listings_within_limits(counts: &RefreshResult) -> Vec<RefreshCommand> {
+        let mut out = Vec::new();
+        if counts.channels.is_some_and(|n| n <= MAX_LISTED_CHANNELS) {
+            out.push(RefreshCommand::ChannelsJson);
+        }
+        if counts.registration_count.is_some_and(|n| n <= MAX_LISTED_REGISTRATIONS) {
+            out.push(RefreshCommand::RegistrationsJson);
+        }
+        out
+    }
 }
+
+/// Most channels asked for as a listing: a `show channels as json` row is about 0.9 KB
+/// (1.5 KB with long names and variables), so 4 096 of them stay under 6 MiB of the client's
+/// 8 MiB limit, with room for calls that start between the count and the listing.
+pub const MAX_LISTED_CHANNELS: u64 = 4_096;
+/// Most registrations asked for as a listing: a `show registrations as json` row is about
+/// 320 bytes (500 with long contacts), so 10 000 stay under 5 MiB.
+pub const MAX_LISTED_REGISTRATIONS: u64 = 10_000;
 
 impl fmt::Display for RefreshCommand {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -162,3 +191,33 @@ mod tests {
         assert!(r.uptime.is_some() && r.version.is_some() && r.status.is_some());
     }
 }
+
+#[cfg(test)]
+mod plan_tests {
+    use super::*;
+
+    #[test]
+    fn listings_are_asked_for_only_when_their_answer_fits() {
+        let counts = |channels, registrations| RefreshResult {
+            channels: Some(channels),
+            registration_count: Some(registrations),
+            ..RefreshResult::default()
+        };
+        assert_eq!(
+            RefreshCommand::listings_within_limits(&counts(12, 300)),
+            [RefreshCommand::ChannelsJson, RefreshCommand::RegistrationsJson]
+        );
+        assert_eq!(
+            RefreshCommand::listings_within_limits(&counts(10_000, 100_000)),
+            Vec::<RefreshCommand>::new(),
+            "a big PBX is rebuilt from counts"
+        );
+        assert_eq!(
+            RefreshCommand::listings_within_limits(&counts(MAX_LISTED_CHANNELS, MAX_LISTED_REGISTRATIONS + 1)),
+            [RefreshCommand::ChannelsJson]
+        );
+        // A count that failed says nothing about the listing's size: do not risk it.
+        assert!(RefreshCommand::listings_within_limits(&RefreshResult::default()).is_empty());
+    }
+}
+

@@ -71,6 +71,13 @@ impl fmt::Display for Drift {
     }
 }
 
+/// Most channels followed one by one. Beyond it (a flood of CHANNEL_CREATE without hang-ups,
+/// or a PBX too big to list) new channels are only counted, the figures come from the `api`
+/// counts at each reconcile and the display marks them as not followed one by one.
+pub const MAX_TRACKED_CHANNELS: usize = 8_192;
+/// Most registration bindings followed one by one; beyond it, as for channels, bindings are
+/// counted and the WebRTC figure, which needs them one by one, is unknown.
+pub const MAX_TRACKED_REGISTRATIONS: usize = 20_000;
 /// How many ended channel IDs are remembered to absorb late duplicates.
 const ENDED_MEMORY: usize = 4096;
 /// How many calls that vanished without a hang-up one refresh reports (for the alerts about
@@ -134,10 +141,24 @@ impl ChannelSet {
         self.ended.contains(uuid)
     }
 
+    /// Whether the figures are counts rather than channels followed one by one.
+    pub(crate) fn counted(&self) -> bool {
+        self.channels_known && self.counts_mode
+    }
+
     /// Returns whether the channel is new (not live, not ended).
     pub(crate) fn create(&mut self, uuid: &str, call_uuid: &str) -> bool {
         if self.ended.contains(uuid) {
             return false;
+        }
+        if self.live.len() >= MAX_TRACKED_CHANNELS && !self.live.contains_key(uuid) {
+            // Counted only, until a reconcile finds fewer channels than the cap.
+            self.counts_mode = true;
+            self.untracked_channels += 1;
+            if call_uuid.is_empty() || call_uuid == uuid {
+                self.untracked_calls += 1;
+            }
+            return true;
         }
         if self.refreshing {
             self.created_during_refresh.insert(uuid.to_owned(), call_uuid.to_owned());
@@ -208,21 +229,24 @@ impl ChannelSet {
         let mut vanished = Vec::new();
         if let Some(rows) = list {
             let before = std::mem::take(&mut self.live);
-            self.live = rows
-                .iter()
-                .filter(|r| !self.ended.contains(&r.uuid))
-                .map(|r| (r.uuid.clone(), r.call_uuid.clone()))
-                .collect();
-            self.live.extend(during);
+            let fresh: Vec<&ChannelRow> = rows.iter().filter(|r| !self.ended.contains(&r.uuid)).collect();
+            let (followed, counted) = fresh.split_at(fresh.len().min(MAX_TRACKED_CHANNELS));
+            self.live = followed.iter().map(|r| (r.uuid.clone(), r.call_uuid.clone())).collect();
+            for (uuid, call) in during {
+                if self.live.len() < MAX_TRACKED_CHANNELS {
+                    self.live.insert(uuid, call);
+                }
+            }
             vanished = before
                 .into_iter()
                 .filter(|(uuid, call)| (call.is_empty() || call == uuid) && !self.live.contains_key(uuid))
                 .map(|(uuid, _)| uuid)
                 .take(VANISHED_REPORTED)
                 .collect();
-            self.untracked_channels = 0;
-            self.untracked_calls = 0;
-            self.counts_mode = false;
+            self.untracked_channels = counted.len() as u64;
+            self.untracked_calls =
+                counted.iter().filter(|r| r.call_uuid.is_empty() || r.call_uuid == r.uuid).count() as u64;
+            self.counts_mode = !counted.is_empty();
             self.channels_known = true;
             self.calls_known = true;
         } else if channels.is_some() || calls.is_some() {
@@ -290,6 +314,11 @@ impl RegistrationSet {
         self.known_webrtc.then(|| self.known.values().filter(|(_, w)| *w).count() as u64)
     }
 
+    /// Whether the total is a count rather than bindings followed one by one.
+    pub(crate) fn counted(&self) -> bool {
+        self.known_total && !self.known_webrtc
+    }
+
     /// Keys bindings by Call-ID (`true`) or by user@realm (`false`, FreeSWITCH's default).
     pub(crate) fn set_multiple(&mut self, multiple: bool) {
         self.multiple = multiple;
@@ -328,6 +357,14 @@ impl RegistrationSet {
     fn apply(&mut self, op: &RegOp) -> Option<Drift> {
         match op {
             RegOp::Add { key, call_id, webrtc, update } => {
+                if self.known.len() >= MAX_TRACKED_REGISTRATIONS && !self.known.contains_key(key) {
+                    // Counted only: a refresh of a binding already counted adds nothing.
+                    if !*update {
+                        self.untracked += 1;
+                    }
+                    self.known_webrtc = false;
+                    return None;
+                }
                 // A refresh of a binding a counts-only refresh already counted moves it from
                 // the anonymous count into the known set instead of counting it twice.
                 let before = self.known.insert(key.clone(), (call_id.clone(), *webrtc));
@@ -384,20 +421,21 @@ impl RegistrationSet {
         let journal = std::mem::take(&mut self.journal);
         self.refreshing = false;
         if let Some(list) = list {
-            let mut known = HashMap::with_capacity(list.rows.len());
-            for r in &list.rows {
+            let mut known = HashMap::with_capacity(list.rows.len().min(MAX_TRACKED_REGISTRATIONS));
+            for r in list.rows.iter().take(MAX_TRACKED_REGISTRATIONS) {
                 let b = Binding { user: Some(&r.user), realm: Some(&r.realm), call_id: Some(&r.call_id) };
                 if let Some(key) = self.key(b) {
                     known.insert(key, (r.call_id.clone(), r.is_webrtc()));
                 }
             }
-            self.saw_several_per_user = !self.multiple && known.len() < list.rows.len();
+            self.saw_several_per_user =
+                !self.multiple && known.len() < list.rows.len().min(MAX_TRACKED_REGISTRATIONS);
             self.known = known;
             // Rows that share a key are still separate bindings to FreeSWITCH: keep them
             // counted, anonymously.
             self.untracked = list.total.max(list.rows.len() as u64).saturating_sub(self.known.len() as u64);
             self.known_total = true;
-            self.known_webrtc = true;
+            self.known_webrtc = list.rows.len() <= MAX_TRACKED_REGISTRATIONS;
         } else if let Some(n) = count {
             self.known.clear();
             self.untracked = n;
@@ -504,6 +542,43 @@ mod tests {
         assert_eq!(c.ended.len(), ENDED_MEMORY);
         assert!(!c.is_ended("0"));
         assert!(c.is_ended(&(ENDED_MEMORY + 9).to_string()));
+    }
+
+    #[test]
+    fn a_flood_of_creates_is_counted_beyond_the_cap_not_kept() {
+        let mut c = ChannelSet::default();
+        c.apply_refresh(Some(&[]), None, None);
+        let n = MAX_TRACKED_CHANNELS + 5_000;
+        for i in 0..n {
+            assert!(c.create(&format!("c{i}"), &format!("c{i}")));
+        }
+        assert_eq!((c.channels(), c.calls()), (Some(n as u64), Some(n as u64)));
+        assert_eq!(c.live.len(), MAX_TRACKED_CHANNELS, "memory stays bounded");
+        assert!(c.counted(), "the display marks the figures");
+        // A reconcile that finds fewer than the cap follows them one by one again.
+        c.begin_refresh();
+        c.apply_refresh(Some(&[row("a", "a"), row("b", "a")]), None, None);
+        assert_eq!((c.channels(), c.calls(), c.counted()), (Some(2), Some(1), false));
+        // A listing longer than the cap keeps the rest as counts.
+        let rows: Vec<ChannelRow> = (0..n).map(|i| row(&format!("r{i}"), &format!("r{i}"))).collect();
+        c.begin_refresh();
+        c.apply_refresh(Some(&rows), None, None);
+        assert_eq!((c.channels(), c.calls(), c.counted()), (Some(n as u64), Some(n as u64), true));
+        assert_eq!(c.live.len(), MAX_TRACKED_CHANNELS);
+    }
+
+    #[test]
+    fn registrations_beyond_the_cap_are_counted_and_webrtc_becomes_unknown() {
+        let mut r = RegistrationSet::default();
+        r.apply_refresh(Some(&RegistrationList::default()), None);
+        let n = MAX_TRACKED_REGISTRATIONS + 100;
+        for i in 0..n {
+            r.register(by(&format!("u{i}"), &format!("c{i}")), false, false);
+        }
+        assert_eq!((r.total(), r.webrtc(), r.counted()), (Some(n as u64), None, true));
+        assert_eq!(r.known.len(), MAX_TRACKED_REGISTRATIONS);
+        r.register(by("u0", "c0"), false, true);
+        assert_eq!(r.total(), Some(n as u64), "a refresh REGISTER adds nothing");
     }
 
     #[derive(Debug, Clone, Copy)]

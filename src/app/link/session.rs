@@ -29,13 +29,11 @@ pub(super) const EVENTS: [EslEventType; 7] = [
 pub(super) const SUBCLASSES: [&str; 5] =
     ["sofia::register", "sofia::unregister", "sofia::expire", "sofia::gateway_state", "eslmatrix::message"];
 
-/// The `api` commands that rebuild the state after a (re)connect. The listings come first:
-/// they give exact sets that later events update by ID; the counts are fallbacks.
-pub(super) fn refresh_commands() -> [RefreshCommand; 7] {
+/// The `api` commands that rebuild the state after a (re)connect, after the counts and the
+/// listings that fit ([`RefreshCommand::listings_within_limits`]): each answers in a few
+/// lines whatever the PBX's size.
+pub(super) fn refresh_commands() -> [RefreshCommand; 4] {
     [
-        RefreshCommand::ChannelsJson,
-        RefreshCommand::CallsCount,
-        RefreshCommand::RegistrationsJson,
         RefreshCommand::SofiaProfile("internal".to_owned()),
         RefreshCommand::SofiaStatus,
         RefreshCommand::Status,
@@ -341,28 +339,42 @@ async fn ready_now(events: &mut EslEventStream) -> Option<Option<Result<EslEvent
 async fn rebuild(client: EslClient) -> Result<RefreshResult, RebuildError> {
     let mut result = RefreshResult::default();
     let mut answered = 0;
-    for command in refresh_commands() {
-        let reply = match client.api(&command.text()).await {
-            Ok(reply) => reply,
-            Err(e) if e.is_recoverable() => {
-                warn!(%command, "refresh command failed: {e}");
-                continue;
-            }
-            Err(e) => return Err(e.into()),
-        };
-        if let Err(e) = reply.api_result() {
-            debug!(%command, "refresh command refused: {e}");
-            continue;
-        }
-        match result.record(&command, reply.body().unwrap_or_default()) {
-            Ok(()) => answered += 1,
-            Err(e) => warn!(%command, "unreadable refresh answer: {e}"),
-        }
+    // Listings replace counts only when they are small enough to ask for: counts first.
+    for command in RefreshCommand::COUNTS {
+        answered += ask(&client, &command, &mut result).await?;
+    }
+    let later = RefreshCommand::listings_within_limits(&result).into_iter().chain(refresh_commands());
+    for command in later {
+        answered += ask(&client, &command, &mut result).await?;
     }
     if answered == 0 {
         return Err(RebuildError::Empty);
     }
     Ok(result)
+}
+
+/// Runs one refresh command into `result`: 1 if it was answered and read, 0 if the server
+/// refused it or answered unreadably (logged), an error if the connection is gone.
+async fn ask(client: &EslClient, command: &RefreshCommand, result: &mut RefreshResult) -> Result<u32, RebuildError> {
+    let reply = match client.api(&command.text()).await {
+        Ok(reply) => reply,
+        Err(e) if e.is_recoverable() => {
+            warn!(%command, "refresh command failed: {e}");
+            return Ok(0);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if let Err(e) = reply.api_result() {
+        debug!(%command, "refresh command refused: {e}");
+        return Ok(0);
+    }
+    match result.record(command, reply.body().unwrap_or_default()) {
+        Ok(()) => Ok(1),
+        Err(e) => {
+            warn!(%command, "unreadable refresh answer: {e}");
+            Ok(0)
+        }
+    }
 }
 
 /// Why the event stream ended, from the client's record of it.

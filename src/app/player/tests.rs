@@ -120,9 +120,16 @@ fn up_view(calls: u64) -> StatusView {
     let mut pbx = PbxStatus::new("pbx");
     pbx.set_link(LinkState::Up);
     pbx.begin_refresh();
+    // Listings, so the figures are followed one by one (counts alone would be marked).
+    let rows = |n: u64, row: &dyn Fn(u64) -> String| {
+        let rows: Vec<String> = (0..n).map(row).collect();
+        format!("{{\"row_count\": {n}, \"rows\": [{}]}}", rows.join(","))
+    };
     let mut r = RefreshResult::default();
-    r.record(&Cmd::RegistrationsCount, "\n3 total.\n").unwrap();
-    r.record(&Cmd::CallsCount, &format!("\n{calls} total.\n")).unwrap();
+    let reg = |i| format!("{{\"reg_user\": \"u{i}\", \"realm\": \"r\", \"token\": \"t{i}\"}}");
+    r.record(&Cmd::RegistrationsJson, &rows(3, &reg)).unwrap();
+    let channel = |i| format!("{{\"uuid\": \"c{i}\", \"call_uuid\": \"c{i}\"}}");
+    r.record(&Cmd::ChannelsJson, &rows(calls, &channel)).unwrap();
     pbx.apply_refresh(&r, now);
     pbx.view(now)
 }
