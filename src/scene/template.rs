@@ -313,8 +313,8 @@ mod tests {
             idle_cpu: Some(98.87),
             gateways_up: 2,
             gateways_total: 3,
-    calls_counted: false,
-    registrations_counted: false,
+            calls_counted: false,
+            registrations_counted: false,
             link: LinkView::Up,
             stale: false,
         }

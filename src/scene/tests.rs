@@ -28,8 +28,8 @@ fn view(server: &str, calls: u64) -> StatusView {
         idle_cpu: Some(99.0),
         gateways_up: 1,
         gateways_total: 1,
-calls_counted: false,
-registrations_counted: false,
+        calls_counted: false,
+        registrations_counted: false,
         link: LinkView::Up,
         stale: false,
     }

@@ -213,11 +213,13 @@ mod plan_tests {
             "a big PBX is rebuilt from counts"
         );
         assert_eq!(
-            RefreshCommand::listings_within_limits(&counts(MAX_LISTED_CHANNELS, MAX_LISTED_REGISTRATIONS + 1)),
+            RefreshCommand::listings_within_limits(&counts(
+                MAX_LISTED_CHANNELS,
+                MAX_LISTED_REGISTRATIONS + 1
+            )),
             [RefreshCommand::ChannelsJson]
         );
         // A count that failed says nothing about the listing's size: do not risk it.
         assert!(RefreshCommand::listings_within_limits(&RefreshResult::default()).is_empty());
     }
 }
-

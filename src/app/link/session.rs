@@ -355,7 +355,11 @@ async fn rebuild(client: EslClient) -> Result<RefreshResult, RebuildError> {
 
 /// Runs one refresh command into `result`: 1 if it was answered and read, 0 if the server
 /// refused it or answered unreadably (logged), an error if the connection is gone.
-async fn ask(client: &EslClient, command: &RefreshCommand, result: &mut RefreshResult) -> Result<u32, RebuildError> {
+async fn ask(
+    client: &EslClient,
+    command: &RefreshCommand,
+    result: &mut RefreshResult,
+) -> Result<u32, RebuildError> {
     let reply = match client.api(&command.text()).await {
         Ok(reply) => reply,
         Err(e) if e.is_recoverable() => {
