@@ -152,3 +152,85 @@ fn an_unwritable_output_is_a_usage_error() {
     let o = eslmatrix(&["replay", &capture, "--block-orientation", "90", "--png", "/nonexistent/dir/x.png"]);
     refused(&o, "/nonexistent/dir/x.png");
 }
+
+/// A PNG whose header claims `w`×`h` over a few bytes of data: what a hostile or broken file
+/// looks like to a decoder that trusts the header.
+fn png_claiming(path: &Path, w: u32, h: u32) {
+    let mut data = Vec::new();
+    let mut enc = png::Encoder::new(&mut data, w, h);
+    enc.set_color(png::ColorType::Grayscale);
+    let mut writer = enc.write_header().unwrap();
+    // An empty zlib stream (one stored block of 0 bytes): the rows are missing, which only
+    // a decoder that went past the header would notice.
+    let empty_zlib = [0x78, 0x01, 0x01, 0x00, 0x00, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x01];
+    writer.write_chunk(png::chunk::IDAT, &empty_zlib).unwrap();
+    drop(writer);
+    std::fs::write(path, data).unwrap();
+}
+
+#[test]
+fn an_image_too_big_for_any_display_is_refused_from_its_header() {
+    let path = scratch("huge.png");
+    png_claiming(&path, 23168, 23168);
+    let err = refused(&eslmatrix(&["image", path.to_str().unwrap(), "--backend", "virtual"]), "23168×23168");
+    assert!(err.contains("at most 4096"), "{err}");
+    png_claiming(&path, 20, 8);
+    refused(&eslmatrix(&["image", path.to_str().unwrap(), "--backend", "virtual"]), "multiples of 8");
+}
+
+#[test]
+fn replay_reads_a_stream_with_bounded_lines() {
+    // /dev/zero has no line end: the first line is over the cap, not all of memory.
+    let o = eslmatrix(&["replay", "/dev/zero"]);
+    refused(&o, "line 1 is longer than 64 KiB");
+    let path = scratch("long-line.txt");
+    std::fs::write(&path, format!("01 00 01 00 01 00 01 00\n{}\n", "00".repeat(40_000))).unwrap();
+    refused(&eslmatrix(&["replay", path.to_str().unwrap()]), "line 2 is longer than 64 KiB");
+    std::fs::write(&path, "# only a comment\n\n").unwrap();
+    refused(&eslmatrix(&["replay", path.to_str().unwrap()]), "no transactions");
+}
+
+#[test]
+fn control_characters_from_the_input_are_escaped_in_errors() {
+    let path = scratch("escape.txt");
+    std::fs::write(&path, "01 00\u{1b}[31m\n").unwrap();
+    let err = refused(&eslmatrix(&["replay", path.to_str().unwrap()]), "is not hex");
+    assert!(!err.contains('\u{1b}') && err.contains("\\u{1b}[31m"), "{err:?}");
+}
+
+#[test]
+fn chain_lengths_share_one_documented_maximum() {
+    for args in [&["--cascaded", "4294967295"][..], &["--modules", "65536x65536"]] {
+        let mut all = vec!["text", "HI", "--backend", "virtual"];
+        all.extend_from_slice(args);
+        refused(&eslmatrix(&all), "4096");
+    }
+    let path = scratch("cascaded.toml");
+    std::fs::write(&path, "[display]\ncascaded = 4294967295\n").unwrap();
+    refused(&eslmatrix(&["run", "--check", "--config", path.to_str().unwrap()]), "4096");
+}
+
+#[test]
+fn mock_fs_listens_on_a_host_name() {
+    use std::io::Read;
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_eslmatrix"))
+        .args(["mock-fs", "--listen", &format!("localhost:{port}")])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let greeting = loop {
+        if let Ok(mut s) = std::net::TcpStream::connect(("localhost", port)) {
+            let mut buf = [0u8; 26];
+            s.read_exact(&mut buf).unwrap();
+            break String::from_utf8_lossy(&buf).into_owned();
+        }
+        assert!(child.try_wait().unwrap().is_none(), "mock-fs exited");
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "never listened");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(greeting, "Content-Type: auth/request");
+}

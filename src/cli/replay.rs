@@ -18,17 +18,60 @@ pub struct ReplayArgs {
     pub display: DisplayArgs,
 }
 
+/// The longest capture line read: a transaction for the longest chain is about 6 bytes
+/// of text per chip, so this leaves room for comments, and a file that is not a capture
+/// (`/dev/zero`) fails on its first line instead of filling memory.
+pub const MAX_LINE: usize = 64 << 10;
+/// The most a capture may hold: hours of traffic at 50 frames/s, and a bound on how
+/// long an endless input (`/dev/urandom`, a FIFO) can keep replay busy.
+pub const MAX_CAPTURE: u64 = 256 << 20;
+
 pub fn run(a: ReplayArgs) -> Result<(), CliError> {
-    use eslmatrix_sim::chain::{parse_capture, VirtualChain};
-    let text = std::fs::read(&a.file).map_err(|e| CliError::usage(format!("{}: {e}", a.file.display())))?;
-    let text = String::from_utf8_lossy(&text);
-    let capture = parse_capture(&text).map_err(|e| CliError::usage(format!("{}: {e}", a.file.display())))?;
+    use std::io::{BufRead, Read};
+
+    use eslmatrix_sim::chain::{parse_capture_line, CaptureError, VirtualChain};
     let (wiring, _) = a.display.display()?;
     let mut chain = VirtualChain::new(wiring.chips())
         .with_layout(eslmatrix::backend::sim_layout(&wiring))
         .map_err(CliError::usage)?;
-    for tx in &capture {
-        chain.apply(tx);
+    let name = a.file.display();
+    let file = std::fs::File::open(&a.file).map_err(|e| CliError::usage(format!("{name}: {e}")))?;
+    // Line by line, each transaction applied as it is read: memory stays one line.
+    let mut input = std::io::BufReader::new(file);
+    let mut line = Vec::new();
+    let (mut line_no, mut read, mut transactions) = (0usize, 0u64, 0usize);
+    loop {
+        line.clear();
+        let n = (&mut input)
+            .take(MAX_LINE as u64 + 1)
+            .read_until(b'\n', &mut line)
+            .map_err(|e| CliError::usage(format!("{name}: {e}")))?;
+        if n == 0 {
+            break;
+        }
+        line_no += 1;
+        read += n as u64;
+        if read > MAX_CAPTURE {
+            return Err(CliError::usage(format!(
+                "{name}: longer than {} MiB: not a capture",
+                MAX_CAPTURE >> 20
+            )));
+        }
+        if n > MAX_LINE && !line.ends_with(b"\n") {
+            return Err(CliError::usage(format!(
+                "{name}: line {line_no} is longer than {} KiB: not a capture",
+                MAX_LINE >> 10
+            )));
+        }
+        let text = String::from_utf8_lossy(&line);
+        let tx = parse_capture_line(&text, line_no).map_err(|e| CliError::usage(format!("{name}: {e}")))?;
+        if let Some(tx) = tx {
+            chain.apply(&tx);
+            transactions += 1;
+        }
+    }
+    if transactions == 0 {
+        return Err(CliError::usage(format!("{name}: {}", CaptureError::Empty)));
     }
     let stats = chain.stats();
     if stats.bad_length > 0 {

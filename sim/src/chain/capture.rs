@@ -36,17 +36,22 @@ pub enum CaptureError {
     Empty,
 }
 
+/// Parses one line of a capture (`line_no` counts from 1 for messages): its transaction,
+/// or `None` for a blank or comment-only line. For reading a capture as a stream.
+pub fn parse_capture_line(line: &str, line_no: usize) -> Result<Option<Vec<u8>>, CaptureError> {
+    let content = line.split_once('#').map_or(line, |(before, _)| before);
+    let mut bytes = Vec::new();
+    for token in content.split_whitespace() {
+        parse_token(token, line_no, &mut bytes)?;
+    }
+    Ok((!bytes.is_empty()).then_some(bytes))
+}
+
 /// Parses a capture into transactions, one `Vec<u8>` per CS period, in order.
 pub fn parse_capture(text: &str) -> Result<Vec<Vec<u8>>, CaptureError> {
     let mut transactions = Vec::new();
     for (index, line) in text.lines().enumerate() {
-        let line_no = index + 1;
-        let content = line.split_once('#').map_or(line, |(before, _)| before);
-        let mut bytes = Vec::new();
-        for token in content.split_whitespace() {
-            parse_token(token, line_no, &mut bytes)?;
-        }
-        if !bytes.is_empty() {
+        if let Some(bytes) = parse_capture_line(line, index + 1)? {
             transactions.push(bytes);
         }
     }

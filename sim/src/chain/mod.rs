@@ -27,7 +27,7 @@ pub mod layout;
 mod pixels;
 mod virtual_chain;
 
-pub use capture::{parse_capture, CaptureError};
+pub use capture::{parse_capture, parse_capture_line, CaptureError};
 pub use chip::Chip;
 pub use layout::{ChainOrder, Layout, LayoutError, Led, ModuleWiring, Rotation};
 pub use pixels::Pixels;
