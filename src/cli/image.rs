@@ -29,7 +29,11 @@ const DECODE_ALLOC: u64 = 64 << 20;
 /// file can claim a huge picture (a 510 KiB PNG of 23168×23168 decodes to 2 GB).
 fn load(path: &std::path::Path) -> Result<::image::RgbaImage, CliError> {
     let bad = |e: &dyn std::fmt::Display| CliError::usage(format!("{}: {e}", path.display()));
-    let open = || ::image::ImageReader::open(path).and_then(|r| r.with_guessed_format()).map_err(|e| bad(&e));
+    let open = || {
+        ::image::ImageReader::open(path)
+            .and_then(::image::ImageReader::with_guessed_format)
+            .map_err(|e| bad(&e))
+    };
     let (iw, ih) = open()?.into_dimensions().map_err(|e| bad(&e))?;
     if iw == 0 || ih == 0 || iw % 8 != 0 || ih % 8 != 0 {
         return Err(bad(&format_args!(
