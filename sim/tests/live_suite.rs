@@ -273,3 +273,39 @@ async fn core_commands() {
     assert_eq!(api(&c, "reloadxml").await, "+OK [Success]\n");
     assert_eq!(api(&c, "eval ${suite}").await, "live");
 }
+
+// mod_event_socket.c: `log LEVEL` (switch_log_str2level) queues lines at or below the level
+// (socket_logger: `l->level >= node->level`) and listener_run writes them as log/data;
+// switch_channel.c switch_channel_set_name logs "New Channel" (NOTICE, session channel),
+// switch_core_session.c switch_core_session_exec "EXECUTE" (INFO, LOG_CLEAN: no prefix).
+#[tokio::test]
+async fn log_lines_with_their_level() {
+    let mock = switch().await;
+    let (c, mut events) = client(&mock).await;
+    assert_eq!(c.log("info").await.unwrap().reply_text(), Some("+OK log level info [6]"));
+    let uuid = originate(&c, "originate null/8 &park()").await;
+    let seen = until(&mut events, |e| e.body().is_some_and(|b| b.starts_with("EXECUTE"))).await;
+    assert!(
+        seen.iter().all(|e| e.header_str("Event-Name") == Some("LOG")),
+        "only log lines: not subscribed to events"
+    );
+    let levels: Vec<u8> = seen.iter().map(|e| e.header_str("Log-Level").unwrap().parse().unwrap()).collect();
+    assert!(levels.iter().all(|&l| l <= 6), "no DEBUG lines at level info: {levels:?}");
+    let new = &seen[0];
+    assert_eq!(new.header_str("Log-Level"), Some("5"));
+    assert_eq!(new.header_str("Text-Channel"), Some("3"));
+    assert_eq!(new.header_str("Log-File"), Some("switch_channel.c"));
+    assert_eq!(new.header_str("Log-Func"), Some("switch_channel_set_name"));
+    assert_eq!(new.header_str("User-Data"), Some(uuid.as_str()));
+    let body = new.body().unwrap();
+    assert!(body.contains(" [NOTICE] switch_channel.c:1143 New Channel null/8 ["), "{body}");
+    let exec = seen.last().unwrap();
+    assert_eq!(exec.header_str("Text-Channel"), Some("1"));
+    assert_eq!(exec.body(), Some("EXECUTE [depth=0] null/8 park()\n"));
+    // The hangup is a NOTICE with the state it left and the cause.
+    assert_eq!(api(&c, &format!("uuid_kill {uuid} USER_BUSY")).await, "+OK\n");
+    let seen = until(&mut events, |e| e.body().is_some_and(|b| b.contains("Hangup "))).await;
+    assert!(seen.last().unwrap().body().unwrap().ends_with("Hangup null/8 [CS_EXECUTE] [USER_BUSY]\n"));
+    assert_eq!(c.nolog().await.unwrap().reply_text(), Some("+OK no longer logging"));
+    assert_eq!(c.nolog().await.unwrap().reply_text(), Some("-ERR not loging"));
+}

@@ -20,6 +20,7 @@ use super::command::{has_prefix, Command, Framer};
 use super::fault::{Fault, Target};
 use super::filter::{Filter, FilterError};
 use super::listeners::{Delivery, Interest, Listener};
+use super::pbx::logs::{self, LogLine};
 use super::pbx::ApiOutput;
 use super::shared::{Control, Shared};
 use super::wire::{self, Format, Message, GOODBYE, LOST_EVENTS, SHUTDOWN};
@@ -99,6 +100,8 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, id: u64, shared: 
         commanded: false,
         hold_events: false,
         logging: false,
+        log_rx: None,
+        log_level: 0,
     };
     tracing::info!(connection = id, %peer, "connected");
     conn.run(peer).await;
@@ -223,6 +226,9 @@ struct Conn {
     commanded: bool,
     hold_events: bool,
     logging: bool,
+    /// `log LEVEL`: the model's log lines, and the highest level this listener wants.
+    log_rx: Option<Receiver<Arc<LogLine>>>,
+    log_level: u8,
     rng: StdRng,
     _registered: Registered,
 }
@@ -232,6 +238,7 @@ enum Wake {
     Control(Result<Control, RecvError>),
     Fault(Result<(Target, Fault), RecvError>),
     Events,
+    Log(Result<Arc<LogLine>, RecvError>),
     Killed,
     Read(std::io::Result<usize>),
     PreAuthTimeout,
@@ -293,6 +300,7 @@ impl Conn {
                 // Events already queued go out before a fault injected in the same instant.
                 _ = self.listener.ready.notified(), if may_write_events => Wake::Events,
                 f = self.faults.recv() => Wake::Fault(f),
+                l = next_log(&mut self.log_rx), if may_write_events && self.log_rx.is_some() => Wake::Log(l),
                 n = self.reader.read_buf(self.framer.buffer()) => Wake::Read(n),
                 _ = sleep_until(deadline), if pre_auth => Wake::PreAuthTimeout,
             };
@@ -308,6 +316,7 @@ impl Conn {
                 },
                 Wake::Fault(Err(_)) => Continue(()),
                 Wake::Events => self.deliver().await,
+                Wake::Log(l) => self.log_line(l).await,
                 Wake::Killed => Continue(()),
                 Wake::Read(Ok(0)) | Wake::Read(Err(_)) => Break(Ending::Eof),
                 Wake::Read(Ok(_)) => Continue(()),
@@ -467,6 +476,7 @@ impl Conn {
                 self.reply("-ERR not listening for events").await
             }
         } else if has_prefix(line, "nolog") {
+            self.log_rx = None;
             match std::mem::take(&mut self.logging) {
                 true => self.reply("+OK no longer logging").await,
                 false => self.reply("-ERR not loging").await,
@@ -656,16 +666,57 @@ impl Conn {
         self.reply(&reply).await
     }
 
+    /// mod_event_socket.c socket_logger / listener_run: lines at or below the listener's
+    /// level go out as `log/data`; a listener that fell behind hears how many lines it
+    /// lost, and one that lost more than MAX_MISSED is killed.
+    async fn log_line(&mut self, line: Result<Arc<LogLine>, RecvError>) -> Step {
+        match line {
+            Ok(l) if l.level <= self.log_level => {
+                let frame = l.frame();
+                self.out.raw(&frame).await
+            }
+            Ok(_) => Continue(()),
+            Err(RecvError::Lagged(n)) if n > logs::MAX_MISSED => Break(Ending::Notice(logs::LOST_LOGS)),
+            Err(RecvError::Lagged(n)) => {
+                let text =
+                    format!("Lost [{n}] log lines! Log Queue size: [0/{}]\n", self.shared.pbx.log_queue());
+                let site = ("mod_event_socket.c", "socket_logger", 186);
+                let l =
+                    LogLine::new(logs::CRIT, logs::ID_LOG, site, "", &text, self.shared.pbx.now_us(), 0.0);
+                if l.level <= self.log_level {
+                    return self.out.raw(&l.frame()).await;
+                }
+                Continue(())
+            }
+            Err(RecvError::Closed) => {
+                self.log_rx = None;
+                Continue(())
+            }
+        }
+    }
+
     async fn log(&mut self, rest: &str) -> Step {
         let level = rest.trim_start_matches(' ');
         let number = if level.is_empty() { Some(7) } else { log_level(level) };
         match number {
             Some(n) => {
                 self.logging = true;
+                self.log_level = n;
+                if self.log_rx.is_none() {
+                    self.log_rx = Some(self.shared.pbx.subscribe_logs());
+                }
                 self.reply(&format!("+OK log level {level} [{n}]")).await
             }
             None => self.reply("-ERR invalid log level").await,
         }
+    }
+}
+
+/// The next log line, or never when logging is off.
+async fn next_log(rx: &mut Option<Receiver<Arc<LogLine>>>) -> Result<Arc<LogLine>, RecvError> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -11,6 +11,13 @@ pub(super) enum Route {
     Gateway(String, String, String),
 }
 
+/// switch_channel.c switch_channel_set_name's "New Channel" NOTICE.
+const SITE_NEW_CHANNEL: Site = ("switch_channel.c", "switch_channel_set_name", 1143);
+/// switch_channel.c switch_channel_perform_hangup's "Hangup" NOTICE.
+const SITE_HANGUP_LOG: Site = ("switch_channel.c", "switch_channel_perform_hangup", 3426);
+/// switch_channel.c switch_channel_perform_set_callstate's DEBUG line.
+const SITE_CALLSTATE_LOG: Site = ("switch_channel.c", "switch_channel_perform_set_callstate", 296);
+
 /// The carrier's signalling address, as gateway legs and events report it.
 pub(super) const GATEWAY_IP: &str = "192.0.2.200";
 
@@ -92,7 +99,9 @@ impl State {
             pending: Vec::new(),
             loopback_peer: None,
         };
+        let text = format!("New Channel {} [{uuid}]\n", ch.name);
         self.channels.push(ch);
+        self.log(super::logs::NOTICE, super::logs::ID_SESSION, SITE_NEW_CHANNEL, &uuid, &text);
         uuid
     }
 
@@ -271,6 +280,8 @@ impl State {
             return;
         }
         ch.callstate = new;
+        let text = format!("({}) Callstate Change {} -> {}\n", ch.name, old.as_str(), new.as_str());
+        self.log(super::logs::DEBUG, super::logs::ID_LOG, SITE_CALLSTATE_LOG, uuid, &text);
         self.fire_channel(
             "CHANNEL_CALLSTATE",
             SITE_CALLSTATE,
@@ -358,9 +369,11 @@ impl State {
             if end.disposition.starts_with("recv") {
                 ch.set_var("sip_hangup_disposition", end.disposition);
             }
+            let text = format!("Hangup {} [{}] [{}]\n", ch.name, ch.state.name(), end.cause.name);
             ch.hungup = true;
             ch.hangup_us = now;
             self.last_cause = Some(end.cause.clone());
+            self.log(super::logs::NOTICE, super::logs::ID_LOG, SITE_HANGUP_LOG, &end.uuid, &text);
             let Some(ch) = self.chan_mut(&end.uuid) else { continue };
             ch.cause = Some(end.cause.clone());
             ch.state = ChanState::Hangup;

@@ -6,7 +6,12 @@
 //! microseconds later; the events come in the same order).
 
 use super::channel::{CallState, ChanState, Direction};
-use super::{Site, State};
+use super::{logs, Site, State};
+
+/// Where the state machine sets the running state (file and line it passes on).
+const SITE_RUN: Site = ("switch_core_state_machine.c", "switch_core_session_run", 581);
+/// `switch_core_session_exec`'s EXECUTE line (SWITCH_CHANNEL_SESSION_LOG_CLEAN).
+const SITE_EXEC_LOG: Site = ("switch_core_session.c", "switch_core_session_exec", 2907);
 
 pub(super) const SITE_STATE: Site = ("switch_channel.c", "switch_channel_perform_set_running_state", 2409);
 pub(super) const SITE_ORIGINATE: Site = ("switch_core_state_machine.c", "switch_core_session_run", 632);
@@ -23,6 +28,7 @@ impl State {
     /// `switch_channel_perform_set_running_state`: an inbound leg's call state follows
     /// (ROUTING → RINGING, answered → ACTIVE) before CHANNEL_STATE is fired.
     pub(super) fn set_state(&mut self, uuid: &str, new: ChanState) {
+        let (cur, tot) = (self.channels.len(), self.counters.since_startup);
         let Some(ch) = self.chan_mut(uuid) else { return };
         // switch_channel_perform_set_state: nothing goes back once a leg is hanging up.
         if ch.state >= ChanState::Hangup && new < ch.state {
@@ -31,6 +37,8 @@ impl State {
         ch.state = new;
         ch.running = new;
         let (inbound, answered) = (ch.direction == Direction::Inbound, ch.answered);
+        let text = format!("({}) Running State Change {} (Cur {cur} Tot {tot})\n", ch.name, new.name());
+        self.log(logs::DEBUG, logs::ID_LOG, SITE_RUN, uuid, &text);
         if inbound && new < ChanState::Hangup {
             if new == ChanState::Routing {
                 self.set_callstate(uuid, CallState::Ringing);
@@ -103,9 +111,11 @@ impl State {
         ch.app_running = true;
         ch.app_uuid = app_uuid.clone();
         ch.set_var("current_application", app);
+        let text = format!("EXECUTE [depth=0] {} {app}({data})\n", ch.name);
         if !data.is_empty() {
             ch.set_var("current_application_data", data);
         }
+        self.log(logs::INFO, logs::ID_LOG_CLEAN, SITE_EXEC_LOG, uuid, &text);
         let mut ev = self.channel_event("CHANNEL_EXECUTE", SITE_EXECUTE, uuid, &[]);
         ev.push("Application", app);
         if !data.is_empty() {

@@ -30,6 +30,7 @@ pub mod directory;
 mod endpoints;
 pub mod generator;
 mod lifecycle;
+pub mod logs;
 pub mod registry;
 pub mod scenario;
 
@@ -159,6 +160,7 @@ pub struct Snapshot {
 pub struct Pbx {
     inner: Arc<Mutex<State>>,
     events: EventBus,
+    logs: broadcast::Sender<Arc<logs::LogLine>>,
 }
 
 /// Where FreeSWITCH creates an event: `Event-Calling-File`, `-Function`, `-Line-Number`.
@@ -248,6 +250,7 @@ struct State {
     /// The cause of the most recent hangup (a loopback pair reports it to its originate).
     last_cause: Option<Cause>,
     directory: directory::Directory,
+    logs: broadcast::Sender<Arc<logs::LogLine>>,
 }
 
 /// The longest `msleep` the mock honours (one hour): a typo must not pin a connection for days.
@@ -376,6 +379,15 @@ impl State {
 
     fn custom_at(&mut self, subclass: &str, site: Site) -> Event {
         self.event_at("CUSTOM", site).with("Event-Subclass", subclass)
+    }
+
+    /// Writes a log line if anyone listens (formatting costs nothing otherwise).
+    fn log(&self, level: u8, text_channel: u8, site: Site, uuid: &str, text: &str) {
+        if self.logs.receiver_count() == 0 {
+            return;
+        }
+        let line = logs::LogLine::new(level, text_channel, site, uuid, text, self.now_us(), self.idle_cpu());
+        let _ = self.logs.send(Arc::new(line));
     }
 
     fn fire(&self, ev: Event) {
@@ -663,6 +675,7 @@ impl State {
 impl Pbx {
     pub fn new(config: PbxConfig) -> Self {
         let events = EventBus::new(config.event_queue);
+        let (logs, _) = broadcast::channel(config.event_queue.max(1));
         let now = Instant::now();
         let seed = match config.seed {
             Some(n) => mix(n),
@@ -693,8 +706,9 @@ impl Pbx {
             dialplan: dialplan::Dialplan::default(),
             last_cause: None,
             directory: directory::Directory::default(),
+            logs: logs.clone(),
         };
-        Pbx { inner: Arc::new(Mutex::new(state)), events }
+        Pbx { inner: Arc::new(Mutex::new(state)), events, logs }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -730,6 +744,21 @@ impl Pbx {
     /// Adds scenario dialplan extensions ahead of the shipped ones.
     pub fn add_extensions(&self, specs: &[dialplan::ExtensionSpec]) -> Result<(), dialplan::DialplanError> {
         self.lock().dialplan.extend(specs)
+    }
+
+    /// How many log lines a listener may fall behind by (its queue).
+    pub fn log_queue(&self) -> usize {
+        self.lock().config.event_queue
+    }
+
+    /// The model's wall clock in µs since the epoch.
+    pub fn now_us(&self) -> u64 {
+        self.lock().now_us()
+    }
+
+    /// Every log line the PBX writes from now on (all levels; listeners filter).
+    pub fn subscribe_logs(&self) -> broadcast::Receiver<Arc<logs::LogLine>> {
+        self.logs.subscribe()
     }
 
     /// Every event the PBX fires from now on.
