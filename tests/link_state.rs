@@ -9,7 +9,7 @@ use std::sync::Arc;
 use eslmatrix::app::link::ServerConfig;
 use eslmatrix::status::{LinkView, Notice};
 use eslmatrix_sim::fs::event::Event;
-use eslmatrix_sim::fs::pbx::{Party, Pbx, Transport};
+use eslmatrix_sim::fs::pbx::{MultipleRegistrations, Party, Pbx, Transport};
 use eslmatrix_sim::fs::MockConfig;
 use link_support::{mock, options, server, Rig};
 
@@ -198,6 +198,7 @@ async fn a_burst_of_events_keeps_exact_counts_and_coalesces_redraws() {
 async fn rebuilds_racing_a_stream_of_events_converge_to_the_truth() {
     let fs = mock(MockConfig::default()).await;
     let pbx = fs.pbx().clone();
+    pbx.set_multiple_registrations(MultipleRegistrations::Contact);
     // Registrations and calls keep changing while the link connects and rebuilds: events
     // land before, inside and after the rebuild. (Without `begin_refresh` this fails.)
     let churn = tokio::spawn({
@@ -225,7 +226,7 @@ async fn rebuilds_racing_a_stream_of_events_converge_to_the_truth() {
             }
         }
     });
-    // The mock keeps a binding per device (user, transport, agent), as a server with
+    // Both sides keep a binding per device (user, transport, agent), as a server with
     // `multiple-registrations` does.
     let multi = ServerConfig { multiple_registrations: true, ..server(fs.addr(), "ClueCon") };
     let mut rig = Rig::start(multi, options());

@@ -17,4 +17,5 @@ mod live_suite;
 mod pbx_api;
 mod pbx_consistency;
 mod pbx_events;
+mod pbx_registry;
 mod pbx_scenarios;

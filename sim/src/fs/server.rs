@@ -221,6 +221,8 @@ async fn accept_loop(
     let mut back_up_at = Instant::now();
     let mut backoff = AcceptBackoff::default();
     loop {
+        // sofia_reg_check_expire: bindings leave when their Expires (+ late margin) passes.
+        let expiry = shared.pbx.next_expiry();
         tokio::select! {
             _ = &mut stopped => break,
             accepted = accept(&listener) => match accepted {
@@ -271,6 +273,10 @@ async fn accept_loop(
                         back_up_at = Instant::now() + Duration::from_millis(100);
                     }
                 }
+            }
+            _ = sleep_until(expiry.unwrap_or_else(Instant::now)), if expiry.is_some() && listener.is_some() => {
+                let gone = shared.pbx.expire_due();
+                tracing::info!("{gone} registrations expired");
             }
             _ = beat.tick(), if heartbeat.is_some() => {
                 if listener.is_some() {

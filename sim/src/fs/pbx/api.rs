@@ -201,7 +201,16 @@ impl State {
                             .collect()
                     }
                     "channels" => self.channels.iter().map(|c| owned(c.channels_row(host))).collect(),
-                    _ => self.registrations.iter().map(|r| owned(r.row(host))).collect(),
+                    // Counted or listed straight from the registry's index, without
+                    // building 100 000 rows first.
+                    _ if count_only => vec![Vec::new(); self.registry.len()],
+                    _ if as_.is_none() => {
+                        let mut out = String::new();
+                        self.registry.write_delim(host, &mut out);
+                        let _ = write!(out, "\n{} total.\n", self.registry.len());
+                        return out;
+                    }
+                    _ => self.registry.iter().map(|r| owned(r.row(host))).collect(),
                 }
             }
             "bridged_calls" => self
@@ -307,7 +316,7 @@ impl State {
         }
         let stats = self.stats;
         let (calls_in, failed_in, calls_out, failed_out, regs) = if internal {
-            (stats.calls_in, stats.failed_in, stats.calls_out, stats.failed_out, self.registrations.len())
+            (stats.calls_in, stats.failed_in, stats.calls_out, stats.failed_out, self.registry.len())
         } else {
             (0, 0, 0, 0, 0)
         };

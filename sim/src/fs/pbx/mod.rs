@@ -47,7 +47,7 @@ use channel::Channel;
 pub use channel::{CallState, Direction};
 pub use counters::CounterSnapshot;
 use counters::Counters;
-pub use registry::{Registration, Transport, UnknownTransport};
+pub use registry::{MultipleRegistrations, Registration, Transport, UnknownTransport};
 
 /// Fixed facts about the mocked FreeSWITCH.
 #[derive(Clone, Debug)]
@@ -237,9 +237,8 @@ struct State {
     booted_at: Instant,
     seed: u64,
     ids: u64,
-    devices: u64,
     counters: Counters,
-    registrations: Vec<Registration>,
+    registry: registry::Registry,
     channels: Vec<Channel>,
     bridges: Vec<Bridge>,
     gateways: Vec<Gateway>,
@@ -425,7 +424,7 @@ impl State {
         self.sequence = 0;
         self.booted_at = Instant::now();
         self.counters = Counters::default();
-        self.registrations.clear();
+        self.registry.clear();
         self.channels.clear();
         self.bridges.clear();
         self.stats = ProfileStats::default();
@@ -436,7 +435,7 @@ impl State {
 
     fn snapshot(&self) -> Snapshot {
         Snapshot {
-            registrations: self.registrations.len(),
+            registrations: self.registry.len(),
             channels: self.channels.len(),
             calls: self.call_rows().len(),
             bridged_calls: self.bridges.len(),
@@ -453,111 +452,54 @@ impl State {
         user: &str,
         transport: Transport,
         user_agent: &str,
+        expires_secs: Option<u64>,
     ) -> Result<Registration, PbxError> {
         if !valid_user(user) {
             return Err(PbxError::InvalidUser(user.to_string()));
         }
-        let expires_secs = if transport.is_websocket() { 600 } else { 3600 };
-        let expires_epoch = self.now_us() / 1_000_000 + expires_secs + registry::LATE_MARGIN_SECS;
-        let existing = self
-            .registrations
-            .iter()
-            .position(|r| r.user == user && r.transport == transport && r.user_agent == user_agent);
-        let update = existing.is_some();
-        let reg = match existing {
-            Some(i) => {
-                let r = &mut self.registrations[i];
-                r.expires_epoch = expires_epoch;
-                r.clone()
-            }
-            None => {
-                self.devices += 1;
-                let d = registry::device_shape(user, transport, self.devices);
-                let reg = Registration {
-                    user: user.to_string(),
-                    realm: self.sip_ip(),
-                    transport,
-                    user_agent: user_agent.to_string(),
-                    call_id: d.call_id,
-                    contact: d.contact,
-                    contact_user: d.contact_user,
-                    contact_host: d.contact_host,
-                    network_ip: d.network_ip,
-                    network_port: d.network_port,
-                    expires_secs,
-                    expires_epoch,
-                };
-                self.registrations.push(reg.clone());
-                reg
-            }
-        };
+        let expires = expires_secs.unwrap_or(if transport.is_websocket() { 600 } else { 3600 });
+        let now = self.now_us() / 1_000_000;
+        let realm = self.sip_ip();
+        let done = self.registry.register(user, &realm, transport, user_agent, expires, now);
         let mut ev = self.custom_at("sofia::register", SITE_REGISTER);
-        ev.push("profile-name", "internal");
-        ev.push("from-user", reg.user.clone());
-        ev.push("from-host", reg.realm.clone());
-        ev.push("presence-hosts", format!("{0},{0}", self.sip_ip()));
-        ev.push("contact", reg.contact.clone());
-        ev.push("call-id", reg.call_id.clone());
-        ev.push("rpid", "unknown");
-        ev.push("status", transport.reg_desc());
-        ev.push("expires", reg.expires_secs.to_string());
-        ev.push("to-user", reg.user.clone());
-        ev.push("to-host", reg.realm.clone());
-        ev.push("network-ip", reg.network_ip.clone());
-        ev.push("network-port", reg.network_port.to_string());
-        ev.push("username", reg.user.clone());
-        ev.push("realm", reg.realm.clone());
-        ev.push("user-agent", reg.user_agent.clone());
-        if update {
-            ev.push("update-reg", "true");
-        }
+        registry::fill_register(&mut ev, &done, &realm);
         self.fire(ev);
-        Ok(reg)
+        Ok(done.reg)
     }
 
     /// Removes every binding of `user`; `expired` picks the event (timeout vs REGISTER
     /// with `Expires: 0`).
     fn drop_bindings(&mut self, user: &str, expired: bool) -> Result<usize, PbxError> {
-        let (gone, kept): (Vec<Registration>, Vec<Registration>) =
-            std::mem::take(&mut self.registrations).into_iter().partition(|r| r.user == user);
-        self.registrations = kept;
+        let gone = self.registry.remove_user(user);
         if gone.is_empty() {
             return Err(PbxError::NotRegistered(user.to_string()));
         }
         for r in &gone {
-            let ev = if expired {
-                let mut ev = self.custom_at("sofia::expire", SITE_EXPIRE);
-                ev.push("profile-name", "internal");
-                ev.push("call-id", r.call_id.clone());
-                ev.push("user", r.user.clone());
-                ev.push("username", r.user.clone());
-                ev.push("host", r.realm.clone());
-                ev.push("contact", r.contact.clone());
-                ev.push("expires", r.expires_epoch.to_string());
-                ev.push("user-agent", r.user_agent.clone());
-                ev.push("realm", r.realm.clone());
-                ev.push("network-ip", r.network_ip.clone());
-                ev.push("network-port", r.network_port.to_string());
-                ev
-            } else {
-                let mut ev = self.custom_at("sofia::unregister", SITE_UNREGISTER);
-                ev.push("profile-name", "internal");
-                ev.push("username", r.user.clone());
-                ev.push("from-user", r.user.clone());
-                ev.push("from-host", r.realm.clone());
-                ev.push("contact", r.contact.clone());
-                ev.push("call-id", r.call_id.clone());
-                ev.push("rpid", "unknown");
-                ev.push("realm", r.realm.clone());
-                ev.push("network-ip", r.network_ip.clone());
-                ev.push("network-port", r.network_port.to_string());
-                ev.push("user-agent", r.user_agent.clone());
-                ev.push("expires", "0");
-                ev
-            };
-            self.fire(ev);
+            self.fire_gone(r, expired);
         }
         Ok(gone.len())
+    }
+
+    fn fire_gone(&mut self, r: &Registration, expired: bool) {
+        let ev = if expired {
+            let mut ev = self.custom_at("sofia::expire", SITE_EXPIRE);
+            registry::fill_expire(&mut ev, r);
+            ev
+        } else {
+            let mut ev = self.custom_at("sofia::unregister", SITE_UNREGISTER);
+            registry::fill_unregister(&mut ev, r);
+            ev
+        };
+        self.fire(ev);
+    }
+
+    /// Bindings past their expiry go, each with `sofia::expire`.
+    fn expire_due(&mut self) -> usize {
+        let gone = self.registry.take_expired(self.now_us() / 1_000_000);
+        for r in &gone {
+            self.fire_gone(r, true);
+        }
+        gone.len()
     }
 
     fn directory_has(&self, user: &str) -> bool {
@@ -566,7 +508,7 @@ impl State {
 
     /// The newest binding of a user: where an outbound leg to them goes.
     fn binding(&self, user: &str) -> Option<&Registration> {
-        self.registrations.iter().rev().find(|r| r.user == user)
+        self.registry.binding(user)
     }
 
     // ---- gateways -----------------------------------------------------------------
@@ -695,9 +637,8 @@ impl Pbx {
             booted_at: now,
             seed,
             ids: 0,
-            devices: 0,
             counters: Counters::default(),
-            registrations: Vec::new(),
+            registry: registry::Registry::default(),
             channels: Vec::new(),
             bridges: Vec::new(),
             gateways: Vec::new(),
@@ -816,14 +757,46 @@ impl Pbx {
         self.lock().snapshot()
     }
 
-    /// A device registers (or refreshes its binding: same user, transport and user agent).
+    /// A device registers with its default Expires (3600 s, 600 s on WebSocket), or
+    /// refreshes: the same user, transport and user agent is the same device and keeps its
+    /// Call-ID. See [`registry`] for how bindings replace each other.
     pub fn register(
         &self,
         user: &str,
         transport: Transport,
         user_agent: &str,
     ) -> Result<Registration, PbxError> {
-        self.lock().register(user, transport, user_agent)
+        self.lock().register(user, transport, user_agent, None)
+    }
+
+    /// [`Pbx::register`] with the device's `Expires` in seconds (at least 1).
+    pub fn register_expiring(
+        &self,
+        user: &str,
+        transport: Transport,
+        user_agent: &str,
+        expires_secs: u64,
+    ) -> Result<Registration, PbxError> {
+        self.lock().register(user, transport, user_agent, Some(expires_secs.max(1)))
+    }
+
+    /// The profile's `multiple-registrations` (shipped default: off).
+    pub fn set_multiple_registrations(&self, mode: MultipleRegistrations) {
+        self.lock().registry.set_mode(mode);
+    }
+
+    /// Bindings whose Expires (plus the 60 s late margin) has passed go, each with
+    /// `sofia::expire`; the server calls this as sofia's expiry check. Returns how many.
+    pub fn expire_due(&self) -> usize {
+        self.lock().expire_due()
+    }
+
+    /// When the next binding expires, on the model's clock (tokio time).
+    pub fn next_expiry(&self) -> Option<Instant> {
+        let state = self.lock();
+        let at = state.registry.next_expiry()?;
+        let now = state.now_us() / 1_000_000;
+        Some(Instant::now() + std::time::Duration::from_secs(at.saturating_sub(now)))
     }
 
     /// Every binding of `user` sends REGISTER with `Expires: 0` (`sofia::unregister`).
@@ -838,7 +811,7 @@ impl Pbx {
 
     /// Current bindings, oldest first.
     pub fn registrations(&self) -> Vec<Registration> {
-        self.lock().registrations.clone()
+        self.lock().registry.iter().cloned().collect()
     }
 
     /// `from` dials `to`: the inbound leg is created, routed, the outbound leg created and

@@ -1,11 +1,25 @@
-//! SIP registrations on the `internal` profile, shaped the way `sofia_reg.c` stores and
-//! reports them: the contact string, the `Registered(...)` status, the row in the core
+//! SIP registrations on the `internal` profile, kept the way `sofia_reg.c` keeps them and
+//! shaped the way it reports them: the contact string, the `Registered(...)` status, the
+//! `sofia::register` / `unregister` / `expire` events, the row in the core
 //! `registrations` table that `show registrations` prints.
+//!
+//! Bindings (`sofia_reg_handle_register_token`): with the shipped profiles
+//! (`multiple-registrations` unset) every REGISTER first deletes all bindings of that
+//! user@realm, so a device with a new Call-ID silently replaces the old one and only
+//! `sofia::register` fires. With `multiple-registrations` each device keeps its binding;
+//! a device's refresh updates its own (`update-reg: true`). Expiry is the device's
+//! Expires plus `sip-expires-late-margin`, checked by the server (`sofia_reg_check_expire`).
+//!
+//! Indexed for a carrier-size PBX: bindings by user, in table order, and by expiry, so a
+//! REGISTER, a lookup and an expiry sweep cost O(log n) and listing is linear.
 
-use std::fmt;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt::{self, Write as _};
 use std::str::FromStr;
 
 use serde::Deserialize;
+
+use crate::fs::event::Event;
 
 /// How a device reaches the profile. Browsers (SIP.js, JsSIP) use `ws`/`wss`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
@@ -111,6 +125,250 @@ pub struct Registration {
 
 /// `sip-expires-late-margin` default.
 pub(crate) const LATE_MARGIN_SECS: u64 = 60;
+
+/// The profile's `multiple-registrations` (sofia.c `parse_profile`): unset or false keeps
+/// one binding per user@realm; `call-id` one per Call-ID; `contact` (or true) one per
+/// contact. The mock's devices keep one contact per Call-ID, so the last two behave alike.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MultipleRegistrations {
+    #[default]
+    Off,
+    CallId,
+    Contact,
+}
+
+impl MultipleRegistrations {
+    /// The parameter's value as sofia reads it: `call-id`, `contact` or a boolean word.
+    pub fn parse(value: &str) -> Option<MultipleRegistrations> {
+        let v = value.to_ascii_lowercase();
+        match v.as_str() {
+            "call-id" => Some(MultipleRegistrations::CallId),
+            "contact" | "true" | "yes" | "on" | "1" | "enabled" | "active" | "allow" => {
+                Some(MultipleRegistrations::Contact)
+            }
+            "false" | "no" | "off" | "0" | "disabled" | "inactive" | "disallow" => {
+                Some(MultipleRegistrations::Off)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A device as the model knows it: the same user, transport and user agent is the same
+/// phone, which keeps its Call-ID and contact across REGISTERs.
+type DeviceKey = (String, Transport, String);
+
+/// What a REGISTER did.
+pub(crate) struct Registered {
+    pub reg: Registration,
+    /// sofia's `update_registration`: a known binding refreshed with multiple
+    /// registrations on (the event then carries `update-reg: true`).
+    pub update: bool,
+}
+
+/// Every binding of the profile.
+#[derive(Debug, Default)]
+pub(crate) struct Registry {
+    mode: MultipleRegistrations,
+    /// Row ids in insertion order, like the core db's table.
+    next_row: u64,
+    rows: BTreeMap<u64, Registration>,
+    /// A user's bindings (row ids); the realm is the profile's, one per model.
+    by_user: HashMap<String, Vec<u64>>,
+    /// `(expires_epoch, row)`: what the sweep takes next.
+    expiry: BTreeSet<(u64, u64)>,
+    /// Device numbers in order of first REGISTER: what their contact and Call-ID derive from.
+    devices: HashMap<DeviceKey, u64>,
+}
+
+impl Registry {
+    pub(crate) fn set_mode(&mut self, mode: MultipleRegistrations) {
+        self.mode = mode;
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Bindings in table order (oldest first).
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Registration> {
+        self.rows.values()
+    }
+
+    /// The newest binding of a user: where an outbound leg to them goes.
+    pub(crate) fn binding(&self, user: &str) -> Option<&Registration> {
+        self.by_user.get(user)?.iter().max().and_then(|row| self.rows.get(row))
+    }
+
+    /// Forgets every binding (a restart); devices keep their shapes.
+    pub(crate) fn clear(&mut self) {
+        self.rows.clear();
+        self.by_user.clear();
+        self.expiry.clear();
+    }
+
+    fn insert(&mut self, reg: Registration) -> u64 {
+        self.next_row += 1;
+        let row = self.next_row;
+        self.by_user.entry(reg.user.clone()).or_default().push(row);
+        self.expiry.insert((reg.expires_epoch, row));
+        self.rows.insert(row, reg);
+        row
+    }
+
+    fn remove(&mut self, row: u64) -> Option<Registration> {
+        let reg = self.rows.remove(&row)?;
+        self.expiry.remove(&(reg.expires_epoch, row));
+        if let Some(rows) = self.by_user.get_mut(&reg.user) {
+            rows.retain(|r| *r != row);
+            if rows.is_empty() {
+                self.by_user.remove(&reg.user);
+            }
+        }
+        Some(reg)
+    }
+
+    /// A REGISTER with `Expires: expires_secs` (above 0) at `now_epoch`.
+    pub(crate) fn register(
+        &mut self,
+        user: &str,
+        realm: &str,
+        transport: Transport,
+        user_agent: &str,
+        expires_secs: u64,
+        now_epoch: u64,
+    ) -> Registered {
+        let next_device = self.devices.len() as u64 + 1;
+        let device =
+            *self.devices.entry((user.to_string(), transport, user_agent.to_string())).or_insert(next_device);
+        let shape = device_shape(user, transport, device);
+        let rows: Vec<u64> = self.by_user.get(user).cloned().unwrap_or_default();
+        let own = rows.iter().copied().find(|r| self.rows[r].call_id == shape.call_id);
+        let update = self.mode != MultipleRegistrations::Off && own.is_some();
+        // Off: `delete ... where sip_user and sip_host`; on: `where call_id` (or contact).
+        let replaced: Vec<u64> = match self.mode {
+            MultipleRegistrations::Off => rows,
+            _ => own.into_iter().collect(),
+        };
+        for row in replaced {
+            self.remove(row);
+        }
+        let reg = Registration {
+            user: user.to_string(),
+            realm: realm.to_string(),
+            transport,
+            user_agent: user_agent.to_string(),
+            call_id: shape.call_id,
+            contact: shape.contact,
+            contact_user: shape.contact_user,
+            contact_host: shape.contact_host,
+            network_ip: shape.network_ip,
+            network_port: shape.network_port,
+            expires_secs,
+            expires_epoch: now_epoch + expires_secs + LATE_MARGIN_SECS,
+        };
+        self.insert(reg.clone());
+        Registered { reg, update }
+    }
+
+    /// Every binding of `user` (REGISTER `Expires: 0`, or a test's expiry), oldest first.
+    pub(crate) fn remove_user(&mut self, user: &str) -> Vec<Registration> {
+        let rows = self.by_user.get(user).cloned().unwrap_or_default();
+        rows.into_iter().filter_map(|row| self.remove(row)).collect()
+    }
+
+    /// `sofia_reg_check_expire`: bindings whose expiry has passed, soonest first.
+    pub(crate) fn take_expired(&mut self, now_epoch: u64) -> Vec<Registration> {
+        let due: Vec<u64> =
+            self.expiry.iter().take_while(|(at, _)| *at <= now_epoch).map(|(_, row)| *row).collect();
+        due.into_iter().filter_map(|row| self.remove(row)).collect()
+    }
+
+    /// When the next binding expires (epoch seconds).
+    pub(crate) fn next_expiry(&self) -> Option<u64> {
+        self.expiry.first().map(|(at, _)| *at)
+    }
+
+    /// `show registrations` in its delimited form, written straight from the table.
+    pub(crate) fn write_delim(&self, hostname: &str, out: &mut String) {
+        out.reserve(self.rows.len() * 200);
+        if self.rows.is_empty() {
+            return;
+        }
+        out.push_str(
+            "reg_user,realm,token,url,expires,network_ip,network_port,network_proto,hostname,metadata\n",
+        );
+        for r in self.rows.values() {
+            let _ = writeln!(
+                out,
+                "{},{},{},{},{},{},{},{},{hostname},",
+                r.user,
+                r.realm,
+                r.call_id,
+                r.url(),
+                r.expires_epoch,
+                r.network_ip,
+                r.network_port,
+                r.transport.network_proto()
+            );
+        }
+    }
+}
+
+/// `sofia::register` headers after the common ones (`sofia_reg_handle_register_token`).
+pub(crate) fn fill_register(ev: &mut Event, r: &Registered, sip_ip: &str) {
+    let reg = &r.reg;
+    ev.push("profile-name", "internal");
+    ev.push("from-user", reg.user.clone());
+    ev.push("from-host", reg.realm.clone());
+    ev.push("presence-hosts", format!("{sip_ip},{sip_ip}"));
+    ev.push("contact", reg.contact.clone());
+    ev.push("call-id", reg.call_id.clone());
+    ev.push("rpid", "unknown");
+    ev.push("status", reg.transport.reg_desc());
+    ev.push("expires", reg.expires_secs.to_string());
+    ev.push("to-user", reg.user.clone());
+    ev.push("to-host", reg.realm.clone());
+    ev.push("network-ip", reg.network_ip.clone());
+    ev.push("network-port", reg.network_port.to_string());
+    ev.push("username", reg.user.clone());
+    ev.push("realm", reg.realm.clone());
+    ev.push("user-agent", reg.user_agent.clone());
+    if r.update {
+        ev.push("update-reg", "true");
+    }
+}
+
+/// `sofia::unregister` headers (REGISTER with `Expires: 0`).
+pub(crate) fn fill_unregister(ev: &mut Event, r: &Registration) {
+    ev.push("profile-name", "internal");
+    ev.push("username", r.user.clone());
+    ev.push("from-user", r.user.clone());
+    ev.push("from-host", r.realm.clone());
+    ev.push("contact", r.contact.clone());
+    ev.push("call-id", r.call_id.clone());
+    ev.push("rpid", "unknown");
+    ev.push("realm", r.realm.clone());
+    ev.push("network-ip", r.network_ip.clone());
+    ev.push("network-port", r.network_port.to_string());
+    ev.push("user-agent", r.user_agent.clone());
+    ev.push("expires", "0");
+}
+
+/// `sofia::expire` headers (`sofia_reg_del_callback`).
+pub(crate) fn fill_expire(ev: &mut Event, r: &Registration) {
+    ev.push("profile-name", "internal");
+    ev.push("call-id", r.call_id.clone());
+    ev.push("user", r.user.clone());
+    ev.push("username", r.user.clone());
+    ev.push("host", r.realm.clone());
+    ev.push("contact", r.contact.clone());
+    ev.push("expires", r.expires_epoch.to_string());
+    ev.push("user-agent", r.user_agent.clone());
+    ev.push("realm", r.realm.clone());
+    ev.push("network-ip", r.network_ip.clone());
+    ev.push("network-port", r.network_port.to_string());
+}
 
 /// Characters `switch_url_encode` escapes (the set §1.7 lists for event values).
 fn url_encode(s: &str) -> String {
