@@ -309,3 +309,43 @@ async fn log_lines_with_their_level() {
     assert_eq!(c.nolog().await.unwrap().reply_text(), Some("+OK no longer logging"));
     assert_eq!(c.nolog().await.unwrap().reply_text(), Some("-ERR not loging"));
 }
+
+// mod_event_socket.c parse_command "userauth": the directory user's esl-password and its
+// esl-allowed-* lists, enforced later (`-ERR permission denied` for api, event and log);
+// an unknown user or a wrong password is `-ERR invalid`.
+#[tokio::test]
+async fn userauth_against_the_directory() {
+    use eslmatrix_sim::fs::pbx::directory::User;
+    use freeswitch_esl_tokio::{AuthMethod, EslConnectOptions};
+    let mock = switch().await;
+    mock.pbx().add_users(&[User {
+        id: "monitor".into(),
+        esl_password: Some("watch".into()),
+        allowed_events: Some("HEARTBEAT CHANNEL_CREATE".into()),
+        allowed_api: Some("status,show".into()),
+        allowed_log: Some("false".into()),
+        ..User::default()
+    }]);
+    let port = mock.addr().port();
+    let auth = |user: &str, pass: &str| {
+        EslClient::connect_with_auth(
+            "127.0.0.1",
+            port,
+            AuthMethod::user(user, pass),
+            EslConnectOptions::default(),
+        )
+    };
+    let (c, _events) = auth("monitor@pbx.example.org", "watch").await.expect("userauth accepted");
+    let reply = c.auth_response().expect("the auth reply is kept");
+    assert_eq!(reply.header("Allowed-Events"), Some("HEARTBEAT CHANNEL_CREATE"));
+    assert_eq!(reply.header("Allowed-API"), Some("status,show"));
+    assert_eq!(reply.header("Allowed-LOG"), Some("false"));
+    assert!(api(&c, "status").await.starts_with("UP "));
+    let denied = c.api("uuid_kill x").await.expect("a reply");
+    assert_eq!(denied.reply_text(), Some("-ERR permission denied"));
+    assert!(c.subscribe_events_raw(EventFormat::Plain, "HEARTBEAT").await.is_ok());
+    assert!(c.subscribe_events_raw(EventFormat::Plain, "CHANNEL_ANSWER").await.is_err());
+    assert_eq!(c.log("debug").await.unwrap().reply_text(), Some("-ERR permission denied"));
+    assert!(auth("monitor@pbx.example.org", "wrong").await.is_err());
+    assert!(auth("nobody@pbx.example.org", "watch").await.is_err());
+}

@@ -23,6 +23,7 @@ use super::listeners::{Delivery, Interest, Listener};
 use super::pbx::logs::{self, LogLine};
 use super::pbx::ApiOutput;
 use super::shared::{Control, Shared};
+use super::userauth::{self, Permissions};
 use super::wire::{self, Format, Message, GOODBYE, LOST_EVENTS, SHUTDOWN};
 
 /// Bytes the `Garbage` fault writes: binary, no header terminator.
@@ -102,6 +103,7 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, id: u64, shared: 
         logging: false,
         log_rx: None,
         log_level: 0,
+        perms: Permissions::all(),
     };
     tracing::info!(connection = id, %peer, "connected");
     conn.run(peer).await;
@@ -229,6 +231,8 @@ struct Conn {
     /// `log LEVEL`: the model's log lines, and the highest level this listener wants.
     log_rx: Option<Receiver<Arc<LogLine>>>,
     log_level: u8,
+    /// What a `userauth` login may do (everything after `auth`).
+    perms: Permissions,
     rng: StdRng,
     _registered: Registered,
 }
@@ -446,6 +450,9 @@ impl Conn {
             self.reply("-ERR not controlling a session").await
         } else if has_prefix(line, "event") {
             let args = line.split_once(' ').map_or("", |(_, a)| a);
+            if !self.events_permitted(args) {
+                return self.reply("-ERR permission denied").await;
+            }
             let (keys, format) = {
                 let mut interest = self.interest();
                 (interest.sub.subscribe(args), interest.sub.format)
@@ -490,16 +497,12 @@ impl Conn {
         let ok = if has_prefix(line, "auth ") {
             line[5..] == self.shared.password
         } else if has_prefix(line, "userauth ") {
-            // user@domain:password; an empty user or domain is as wrong as a bad password.
-            let parsed = line[9..].split_once('@').and_then(|(user, rest)| {
-                let (domain, pass) = rest.split_once(':')?;
-                (!user.is_empty() && !domain.is_empty()).then_some(pass)
-            });
-            if parsed == Some(self.shared.password.as_str()) {
+            let directory = self.shared.pbx.directory();
+            if let Some(ok) = userauth::login(&directory, &line[9..], &self.shared.password) {
                 self.authed = true;
+                self.perms = ok.permissions;
                 tracing::info!(connection = self.id, "authenticated (userauth)");
-                let allowed = [("Allowed-Events", "all"), ("Allowed-API", "all"), ("Allowed-LOG", "true")];
-                return self.out.send(&wire::command_reply("+OK accepted", &allowed)).await;
+                return self.out.raw(&ok.reply).await;
             }
             false
         } else {
@@ -538,6 +541,9 @@ impl Conn {
             out.extend_from_slice(b" Command not found!\n");
             return self.out.send(&wire::api_response_bytes(&out)).await;
         }
+        if !self.perms.allows_api(name, args) {
+            return self.reply("-ERR permission denied").await;
+        }
         let mut out = self.run_api(name, args).await;
         if out.is_empty() {
             out = "-ERR no reply\n".into();
@@ -550,6 +556,9 @@ impl Conn {
             Some((n, a)) => (n, Some(a)),
             None => (rest, None),
         };
+        if !self.perms.allows_api("bgapi", rest) {
+            return self.reply("-ERR permission denied").await;
+        }
         let job = match cmd.header("Job-UUID") {
             Some(j) => j.to_string(),
             None => self.uuid(),
@@ -695,7 +704,25 @@ impl Conn {
         }
     }
 
+    /// Whether a userauth login may subscribe to every keyword of an `event` command.
+    fn events_permitted(&self, args: &str) -> bool {
+        let mut custom = false;
+        for word in args.split(' ').filter(|w| !w.is_empty()) {
+            if ["plain", "json", "xml"].iter().any(|f| word.eq_ignore_ascii_case(f)) {
+                continue;
+            }
+            if !self.perms.allows_event(word, custom) {
+                return false;
+            }
+            custom |= word.eq_ignore_ascii_case("CUSTOM");
+        }
+        true
+    }
+
     async fn log(&mut self, rest: &str) -> Step {
+        if !self.perms.allows_log() {
+            return self.reply("-ERR permission denied").await;
+        }
         let level = rest.trim_start_matches(' ');
         let number = if level.is_empty() { Some(7) } else { log_level(level) };
         match number {

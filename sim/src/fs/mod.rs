@@ -8,6 +8,7 @@
 //! * [`command`]: client → server framing; [`wire`]: server → client bytes and event formats.
 //! * [`filter`]: `event`/`nixevent`/`filter` semantics; [`acl`]: CIDR allow-lists.
 //! * [`fault`]: misbehaviour on demand; [`pbx`]: the model every answer derives from.
+//! * [`userauth`]: `userauth` logins against the directory and their permissions.
 
 pub mod acl;
 pub mod bus;
@@ -21,6 +22,7 @@ mod listeners;
 pub mod pbx;
 pub mod server;
 mod shared;
+pub mod userauth;
 pub mod wire;
 
 pub use acl::Cidr;

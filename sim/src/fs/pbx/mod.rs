@@ -687,6 +687,16 @@ impl Pbx {
         self.lock().dialplan.extend(specs)
     }
 
+    /// The user directory `userauth` and `user/` dial strings consult.
+    pub fn directory(&self) -> directory::Directory {
+        self.lock().directory.clone()
+    }
+
+    /// Adds users to the directory (from a scenario's `[[user]]` tables).
+    pub fn add_users(&self, users: &[directory::User]) {
+        self.lock().directory.users.extend(users.iter().cloned());
+    }
+
     /// How many log lines a listener may fall behind by (its queue).
     pub fn log_queue(&self) -> usize {
         self.lock().config.event_queue

@@ -14,6 +14,7 @@ use tokio::time::{sleep, sleep_until, Instant};
 use toml::{Table, Value};
 
 use super::dialplan::ExtensionSpec;
+use super::directory::User;
 use super::generator::GeneratorSpec;
 use super::{ApiOutput, Party, Pbx, PbxError, Transport};
 use crate::fs::fault::{Fault, FaultControl};
@@ -27,6 +28,9 @@ pub enum ScenarioError {
     Toml(String),
     #[error("key {key:?}: {message}")]
     Top { key: String, message: String },
+    /// `index` counts from 1 in file order.
+    #[error("user {index}: key {key:?}: {message}")]
+    User { index: usize, key: String, message: String },
     /// `index` counts from 1 in file order.
     #[error("dialplan entry {index}: key {key:?}: {message}")]
     Dialplan { index: usize, key: String, message: String },
@@ -56,6 +60,8 @@ pub struct Scenario {
     /// `[[dialplan]]` extensions, installed ahead of the shipped dialplan when the
     /// scenario runs.
     pub dialplan: Vec<ExtensionSpec>,
+    /// `[[user]]` directory entries (who `userauth` and `user/` know).
+    pub users: Vec<User>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -198,6 +204,7 @@ enum Place {
     Top,
     Step(usize, String),
     Dialplan(usize),
+    User(usize),
 }
 
 impl Place {
@@ -211,6 +218,7 @@ impl Place {
             Place::Dialplan(index) => {
                 ScenarioError::Dialplan { index: *index, key: key.to_string(), message }
             }
+            Place::User(index) => ScenarioError::User { index: *index, key: key.to_string(), message },
         }
     }
 }
@@ -330,6 +338,29 @@ impl Scenario {
             }
             Some(_) => return Err(Place::Top.err("dialplan", "expected [[dialplan]] tables")),
         }
+        let mut users = Vec::new();
+        match top.get("user") {
+            None => {}
+            Some(Value::Array(items)) => {
+                for (i, item) in items.iter().enumerate() {
+                    let Value::Table(t) = item else {
+                        return Err(Place::Top.err("user", format!("entry {} is not a table", i + 1)));
+                    };
+                    let mut keys = Keys::new(t, Place::User(i + 1));
+                    let id = keys.user("id")?;
+                    users.push(User {
+                        id,
+                        domain: keys.opt_str("domain")?.unwrap_or_default(),
+                        esl_password: keys.opt_str("esl-password")?,
+                        allowed_events: keys.opt_str("esl-allowed-events")?,
+                        allowed_api: keys.opt_str("esl-allowed-api")?,
+                        allowed_log: keys.opt_str("esl-allowed-log")?,
+                    });
+                    keys.finish()?;
+                }
+            }
+            Some(_) => return Err(Place::Top.err("user", "expected [[user]] tables")),
+        }
         top.finish()?;
         if let Some(g) = &generator {
             steps.extend(g.steps());
@@ -338,7 +369,7 @@ impl Scenario {
         if repeat == Repeat::Forever && steps.is_empty() {
             return Err(Place::Top.err("repeat", "a scenario that repeats forever needs steps"));
         }
-        Ok(Scenario { name, description, repeat, period, steps, generator, dialplan })
+        Ok(Scenario { name, description, repeat, period, steps, generator, dialplan, users })
     }
 
     /// A scenario shipped in fixtures/scenarios/, embedded so the demo needs no files:
@@ -362,6 +393,7 @@ impl Scenario {
         if let Err(e) = pbx.add_extensions(&self.dialplan) {
             report.skipped.push(e.to_string());
         }
+        pbx.add_users(&self.users);
         loop {
             let start = Instant::now();
             let mut calls = JoinSet::new();
