@@ -234,3 +234,49 @@ fn mock_fs_listens_on_a_host_name() {
     child.wait().unwrap();
     assert_eq!(greeting, "Content-Type: auth/request");
 }
+
+#[test]
+fn wiring_write_merges_into_an_existing_config_and_keeps_a_backup() {
+    use std::io::Write;
+    let original = std::fs::read_to_string(repo("fixtures/config/eslmatrix.toml")).unwrap();
+    let path = scratch("merge.toml");
+    std::fs::write(&path, &original).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_eslmatrix"))
+        .args(["wiring", "--modules", "4x1", "--backend", "virtual", "--write", path.to_str().unwrap()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"1\nup\nn\ny\n").unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("merge.toml.bak"), "{}", stderr(&o));
+    let merged = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(scratch("merge.toml.bak")).unwrap(),
+        original,
+        "the backup is the old file"
+    );
+    // Every other table and comment survives; the wiring keys are the wizard's.
+    for kept in [
+        "# Event Socket supervision.",
+        "[link]",
+        "heartbeat = \"20s\"",
+        "[[page]]",
+        "[alerts.incoming]",
+        "intensity = 7",
+        "font = \"proportional8\"",
+        "# eslmatrix daemon configuration",
+    ] {
+        assert!(merged.contains(kept), "{kept:?} kept in:\n{merged}");
+    }
+    assert!(
+        merged.contains("modules = \"4x1\"") && merged.contains("# module wiring: the generic preset"),
+        "{merged}"
+    );
+    assert!(!merged.contains("\ncascaded = 4"), "the old chain length is gone: {merged}");
+    assert!(merged.lines().count() > 70, "not replaced by the 8-line section");
+    let check = eslmatrix(&["run", "--check", "--config", path.to_str().unwrap()]);
+    assert!(check.status.success(), "the merged file is a valid config: {}", stderr(&check));
+}

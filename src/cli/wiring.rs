@@ -91,14 +91,112 @@ pub fn run(a: WiringArgs) -> Result<(), CliError> {
     out.finish()?;
     let section = display_section(&wiring);
     match &a.write {
-        Some(path) => {
-            std::fs::write(path, &section)
-                .map_err(|e| CliError::usage(format!("{}: {e}", path.display())))?;
-            eprintln!("Wrote the [display] section to {}.", path.display());
-        }
+        Some(path) => write_section(path, &section)?,
         None => print!("{section}"),
     }
     Ok(())
+}
+
+/// The `[display]` keys that say how the modules are wired: the wizard's answer replaces
+/// all of them (an old `cascaded` or `preset` beside the new `modules` would contradict it).
+/// The others (`intensity`, `font`, `invert`…) stay as the person set them.
+const WIRING_KEYS: &[&str] = &[
+    "cascaded",
+    "modules",
+    "block_orientation",
+    "preset",
+    "digits_are_rows",
+    "columns_reversed",
+    "rows_reversed",
+    "reverse_order",
+    "chain_order",
+    "rotate",
+    "flip_x",
+];
+
+/// Writes the section into `path`: a new file, or merged into an existing config (its
+/// other tables, keys and comments kept; the original saved as `FILE.bak`).
+fn write_section(path: &std::path::Path, section: &str) -> Result<(), CliError> {
+    let fail = |e: &dyn std::fmt::Display| CliError::usage(format!("{}: {e}", path.display()));
+    let existing = match std::fs::read_to_string(path) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(fail(&e)),
+    };
+    let Some(existing) = existing else {
+        std::fs::write(path, section).map_err(|e| fail(&e))?;
+        eprintln!("Wrote the [display] section to {}.", path.display());
+        return Ok(());
+    };
+    let merged = merge_display(&existing, section).map_err(|e| fail(&e))?;
+    let backup = {
+        let mut name = path.as_os_str().to_owned();
+        name.push(".bak");
+        std::path::PathBuf::from(name)
+    };
+    std::fs::write(&backup, &existing).map_err(|e| CliError::usage(format!("{}: {e}", backup.display())))?;
+    std::fs::write(path, merged).map_err(|e| fail(&e))?;
+    eprintln!(
+        "Updated the [display] section of {} (the previous file is {}).",
+        path.display(),
+        backup.display()
+    );
+    Ok(())
+}
+
+/// `existing` with its `[display]` wiring replaced by `section`'s, everything else as it was.
+pub fn merge_display(existing: &str, section: &str) -> Result<String, String> {
+    let mut doc: toml_edit::DocumentMut = existing
+        .parse()
+        .map_err(|e: toml_edit::TomlError| format!("not TOML, left as it is: {}", e.message()))?;
+    let new: toml_edit::DocumentMut =
+        section.parse().map_err(|e: toml_edit::TomlError| e.message().to_owned())?;
+    let Some(new_display) = new.get("display").and_then(toml_edit::Item::as_table) else {
+        return Err("the wizard's section has no [display] table".into());
+    };
+    match doc.get_mut("display") {
+        Some(item) => {
+            let table = item.as_table_mut().ok_or("`display` is not a table: fix it by hand")?;
+            // A key the wizard sets keeps its place and comments, with the new value; an old
+            // wiring key it does not set becomes a comment (with the comments above it), so
+            // nothing the person wrote is lost.
+            let mut retired = String::new();
+            for key in WIRING_KEYS {
+                if new_display.contains_key(key) {
+                    continue;
+                }
+                if let Some((old_key, old_value)) = table.remove_entry(key) {
+                    let prefix = old_key.leaf_decor().prefix().and_then(|p| p.as_str()).unwrap_or("");
+                    let value = old_value.as_value().map_or_else(String::new, ToString::to_string);
+                    retired.push_str(prefix);
+                    retired.push_str(&format!("# {key} ={value}  (replaced by `eslmatrix wiring`)\n"));
+                }
+            }
+            for (key, value) in new_display {
+                match table.get_mut(key).and_then(toml_edit::Item::as_value_mut) {
+                    Some(slot) => {
+                        let decor = slot.decor().clone();
+                        *slot = value.as_value().cloned().ok_or("the wizard wrote a table")?;
+                        *slot.decor_mut() = decor;
+                    }
+                    None => {
+                        if let Some((formatted, _)) = new_display.get_key_value(key) {
+                            let mut formatted = formatted.clone();
+                            let prefix =
+                                formatted.leaf_decor().prefix().and_then(|p| p.as_str()).unwrap_or("");
+                            let prefix = format!("{}{prefix}", std::mem::take(&mut retired));
+                            formatted.leaf_decor_mut().set_prefix(prefix);
+                            table.insert_formatted(&formatted, value.clone());
+                        }
+                    }
+                }
+            }
+        }
+        None => {
+            doc.insert("display", toml_edit::Item::Table(new_display.clone()));
+        }
+    }
+    Ok(doc.to_string())
 }
 
 /// The hidden wiring of the simulated chain: what the person is to find.
