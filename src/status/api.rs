@@ -358,6 +358,23 @@ pub struct ChannelRow {
     /// when this is empty or equals `uuid`.
     #[serde(default)]
     pub call_uuid: String,
+    /// The channel name (`sofia/internal/1001@…`, `loopback/1000-b`).
+    #[serde(default)]
+    pub name: String,
+}
+
+impl ChannelRow {
+    /// Whether this is the B half of a loopback pair (mod_loopback names it
+    /// `loopback/<destination>-b`): part of the call that dialled the loopback, not a call.
+    pub fn is_loopback_b(&self) -> bool {
+        is_loopback_b_name(&self.name)
+    }
+}
+
+/// Whether a channel name is a loopback B leg's (mod_loopback.c, `channel_on_init`:
+/// `loopback/%s-b`).
+pub fn is_loopback_b_name(name: &str) -> bool {
+    name.starts_with("loopback/") && name.ends_with("-b")
 }
 
 /// Parses `show channels as json` into the list of live channels, so a refresh can rebuild the
@@ -772,7 +789,7 @@ mod tests {
     fn channels_json() {
         let body = r#"{"row_count":2,"rows":[{"uuid":"a","call_uuid":"a","name":"x"},{"uuid":"b","call_uuid":"a"}]}"#;
         let rows = parse_channels_json(body).unwrap();
-        assert_eq!(rows[1], ChannelRow { uuid: "b".into(), call_uuid: "a".into() });
+        assert_eq!((rows[1].uuid.as_str(), rows[1].call_uuid.as_str()), ("b", "a"));
         assert_eq!(parse_channels_json("{\"row_count\": 0}\n").unwrap(), vec![]);
         assert!(parse_channels_json(r#"{"row_count":3,"rows":[]}"#).is_err());
     }

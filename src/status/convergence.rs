@@ -139,7 +139,7 @@ impl Truth {
             channel_list: Some(
                 self.channels
                     .iter()
-                    .map(|(u, c)| ChannelRow { uuid: u.clone(), call_uuid: c.clone() })
+                    .map(|(u, c)| ChannelRow { uuid: u.clone(), call_uuid: c.clone(), name: String::new() })
                     .collect(),
             ),
             registrations: Some(RegistrationList { total: rows.len() as u64, rows }),

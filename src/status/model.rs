@@ -339,6 +339,13 @@ impl PbxStatus {
             "CHANNEL_CREATE" => {
                 let uuid = ev.value("Unique-ID")?;
                 let new = self.channels.create(uuid, ev.value("Channel-Call-UUID").unwrap_or(uuid));
+                let loopback_b = ev.value("Channel-Name").is_some_and(api::is_loopback_b_name)
+                    || ev.value("variable_loopback_leg").is_some_and(|l| l.eq_ignore_ascii_case("B"));
+                if loopback_b {
+                    // The dialled side of a loopback: the call was announced by its caller.
+                    self.channels.mark_loopback_b(uuid);
+                    return None;
+                }
                 if new {
                     CallInfo::from_event(ev).map(Notice::Incoming)
                 } else {
@@ -359,19 +366,15 @@ impl PbxStatus {
                 self.channels.bridge(a, ev.value("Other-Leg-Unique-ID"), call);
                 None
             }
-            "CHANNEL_UNBRIDGE" => {
-                // Each leg is its own call again.
-                let a = ev.value("Unique-ID")?;
-                self.channels.bridge(a, None, a);
-                if let Some(b) = ev.value("Other-Leg-Unique-ID") {
-                    self.channels.bridge(b, None, b);
-                }
-                None
-            }
+            // The legs stay one call until the last of them hangs up (see `calls`): an
+            // unbridge is how a call starts to end, or a transfer starts.
+            "CHANNEL_UNBRIDGE" => None,
             "CHANNEL_HANGUP_COMPLETE" => {
                 let uuid = ev.value("Unique-ID")?;
+                let loopback_b = self.channels.is_loopback_b(uuid)
+                    || ev.value("Channel-Name").is_some_and(api::is_loopback_b_name);
                 let first = self.channels.hangup(uuid, ev.value("Channel-Call-UUID").unwrap_or(uuid));
-                if first {
+                if first && !loopback_b {
                     CallOutcome::from_event(ev).map(Notice::HungUp)
                 } else {
                     None

@@ -94,6 +94,8 @@ pub(crate) struct ChannelSet {
     ended: HashSet<String>,
     ended_order: VecDeque<String>,
     created_during_refresh: HashMap<String, String>,
+    /// Loopback B legs among the live channels: never a call by themselves.
+    loopback_b: HashSet<String>,
     refreshing: bool,
     untracked_channels: u64,
     untracked_calls: u64,
@@ -128,13 +130,59 @@ impl ChannelSet {
         self.channels_known.then(|| self.untracked_channels + self.live.len() as u64)
     }
 
-    /// A channel heads a call when its call UUID is empty or its own; a B leg carries the A
-    /// leg's UUID from its CHANNEL_CREATE on, so a ringing pair is one call, as people count.
-    /// (FreeSWITCH's `basic_calls` view, behind `show calls`, counts the ringing B leg as a
-    /// call of its own until CHANNEL_BRIDGE puts the pair in its `calls` table.)
+    /// Calls as people count them: the live channels grouped by the call they belong to.
+    ///
+    /// * A B leg carries the A leg's UUID from its CHANNEL_CREATE on, so a ringing pair is one
+    ///   call (FreeSWITCH's `basic_calls` view, behind `show calls`, counts the ringing B leg
+    ///   as a call of its own until CHANNEL_BRIDGE puts the pair in its `calls` table).
+    /// * A leg whose call's head is gone is a call by itself: after an unbridge the ending
+    ///   call counts once until its last leg hangs up, and a leg that lives on after its
+    ///   caller left (a transfer, a parked or queued leg) still counts.
+    /// * A loopback B leg, and every leg that hangs off it, belong to the call that dialled
+    ///   the loopback: never a call by themselves.
     pub(crate) fn calls(&self) -> Option<u64> {
-        let heads = self.live.iter().filter(|(uuid, call)| call.is_empty() || call == uuid).count();
-        self.calls_known.then(|| self.untracked_calls + heads as u64)
+        let mut roots: HashSet<&str> = HashSet::new();
+        for uuid in self.live.keys() {
+            if let Some(root) = self.root(uuid) {
+                roots.insert(root);
+            }
+        }
+        self.calls_known.then(|| self.untracked_calls + roots.len() as u64)
+    }
+
+    /// The channel that stands for `uuid`'s call, `None` for a loopback B leg's side.
+    fn root<'a>(&'a self, uuid: &'a str) -> Option<&'a str> {
+        let mut at = uuid;
+        // A malformed cycle of call UUIDs stands for one call: its smallest member.
+        let mut least = uuid;
+        // Calls nest at most a loopback deep; the bound also stops a malformed cycle.
+        for _ in 0..8 {
+            least = least.min(at);
+            if self.loopback_b.contains(at) {
+                return None;
+            }
+            match self.live.get_key_value(at) {
+                Some((own, call)) if call.is_empty() || call == own => return Some(own),
+                Some((own, call)) => match self.live.get_key_value(call.as_str()) {
+                    Some((next, _)) => at = next,
+                    None => return Some(own),
+                },
+                None => return None,
+            }
+        }
+        Some(least)
+    }
+
+    /// Marks a live channel as a loopback B leg (its name or `loopback_leg` says so).
+    pub(crate) fn mark_loopback_b(&mut self, uuid: &str) {
+        if self.live.contains_key(uuid) {
+            self.loopback_b.insert(uuid.to_owned());
+        }
+    }
+
+    /// Whether `uuid` is a known loopback B leg.
+    pub(crate) fn is_loopback_b(&self, uuid: &str) -> bool {
+        self.loopback_b.contains(uuid)
     }
 
     pub(crate) fn is_ended(&self, uuid: &str) -> bool {
@@ -185,6 +233,7 @@ impl ChannelSet {
         }
         self.remember_ended(uuid);
         self.created_during_refresh.remove(uuid);
+        self.loopback_b.remove(uuid);
         if self.live.remove(uuid).is_none() {
             if self.untracked_channels > 0 {
                 self.untracked_channels -= 1;
@@ -232,6 +281,10 @@ impl ChannelSet {
             let fresh: Vec<&ChannelRow> = rows.iter().filter(|r| !self.ended.contains(&r.uuid)).collect();
             let (followed, counted) = fresh.split_at(fresh.len().min(MAX_TRACKED_CHANNELS));
             self.live = followed.iter().map(|r| (r.uuid.clone(), r.call_uuid.clone())).collect();
+            let survivors: HashSet<String> =
+                self.loopback_b.iter().filter(|u| self.live.contains_key(*u)).cloned().collect();
+            self.loopback_b = followed.iter().filter(|r| r.is_loopback_b()).map(|r| r.uuid.clone()).collect();
+            self.loopback_b.extend(survivors);
             for (uuid, call) in during {
                 if self.live.len() < MAX_TRACKED_CHANNELS {
                     self.live.insert(uuid, call);
@@ -459,7 +512,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn row(uuid: &str, call: &str) -> ChannelRow {
-        ChannelRow { uuid: uuid.into(), call_uuid: call.into() }
+        ChannelRow { uuid: uuid.into(), call_uuid: call.into(), name: String::new() }
     }
 
     #[test]
@@ -486,6 +539,86 @@ mod tests {
         assert_eq!((c.channels(), c.calls()), (Some(2), Some(1)));
         c.hangup("b", "a");
         assert_eq!((c.channels(), c.calls()), (Some(1), Some(1)));
+    }
+
+    fn counts(c: &ChannelSet) -> (Option<u64>, Option<u64>) {
+        (c.calls(), c.channels())
+    }
+
+    /// {calls} as a person counts, through every transition; {channels} counts legs.
+    #[test]
+    fn calls_count_as_people_do_through_every_transition() {
+        let mut c = ChannelSet::default();
+        c.apply_refresh(Some(&[]), None, None);
+        // Ringing: the B leg carries the A leg's call UUID from its creation.
+        c.create("a", "a");
+        c.create("b", "a");
+        assert_eq!(counts(&c), (Some(1), Some(2)), "ringing pair");
+        c.bridge("a", Some("b"), "a");
+        assert_eq!(counts(&c), (Some(1), Some(2)), "bridged");
+        // UNBRIDGE changes nothing; the call ends with its last leg.
+        c.hangup("b", "a");
+        assert_eq!(counts(&c), (Some(1), Some(1)), "between the first and the last hang-up");
+        c.hangup("a", "a");
+        assert_eq!(counts(&c), (Some(0), Some(0)));
+
+        // The caller leaves first; the callee's leg lives on (a transfer, a queue): still a call.
+        c.create("c", "c");
+        c.create("d", "c");
+        c.bridge("c", Some("d"), "c");
+        c.hangup("c", "c");
+        assert_eq!(counts(&c), (Some(1), Some(1)), "an orphaned leg is a call of its own");
+        // Blind transfer: d is bridged to a new leg e.
+        c.create("e", "d");
+        c.bridge("d", Some("e"), "d");
+        assert_eq!(counts(&c), (Some(1), Some(2)), "transferred");
+        c.hangup("e", "d");
+        c.hangup("d", "d");
+
+        // Attended transfer: while consulting, two conversations; after it, one.
+        c.create("f", "f");
+        c.create("g", "f");
+        c.bridge("f", Some("g"), "f");
+        c.create("g2", "g2");
+        c.create("h", "g2");
+        assert_eq!(counts(&c), (Some(2), Some(4)), "consulting");
+        c.bridge("f", Some("h"), "f");
+        c.hangup("g", "f");
+        c.hangup("g2", "g2");
+        assert_eq!(counts(&c), (Some(1), Some(2)), "transfer completed");
+        c.hangup("h", "f");
+        c.hangup("f", "f");
+
+        // Parked: one answered leg and nobody else is a call.
+        c.create("p", "p");
+        assert_eq!(counts(&c), (Some(1), Some(1)), "parked");
+        c.hangup("p", "p");
+
+        // Loopback: A → loopback-a, loopback-b → B are one call of four legs.
+        c.create("la", "la");
+        c.create("lpa", "la");
+        c.create("lpb", "lpb");
+        c.mark_loopback_b("lpb");
+        c.create("lb", "lpb");
+        c.bridge("lpb", Some("lb"), "lpb");
+        assert_eq!(counts(&c), (Some(1), Some(4)), "loopback");
+        // A listing says the same.
+        let rows = [
+            ChannelRow { uuid: "la".into(), call_uuid: "la".into(), name: "sofia/internal/1001@x".into() },
+            ChannelRow { uuid: "lpa".into(), call_uuid: "la".into(), name: "loopback/1000-a".into() },
+            ChannelRow { uuid: "lpb".into(), call_uuid: "lpb".into(), name: "loopback/1000-b".into() },
+            ChannelRow { uuid: "lb".into(), call_uuid: "lpb".into(), name: "sofia/internal/1000@y".into() },
+        ];
+        let mut listed = ChannelSet::default();
+        listed.apply_refresh(Some(&rows), None, None);
+        assert_eq!(counts(&listed), (Some(1), Some(4)), "loopback, from a listing");
+    }
+
+    #[test]
+    fn a_cycle_of_call_uuids_terminates_and_counts_once() {
+        let mut c = ChannelSet::default();
+        c.apply_refresh(Some(&[row("x", "y"), row("y", "x")]), None, None);
+        assert_eq!(counts(&c), (Some(1), Some(2)));
     }
 
     #[test]
