@@ -113,3 +113,22 @@ fn a_carrier_size_registry_lists_and_counts_every_binding() {
     assert_eq!(pbx.unregister("u500"), Ok(1));
     assert_eq!(show(&pbx, "registrations count"), "\n99999 total.\n");
 }
+
+/// A scenario sets `multiple_registrations` and each REGISTER's Expires; the bindings
+/// then expire on their own when nothing refreshes them.
+#[tokio::test(start_paused = true)]
+async fn a_scenario_sets_multiple_registrations_and_expires() {
+    let scenario = eslmatrix_sim::fs::pbx::scenario::Scenario::parse(
+        "multiple_registrations = true\n\
+         [[step]]\nat = \"0s\"\naction = \"register\"\nuser = \"1001\"\nexpires = 20\n\
+         [[step]]\nat = \"1s\"\naction = \"register\"\nuser = \"1001\"\ntransport = \"wss\"\nuser_agent = \"SIP.js\"\nexpires = 20\n",
+    )
+    .unwrap();
+    let mock = MockFreeSwitch::start(MockConfig { heartbeat: None, ..MockConfig::default() }).await.unwrap();
+    let report = scenario.run(mock.pbx(), mock.faults()).await;
+    assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+    assert_eq!(show(mock.pbx(), "registrations count"), "\n2 total.\n");
+    tokio::time::sleep(Duration::from_secs(82)).await;
+    assert_eq!(show(mock.pbx(), "registrations count"), "\n0 total.\n");
+    mock.shutdown().await;
+}

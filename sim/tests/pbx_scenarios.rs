@@ -144,7 +144,7 @@ async fn rejections_in_turn() {
 #[tokio::test(start_paused = true)]
 async fn busy_office_is_reproducible() {
     let scenario = shipped("busy-office");
-    let calls = scenario.steps.iter().filter(|s| matches!(s.action, Action::Call(_))).count();
+    let calls = scenario.timeline().filter(|s| matches!(s.action, Action::Call(_))).count();
     assert!(calls > 40, "{calls} calls in 10 minutes at 8/min");
     let (pbx, events, report, _) = play(&scenario).await;
     assert_eq!(report.calls, calls);
@@ -249,6 +249,16 @@ fn errors_name_the_step_and_key() {
         ("[generator]\nseed = 1\ncalls_per_minute = 0\nusers = 3\nduration = \"1m\"", "key \"generator.calls_per_minute\""),
         ("[generator]\nseed = 1\ncalls_per_minute = 1\nusers = 1\nduration = \"1m\"", "key \"generator.users\""),
         ("name = ", "invalid TOML"),
+        ("multiple_registrations = \"sometimes\"", "key \"multiple_registrations\": expected true, false"),
+        (
+            "[[step]]\nat = \"0s\"\naction = \"register\"\nuser = \"1000\"\nexpires = 0",
+            "step 1 (register): key \"expires\": expected seconds, at least 1",
+        ),
+        (
+            "[generator]\nseed = 1\ncalls_per_minute = 60001\nusers = 3\nduration = \"1m\"",
+            "key \"generator.calls_per_minute\": must be above 0 and at most 60000",
+        ),
+        ("[generator]\nseed = 1\ncalls_per_minute = 1\nusers = 100001\nduration = \"1m\"", "key \"generator.users\""),
     ];
     for (input, expected) in cases {
         let err = Scenario::parse(input).expect_err(input).to_string();
@@ -263,8 +273,9 @@ fn every_shipped_scenario_parses() {
     for name in ["webrtc-click-to-call", "originate", "busy-office", "rejections", "demo"] {
         let s = shipped(name);
         assert_eq!(s.name, name);
-        assert!(!s.steps.is_empty());
-        assert!(s.steps.windows(2).all(|w| w[0].at <= w[1].at));
+        let timeline: Vec<_> = s.timeline().collect();
+        assert!(!timeline.is_empty());
+        assert!(timeline.windows(2).all(|w| w[0].at <= w[1].at));
         assert_eq!(Scenario::builtin(name), Some(Ok(s)), "the embedded copy is the file");
     }
     assert_eq!(Scenario::builtin("nosuch"), None);

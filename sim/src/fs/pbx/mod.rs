@@ -33,6 +33,7 @@ mod lifecycle;
 pub mod logs;
 pub mod registry;
 pub mod scenario;
+pub mod timeline;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;

@@ -1,10 +1,11 @@
 //! Scenarios: timed scripts of PBX activity (TOML, documented in
 //! fixtures/scenarios/README.md) played against a [`Pbx`] on tokio time.
 //!
-//! Timing is a timeline: each step has `at`, its offset from the start of the pass.
-//! Calls and originates run in the background from their `at`, so later steps (another
-//! call, a gateway flap) happen while they ring or talk; a pass ends when every step has
-//! run and every call it started has ended.
+//! Timing is a timeline (see `timeline`): each step has `at`, its offset from the start
+//! of the pass. Calls and originates run in the background from their `at`, so later
+//! steps (another call, a gateway flap) happen while they ring or talk; a pass ends when
+//! every step has run and every call it started has ended. A generator's steps are made
+//! as the pass reaches them, so a carrier-size timeline is never held in memory.
 
 use std::path::Path;
 use std::time::Duration;
@@ -16,7 +17,8 @@ use toml::{Table, Value};
 use super::dialplan::ExtensionSpec;
 use super::directory::User;
 use super::generator::GeneratorSpec;
-use super::{ApiOutput, Party, Pbx, PbxError, Transport};
+pub use super::timeline::{parse_duration, Action, CallSpec, Outcome, Step};
+use super::{ApiOutput, MultipleRegistrations, Party, Pbx, PbxError, Transport};
 use crate::fs::fault::{Fault, FaultControl};
 
 /// Why a scenario could not be loaded. Each message is one line naming the step and key.
@@ -54,101 +56,17 @@ pub struct Scenario {
     pub repeat: Repeat,
     /// Minimum length of one pass: the next pass starts no earlier than this.
     pub period: Option<Duration>,
-    /// Explicit steps merged with the generator's, sorted by `at`.
+    /// The explicit `[[step]]`s in time order; [`Scenario::timeline`] merges in the
+    /// generator's.
     pub steps: Vec<Step>,
     pub generator: Option<GeneratorSpec>,
+    /// The profile's `multiple-registrations` while the scenario runs (`None`: as is).
+    pub multiple_registrations: Option<MultipleRegistrations>,
     /// `[[dialplan]]` extensions, installed ahead of the shipped dialplan when the
     /// scenario runs.
     pub dialplan: Vec<ExtensionSpec>,
     /// `[[user]]` directory entries (who `userauth` and `user/` know).
     pub users: Vec<User>,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct Step {
-    pub at: Duration,
-    pub action: Action,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub enum Action {
-    Register {
-        user: String,
-        transport: Transport,
-        user_agent: String,
-    },
-    Unregister {
-        user: String,
-    },
-    Expire {
-        user: String,
-    },
-    Call(CallSpec),
-    /// `api originate <args>`; with `talk_for`, the A leg is killed after that long.
-    Originate {
-        args: String,
-        talk_for: Option<Duration>,
-    },
-    Gateway {
-        name: String,
-        up: bool,
-    },
-    Message {
-        text: String,
-    },
-    /// `connection` None = every connection.
-    Fault {
-        fault: Fault,
-        connection: Option<u64>,
-    },
-    Api {
-        command: String,
-        args: String,
-    },
-}
-
-impl Action {
-    fn name(&self) -> &'static str {
-        match self {
-            Action::Register { .. } => "register",
-            Action::Unregister { .. } => "unregister",
-            Action::Expire { .. } => "expire",
-            Action::Call(_) => "call",
-            Action::Originate { .. } => "originate",
-            Action::Gateway { .. } => "gateway",
-            Action::Message { .. } => "message",
-            Action::Fault { .. } => "fault",
-            Action::Api { .. } => "api",
-        }
-    }
-}
-
-/// One call from a registered user to another number.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CallSpec {
-    pub from: String,
-    pub to: String,
-    pub caller_name: Option<String>,
-    /// How long it rings before the outcome happens.
-    pub ring_for: Duration,
-    pub outcome: Outcome,
-    /// Who hangs up an answered call.
-    pub hangup: Party,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    Answer {
-        talk_for: Duration,
-    },
-    /// 486 Busy Here → USER_BUSY.
-    Busy,
-    /// 404 Not Found → UNALLOCATED_NUMBER.
-    NotFound,
-    /// 480 Temporarily Unavailable → NO_USER_RESPONSE.
-    NoAnswer,
-    /// The caller hangs up while it rings → ORIGINATOR_CANCEL (487).
-    Cancel,
 }
 
 /// What a run did; model errors (a call killed by `hupall` before its answer step, a
@@ -169,28 +87,6 @@ pub const BUILTIN: [(&str, &str); 5] = [
     ("busy-office", include_str!("../../../../fixtures/scenarios/busy-office.toml")),
     ("demo", include_str!("../../../../fixtures/scenarios/demo.toml")),
 ];
-
-/// Parses `"1.5s"`, `"500ms"`, `"2m"`, `"1h"` (non-negative, at most a year).
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
-    let (number, unit) = t.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("invalid duration {text:?} (use e.g. \"1.5s\", \"500ms\", \"2m\")"))?;
-    let scale = match unit.trim() {
-        "ms" => 0.001,
-        "s" => 1.0,
-        "m" | "min" => 60.0,
-        "h" => 3600.0,
-        _ => return Err(format!("invalid duration unit in {text:?} (ms, s, m or h)")),
-    };
-    let secs = value * scale;
-    if !secs.is_finite() || secs > 366.0 * 86_400.0 {
-        return Err(format!("duration {text:?} is out of range"));
-    }
-    Ok(Duration::from_secs_f64(secs))
-}
 
 /// Reads typed keys from one TOML table and reports unknown ones, naming the place.
 struct Keys<'a> {
@@ -300,8 +196,27 @@ impl Scenario {
         let period = top.opt_duration("period")?;
         let generator = match top.get("generator") {
             None => None,
-            Some(Value::Table(t)) => Some(GeneratorSpec::from_table(t)?),
+            Some(Value::Table(t)) => Some(GeneratorSpec::from_table(t).map_err(|e| ScenarioError::Top {
+                key: format!("generator.{}", e.key),
+                message: e.message,
+            })?),
             Some(_) => return Err(Place::Top.err("generator", "expected a table")),
+        };
+        let multiple_registrations = match top.get("multiple_registrations") {
+            None => None,
+            Some(Value::Boolean(on)) => {
+                Some(if *on { MultipleRegistrations::Contact } else { MultipleRegistrations::Off })
+            }
+            Some(Value::String(s)) => Some(MultipleRegistrations::parse(s).ok_or_else(|| {
+                Place::Top.err(
+                    "multiple_registrations",
+                    format!("expected true, false, \"call-id\" or \"contact\", not {s:?}"),
+                )
+            })?),
+            Some(_) => {
+                return Err(Place::Top
+                    .err("multiple_registrations", "expected true, false, \"call-id\" or \"contact\""))
+            }
         };
         let mut steps = Vec::new();
         match top.get("step") {
@@ -362,14 +277,21 @@ impl Scenario {
             Some(_) => return Err(Place::Top.err("user", "expected [[user]] tables")),
         }
         top.finish()?;
-        if let Some(g) = &generator {
-            steps.extend(g.steps());
-            steps.sort_by_key(|s| s.at);
-        }
-        if repeat == Repeat::Forever && steps.is_empty() {
+
+        if repeat == Repeat::Forever && steps.is_empty() && generator.is_none() {
             return Err(Place::Top.err("repeat", "a scenario that repeats forever needs steps"));
         }
-        Ok(Scenario { name, description, repeat, period, steps, generator, dialplan, users })
+        Ok(Scenario {
+            name,
+            description,
+            repeat,
+            period,
+            steps,
+            generator,
+            multiple_registrations,
+            dialplan,
+            users,
+        })
     }
 
     /// A scenario shipped in fixtures/scenarios/, embedded so the demo needs no files:
@@ -388,8 +310,23 @@ impl Scenario {
 
     /// Plays the scenario on tokio time. Returns when every pass is done (never, for
     /// `repeat = "forever"`).
+    /// One pass's steps in time order: the explicit ones and the generator's, made as
+    /// they are reached. On equal `at`, explicit steps go first.
+    pub fn timeline(&self) -> impl Iterator<Item = Step> + '_ {
+        let mut explicit = self.steps.iter().cloned().peekable();
+        let mut generated = self.generator.iter().flat_map(GeneratorSpec::stream).peekable();
+        std::iter::from_fn(move || match (explicit.peek(), generated.peek()) {
+            (Some(e), Some(g)) if g.at < e.at => generated.next(),
+            (Some(_), _) => explicit.next(),
+            (None, _) => generated.next(),
+        })
+    }
+
     pub async fn run(&self, pbx: &Pbx, faults: &FaultControl) -> RunReport {
         let mut report = RunReport::default();
+        if let Some(mode) = self.multiple_registrations {
+            pbx.set_multiple_registrations(mode);
+        }
         if let Err(e) = pbx.add_extensions(&self.dialplan) {
             report.skipped.push(e.to_string());
         }
@@ -397,19 +334,22 @@ impl Scenario {
         loop {
             let start = Instant::now();
             let mut calls = JoinSet::new();
-            for step in &self.steps {
+            for step in self.timeline() {
                 sleep_until(start + step.at).await;
                 report.steps += 1;
+                tracing::debug!(at = ?step.at, action = step.action.name(), "scenario step");
                 if let Err(e) = execute(&step.action, pbx, faults, &mut calls, &mut report) {
+                    tracing::info!(action = step.action.name(), "scenario step skipped: {e}");
                     report.skipped.push(format!("{}: {e}", step.action.name()));
+                }
+                // Finished calls are collected as the pass goes: a long run holds only
+                // the calls still in progress.
+                while let Some(result) = calls.try_join_next() {
+                    call_ended(result, &mut report);
                 }
             }
             while let Some(result) = calls.join_next().await {
-                match result {
-                    Ok(Err(e)) => report.skipped.push(format!("call: {e}")),
-                    Ok(Ok(())) => {}
-                    Err(e) => report.skipped.push(format!("call task: {e}")),
-                }
+                call_ended(result, &mut report);
             }
             if let Some(period) = self.period {
                 sleep_until(start + period).await;
@@ -421,6 +361,15 @@ impl Scenario {
                 }
             }
         }
+    }
+}
+
+/// The report keeps only skipped steps and failed calls (bounded by what the pass ran).
+fn call_ended(result: Result<Result<(), PbxError>, tokio::task::JoinError>, report: &mut RunReport) {
+    match result {
+        Ok(Err(e)) => report.skipped.push(format!("call: {e}")),
+        Ok(Ok(())) => {}
+        Err(e) => report.skipped.push(format!("call task: {e}")),
     }
 }
 
@@ -476,6 +425,11 @@ fn parse_step(index: usize, t: &Table) -> Result<Step, ScenarioError> {
             user: keys.user("user")?,
             transport: parse_transport(&mut keys, &place)?,
             user_agent: keys.opt_str("user_agent")?.unwrap_or_else(|| "Zoiper rv2.10.20.5".to_string()),
+            expires: match keys.opt_int("expires")? {
+                None => None,
+                Some(n) if (1..=i64::from(u32::MAX)).contains(&n) => Some(n as u64),
+                Some(_) => return Err(place.err("expires", "expected seconds, at least 1")),
+            },
         },
         "unregister" => Action::Unregister { user: keys.user("user")? },
         "expire" => Action::Expire { user: keys.user("user")? },
@@ -565,9 +519,12 @@ fn execute(
     report: &mut RunReport,
 ) -> Result<(), String> {
     match action {
-        Action::Register { user, transport, user_agent } => {
-            pbx.register(user, *transport, user_agent).map(|_| ()).map_err(|e| e.to_string())
+        Action::Register { user, transport, user_agent, expires } => match expires {
+            Some(secs) => pbx.register_expiring(user, *transport, user_agent, *secs),
+            None => pbx.register(user, *transport, user_agent),
         }
+        .map(|_| ())
+        .map_err(|e| e.to_string()),
         Action::Unregister { user } => pbx.unregister(user).map(|_| ()).map_err(|e| e.to_string()),
         Action::Expire { user } => pbx.expire(user).map(|_| ()).map_err(|e| e.to_string()),
         Action::Call(spec) => {
@@ -634,22 +591,5 @@ pub async fn run_call(pbx: Pbx, spec: CallSpec) -> Result<(), PbxError> {
         Outcome::NotFound => pbx.reject(&call, 404),
         Outcome::NoAnswer => pbx.reject(&call, 480),
         Outcome::Cancel => pbx.cancel(&call),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
-        assert!(parse_duration("-1s").is_err());
-        assert!(parse_duration("1").is_err());
-        assert!(parse_duration("1e400s").is_err());
-        assert!(parse_duration("99999999h").is_err());
     }
 }
