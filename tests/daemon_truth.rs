@@ -514,3 +514,45 @@ async fn one_malformed_event_is_skipped_and_a_flood_of_them_ends_in_no_link_with
     assert_eq!(seen.last().map(|(_, r)| r.clone()), Some(page("0 calls  4 reg")), "{timeline}");
     golden!("truth_malformed", timeline);
 }
+
+/// The phone 1000 reboots and registers under a new Call-ID. With sofia's shipped default
+/// FreeSWITCH replaces its binding and only says `sofia::register` for the new one: still
+/// three registrations. With `multiple-registrations` on (the mock's profile and the server
+/// setting alike) the old binding stays: four.
+#[tokio::test(start_paused = true)]
+async fn a_phone_rebooting_with_a_new_call_id_is_still_one_registration() {
+    let _serial = SERIAL.lock().await;
+    for multiple in [false, true] {
+        let mut story = Story::new(MockConfig::default(), &[CALLS_PAGE], "").await;
+        let pbx = story.fs.pbx().clone();
+        if multiple {
+            pbx.set_multiple_registrations(eslmatrix_sim::fs::pbx::MultipleRegistrations::CallId);
+            story.config.daemon.servers[0].multiple_registrations = true;
+        }
+        let want = if multiple { "0 calls  4 reg" } else { "0 calls  3 reg" };
+        let (rec, stats) = story
+            .run(|rec, _| async move {
+                until_shown(&rec, &page("0 calls  3 reg")).await;
+                pbx.register("1000", Transport::Udp, "Yealink SIP-T46S 66.86.0.160").unwrap();
+                sleep(SECS(5)).await;
+                let truth = pbx.snapshot().registrations;
+                assert_eq!(format!("0 calls  {truth} reg"), want, "the mock's truth");
+            })
+            .await;
+        assert_eq!(rec.last().map(|s| s.rows), Some(page(want)), "multiple_registrations = {multiple}");
+        assert_eq!(stats[0].corrections, 0, "right from the events, nothing to correct: {:?}", stats[0]);
+    }
+}
+
+#[test]
+fn reconcile_and_multiple_registrations_are_settings() {
+    let text = "[[server]]\nhost = \"pbx\"\nmultiple_registrations = true\n[link]\nreconcile = \"5m\"\n";
+    let c = Config::parse(text, None).expect("valid");
+    assert!(c.daemon.servers[0].multiple_registrations);
+    assert_eq!(c.daemon.link.reconcile, SECS(300));
+    let c = Config::parse("[[server]]\nhost = \"pbx\"\n", None).expect("valid");
+    assert!(!c.daemon.servers[0].multiple_registrations, "FreeSWITCH's default");
+    assert_eq!(c.daemon.link.reconcile, SECS(60));
+    let e = Config::parse("[link]\nreconcile = \"0s\"\n", None).expect_err("zero");
+    assert!(e.to_string().contains("link.reconcile"), "{e}");
+}
