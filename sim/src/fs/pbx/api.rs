@@ -150,15 +150,15 @@ impl State {
     pub(super) fn call_rows(&self) -> Vec<Vec<(String, String)>> {
         let host = &self.config.switchname;
         let mut rows = Vec::new();
-        for ch in &self.channels {
-            let as_callee = self.bridges.iter().any(|b| b.callee == ch.uuid);
-            let bridge = self.bridges.iter().find(|b| b.caller == ch.uuid);
+        for ch in &self.calls.channels {
+            let as_callee = self.calls.bridges.iter().any(|b| b.callee == ch.uuid);
+            let bridge = self.calls.bridges.iter().find(|b| b.caller == ch.uuid);
             if as_callee || bridge.is_some() {
                 continue;
             }
             rows.push(basic_calls_row(ch, None, None, host));
         }
-        for b in &self.bridges {
+        for b in &self.calls.bridges {
             if let (Some(a), Some(bb)) = (self.chan(&b.caller), self.chan(&b.callee)) {
                 rows.push(basic_calls_row(a, Some(bb), Some(b.created_us / 1_000_000), host));
             }
@@ -188,7 +188,8 @@ impl State {
                             as_ = arg(4);
                         }
                         let needle = arg(2).unwrap_or("").replace('%', "");
-                        self.channels
+                        self.calls
+                            .channels
                             .iter()
                             .map(|c| c.channels_row(host))
                             .filter(|row| {
@@ -200,7 +201,7 @@ impl State {
                             .map(owned)
                             .collect()
                     }
-                    "channels" => self.channels.iter().map(|c| owned(c.channels_row(host))).collect(),
+                    "channels" => self.calls.channels.iter().map(|c| owned(c.channels_row(host))).collect(),
                     // Counted or listed straight from the registry's index, without
                     // building 100 000 rows first.
                     _ if count_only => vec![Vec::new(); self.registry.len()],
@@ -271,7 +272,7 @@ impl State {
     }
 
     fn inuse(&self, profile: &str) -> usize {
-        self.channels.iter().filter(|c| c.sofia_profile == profile).count()
+        self.calls.channels.iter().filter(|c| c.sofia_profile == profile).count()
     }
 
     fn sofia_status(&self) -> String {
@@ -287,7 +288,7 @@ impl State {
         let running = |profile: &str| format!("RUNNING ({})", self.inuse(profile));
         row(&mut out, "external", "profile", &format!("sip:mod_sofia@{ip}:5080"), &running("external"));
         let now = self.now_us();
-        for g in &self.gateways {
+        for g in self.gateways.iter() {
             let state = if g.up {
                 "REGED".to_string()
             } else {
@@ -367,7 +368,7 @@ impl State {
     }
 
     fn sofia_gateway(&self, name: &str) -> String {
-        let Some(g) = self.gateways.iter().find(|g| g.name == name) else {
+        let Some(g) = self.gateways.find(name) else {
             return "Invalid Gateway!\n".to_string();
         };
         let host = g.register_to.rsplit('@').next().unwrap_or_default();
@@ -409,7 +410,7 @@ impl State {
 
     /// Outbound calls through a gateway (live legs; the mock keeps no gateway history).
     fn gateway_calls(&self, name: &str) -> (usize, usize) {
-        let legs = self.channels.iter().filter(|c| c.gateway.as_deref() == Some(name));
+        let legs = self.calls.channels.iter().filter(|c| c.gateway.as_deref() == Some(name));
         (legs.count(), 0)
     }
 
@@ -442,6 +443,7 @@ impl State {
         let pairs: Vec<(&str, &str)> =
             argv.get(1..).unwrap_or_default().chunks_exact(2).map(|p| (p[0], p[1])).collect();
         let targets: Vec<String> = self
+            .calls
             .channels
             .iter()
             .filter(|c| pairs.iter().all(|(k, v)| c.var(k) == Some(*v)))

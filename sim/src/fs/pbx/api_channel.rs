@@ -214,8 +214,8 @@ impl State {
     /// A transferred leg leaves its bridge; the other leg hangs up (hangup_after_bridge)
     /// unless it is being transferred too.
     fn unbridge_for_transfer(&mut self, leg: &str, other: &str, hang_other: bool) {
-        if let Some(pos) = self.bridges.iter().position(|b| b.caller == leg || b.callee == leg) {
-            let bridge = self.bridges.remove(pos);
+        if let Some(pos) = self.calls.bridges.iter().position(|b| b.caller == leg || b.callee == leg) {
+            let bridge = self.calls.bridges.remove(pos);
             self.fire_channel("CHANNEL_UNBRIDGE", super::SITE_UNBRIDGE, &bridge.caller, &[]);
         }
         for me in [leg, other] {

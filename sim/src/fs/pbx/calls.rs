@@ -21,13 +21,46 @@ const SITE_CALLSTATE_LOG: Site = ("switch_channel.c", "switch_channel_perform_se
 /// The carrier's signalling address, as gateway legs and events report it.
 pub(super) const GATEWAY_IP: &str = "192.0.2.200";
 
-impl State {
-    pub(super) fn chan(&self, uuid: &str) -> Option<&Channel> {
+/// One row of the core `calls` table: a bridged pair.
+#[derive(Clone, Debug)]
+pub(super) struct Bridge {
+    pub caller: String,
+    pub callee: String,
+    pub created_us: u64,
+}
+
+/// The channel and call tables of the core db: every leg from CREATE to DESTROY, oldest
+/// first, and the bridged pairs. The state machine (lifecycle.rs) and the applications
+/// change them; every `show` row and channel event reads them.
+#[derive(Debug, Default)]
+pub(super) struct Calls {
+    pub channels: Vec<Channel>,
+    pub bridges: Vec<Bridge>,
+}
+
+impl Calls {
+    pub fn get(&self, uuid: &str) -> Option<&Channel> {
         self.channels.iter().find(|c| c.uuid == uuid)
     }
 
-    pub(super) fn chan_mut(&mut self, uuid: &str) -> Option<&mut Channel> {
+    pub fn get_mut(&mut self, uuid: &str) -> Option<&mut Channel> {
         self.channels.iter_mut().find(|c| c.uuid == uuid)
+    }
+
+    /// A restart: no channel survives it.
+    pub fn clear(&mut self) {
+        self.channels.clear();
+        self.bridges.clear();
+    }
+}
+
+impl State {
+    pub(super) fn chan(&self, uuid: &str) -> Option<&Channel> {
+        self.calls.get(uuid)
+    }
+
+    pub(super) fn chan_mut(&mut self, uuid: &str) -> Option<&mut Channel> {
+        self.calls.get_mut(uuid)
     }
 
     /// Fires a channel event for `uuid` with `lead` headers right after the common ones.
@@ -100,7 +133,7 @@ impl State {
             loopback_peer: None,
         };
         let text = format!("New Channel {} [{uuid}]\n", ch.name);
-        self.channels.push(ch);
+        self.calls.channels.push(ch);
         self.log(super::logs::NOTICE, super::logs::ID_SESSION, SITE_NEW_CHANNEL, &uuid, &text);
         uuid
     }
@@ -338,7 +371,7 @@ impl State {
         // switch_ivr_multi_threaded_bridge moves the peer to CS_EXCHANGE_MEDIA before the
         // bridge thread fires CHANNEL_BRIDGE.
         self.set_state(b, ChanState::ExchangeMedia);
-        self.bridges.push(Bridge { caller: a.to_string(), callee: b.to_string(), created_us: now });
+        self.calls.bridges.push(Bridge { caller: a.to_string(), callee: b.to_string(), created_us: now });
         self.fire_channel(
             "CHANNEL_BRIDGE",
             SITE_BRIDGE,
@@ -378,7 +411,7 @@ impl State {
             ch.cause = Some(end.cause.clone());
             ch.state = ChanState::Hangup;
             let peer = ch.peer.clone();
-            let bridged = self.bridges.iter().find(|b| b.caller == end.uuid || b.callee == end.uuid);
+            let bridged = self.calls.bridges.iter().find(|b| b.caller == end.uuid || b.callee == end.uuid);
             if let Some(role) =
                 bridged.map(|b| if b.caller == end.uuid { "originator" } else { "originatee" })
             {
@@ -406,9 +439,9 @@ impl State {
             hung.push(end);
             if i == 0 {
                 if let Some(pos) =
-                    self.bridges.iter().position(|b| b.caller == end.uuid || b.callee == end.uuid)
+                    self.calls.bridges.iter().position(|b| b.caller == end.uuid || b.callee == end.uuid)
                 {
-                    let bridge = self.bridges.remove(pos);
+                    let bridge = self.calls.bridges.remove(pos);
                     self.fire_channel("CHANNEL_UNBRIDGE", SITE_UNBRIDGE, &bridge.caller, &[]);
                 }
                 self.leave_app(&end.uuid);
@@ -443,8 +476,8 @@ impl State {
         let up = self.uptime_us();
         for end in &hung {
             self.destroy(&end.uuid);
-            if let Some(pos) = self.channels.iter().position(|c| c.uuid == end.uuid) {
-                let ch = self.channels.remove(pos);
+            if let Some(pos) = self.calls.channels.iter().position(|c| c.uuid == end.uuid) {
+                let ch = self.calls.channels.remove(pos);
                 if !ch.answered && ch.gateway.is_none() {
                     match ch.direction {
                         Direction::Inbound => self.stats.failed_in += 1,
@@ -454,10 +487,10 @@ impl State {
                 self.counters.ended(up);
             }
         }
-        self.bridges.retain(|b| self.channels.iter().any(|c| c.uuid == b.caller));
+        self.calls.bridges.retain(|b| self.calls.channels.iter().any(|c| c.uuid == b.caller));
         // A peer that is gone is no longer an Other-Leg.
-        let live: Vec<String> = self.channels.iter().map(|c| c.uuid.clone()).collect();
-        for ch in &mut self.channels {
+        let live: Vec<String> = self.calls.channels.iter().map(|c| c.uuid.clone()).collect();
+        for ch in &mut self.calls.channels {
             if ch.peer.as_ref().is_some_and(|(p, _)| !live.contains(p)) {
                 ch.peer = None;
             }

@@ -133,7 +133,7 @@ impl State {
             "sofia" => {
                 if let Some(gw) = rest.strip_prefix("gateway/") {
                     let (g, number) = gw.split_once('/').ok_or_else(|| Cause::named("INVALID_URL"))?;
-                    let Some(gateway) = self.gateways.iter().find(|x| x.name == g) else {
+                    let Some(gateway) = self.gateways.find(g) else {
                         return Err(Cause::named("INVALID_GATEWAY"));
                     };
                     if !gateway.up {

@@ -28,6 +28,7 @@ pub mod dialplan;
 mod dialstring;
 pub mod directory;
 mod endpoints;
+mod gateways;
 pub mod generator;
 mod lifecycle;
 pub mod logs;
@@ -44,7 +45,6 @@ use tokio::time::Instant;
 use super::bus::EventBus;
 use super::event::Event;
 pub use causes::Cause;
-use channel::Channel;
 pub use channel::{CallState, Direction};
 pub use counters::CounterSnapshot;
 use counters::Counters;
@@ -187,24 +187,6 @@ const SITE_GATEWAY: Site = ("sofia_reg.c", "sofia_reg_fire_custom_gateway_state_
 /// The CUSTOM subclass the daemon shows as a pushed message (reserved by eslmatrix).
 pub const MESSAGE_SUBCLASS: &str = "eslmatrix::message";
 
-/// A SIP trunk on the `external` profile.
-#[derive(Clone, Debug)]
-struct Gateway {
-    name: String,
-    register_to: String,
-    up: bool,
-    /// When it went down (µs of wall clock), for the `(retry: Ns)` column.
-    failed_at_us: u64,
-}
-
-/// One row of the core `calls` table: a bridged pair.
-#[derive(Clone, Debug)]
-struct Bridge {
-    caller: String,
-    callee: String,
-    created_us: u64,
-}
-
 /// `CALLS-IN` … `FAILED-CALLS-OUT` of the internal profile.
 #[derive(Clone, Copy, Debug, Default)]
 struct ProfileStats {
@@ -240,9 +222,9 @@ struct State {
     ids: u64,
     counters: Counters,
     registry: registry::Registry,
-    channels: Vec<Channel>,
-    bridges: Vec<Bridge>,
-    gateways: Vec<Gateway>,
+    /// Channels and calls: the core's `channels` and `calls` tables.
+    calls: calls::Calls,
+    gateways: gateways::Gateways,
     stats: ProfileStats,
     /// `global_getvar` / `global_setvar` variables, in the order they were set.
     globals: Vec<(String, String)>,
@@ -395,7 +377,7 @@ impl State {
     }
 
     fn idle_cpu(&self) -> f64 {
-        (self.config.idle_cpu - 0.05 * self.channels.len() as f64).max(0.0)
+        (self.config.idle_cpu - 0.05 * self.calls.channels.len() as f64).max(0.0)
     }
 
     fn heartbeat(&mut self) -> Event {
@@ -426,20 +408,17 @@ impl State {
         self.booted_at = Instant::now();
         self.counters = Counters::default();
         self.registry.clear();
-        self.channels.clear();
-        self.bridges.clear();
+        self.calls.clear();
         self.stats = ProfileStats::default();
-        for g in &mut self.gateways {
-            g.up = true;
-        }
+        self.gateways.all_up();
     }
 
     fn snapshot(&self) -> Snapshot {
         Snapshot {
             registrations: self.registry.len(),
-            channels: self.channels.len(),
+            channels: self.calls.channels.len(),
             calls: self.call_rows().len(),
-            bridged_calls: self.bridges.len(),
+            bridged_calls: self.calls.bridges.len(),
             counters: self.counters.snapshot(self.uptime_us()),
             gateways: self.gateways.iter().map(|g| (g.name.clone(), g.up)).collect(),
             uptime_us: self.uptime_us(),
@@ -516,27 +495,8 @@ impl State {
 
     fn set_gateway(&mut self, name: &str, up: bool) -> bool {
         let now = self.now_us();
-        let known = self.gateways.iter().position(|g| g.name == name);
-        let idx = match known {
-            Some(i) => i,
-            None => {
-                let host = if name.contains('.') { name.to_string() } else { format!("{name}.example.net") };
-                self.gateways.push(Gateway {
-                    name: name.to_string(),
-                    register_to: format!("sip:eslmatrix@{host}"),
-                    up: true,
-                    failed_at_us: 0,
-                });
-                self.gateways.len() - 1
-            }
-        };
-        // A new gateway reports its first registration outcome; a known one only changes.
-        if known.is_some() && self.gateways[idx].up == up {
+        if !self.gateways.set(name, up, now) {
             return false;
-        }
-        self.gateways[idx].up = up;
-        if !up {
-            self.gateways[idx].failed_at_us = now;
         }
         let mut ev = self.custom_at("sofia::gateway_state", SITE_GATEWAY);
         ev.push("Gateway", name);
@@ -590,7 +550,7 @@ impl State {
             }
         }
         ev.body = body;
-        let to_session = ev.get("Unique-ID").is_some_and(|u| self.channels.iter().any(|c| c.uuid == u));
+        let to_session = ev.get("Unique-ID").is_some_and(|u| self.calls.channels.iter().any(|c| c.uuid == u));
         if !to_session {
             self.sequence += 1;
             let now = self.now_us();
@@ -640,9 +600,8 @@ impl Pbx {
             ids: 0,
             counters: Counters::default(),
             registry: registry::Registry::default(),
-            channels: Vec::new(),
-            bridges: Vec::new(),
-            gateways: Vec::new(),
+            calls: calls::Calls::default(),
+            gateways: gateways::Gateways::default(),
             stats: ProfileStats::default(),
             globals: Vec::new(),
             dialplan: dialplan::Dialplan::default(),
@@ -887,7 +846,7 @@ impl Pbx {
 
     /// UUIDs of the live channels, oldest first.
     pub fn channel_uuids(&self) -> Vec<String> {
-        self.lock().channels.iter().map(|c| c.uuid.clone()).collect()
+        self.lock().calls.channels.iter().map(|c| c.uuid.clone()).collect()
     }
 }
 
