@@ -556,3 +556,25 @@ fn reconcile_and_multiple_registrations_are_settings() {
     let e = Config::parse("[link]\nreconcile = \"0s\"\n", None).expect_err("zero");
     assert!(e.to_string().contains("link.reconcile"), "{e}");
 }
+
+/// A PBX with more registrations than one listing may carry: the count comes from `show
+/// registrations count`, marked as counted, and the WebRTC figure is unknown rather than
+/// made up; no listing is asked, so the session survives.
+#[tokio::test(start_paused = true)]
+async fn a_big_pbx_shows_counts_marked_and_webrtc_unknown() {
+    let _serial = SERIAL.lock().await;
+    let story = Story::new(MockConfig::default(), &["{registrations} reg  {webrtc} WebRTC"], "").await;
+    let pbx = story.fs.pbx().clone();
+    for i in 0..10_000 {
+        pbx.register(&format!("{}", 20_000 + i), Transport::Udp, "desk").unwrap();
+    }
+    let (rec, stats) = story
+        .run(|rec, _| async move {
+            until_shown(&rec, &page("10003~ reg  ?~ WebRTC")).await;
+            pbx.unregister("20000").unwrap();
+            sleep(SECS(3)).await;
+        })
+        .await;
+    assert_eq!(rec.last().map(|s| s.rows), Some(page("10002~ reg  ?~ WebRTC")), "events still count");
+    assert_eq!((stats[0].sessions, stats[0].attempts), (1, 1), "{:?}", stats[0]);
+}
