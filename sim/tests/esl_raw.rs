@@ -524,3 +524,28 @@ async fn command_lines_are_bytes() {
     assert!(c.next().await.header("Reply-Text").unwrap().starts_with("+OK "));
     assert_eq!(c.cmd("api echo framed").await.body_text(), "framed");
 }
+
+// mod_event_socket.c socket_logger: a listener whose log queue is full loses lines; past
+// MAX_MISSED (500) lost lines it is killed with "killed listener because of lost log lines".
+#[tokio::test]
+async fn a_listener_that_loses_too_many_log_lines_is_killed() {
+    let pbx = eslmatrix_sim::fs::pbx::PbxConfig { event_queue: 8, ..Default::default() };
+    let config = MockConfig { pbx, ..quiet() };
+    let mock = start(config).await;
+    let mut c = Raw::login(mock.addr()).await;
+    assert_eq!(c.cmd("log debug").await.bytes, reply("+OK log level debug [7]"));
+    // Hold the connection's writes while the model logs far more than the queue holds.
+    mock.faults().inject_into(1, Fault::HoldEvents);
+    c.send(b"api uuid_exists x\n\n").await;
+    assert_eq!(c.next().await.body_text(), "false");
+    mock.faults().inject_into(1, Fault::HoldEvents);
+    sleep(Duration::from_millis(50)).await;
+    for i in 0..120 {
+        let out = mock.pbx().api("originate", &format!("null/{i} &hangup()"));
+        assert!(matches!(out, ApiOutput::Text(ref t) if t.starts_with("+OK ")), "{out:?}");
+    }
+    c.send(b"api uuid_exists x\n\n").await;
+    let rest = c.rest().await;
+    let notice = b"Content-Type: text/disconnect-notice\nContent-Length: 42\n\nkilled listener because of lost log lines\n";
+    assert!(rest.ends_with(notice), "{}", String::from_utf8_lossy(&rest[rest.len().saturating_sub(300)..]));
+}
