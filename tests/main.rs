@@ -3,6 +3,7 @@
 
 mod common;
 mod link_support;
+mod story;
 
 mod backends;
 mod cli;

@@ -1,0 +1,202 @@
+//! The HIL story kit: a mock FreeSWITCH, the whole daemon against it on a virtual chain,
+//! and a script that acts on the mock and waits for what the display shows, all under
+//! paused tokio time. A story reads as its script:
+//!
+//! ```ignore
+//! let story = story(&["{calls} calls"]).phones().start().await;
+//! let pbx = story.pbx();
+//! let (rec, _) = story.play(|rec| async move {
+//!     until_shown(&rec, &story_page("0 calls")).await;
+//!     pbx.start_call("1001", "1000", Some("Alice")).unwrap();
+//!     sleep(SECS(3)).await;
+//! }).await;
+//! ```
+//!
+//! Paused time jumps to the next timer whenever the runtime has nothing to do, and the
+//! runtime has nothing to do while loopback bytes are still on their way through the kernel
+//! (more often the busier the machine). [`Story::play`] therefore runs a checkpoint task
+//! beside the daemon: no jump goes past the next checkpoint, and at each one the clock is
+//! held (a blocking task inhibits auto-advance) for a moment of real time, so bytes in flight
+//! land before time moves on. Stories then need no lock against each other.
+
+use std::future::Future;
+use std::time::Duration;
+
+use eslmatrix::app::daemon;
+use eslmatrix::app::link::LinkStats;
+use eslmatrix::app::recording::{sequence_text, Recording};
+use eslmatrix::backend::{virtual_chain, Bus, Output};
+use eslmatrix::config::Config;
+use eslmatrix::render::{render_aligned, Align, Font};
+use eslmatrix_sim::fs::fault::FaultControl;
+use eslmatrix_sim::fs::pbx::{Pbx, Transport};
+use eslmatrix_sim::fs::{MockConfig, MockFreeSwitch, MockHandle};
+use tokio::time::sleep;
+
+/// How far paused time may jump at once.
+const CHECKPOINT: Duration = Duration::from_millis(5);
+
+/// Real time the clock is held at each checkpoint, for loopback bytes to land.
+const LANDING: Duration = Duration::from_micros(50);
+
+/// Columns of the story display: 16 modules, so every text of these stories fits and stands
+/// still, and a golden sequence lists pictures, not scroll steps.
+pub const WIDTH: u32 = 128;
+
+/// A story being set up: its pages, config extras and mock.
+pub struct Setup {
+    pages: Vec<String>,
+    extra: String,
+    password: String,
+    phones: bool,
+    mock: MockConfig,
+}
+
+/// A story showing `pages` (templates), one server, the small font on [`WIDTH`] columns.
+pub fn story(pages: &[&str]) -> Setup {
+    Setup {
+        pages: pages.iter().map(|p| (*p).to_owned()).collect(),
+        extra: String::new(),
+        password: "ClueCon".into(),
+        phones: false,
+        mock: MockConfig::default(),
+    }
+}
+
+impl Setup {
+    /// Three phones registered before the daemon starts: two desk phones, one WebRTC.
+    pub fn phones(mut self) -> Self {
+        self.phones = true;
+        self
+    }
+
+    /// The password the daemon logs in with.
+    pub fn password(mut self, password: &str) -> Self {
+        password.clone_into(&mut self.password);
+        self
+    }
+
+    /// More config text after the pages (alert or link tables).
+    pub fn config(mut self, extra: &str) -> Self {
+        extra.clone_into(&mut self.extra);
+        self
+    }
+
+    /// The mock's own settings.
+    pub fn mock(mut self, mock: MockConfig) -> Self {
+        self.mock = mock;
+        self
+    }
+
+    /// Starts the mock and checks the daemon's config.
+    pub async fn start(self) -> Story {
+        let fs = MockFreeSwitch::start(self.mock).await.expect("mock starts");
+        let addr = fs.addr();
+        let pages: String = self.pages.iter().map(|p| format!("[[page]]\ntemplate = {p:?}\n")).collect();
+        let text = format!(
+            "page_time = \"5s\"\n\
+             [[server]]\nname = \"pbx\"\nhost = \"{}\"\nport = {}\npassword = {:?}\n\
+             [display]\nmodules = \"{}x1\"\nfont = \"small\"\n\
+             {pages}{}",
+            addr.ip(),
+            addr.port(),
+            self.password,
+            WIDTH / 8,
+            self.extra,
+        );
+        let mut config = Config::parse(&text, None).expect("story config is valid");
+        config.daemon.link.jitter_seed = Some(42);
+        if self.phones {
+            let pbx = fs.pbx();
+            pbx.register("1000", Transport::Udp, "Yealink SIP-T46S").unwrap();
+            pbx.register("1001", Transport::Udp, "Polycom VVX").unwrap();
+            pbx.register("1002", Transport::Wss, "SIP.js/0.21").unwrap();
+        }
+        Story { fs, config }
+    }
+}
+
+/// A mock and a daemon config, ready to play a script.
+pub struct Story {
+    fs: MockHandle,
+    config: Config,
+}
+
+impl Story {
+    /// The mock's PBX, for the script to act on.
+    pub fn pbx(&self) -> Pbx {
+        self.fs.pbx().clone()
+    }
+
+    /// The mock's fault switchboard.
+    pub fn faults(&self) -> FaultControl {
+        self.fs.faults().clone()
+    }
+
+    /// Runs the daemon until `script` ends; returns what the LEDs showed and the links'
+    /// stats. The script gets the recording, to wait for what the display shows.
+    pub async fn play<F: Future<Output = ()>>(
+        &self,
+        script: impl FnOnce(Recording) -> F,
+    ) -> (Recording, Vec<LinkStats>) {
+        let rec = Recording::new();
+        let wiring = self.config.wiring;
+        let chain = virtual_chain(&wiring).expect("chain");
+        let mut out =
+            Output::with_bus(Bus::Chain(chain), rec.view(), wiring, self.config.intensity).expect("output");
+        let clock = tokio::spawn(checkpoints());
+        let stats = daemon::run(&self.config.daemon, &mut out, script(rec.clone())).await;
+        clock.abort();
+        (rec, stats)
+    }
+}
+
+async fn checkpoints() {
+    loop {
+        sleep(CHECKPOINT).await;
+        let _ = tokio::task::spawn_blocking(|| std::thread::sleep(LANDING)).await;
+    }
+}
+
+/// Waits (in tokio time) until the display has shown `rows`. Stories start from what the
+/// display shows, not from a clock reading, so a slow connect cannot reorder them.
+pub async fn until_shown(rec: &Recording, rows: &[String]) {
+    for _ in 0..12_000 {
+        if rec.showed(rows) {
+            return;
+        }
+        sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the display never showed {rows:#?}");
+}
+
+/// The pictures a person could have seen, in order, each change once: pictures replaced
+/// within the same instant of tokio time never reached an eye.
+pub fn seen(rec: &Recording) -> String {
+    sequence_text(&pictures(rec))
+}
+
+/// [`seen`] as pictures.
+pub fn pictures(rec: &Recording) -> Vec<Vec<String>> {
+    let shots = rec.shots();
+    let mut pictures: Vec<Vec<String>> = Vec::new();
+    for (i, s) in shots.iter().enumerate() {
+        let lasted = shots.get(i + 1).is_none_or(|next| next.at > s.at);
+        if lasted && pictures.last() != Some(&s.rows) {
+            pictures.push(s.rows.clone());
+        }
+    }
+    pictures
+}
+
+/// `text` as the story display shows a page: small font, centred.
+pub fn page(text: &str) -> Vec<String> {
+    render_aligned(text, Font::Small, WIDTH, 8, Align::Center).to_rows()
+}
+
+/// `text` in inverse video, as alarms show.
+pub fn inverted(text: &str) -> Vec<String> {
+    let mut f = render_aligned(text, Font::Small, WIDTH, 8, Align::Center);
+    f.invert();
+    f.to_rows()
+}
