@@ -272,6 +272,16 @@ async fn core_commands() {
     assert_eq!(api(&c, "version short").await, "1.10.12\n");
     assert_eq!(api(&c, "reloadxml").await, "+OK [Success]\n");
     assert_eq!(api(&c, "eval ${suite}").await, "live");
+    // mod_commands.c show_function: `like` filters rows, `as xml` is show_as_xml_callback's.
+    assert_eq!(api(&c, "show calls as xml").await, "<result row_count=\"0\"/>\n");
+    let uuid = originate(&c, "originate null/9 &park()").await;
+    let xml = api(&c, "show calls as xml").await;
+    assert!(xml.starts_with("<result row_count=\"1\">\n  <row row_id=\"1\">\n"), "{xml}");
+    assert!(xml.contains(&format!("    <uuid>{uuid}</uuid>\n")), "{xml}");
+    assert!(xml.ends_with("  </row>\n</result>\n"));
+    let like = api(&c, "show channels like null/9").await;
+    assert!(like.ends_with("\n1 total.\n"), "{like}");
+    assert_eq!(api(&c, "show channels like nothing-like-it").await, "\n0 total.\n");
 }
 
 // mod_event_socket.c: `log LEVEL` (switch_log_str2level) queues lines at or below the level

@@ -32,6 +32,45 @@ fn json_str(s: &str) -> String {
 enum ShowAs {
     Delim,
     Json,
+    Xml,
+}
+
+/// `switch_xml_ampencode` for text and attribute values.
+fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// mod_commands.c show_as_xml_callback rows serialized by switch_xml.c
+/// switch_xml_toxml_r: two-space indent, every element with text (never `<x/>`), the
+/// row count on `<result>`; no rows at all prints `<result row_count="0"/>`.
+fn render_xml(rows: &[Vec<(String, String)>], count_only: bool) -> String {
+    let n = rows.len();
+    if count_only {
+        return format!("<result row_count=\"{n}\"></result>\n");
+    }
+    if n == 0 {
+        return "<result row_count=\"0\"/>\n".to_string();
+    }
+    let mut out = format!("<result row_count=\"{n}\">\n");
+    for (i, row) in rows.iter().enumerate() {
+        let _ = writeln!(out, "  <row row_id=\"{}\">", i + 1);
+        for (k, v) in row {
+            let _ = writeln!(out, "    <{k}>{}</{k}>", xml_escape(v));
+        }
+        out.push_str("  </row>\n");
+    }
+    out.push_str("</result>\n");
+    out
 }
 
 fn render_show(rows: &[Vec<(String, String)>], count_only: bool, as_: ShowAs) -> String {
@@ -56,6 +95,7 @@ fn render_show(rows: &[Vec<(String, String)>], count_only: bool, as_: ShowAs) ->
         // The count query always yields one SQL row, so the array exists (empty).
         ShowAs::Json if count_only => format!("{{\"row_count\":{n},\"rows\":[]}}"),
         ShowAs::Json if n == 0 => "{\"row_count\": 0}\n".to_string(),
+        ShowAs::Xml => render_xml(rows, count_only),
         ShowAs::Json => {
             let objects: Vec<String> = rows
                 .iter()
@@ -247,6 +287,7 @@ impl State {
         let as_ = match as_.map(str::to_ascii_lowercase).as_deref() {
             None | Some("delim") | Some("csv") => ShowAs::Delim,
             Some("json") => ShowAs::Json,
+            Some("xml") => ShowAs::Xml,
             Some(_) => return not_emulated("show", args),
         };
         render_show(&rows, count_only, as_)
@@ -533,5 +574,12 @@ mod tests {
         );
         assert_eq!(render_show(&[], false, ShowAs::Json), "{\"row_count\": 0}\n");
         assert_eq!(render_show(&[], true, ShowAs::Json), "{\"row_count\":0,\"rows\":[]}");
+        // switch_xml_toxml_r's layout for show_as_xml_callback's tree.
+        let xml_rows = vec![vec![("a".to_string(), "1&2".to_string()), ("b".to_string(), String::new())]];
+        assert_eq!(
+            render_show(&xml_rows, false, ShowAs::Xml),
+            "<result row_count=\"1\">\n  <row row_id=\"1\">\n    <a>1&amp;2</a>\n    <b></b>\n  </row>\n</result>\n"
+        );
+        assert_eq!(render_show(&[], false, ShowAs::Xml), "<result row_count=\"0\"/>\n");
     }
 }
