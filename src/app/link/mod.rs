@@ -31,7 +31,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tracing::{info, warn, Instrument};
 
-use crate::status::{LinkState, Notice, PbxStatus, StatusView};
+use crate::status::{LinkState, Notice, PbxStatus, RefreshCommand, StatusView};
 
 use backoff::Backoff;
 pub use esl_headers::EslHeaders;
@@ -190,6 +190,7 @@ pub async fn supervise(
         down_since: None,
         advised_multiple: false,
         unreadable_kinds: Vec::new(),
+        skip_listings: Vec::new(),
     };
     link.run(backoff, &mut stop).instrument(span).await
 }
@@ -225,6 +226,11 @@ struct Link {
     advised_multiple: bool,
     /// Kinds of unreadable event already logged.
     unreadable_kinds: Vec<String>,
+    /// Listings during which a session broke, once per break (an answer too big for the
+    /// client ends the connection, however the counts looked). Two breaks and this link never
+    /// asks for that listing again, so a big PBX cannot cause a reconnect loop, while one
+    /// network blip does not cost the listing for good.
+    skip_listings: Vec<RefreshCommand>,
 }
 
 impl Link {

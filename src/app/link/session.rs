@@ -72,6 +72,10 @@ pub(super) enum ConnectFailure {
 enum RebuildError {
     #[error("state rebuild failed: {0}")]
     Esl(#[from] EslError),
+    /// The connection broke while a listing was coming in (an answer over the client's
+    /// message limit does that): later sessions rebuild without it.
+    #[error("state rebuild failed during `{command}`: {source}")]
+    Listing { command: RefreshCommand, source: EslError },
     #[error("state rebuild failed: no api command was answered")]
     Empty,
 }
@@ -156,7 +160,7 @@ async fn follow(
 
     let dead_after = link.opts.heartbeat.mul_f64(super::DEAD_HEARTBEATS);
     let mut last_seen = now;
-    let refresh = rebuild(client.clone());
+    let refresh = rebuild(client.clone(), skipped(&link.skip_listings));
     tokio::pin!(refresh);
     let mut refreshing = true;
     // Set when events were lost. A rebuild in flight may have taken its snapshots before
@@ -176,7 +180,7 @@ async fn follow(
             if due {
                 needs_rebuild = false;
                 link.pbx.begin_refresh();
-                refresh.set(rebuild(client.clone()));
+                refresh.set(rebuild(client.clone(), skipped(&link.skip_listings)));
                 refreshing = true;
             }
         }
@@ -197,6 +201,15 @@ async fn follow(
             // Polled ahead of events: under a flood it must still make progress.
             rebuilt = &mut refresh, if refreshing => {
                 refreshing = false;
+                if let Err(RebuildError::Listing { command, .. }) = &rebuilt {
+                    let breaks = link.skip_listings.iter().filter(|c| *c == command).count();
+                    if breaks < LISTING_BREAKS {
+                        link.skip_listings.push(command.clone());
+                    }
+                    if breaks + 1 >= LISTING_BREAKS {
+                        warn!(%command, "the connection broke during this listing again; rebuilding from counts from now on");
+                    }
+                }
                 let result = rebuilt.map_err(|e| (one_line(&e.to_string()), false))?;
                 now = Instant::now();
                 let before = Figures::of(&link.pbx);
@@ -336,21 +349,43 @@ async fn ready_now(events: &mut EslEventStream) -> Option<Option<Result<EslEvent
 /// Runs the refresh commands. A command the server refuses or answers unreadably is
 /// skipped (its figure stays unknown or falls back to another command's); a dead
 /// connection fails the whole rebuild.
-async fn rebuild(client: EslClient) -> Result<RefreshResult, RebuildError> {
+async fn rebuild(client: EslClient, skip: Vec<RefreshCommand>) -> Result<RefreshResult, RebuildError> {
     let mut result = RefreshResult::default();
     let mut answered = 0;
     // Listings replace counts only when they are small enough to ask for: counts first.
     for command in RefreshCommand::COUNTS {
         answered += ask(&client, &command, &mut result).await?;
     }
-    let later = RefreshCommand::listings_within_limits(&result).into_iter().chain(refresh_commands());
-    for command in later {
+    for command in RefreshCommand::listings_within_limits(&result) {
+        if skip.contains(&command) {
+            continue;
+        }
+        answered += match ask(&client, &command, &mut result).await {
+            Err(RebuildError::Esl(source)) => return Err(RebuildError::Listing { command, source }),
+            other => other?,
+        };
+    }
+    for command in refresh_commands() {
         answered += ask(&client, &command, &mut result).await?;
     }
     if answered == 0 {
         return Err(RebuildError::Empty);
     }
     Ok(result)
+}
+
+/// Sessions a listing may break before the link stops asking for it.
+const LISTING_BREAKS: usize = 2;
+
+/// The listings not to ask for: those that broke [`LISTING_BREAKS`] sessions.
+fn skipped(breaks: &[RefreshCommand]) -> Vec<RefreshCommand> {
+    let mut out: Vec<RefreshCommand> = Vec::new();
+    for c in breaks {
+        if !out.contains(c) && breaks.iter().filter(|b| *b == c).count() >= LISTING_BREAKS {
+            out.push(c.clone());
+        }
+    }
+    out
 }
 
 /// Runs one refresh command into `result`: 1 if it was answered and read, 0 if the server
@@ -439,6 +474,7 @@ mod tests {
             down_since: None,
             advised_multiple: false,
             unreadable_kinds: Vec::new(),
+            skip_listings: Vec::new(),
         };
         let (stop_tx, mut stop) = watch::channel(false);
         let mut lost_seen = 0;
@@ -481,6 +517,14 @@ mod tests {
         }
         let subs: Vec<&str> = subclasses.split_whitespace().collect();
         assert_eq!(subs, SUBCLASSES);
+    }
+
+    #[test]
+    fn a_listing_is_dropped_after_it_broke_two_sessions() {
+        let json = RefreshCommand::ChannelsJson;
+        assert!(skipped(&[]).is_empty());
+        assert!(skipped(std::slice::from_ref(&json)).is_empty(), "one break may be a network blip");
+        assert_eq!(skipped(&[json.clone(), RefreshCommand::RegistrationsJson, json.clone()]), [json]);
     }
 
     #[test]
