@@ -280,3 +280,34 @@ fn wiring_write_merges_into_an_existing_config_and_keeps_a_backup() {
     let check = eslmatrix(&["run", "--check", "--config", path.to_str().unwrap()]);
     assert!(check.status.success(), "the merged file is a valid config: {}", stderr(&check));
 }
+
+#[test]
+fn demo_falls_back_to_the_terminal_when_the_window_cannot_open() {
+    let o = Command::new(env!("CARGO_BIN_EXE_eslmatrix"))
+        .args(["demo", "--seconds", "1"])
+        .env("DISPLAY", ":9876")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("showing the demo in the terminal instead"), "{}", stderr(&o));
+    assert_eq!(stdout(&o).lines().count(), 8, "the final picture: {}", stdout(&o));
+    // Asked for by name, a window that cannot open is an error.
+    let o = Command::new(env!("CARGO_BIN_EXE_eslmatrix"))
+        .args(["demo", "--seconds", "1", "--backend", "window"])
+        .env("DISPLAY", ":9876")
+        .output()
+        .unwrap();
+    refused(&o, "cannot open a window");
+}
+
+#[test]
+fn font_names_are_the_same_on_the_command_line_and_in_the_config() {
+    let a = eslmatrix(&["text", "Hi", "--font", "proportional8", "--backend", "virtual"]);
+    let b = eslmatrix(&["text", "Hi", "--font", "proportional", "--backend", "virtual"]);
+    assert!(a.status.success() && stdout(&a) == stdout(&b), "{}", stderr(&a));
+    let path = scratch("font.toml");
+    std::fs::write(&path, "[display]\nfont = \"proportional\"\n").unwrap();
+    let o = eslmatrix(&["run", "--check", "--config", path.to_str().unwrap()]);
+    assert!(o.status.success() && stdout(&o).contains("font proportional8"), "{}", stderr(&o));
+}

@@ -8,11 +8,10 @@ use eslmatrix_sim::fs::{MockConfig, MockFreeSwitch};
 
 use super::display::DisplayArgs;
 use super::run::{init_logs, seconds, stop_signal};
-use super::with_output;
 use super::{block_on, parse_backend, CliError, Threads};
 use eslmatrix::app::daemon::{self, DaemonSettings};
 use eslmatrix::app::link::{ServerConfig, DEFAULT_PASSWORD};
-use eslmatrix::backend::{BackendSpec, Output};
+use eslmatrix::backend::{BackendSpec, Output, OutputError};
 use eslmatrix::config::Config;
 
 /// The demo's pages and display, embedded so the demo needs no files.
@@ -47,15 +46,47 @@ pub fn default_backend() -> BackendSpec {
     }
 }
 
+/// Why the demo's output did not run: it could not open, or the demo itself failed.
+enum DemoError {
+    Output(OutputError),
+    Demo(CliError),
+}
+
+impl From<OutputError> for DemoError {
+    fn from(e: OutputError) -> Self {
+        DemoError::Output(e)
+    }
+}
+
 pub fn run(a: DemoArgs) -> Result<(), CliError> {
-    let backend = a.backend.clone().unwrap_or_else(default_backend);
+    let chosen = a.backend.clone();
+    let backend = chosen.clone().unwrap_or_else(default_backend);
     init_logs(a.verbose, &backend);
-    let scenario = super::mock_fs::load_scenario(&a.scenario)?;
-    let mut config = Config::parse_with_overrides(DEMO_CONFIG, None, &a.display.spec())
+    let config = Config::parse_with_overrides(DEMO_CONFIG, None, &a.display.spec())
         .map_err(|e| CliError::usage(e.0))?;
-    config.daemon.player.close_poll = backend.close_poll();
     let seconds = seconds(a.seconds)?;
-    with_output(&config.output(backend), |out| demo_on(out, config.daemon.clone(), scenario, seconds))
+    let attempt = |backend: BackendSpec| -> Result<(), DemoError> {
+        let scenario = super::mock_fs::load_scenario(&a.scenario).map_err(DemoError::Demo)?;
+        let mut config = config.clone();
+        config.daemon.player.close_poll = backend.close_poll();
+        let daemon = config.daemon.clone();
+        eslmatrix::backend::with_output(&config.output(backend), |out| {
+            demo_on(out, daemon, scenario, seconds).map_err(DemoError::Demo)
+        })
+    };
+    let result = match attempt(backend) {
+        // A DISPLAY that no X server answers: the README promises the terminal then.
+        Err(DemoError::Output(e @ OutputError::Window(_))) if chosen.is_none() => {
+            eprintln!("eslmatrix: {e}; showing the demo in the terminal instead");
+            attempt(BackendSpec::Terminal)
+        }
+        other => other,
+    };
+    match result {
+        Ok(()) => Ok(()),
+        Err(DemoError::Output(e)) => Err(e.into()),
+        Err(DemoError::Demo(e)) => Err(e),
+    }
 }
 
 /// Starts the mock, points the daemon at it, and runs both until stopped.

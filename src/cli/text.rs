@@ -12,9 +12,11 @@ use eslmatrix::render::{self, Align, Font, Frame, Scroll, Speed};
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FontArg {
-    /// 8×8 glyphs, fixed width.
+    /// 8×8 glyphs, fixed width (the config's `fixed8` works too).
+    #[value(alias = "fixed8")]
     Fixed,
-    /// 8-px glyphs with blank columns trimmed (luma's `proportional`).
+    /// 8-px glyphs with blank columns trimmed (luma's `proportional`; `proportional8`).
+    #[value(alias = "proportional8")]
     Proportional,
     /// A small font, at most 6 px tall.
     Small,

@@ -103,9 +103,16 @@ impl FromStr for Font {
     type Err = UnknownFont;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        // The command line's `--font` spellings mean the same here, so one word works in
+        // both places.
+        let short = |f: Font| match f {
+            Font::Fixed8 => "fixed",
+            Font::Proportional8 => "proportional",
+            Font::Small => "small",
+        };
         Font::ALL
             .into_iter()
-            .find(|f| f.name().eq_ignore_ascii_case(s.trim()))
+            .find(|&f| f.name().eq_ignore_ascii_case(s.trim()) || short(f).eq_ignore_ascii_case(s.trim()))
             .ok_or_else(|| UnknownFont(s.to_owned()))
     }
 }
