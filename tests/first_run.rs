@@ -311,3 +311,23 @@ fn font_names_are_the_same_on_the_command_line_and_in_the_config() {
     let o = eslmatrix(&["run", "--check", "--config", path.to_str().unwrap()]);
     assert!(o.status.success() && stdout(&o).contains("font proportional8"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_refused_connection_says_what_to_check() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let o = eslmatrix(&[
+        "run",
+        "--backend",
+        "virtual",
+        "--seconds",
+        "1",
+        "--server",
+        &format!("127.0.0.1:{port}"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    let line = err.lines().find(|l| l.contains("cannot connect")).unwrap_or_else(|| panic!("{err}"));
+    assert!(line.contains(&format!("mod_event_socket listening on 127.0.0.1:{port}")), "{line}");
+    assert!(line.contains("event_socket.conf.xml"), "{line}");
+    assert!(!line.contains('\u{1b}'), "plain log text when stderr is not a terminal: {line:?}");
+}

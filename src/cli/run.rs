@@ -235,7 +235,16 @@ pub fn run_on(
     block_on(Threads::One, async {
         let stats = daemon::run(settings, out, stop_signal(seconds)).await;
         for s in stats {
-            tracing::info!(?s, "link stopped");
+            // Fields in words, not a Debug dump: this line ends up in the journal.
+            tracing::info!(
+                connects = s.attempts,
+                sessions = s.sessions,
+                rebuilds = s.refreshes,
+                events = s.events,
+                events_lost = s.events_lost,
+                last_error = s.last_error.as_deref().unwrap_or("none"),
+                "link stopped"
+            );
         }
     })
 }

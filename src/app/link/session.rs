@@ -59,9 +59,10 @@ const DISCONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// Why a connection attempt failed, sorted by what the supervisor does next.
 #[derive(Debug, thiserror::Error)]
 pub(super) enum ConnectFailure {
-    #[error("password refused: {0}")]
+    // Each message ends with what to change, since the person reading it has to fix it.
+    #[error("password refused ({0}): set the Event Socket password (ESLMATRIX_PASSWORD, -a for show, or password in [[server]])")]
     Auth(String),
-    #[error("ACL refused this host: {0}")]
+    #[error("ACL refused this host ({0}): allow it in apply-inbound-acl of event_socket.conf.xml")]
     Acl(String),
     #[error("cannot connect: {0}")]
     Unreachable(String),
@@ -107,7 +108,13 @@ pub(super) async fn connect(server: &ServerConfig, opts: &LinkOptions) -> Result
         }
         Err(EslError::AuthenticationFailed { reason }) => Err(ConnectFailure::Auth(one_line(&reason))),
         Err(EslError::AccessDenied { reason }) => Err(ConnectFailure::Acl(one_line(&reason))),
-        Err(e) => Err(ConnectFailure::Unreachable(one_line(&e.to_string()))),
+        Err(e) => Err(ConnectFailure::Unreachable(format!(
+            "{}; is FreeSWITCH running, with mod_event_socket listening on {}:{} (listen-ip and \
+             listen-port in event_socket.conf.xml)?",
+            one_line(&e.to_string()),
+            server.host,
+            server.port
+        ))),
     }
 }
 
