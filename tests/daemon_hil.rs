@@ -12,7 +12,7 @@ use eslmatrix_sim::fs::pbx::{Party, Transport};
 use eslmatrix_sim::fs::MockConfig;
 use tokio::time::sleep;
 
-use crate::story::{inverted, page, pictures, seen, story, until_shown};
+use crate::story::{inverted, page, pictures, seen, story};
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
 
@@ -28,8 +28,7 @@ macro_rules! golden {
 async fn startup_status() {
     let story = story(&["{calls} calls  {registrations} reg  {webrtc} WebRTC"]).phones().start().await;
     let (rec, stats) = story
-        .play(|rec| async move {
-            until_shown(&rec, &page("0 calls  3 reg  1 WebRTC")).await;
+        .play_from(page("0 calls  3 reg  1 WebRTC"), || async move {
             sleep(SECS(3)).await;
         })
         .await;
@@ -43,8 +42,7 @@ async fn incoming_call_alert() {
     let story = story(&["{calls} calls  {registrations} reg"]).phones().start().await;
     let pbx = story.pbx();
     let (rec, _) = story
-        .play(|rec| async move {
-            until_shown(&rec, &page("0 calls  3 reg")).await;
+        .play_from(page("0 calls  3 reg"), || async move {
             sleep(SECS(2)).await;
             pbx.start_call("1001", "1000", Some("Alice")).unwrap();
             sleep(SECS(3)).await;
@@ -58,8 +56,7 @@ async fn answered_call() {
     let story = story(&["{calls} calls  {registrations} reg"]).phones().start().await;
     let pbx = story.pbx();
     let (rec, _) = story
-        .play(|rec| async move {
-            until_shown(&rec, &page("0 calls  3 reg")).await;
+        .play_from(page("0 calls  3 reg"), || async move {
             sleep(SECS(2)).await;
             let call = pbx.start_call("1001", "1000", Some("Alice")).unwrap();
             sleep(SECS(4)).await;
@@ -82,8 +79,7 @@ async fn busy_hangup_with_its_reason() {
         .await;
     let pbx = story.pbx();
     let (rec, _) = story
-        .play(|rec| async move {
-            until_shown(&rec, &page("0 calls  3 reg")).await;
+        .play_from(page("0 calls  3 reg"), || async move {
             sleep(SECS(2)).await;
             let call = pbx.start_call("1000", "1001", None).unwrap();
             sleep(SECS(1)).await;
@@ -100,8 +96,7 @@ async fn webrtc_registration_changes_the_count() {
     let story = story(&["{webrtc} WebRTC of {registrations} reg"]).phones().start().await;
     let pbx = story.pbx();
     let (rec, _) = story
-        .play(|rec| async move {
-            until_shown(&rec, &page("1 WebRTC of 3 reg")).await;
+        .play_from(page("1 WebRTC of 3 reg"), || async move {
             sleep(SECS(2)).await;
             pbx.register("1003", Transport::Wss, "SIP.js/0.21.2 (Chrome)").unwrap();
             sleep(SECS(2)).await;
@@ -118,8 +113,7 @@ async fn link_lost_then_reconnected_with_counts_rebuilt() {
     let pbx = story.pbx();
     let faults = story.faults();
     let (rec, stats) = story
-        .play(|rec| async move {
-            until_shown(&rec, &page("0 calls  3 reg")).await;
+        .play_from(page("0 calls  3 reg"), || async move {
             sleep(SECS(2)).await;
             faults.inject(Fault::Restart { down_ms: 4000 });
             // The restarted switch has forgotten the phones; one registers while the daemon has
@@ -140,8 +134,7 @@ async fn link_lost_then_reconnected_with_counts_rebuilt() {
 async fn wrong_password() {
     let story = story(&["{calls} calls"]).password("not-the-password").start().await;
     let (rec, stats) = story
-        .play(|rec| async move {
-            until_shown(&rec, &inverted("AUTH FAILED")).await;
+        .play_from(inverted("AUTH FAILED"), || async move {
             // Mid-way through a blink phase, so the count of phases cannot be off by one.
             sleep(Duration::from_millis(7250)).await;
         })
@@ -160,8 +153,7 @@ async fn heartbeat_loss() {
         .await;
     let faults = story.faults();
     let (rec, stats) = story
-        .play(|rec| async move {
-            until_shown(&rec, &page("0 calls  3 reg")).await;
+        .play_from(page("0 calls  3 reg"), || async move {
             sleep(SECS(3)).await;
             // The socket stays open but goes silent: only the missing heartbeats tell.
             faults.inject(Fault::Stall { ms: 12_000 });
@@ -177,8 +169,7 @@ async fn pushed_message() {
     let story = story(&["{calls} calls  {registrations} reg"]).phones().start().await;
     let pbx = story.pbx();
     let (rec, _) = story
-        .play(|rec| async move {
-            until_shown(&rec, &page("0 calls  3 reg")).await;
+        .play_from(page("0 calls  3 reg"), || async move {
             sleep(SECS(2)).await;
             pbx.message("Lunch is ready!");
             sleep(SECS(15)).await;
@@ -193,8 +184,7 @@ async fn a_burst_of_ten_thousand_events_shows_the_right_final_counts() {
     let story = story(&["{calls} calls  {registrations} reg  {webrtc} WebRTC"]).start().await;
     let pbx = story.pbx();
     let (rec, stats) = story
-        .play(|rec| async move {
-            until_shown(&rec, &page("0 calls  0 reg  0 WebRTC")).await;
+        .play_from(page("0 calls  0 reg  0 WebRTC"), || async move {
             sleep(SECS(2)).await;
             for i in 0..5000 {
                 let t = if i % 2 == 0 { Transport::Wss } else { Transport::Udp };

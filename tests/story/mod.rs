@@ -5,8 +5,7 @@
 //! ```ignore
 //! let story = story(&["{calls} calls"]).phones().start().await;
 //! let pbx = story.pbx();
-//! let (rec, _) = story.play(|rec| async move {
-//!     until_shown(&rec, &story_page("0 calls")).await;
+//! let (rec, _) = story.play_from(page("0 calls"), || async move {
 //!     pbx.start_call("1001", "1000", Some("Alice")).unwrap();
 //!     sleep(SECS(3)).await;
 //! }).await;
@@ -148,6 +147,23 @@ impl Story {
         let stats = daemon::run(&self.config.daemon, &mut out, script(rec.clone())).await;
         clock.abort();
         (rec, stats)
+    }
+}
+
+impl Story {
+    /// [`Story::play`] with a script that starts once the display has shown `first`: what
+    /// the display shows, not a clock reading, starts every story, so a slow connect cannot
+    /// reorder it.
+    pub async fn play_from<F: Future<Output = ()>>(
+        &self,
+        first: Vec<String>,
+        script: impl FnOnce() -> F,
+    ) -> (Recording, Vec<LinkStats>) {
+        self.play(|rec| async move {
+            until_shown(&rec, &first).await;
+            script().await;
+        })
+        .await
     }
 }
 
