@@ -37,9 +37,9 @@ const MYEVENTS: &str = "CHANNEL_CREATE CHANNEL_DESTROY CHANNEL_STATE CHANNEL_CAL
     CHANNEL_PARK CHANNEL_UNPARK CHANNEL_HOLD CHANNEL_UNHOLD DTMF DETECTED_SPEECH BACKGROUND_JOB";
 /// How many queued events one write may batch, and about how many bytes.
 const BATCH: usize = 512;
-const BATCH_BYTES: usize = 256 * 1024;
+const BATCH_BYTES: usize = 64 * 1024;
 /// A write buffer grown past this by a burst of large events is given back afterwards.
-const KEEP_BUFFER: usize = 1024 * 1024;
+const KEEP_BUFFER: usize = 16 * 1024;
 /// A last notice to a peer that does not read must not pin the task forever; the same
 /// grace lets a write in progress finish when the listener is killed.
 const NOTICE_TIMEOUT: Duration = Duration::from_secs(5);

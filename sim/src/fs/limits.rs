@@ -11,7 +11,8 @@ pub struct Limits {
     /// Consecutive events that found the queue full before the listener is killed with
     /// "killed listener because of lost events" (`MAX_MISSED`, 500: the 501st kills).
     pub lost_events: u32,
-    /// Bytes of queued events per listener (header names, values and body). FreeSWITCH
+    /// Bytes of queued events per listener (header names, values and body; what they
+    /// hold in memory, with their encodings, is about three times that). FreeSWITCH
     /// counts events only; this bound keeps large events from exhausting memory first.
     /// A queue always takes one event when it is empty, however large.
     pub queue_bytes: usize,

@@ -73,10 +73,21 @@ fn render_xml(rows: &[Vec<(String, String)>], count_only: bool) -> String {
     out
 }
 
+/// `show X count`: the one SQL row of a count query.
+fn render_count(n: usize, as_: ShowAs) -> String {
+    match as_ {
+        ShowAs::Delim => format!("\n{n} total.\n"),
+        // The count query always yields one SQL row, so the array exists (empty).
+        ShowAs::Json => format!("{{\"row_count\":{n},\"rows\":[]}}"),
+    }
+}
+
 fn render_show(rows: &[Vec<(String, String)>], count_only: bool, as_: ShowAs) -> String {
     let n = rows.len();
+    if count_only {
+        return render_count(n, as_);
+    }
     match as_ {
-        ShowAs::Delim if count_only => format!("\n{n} total.\n"),
         ShowAs::Delim => {
             let mut out = String::new();
             if let Some(first) = rows.first() {
@@ -92,8 +103,6 @@ fn render_show(rows: &[Vec<(String, String)>], count_only: bool, as_: ShowAs) ->
             let _ = write!(out, "\n{n} total.\n");
             out
         }
-        // The count query always yields one SQL row, so the array exists (empty).
-        ShowAs::Json if count_only => format!("{{\"row_count\":{n},\"rows\":[]}}"),
         ShowAs::Json if n == 0 => "{\"row_count\": 0}\n".to_string(),
         ShowAs::Xml => render_xml(rows, count_only),
         ShowAs::Json => {
@@ -213,6 +222,7 @@ impl State {
         let mut as_ = if arg(1).is_some_and(|a| a.eq_ignore_ascii_case("as")) { arg(2) } else { None };
         let mut count_only = false;
         let host = &self.config.switchname;
+        let mut counted = None;
         let rows: Vec<Vec<(String, String)>> = match command.to_ascii_lowercase().as_str() {
             "calls" | "channels" | "registrations" => {
                 if arg(1).is_some_and(|a| a.eq_ignore_ascii_case("count")) {
@@ -244,7 +254,10 @@ impl State {
                     "channels" => self.calls.channels.iter().map(|c| owned(c.channels_row(host))).collect(),
                     // Counted or listed straight from the registry's index, without
                     // building 100 000 rows first.
-                    _ if count_only => vec![Vec::new(); self.registry.len()],
+                    _ if count_only => {
+                        counted = Some(self.registry.len());
+                        Vec::new()
+                    }
                     _ if as_.is_none() => {
                         let mut out = String::new();
                         self.registry.write_delim(host, &mut out);
@@ -290,7 +303,10 @@ impl State {
             Some("xml") => ShowAs::Xml,
             Some(_) => return not_emulated("show", args),
         };
-        render_show(&rows, count_only, as_)
+        match counted {
+            Some(n) => render_count(n, as_),
+            None => render_show(&rows, count_only, as_),
+        }
     }
 
     fn sofia(&self, args: &str) -> String {

@@ -1,0 +1,218 @@
+//! The mock under carrier-size load (issue: hostile clients and a large PBX).
+//!
+//! * `load/fanout_500`: 500 subscribers of `event plain ALL` and one client that never
+//!   reads; HEARTBEAT-sized events fired in rounds of 200, timed until every fast reader
+//!   has all of them (throughput counts deliveries). The stuck client is killed by the
+//!   lost-events rule along the way; the RSS of the process is printed before and after.
+//! * `load/greeting_under_filter_flood`: connect-to-greeting time of a new client while
+//!   another pipelines costly `filter ... /regex/` commands without pause.
+//! * `load/registrations_count`, `load/registrations_list`: `show registrations` over
+//!   100 000 bindings; the memory they take is printed once (RSS growth per binding).
+
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput};
+use eslmatrix_sim::fs::event::Event;
+use eslmatrix_sim::fs::pbx::{Pbx, PbxConfig, Transport};
+use eslmatrix_sim::fs::wire;
+use eslmatrix_sim::fs::{MockConfig, MockFreeSwitch, MockHandle};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::runtime::Runtime;
+use tokio::sync::mpsc;
+
+const SUBSCRIBERS: usize = 500;
+const ROUND: usize = 200;
+
+fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm.split_whitespace().nth(1).and_then(|v| v.parse().ok()).unwrap_or(0);
+    pages * 4096
+}
+
+fn heartbeat() -> Event {
+    let path =
+        format!("{}/../fixtures/esl/event_heartbeat_RECONSTRUCTED_1.10_wire.txt", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).expect("heartbeat fixture");
+    let frame = text.split_once('\n').expect("source line").1;
+    let (_, body, _) = wire::split_message(frame.as_bytes()).expect("valid frame").expect("complete frame");
+    wire::decode_plain(std::str::from_utf8(&body).expect("utf-8")).expect("plain event")
+}
+
+async fn login(mock: &MockHandle, subscribe: &str) -> TcpStream {
+    let mut s = TcpStream::connect(mock.addr()).await.expect("connect");
+    s.write_all(format!("auth ClueCon\n\n{subscribe}\n\n").as_bytes()).await.expect("write");
+    let mut seen = 0;
+    let mut buf = vec![0u8; 4096];
+    let mut text = Vec::new();
+    while seen < 3 {
+        let n = s.read(&mut buf).await.expect("read");
+        assert!(n > 0, "closed during login");
+        text.extend_from_slice(&buf[..n]);
+        seen = text.windows(2).filter(|w| w == b"\n\n").count();
+    }
+    s
+}
+
+/// A reader task that counts frames (one `Content-Length` per event frame) and reports
+/// each time it has seen `every` more.
+fn spawn_counter(mut s: TcpStream, every: usize, done: mpsc::UnboundedSender<()>) {
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 1 << 16];
+        let mut carry = Vec::new();
+        let mut seen = 0usize;
+        loop {
+            let n = match s.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            carry.extend_from_slice(&buf[..n]);
+            // Whole frames only: header block, then Content-Length bytes.
+            let mut at = 0;
+            while let Some(end) = carry[at..].windows(2).position(|w| w == b"\n\n") {
+                let head = &carry[at..at + end];
+                let len = head
+                    .split(|&b| b == b'\n')
+                    .find_map(|l| l.strip_prefix(b"Content-Length: "))
+                    .and_then(|v| std::str::from_utf8(v).ok()?.parse::<usize>().ok())
+                    .unwrap_or(0);
+                if carry.len() - at < end + 2 + len {
+                    break;
+                }
+                at += end + 2 + len;
+                seen += 1;
+                if seen % every == 0 && done.send(()).is_err() {
+                    return;
+                }
+            }
+            carry.drain(..at);
+        }
+    });
+}
+
+fn fanout(c: &mut Criterion, rt: &Runtime) {
+    let before = rss_bytes();
+    let config = MockConfig { heartbeat: None, ..MockConfig::default() };
+    let mock = rt.block_on(MockFreeSwitch::start(config)).expect("mock");
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    rt.block_on(async {
+        for _ in 0..SUBSCRIBERS {
+            spawn_counter(login(&mock, "event plain ALL").await, ROUND, tx.clone());
+        }
+    });
+    let stuck = rt.block_on(login(&mock, "event plain ALL"));
+    let event = heartbeat();
+    let mut group = c.benchmark_group("load");
+    group.throughput(Throughput::Elements((ROUND * SUBSCRIBERS) as u64));
+    group.sample_size(10);
+    group.bench_function("fanout_500", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let events: Vec<Event> = vec![event.clone(); ROUND];
+                total += rt.block_on(async {
+                    let start = Instant::now();
+                    for ev in events {
+                        mock.pbx().fire(ev);
+                    }
+                    for _ in 0..SUBSCRIBERS {
+                        rx.recv().await.expect("a reader ended");
+                    }
+                    start.elapsed()
+                });
+            }
+            total
+        })
+    });
+    group.finish();
+    let during = rss_bytes();
+    println!(
+        "fanout: RSS {} MiB before the mock, {} MiB after the runs; the client that never reads was {}",
+        before >> 20,
+        during >> 20,
+        if mock.lost_event_kills() > 0 { "killed by the lost-events rule" } else { "not killed yet" }
+    );
+    drop(stuck);
+    rt.block_on(mock.shutdown());
+    std::thread::sleep(Duration::from_millis(500));
+    println!("fanout: RSS {} MiB once every client has left", rss_bytes() >> 20);
+}
+
+fn greeting_under_flood(c: &mut Criterion, rt: &Runtime) {
+    let config = MockConfig { heartbeat: None, ..MockConfig::default() };
+    let mock = rt.block_on(MockFreeSwitch::start(config)).expect("mock");
+    let addr = mock.addr();
+    let flood = rt.spawn(async move {
+        let mut s = TcpStream::connect(addr).await.expect("connect");
+        s.write_all(b"auth ClueCon\n\n").await.expect("auth");
+        let (mut r, mut w) = s.into_split();
+        tokio::spawn(async move {
+            let mut sink = vec![0u8; 1 << 16];
+            while matches!(r.read(&mut sink).await, Ok(n) if n > 0) {}
+        });
+        // Costly patterns; each connection may hold 128 filters, then answers -ERR: delete
+        // and go again.
+        loop {
+            let mut batch = String::new();
+            for i in 0..100 {
+                batch.push_str(&format!("filter Event-Name /\\w{{{}}}/\n\n", 200 + i));
+            }
+            batch.push_str("filter delete all\n\n");
+            if w.write_all(batch.as_bytes()).await.is_err() {
+                return;
+            }
+        }
+    });
+    let mut group = c.benchmark_group("load");
+    group.sample_size(50);
+    group.bench_function("greeting_under_filter_flood", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                total += rt.block_on(async {
+                    let start = Instant::now();
+                    let mut s = TcpStream::connect(addr).await.expect("connect");
+                    let mut buf = [0u8; 64];
+                    let n = s.read(&mut buf).await.expect("greeting");
+                    assert!(buf[..n].starts_with(b"Content-Type: auth/request"));
+                    start.elapsed()
+                });
+            }
+            total
+        })
+    });
+    group.finish();
+    flood.abort();
+    rt.block_on(mock.shutdown());
+}
+
+fn registrations(c: &mut Criterion) {
+    const N: usize = 100_000;
+    let before = rss_bytes();
+    let pbx = Pbx::new(PbxConfig::default());
+    let agents = ["Yealink SIP-T46S 66.86.0.15", "SIP.js/0.21.2 (Chrome)"];
+    for u in 0..N {
+        let transport = if u % 4 == 0 { Transport::Wss } else { Transport::Udp };
+        pbx.register(&format!("{}", 100_000 + u), transport, agents[u % 2]).expect("register");
+    }
+    let grown = rss_bytes().saturating_sub(before);
+    println!("registrations: {} bytes of RSS per binding ({N} bindings)", grown / N as u64);
+    let mut group = c.benchmark_group("load");
+    group.sample_size(20);
+    group.bench_function("registrations_count", |b| b.iter(|| pbx.api("show", "registrations count")));
+    group.bench_function("registrations_list", |b| b.iter(|| pbx.api("show", "registrations")));
+    group.finish();
+}
+
+fn main() {
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let mut c = Criterion::default().configure_from_args();
+    // `cargo test --all-targets` runs this binary without `--bench`: keep that run short.
+    if std::env::args().any(|a| a == "--bench") {
+        registrations(&mut c);
+        fanout(&mut c, &rt);
+        greeting_under_flood(&mut c, &rt);
+    }
+    c.final_summary();
+}
