@@ -79,6 +79,7 @@ fn render_count(n: usize, as_: ShowAs) -> String {
         ShowAs::Delim => format!("\n{n} total.\n"),
         // The count query always yields one SQL row, so the array exists (empty).
         ShowAs::Json => format!("{{\"row_count\":{n},\"rows\":[]}}"),
+        ShowAs::Xml => format!("<result row_count=\"{n}\"></result>\n"),
     }
 }
 
