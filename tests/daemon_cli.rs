@@ -159,7 +159,13 @@ fn run_with_the_example_config_shows_the_status_and_never_logs_the_password() {
     assert!(o.status.success(), "{}", stderr(&o));
     let logs = stderr(&o);
     assert!(logs.contains("state rebuilt"), "{logs}");
+    assert!(logs.contains("registrations=1"), "figures in words: {logs}");
     assert!(!logs.contains("ClueCon"), "the password leaked into the logs");
+    // Logs that go to a file or the journal: plain text, fields in words, no Rust Debug.
+    assert!(!logs.contains('\x1b'), "colour codes in piped logs: {logs}");
+    for debug in ["Some(", "None", " { "] {
+        assert!(!logs.contains(debug), "Rust Debug text {debug:?} in the logs: {logs}");
+    }
     // The final picture: 32 × 8 `#`/`.` rows.
     let picture = String::from_utf8_lossy(&o.stdout);
     let rows: Vec<&str> = picture.lines().collect();

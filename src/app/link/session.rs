@@ -312,7 +312,10 @@ const MAX_UNREADABLE_KINDS: usize = 32;
 fn note_rebuild(link: &mut Link, cause: Cause, before: Figures) {
     let after = Figures::of(&link.pbx);
     if cause == Cause::Connect {
-        info!(calls = ?link.pbx.calls(), registrations = ?link.pbx.registrations(), "state rebuilt");
+        // Figures in words (a number or "unknown"), not Debug's `Some(3)`: this line ends up
+        // in the journal.
+        let word = |n: Option<u64>| n.map_or_else(|| "unknown".to_owned(), |n| n.to_string());
+        info!(calls = %word(link.pbx.calls()), registrations = %word(link.pbx.registrations()), "state rebuilt");
     } else {
         link.stats.reconciles += 1;
         if let Some(changes) = before.changes(&after) {
