@@ -137,7 +137,7 @@ fn throughput(c: &mut Criterion, rt: &Runtime, clients: usize, name: &str) {
                 });
             }
             total
-        })
+        });
     });
     group.finish();
     rt.block_on(mock.shutdown());

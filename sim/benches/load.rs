@@ -122,7 +122,7 @@ fn fanout(c: &mut Criterion, rt: &Runtime) {
                 });
             }
             total
-        })
+        });
     });
     group.finish();
     let during = rss_bytes();
@@ -179,7 +179,7 @@ fn greeting_under_flood(c: &mut Criterion, rt: &Runtime) {
                 });
             }
             total
-        })
+        });
     });
     group.finish();
     flood.abort();

@@ -75,14 +75,14 @@ fn intensity_test_shutdown_and_decode_reach_the_addressed_chip() {
     display.write_raw_byte(0, 0x01, 0x03).unwrap();
     {
         let chain = chain.borrow();
-        let intensities: Vec<u8> = chain.chips().iter().map(|chip| chip.intensity()).collect();
+        let intensities: Vec<u8> = chain.chips().iter().map(eslmatrix_sim::chain::Chip::intensity).collect();
         assert_eq!(intensities, [0, 9, 0]);
         assert!(chain.chips()[0].test() && !chain.chips()[1].test());
         assert_eq!(chain.chips()[2].shown_digits()[0], 0x79, "Code-B 3");
     }
     display.power_off().unwrap();
     let chain = chain.borrow();
-    assert!(chain.chips().iter().all(|chip| chip.shutdown()));
+    assert!(chain.chips().iter().all(eslmatrix_sim::chain::Chip::shutdown));
     let pixels = chain.pixels();
     // Chip 0 (left module) is still in display test, which overrides shutdown.
     assert!(pixels.is_on(0, 0) && pixels.is_on(7, 7));

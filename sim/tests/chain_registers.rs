@@ -43,7 +43,9 @@ fn random_ram_is_seeded_garbage_hidden_by_shutdown() {
     let a = VirtualChain::with_random_ram(4, 7);
     let b = VirtualChain::with_random_ram(4, 7);
     let c = VirtualChain::with_random_ram(4, 8);
-    let ram = |chain: &VirtualChain| chain.chips().iter().map(|chip| chip.digits()).collect::<Vec<_>>();
+    let ram = |chain: &VirtualChain| {
+        chain.chips().iter().map(eslmatrix_sim::chain::Chip::digits).collect::<Vec<_>>()
+    };
     assert_eq!(ram(&a), ram(&b), "same seed, same RAM");
     assert_ne!(ram(&a), ram(&c), "different seed, different RAM");
     assert!(ram(&a).iter().flatten().any(|&byte| byte != 0));

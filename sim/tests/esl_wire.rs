@@ -189,7 +189,9 @@ fn replies_and_notices_match_the_transcript() {
             .replace("\\n", "\n")
             .into_bytes()
     };
-    let cat = |msgs: &[wire::Message]| msgs.iter().flat_map(|m| m.to_bytes()).collect::<Vec<u8>>();
+    let cat = |msgs: &[wire::Message]| {
+        msgs.iter().flat_map(eslmatrix_sim::fs::wire::Message::to_bytes).collect::<Vec<u8>>()
+    };
     assert_eq!(
         literal("greeting (sent immediately after TCP accept, only if ACL passes)"),
         wire::auth_request().to_bytes()

@@ -64,7 +64,7 @@ fn json_count(pbx: &Pbx, what: &str) -> usize {
     let out = text(pbx, "show", &format!("{what} as json"));
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     let n = v["row_count"].as_u64().expect("row_count") as usize;
-    assert_eq!(v["rows"].as_array().map_or(0, |r| r.len()), n, "{out}");
+    assert_eq!(v["rows"].as_array().map_or(0, std::vec::Vec::len), n, "{out}");
     n
 }
 
@@ -123,7 +123,7 @@ proptest! {
         let status = text(&pbx, "status", "");
         let since_startup = format!("{} session(s) since startup", snap.counters.since_startup);
         prop_assert_eq!(status_line(&status, 2), since_startup.as_str());
-        let current = format!("{} session(s) - peak", channels);
+        let current = format!("{channels} session(s) - peak");
         prop_assert!(status_line(&status, 3).starts_with(&current), "{}", status);
 
         let profile = text(&pbx, "sofia", "status profile internal");

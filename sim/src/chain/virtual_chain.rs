@@ -274,7 +274,7 @@ impl SpiDevice<u8> for VirtualChain {
                     count += buf.len() as u64;
                 }
                 Operation::Write(buf) => {
-                    for &byte in buf.iter() {
+                    for &byte in *buf {
                         self.shift(byte);
                     }
                     count += buf.len() as u64;

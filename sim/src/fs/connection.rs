@@ -309,7 +309,7 @@ impl Conn {
                 _ = sleep_until(deadline), if pre_auth => Wake::PreAuthTimeout,
             };
             let step = match wake {
-                Wake::Control(Ok(Control::Shutdown)) | Wake::Control(Err(RecvError::Closed)) => {
+                Wake::Control(Ok(Control::Shutdown) | Err(RecvError::Closed)) => {
                     Break(Ending::Notice(SHUTDOWN))
                 }
                 Wake::Control(Err(RecvError::Lagged(_))) => Continue(()),
@@ -322,7 +322,7 @@ impl Conn {
                 Wake::Events => self.deliver().await,
                 Wake::Log(l) => self.log_line(l).await,
                 Wake::Killed => Continue(()),
-                Wake::Read(Ok(0)) | Wake::Read(Err(_)) => Break(Ending::Eof),
+                Wake::Read(Ok(0) | Err(_)) => Break(Ending::Eof),
                 Wake::Read(Ok(_)) => Continue(()),
                 Wake::PreAuthTimeout => {
                     tracing::info!(connection = self.id, "closing: silent before authenticating");
@@ -405,7 +405,7 @@ impl Conn {
                     "Content-Length: {}\nContent-Type: text/event-plain\n\n{MALFORMED_EVENT}",
                     MALFORMED_EVENT.len()
                 );
-                self.out.raw(frame.as_bytes()).await?
+                self.out.raw(frame.as_bytes()).await?;
             }
             Fault::Shutdown => return Break(Ending::Notice(SHUTDOWN)),
             Fault::SlowReaderKill => return Break(Ending::Notice(LOST_EVENTS)),

@@ -102,7 +102,7 @@ pub(crate) struct Listener {
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Listener {
@@ -235,13 +235,13 @@ impl Hub {
             ready: Notify::new(),
             kill: Notify::new(),
         });
-        self.listeners.write().unwrap_or_else(|e| e.into_inner()).push(l.clone());
+        self.listeners.write().unwrap_or_else(std::sync::PoisonError::into_inner).push(l.clone());
         l
     }
 
     /// Forgets a listener and frees its queue.
     pub(crate) fn remove(&self, id: u64) {
-        let mut all = self.listeners.write().unwrap_or_else(|e| e.into_inner());
+        let mut all = self.listeners.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(i) = all.iter().position(|l| l.id == id) {
             let l = all.swap_remove(i);
             l.clear_queue();
@@ -257,7 +257,7 @@ impl Hub {
 impl EventSink for Hub {
     /// `event_handler`: the event goes into the queue of every listener that wants it.
     fn deliver(&self, event: &Arc<Event>) {
-        let all = self.listeners.read().unwrap_or_else(|e| e.into_inner());
+        let all = self.listeners.read().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut delivery: Option<Arc<Delivery>> = None;
         for l in all.iter() {
             if !l.listening.load(Ordering::Acquire) || !l.interest().wants(event) {

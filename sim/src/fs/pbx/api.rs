@@ -299,7 +299,7 @@ impl State {
             _ => return format!("-USAGE: {SHOW_SYNTAX}\n"),
         };
         let as_ = match as_.map(str::to_ascii_lowercase).as_deref() {
-            None | Some("delim") | Some("csv") => ShowAs::Delim,
+            None | Some("delim" | "csv") => ShowAs::Delim,
             Some("json") => ShowAs::Json,
             Some("xml") => ShowAs::Xml,
             Some(_) => return not_emulated("show", args),

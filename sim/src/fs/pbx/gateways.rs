@@ -36,18 +36,17 @@ impl Gateways {
     /// only a change.
     pub fn set(&mut self, name: &str, up: bool, now_us: u64) -> bool {
         let known = self.list.iter().position(|g| g.name == name);
-        let idx = match known {
-            Some(i) => i,
-            None => {
-                let host = if name.contains('.') { name.to_string() } else { format!("{name}.example.net") };
-                self.list.push(Gateway {
-                    name: name.to_string(),
-                    register_to: format!("sip:eslmatrix@{host}"),
-                    up: true,
-                    failed_at_us: 0,
-                });
-                self.list.len() - 1
-            }
+        let idx = if let Some(i) = known {
+            i
+        } else {
+            let host = if name.contains('.') { name.to_string() } else { format!("{name}.example.net") };
+            self.list.push(Gateway {
+                name: name.to_string(),
+                register_to: format!("sip:eslmatrix@{host}"),
+                up: true,
+                failed_at_us: 0,
+            });
+            self.list.len() - 1
         };
         if known.is_some() && self.list[idx].up == up {
             return false;

@@ -613,7 +613,7 @@ impl Pbx {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Runs an API command (`api status` → `api("status", "")`). `msleep` answers at

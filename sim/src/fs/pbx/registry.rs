@@ -416,9 +416,9 @@ fn token(mut seed: u64, len: usize) -> String {
 pub(crate) fn device_shape(user: &str, transport: Transport, n: u64) -> DeviceShape {
     let lan_host = 20 + (n % 200);
     let network_ip = if transport.is_websocket() {
-        format!("203.0.113.{}", lan_host)
+        format!("203.0.113.{lan_host}")
     } else {
-        format!("198.51.100.{}", lan_host)
+        format!("198.51.100.{lan_host}")
     };
     let call_id = token(n ^ 0x9e37_79b9_7f4a_7c15, 22);
     match transport {
