@@ -32,10 +32,13 @@ impl Command {
 /// Input that ends the connection.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum FrameError {
+    /// No blank line within the first `MAX_HEADER_BLOCK` bytes of a command.
     #[error("command header block exceeds {MAX_HEADER_BLOCK} bytes")]
     TooLong,
+    /// A `Content-Length` that is not a number of bytes the mock accepts (the value as sent).
     #[error("Content-Length {0:?} is negative or above {MAX_CONTENT_LENGTH} bytes")]
     BadLength(String),
+    /// A CR not followed by LF, or a NUL: bytes no ESL client sends in a command.
     #[error("command contains a bare CR or a NUL byte")]
     ControlBytes,
 }

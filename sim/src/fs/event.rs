@@ -6,7 +6,9 @@
 /// per-format rules (such as `Event-Subclass` first for CUSTOM) are applied by the encoder.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Event {
+    /// `(name, value)` in serialization order, values decoded.
     pub headers: Vec<(String, String)>,
+    /// The body, if any (a `BACKGROUND_JOB`'s result).
     pub body: Option<String>,
 }
 

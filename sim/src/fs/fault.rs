@@ -13,14 +13,23 @@ use tokio::sync::broadcast;
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Fault {
     /// From now on, every write is cut into chunks of at most `max` bytes (1 = drip).
-    SplitWrites { max: usize },
+    SplitWrites {
+        /// Largest chunk in bytes; 0 is read as 1.
+        max: usize,
+    },
     /// Back to whole writes.
     WholeWrites,
     /// The connection writes nothing for `ms` milliseconds (tokio time).
-    Stall { ms: u64 },
+    Stall {
+        /// Length of the silence.
+        ms: u64,
+    },
     /// The next message stops halfway through its header block for `ms` milliseconds
     /// (tokio time), then the rest follows: a server stuck mid-frame.
-    StallMidFrame { ms: u64 },
+    StallMidFrame {
+        /// Length of the pause inside the frame.
+        ms: u64,
+    },
     /// The next message is cut off in the middle of its header block and the socket closed.
     CloseMidHeader,
     /// The next message with a body is cut off in the middle of the body and the socket closed.
@@ -42,13 +51,18 @@ pub enum Fault {
     HoldEvents,
     /// The listener goes away for `down_ms` milliseconds: every connection is closed,
     /// connects are refused, and the PBX comes back with its counters reset.
-    Restart { down_ms: u64 },
+    Restart {
+        /// How long the port stays closed.
+        down_ms: u64,
+    },
 }
 
 /// Where a fault goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Target {
+    /// Every live connection, and the server for server-level faults.
     All,
+    /// One connection, by its number (counted from 1 in accept order).
     Connection(u64),
 }
 
@@ -65,6 +79,8 @@ impl Default for FaultControl {
 }
 
 impl FaultControl {
+    /// A control with no subscriber yet. Up to 256 faults wait per subscriber; one that
+    /// falls further behind loses the oldest (tokio broadcast's rule).
     pub fn new() -> Self {
         let (tx, _) = broadcast::channel(256);
         FaultControl { tx }

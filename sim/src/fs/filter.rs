@@ -109,7 +109,9 @@ pub const EVENT_NAMES: &[&str] = &[
 /// A recognised `event` keyword.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EventKey {
+    /// `ALL`: every event type.
     All,
+    /// One event type, by its canonical name from the event-name table.
     Type(&'static str),
 }
 
@@ -152,10 +154,14 @@ enum Matcher {
 /// A `filter` the mock refuses (FreeSWITCH accepts these; see the README).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum FilterError {
+    /// The connection already holds the most filters [`Limits`](crate::fs::Limits)
+    /// allows (the limit).
     #[error("filter limit reached ({0} filters)")]
     TooMany(usize),
+    /// The regex compiles to more than the size limit (the limit, in bytes).
     #[error("filter regex exceeds the size limit ({0} bytes compiled)")]
     TooLarge(usize),
+    /// The regex fails to compile for another reason than its size.
     #[error("filter regex could not be compiled")]
     Compile,
 }
@@ -208,6 +214,7 @@ impl Filter {
 /// The listening state of one connection.
 #[derive(Clone, Debug, Default)]
 pub struct Subscription {
+    /// How events are serialized for this connection; the last `event` with a format sets it.
     pub format: Format,
     /// Set by a successful `event`; `noevents` answers an error without it.
     pub enabled: bool,
@@ -326,6 +333,7 @@ impl Subscription {
         Ok(())
     }
 
+    /// How many `filter` entries the connection holds (what the filter limit counts).
     pub fn filter_count(&self) -> usize {
         self.filters.len()
     }
@@ -336,6 +344,7 @@ impl Subscription {
             .retain(|f| !(f.header.eq_ignore_ascii_case(header) && value.is_none_or(|v| f.value == v)));
     }
 
+    /// `filter delete all`: every filter goes.
     pub fn clear_filters(&mut self) {
         self.filters.clear();
     }

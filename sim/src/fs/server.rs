@@ -28,6 +28,7 @@ use super::wire;
 /// except the port: an ephemeral loopback port, so tests never collide.
 #[derive(Clone, Debug)]
 pub struct MockConfig {
+    /// Where to listen; port 0 picks a free one ([`MockHandle::addr`] tells which).
     pub listen: SocketAddr,
     /// Compared exactly (case-sensitive), like `strcmp` in mod_event_socket.
     pub password: String,
@@ -37,7 +38,9 @@ pub struct MockConfig {
     pub heartbeat: Option<Duration>,
     /// How long a fresh connection may stay silent before it is dropped (FreeSWITCH: 25 s).
     pub pre_auth_timeout: Duration,
+    /// The model's fixed facts (host names, version, clock start).
     pub pbx: PbxConfig,
+    /// The handle faults arrive through (the running mock's is [`MockHandle::faults`]).
     pub faults: FaultControl,
     /// Seeds generated UUIDs (Job-UUID) so runs are reproducible; the default is random
     /// per start, as FreeSWITCH's are (set it with `pbx.seed` for reproducible runs).
@@ -69,8 +72,14 @@ impl Default for MockConfig {
 /// The mock could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum MockError {
+    /// The listen address could not be bound (in use, not local, no permission).
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: io::Error },
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The OS's reason.
+        source: io::Error,
+    },
 }
 
 /// Decrements the live count however a connection task ends (including abort).
@@ -153,6 +162,7 @@ impl MockHandle {
         &self.shared.pbx
     }
 
+    /// The running mock's fault control: inject into it to misbehave from now on.
     pub fn faults(&self) -> &FaultControl {
         &self.shared.faults
     }

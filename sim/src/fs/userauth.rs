@@ -41,7 +41,9 @@ fn split_list(list: &str) -> Vec<String> {
 
 /// The successful login: the reply bytes to write and the permissions.
 pub struct Login {
+    /// The whole `command/reply` to write, at most 511 bytes of reply text as in C.
     pub reply: Vec<u8>,
+    /// What the session may subscribe to, run and read from now on.
     pub permissions: Permissions,
 }
 
@@ -129,6 +131,7 @@ impl Permissions {
         true
     }
 
+    /// Whether `log` is allowed (`esl-allowed-log`, true when unset).
     pub fn allows_log(&self) -> bool {
         self.log
     }

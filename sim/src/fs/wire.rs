@@ -23,9 +23,12 @@ pub const TOO_MANY_CONNECTIONS: &str = "Too many connections, try again later.\n
 /// How a connection wants its events serialized (`event plain|json|xml ...`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Format {
+    /// `text/event-plain`: headers URL-encoded, one per line (the default).
     #[default]
     Plain = 0,
+    /// `text/event-json`: one JSON object.
     Json = 1,
+    /// `text/event-xml`: an `<event>` document.
     Xml = 2,
 }
 
@@ -57,7 +60,9 @@ impl Format {
 /// and its body (possibly empty).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Message {
+    /// Header lines and the blank line that ends them.
     pub head: Vec<u8>,
+    /// Exactly `Content-Length` bytes; empty without that header.
     pub body: Vec<u8>,
 }
 
@@ -397,14 +402,24 @@ fn xml_leaf(tag: &str, text: &str, depth: usize, out: &mut String) {
 /// Why bytes could not be read as ESL.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum WireError {
+    /// A header line with no `: ` (the line).
     #[error("header line without ': ' separator: {0:?}")]
     BadHeaderLine(String),
+    /// A `Content-Length` that is not a byte count (the value).
     #[error("invalid Content-Length {0:?}")]
     BadLength(String),
+    /// The bytes end inside the body.
     #[error("body shorter than its Content-Length ({have} of {want} bytes)")]
-    ShortBody { have: usize, want: usize },
+    ShortBody {
+        /// Body bytes present.
+        have: usize,
+        /// What `Content-Length` announced.
+        want: usize,
+    },
+    /// The bytes end inside the header block.
     #[error("header block is not terminated by an empty line")]
     Unterminated,
+    /// The header block is not valid UTF-8.
     #[error("message is not UTF-8")]
     NotUtf8,
 }

@@ -11,7 +11,9 @@ const FROM_SIP_CSV: &str = include_str!("../../../../fixtures/sip/sip_status_to_
 /// A `switch_call_cause_t`: the name as `Hangup-Cause` prints it and its number.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cause {
+    /// The name `Hangup-Cause` prints (`NORMAL_CLEARING`).
     pub name: String,
+    /// The `switch_call_cause_t` value (16); above 127 for FreeSWITCH's own causes.
     pub number: u32,
 }
 

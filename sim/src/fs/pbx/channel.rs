@@ -6,13 +6,17 @@ use super::causes::Cause;
 use super::clock;
 use crate::fs::event::Event;
 
+/// `switch_call_direction_t`: which way a leg points, seen from FreeSWITCH.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Direction {
+    /// A leg that called in (the caller's A leg).
     Inbound,
+    /// A leg FreeSWITCH placed (a bridge's B leg, an originate's A leg).
     Outbound,
 }
 
 impl Direction {
+    /// The word `Call-Direction` prints.
     pub fn as_str(self) -> &'static str {
         match self {
             Direction::Inbound => "inbound",
@@ -24,10 +28,15 @@ impl Direction {
 /// `switch_channel_callstate_t` names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CallState {
+    /// Created, not ringing yet.
     Down,
+    /// Ringing without early media.
     Ringing,
+    /// Ringing with early media (after 183 Session Progress).
     Early,
+    /// Answered.
     Active,
+    /// Hung up.
     Hangup,
 }
 
@@ -43,6 +52,7 @@ impl CallState {
         }
     }
 
+    /// The name `Channel-Call-State` prints.
     pub fn as_str(self) -> &'static str {
         match self {
             CallState::Down => "DOWN",

@@ -31,12 +31,19 @@ pub(crate) struct Counters {
 /// What `status` and HEARTBEAT print.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CounterSnapshot {
+    /// Sessions created since startup.
     pub since_startup: u64,
+    /// Live sessions.
     pub current: u32,
+    /// Highest live-session count since startup.
     pub peak: u32,
+    /// Highest live-session count in the last five minutes.
     pub peak_five_min: u32,
+    /// Sessions created in the previous complete second.
     pub sps_last: u32,
+    /// Most sessions created in one second since startup.
     pub sps_peak: u32,
+    /// Most sessions created in one second in the last five minutes.
     pub sps_five_min: u32,
 }
 

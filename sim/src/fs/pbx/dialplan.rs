@@ -3,8 +3,8 @@
 //! runs for a matching extension (mod_dptools semantics, without media).
 //!
 //! Shipped defaults (conf/vanilla/dialplan): context `default` with `local_extension`
-//! (10[01][0-9] bridged to the registered user, `hangup_after_bridge=true`) and 9196
-//! (answer, echo); context `public` transferring 10[01][0-9] to `default`. Scenario TOML
+//! (`10[01][0-9]` bridged to the registered user, `hangup_after_bridge=true`) and 9196
+//! (answer, echo); context `public` transferring `10[01][0-9]` to `default`. Scenario TOML
 //! adds contexts or extensions in front of these.
 
 use regex::Regex;
@@ -21,27 +21,36 @@ const MAX_STEPS: usize = 256;
 /// One `<condition field=… expression=…>`.
 #[derive(Clone, Debug)]
 pub struct Condition {
+    /// The caller-profile field or channel variable tested (`destination_number`).
     pub field: String,
+    /// What the field's value must match.
     pub expression: Regex,
 }
 
 /// One `<extension>`: all conditions must match; its actions run in order.
 #[derive(Clone, Debug)]
 pub struct Extension {
+    /// `name`: what logs and errors call it.
     pub name: String,
+    /// All must match for the extension to run.
     pub conditions: Vec<Condition>,
+    /// `(application, data)`, e.g. `("bridge", "user/1001")`.
     pub actions: Vec<(String, String)>,
 }
 
+/// One `<context>`: its extensions, tried in order.
 #[derive(Clone, Debug)]
 pub struct Context {
+    /// The context name a channel is routed in (`default`, `public`).
     pub name: String,
+    /// Tried in order; the first whose conditions all match runs.
     pub extensions: Vec<Extension>,
 }
 
 /// The dialplan: contexts searched by name.
 #[derive(Clone, Debug)]
 pub struct Dialplan {
+    /// Looked up by name; a scenario's contexts are added to the shipped ones.
     pub contexts: Vec<Context>,
 }
 
@@ -94,15 +103,20 @@ impl Default for Dialplan {
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 #[error("dialplan context {context:?} extension {extension:?}: {message}")]
 pub struct DialplanError {
+    /// The context the extension was for.
     pub context: String,
+    /// The extension's name.
     pub extension: String,
+    /// What is wrong (a regex that does not compile, an empty action).
     pub message: String,
 }
 
 /// A scenario's extension before it is compiled.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExtensionSpec {
+    /// The context it joins (created when new).
     pub context: String,
+    /// The extension's name.
     pub name: String,
     /// `(field, regex)`; an empty field means `destination_number`.
     pub conditions: Vec<(String, String)>,

@@ -5,26 +5,34 @@
 /// One `<user>`: its ESL parameters are those mod_event_socket reads for `userauth`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct User {
+    /// The user id (`1000`), what `user/` and `userauth` name.
     pub id: String,
+    /// The user's domain; empty matches any domain.
     pub domain: String,
     /// `esl-password`.
     pub esl_password: Option<String>,
     /// `esl-allowed-events`, `esl-allowed-api`, `esl-allowed-log` as written.
     pub allowed_events: Option<String>,
+    /// `esl-allowed-api`: the API commands the user may run.
     pub allowed_api: Option<String>,
+    /// `esl-allowed-log`: whether the user may receive log lines.
     pub allowed_log: Option<String>,
 }
 
+/// The users the model knows; empty means every valid user name exists.
 #[derive(Clone, Debug, Default)]
 pub struct Directory {
+    /// Configured users, in the order they were added.
     pub users: Vec<User>,
 }
 
 impl Directory {
+    /// Whether a `user/<id>` exists (always, with no users configured).
     pub fn has(&self, id: &str) -> bool {
         self.users.is_empty() || self.users.iter().any(|u| u.id == id)
     }
 
+    /// The entry a `userauth id@domain` logs in as, if configured.
     pub fn find(&self, id: &str, domain: &str) -> Option<&User> {
         self.users.iter().find(|u| u.id == id && (u.domain.is_empty() || u.domain == domain))
     }

@@ -31,15 +31,20 @@ pub const MAX_CALLS_PER_MINUTE: f64 = 60_000.0;
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("generator.{key}: {message}")]
 pub struct GeneratorError {
+    /// The key under `[generator]` at fault.
     pub key: String,
+    /// What is wrong with it.
     pub message: String,
 }
 
 /// `[generator]` of a scenario.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GeneratorSpec {
+    /// The same seed makes the same timeline.
     pub seed: u64,
+    /// Mean rate of call starts, above 0 and at most [`MAX_CALLS_PER_MINUTE`].
     pub calls_per_minute: f64,
+    /// Who registers and calls: 2 to [`MAX_USERS`] user names.
     pub users: Vec<String>,
     /// Calls start within this window; they may end after it.
     pub duration: Duration,

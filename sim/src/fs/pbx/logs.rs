@@ -7,17 +7,23 @@
 use super::clock;
 use super::Site;
 
-/// `switch_text_channel_t`.
+/// `switch_text_channel_t` SWITCH_CHANNEL_ID_LOG: a line with the date/level/site prefix.
 pub const ID_LOG: u8 = 0;
+/// SWITCH_CHANNEL_ID_LOG_CLEAN: the text as is, no prefix.
 pub const ID_LOG_CLEAN: u8 = 1;
+/// SWITCH_CHANNEL_ID_SESSION: a prefixed line about one session.
 pub const ID_SESSION: u8 = 3;
 
 /// `switch_log_level2str` names by level number.
 const LEVELS: [&str; 8] = ["CONSOLE", "ALERT", "CRIT", "ERR", "WARNING", "NOTICE", "INFO", "DEBUG"];
 
+/// `SWITCH_LOG_DEBUG`.
 pub const DEBUG: u8 = 7;
+/// `SWITCH_LOG_INFO`.
 pub const INFO: u8 = 6;
+/// `SWITCH_LOG_NOTICE`.
 pub const NOTICE: u8 = 5;
+/// `SWITCH_LOG_CRIT`.
 pub const CRIT: u8 = 2;
 
 /// mod_event_socket.c MAX_MISSED: a listener that lost more log lines than this is killed.
@@ -28,10 +34,15 @@ pub const LOST_LOGS: &str = "killed listener because of lost log lines\n";
 /// One `switch_log_node_t` as a listener receives it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogLine {
+    /// `switch_log_level_t`, 0 (CONSOLE) to 7 (DEBUG); a listener's `log N` keeps up to N.
     pub level: u8,
+    /// [`ID_LOG`], [`ID_LOG_CLEAN`] or [`ID_SESSION`].
     pub text_channel: u8,
+    /// The C source file that logged it (`Log-File`).
     pub file: &'static str,
+    /// The C function (`Log-Func`).
     pub func: &'static str,
+    /// The source line (`Log-Line`).
     pub line: u32,
     /// The channel's UUID, or empty (`switch_str_nil`).
     pub user_data: String,

@@ -53,13 +53,17 @@ pub use registry::{MultipleRegistrations, Registration, Transport, UnknownTransp
 /// Fixed facts about the mocked FreeSWITCH.
 #[derive(Clone, Debug)]
 pub struct PbxConfig {
+    /// `FreeSWITCH-Hostname` on every event and the `hostname` API.
     pub hostname: String,
+    /// The `switchname` API and the host column of `show` rows.
     pub switchname: String,
     /// A fixed Core-UUID for the first boot; empty: generated (from `seed` when set).
     pub core_uuid: String,
     /// Makes every identifier reproducible (`mock-fs --seed N`); `None`: random per start.
     pub seed: Option<u64>,
+    /// `FreeSWITCH-IPv4` on every event; also the SIP address devices register to.
     pub ipv4: String,
+    /// `FreeSWITCH-IPv6` on every event.
     pub ipv6: String,
     /// `FreeSWITCH-Version` as HEARTBEAT carries it, e.g. `1.10.12-release~64bit`.
     pub version: String,
@@ -69,6 +73,7 @@ pub struct PbxConfig {
     /// Wall-clock time at start; the model's clock is this plus tokio time elapsed, so
     /// paused-time tests get deterministic dates.
     pub start_wall: SystemTime,
+    /// `Max-Sessions` in HEARTBEAT and `status`; the model does not refuse calls above it.
     pub max_sessions: u32,
     /// Configured sessions-per-second cap (`Session-Per-Sec` in HEARTBEAT).
     pub sessions_per_sec_cap: u32,
@@ -112,16 +117,22 @@ pub enum ApiOutput {
 /// Why a model operation could not run. The model is unchanged when one is returned.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum PbxError {
+    /// A user name with characters a SIP user part or dial string cannot carry.
     #[error("invalid user name {0:?}: use letters, digits, '.', '_' or '-'")]
     InvalidUser(String),
+    /// The user has no binding to unregister, expire or call from.
     #[error("user {0} has no registration")]
     NotRegistered(String),
+    /// The call's A leg (or, to answer or reject, its B leg) is gone: hung up or killed.
     #[error("the call has already ended")]
     CallEnded,
+    /// Answer, reject or cancel of a call that is already answered.
     #[error("the call was already answered")]
     AlreadyAnswered,
+    /// A normal hangup of a call never answered (reject or cancel it instead).
     #[error("the call is not answered yet")]
     NotAnswered,
+    /// A rejection must carry a 4xx–6xx status to map to a hangup cause.
     #[error("SIP status {0} is not a final failure response (400-699)")]
     NotAFailureStatus(u16),
 }
@@ -130,7 +141,9 @@ pub enum PbxError {
 /// failed before an outbound leg existed (callee not registered, gateway down).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CallHandle {
+    /// The A leg's UUID (the caller's inbound channel).
     pub a: String,
+    /// The B leg's UUID (the outbound channel to the callee).
     pub b: Option<String>,
 }
 
@@ -138,21 +151,28 @@ pub struct CallHandle {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Party {
+    /// The A leg hangs up first.
     Caller,
+    /// The B leg hangs up first.
     Callee,
 }
 
 /// A counted view of the model, for tests and the scenario runner.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Snapshot {
+    /// Bindings in the registry.
     pub registrations: usize,
+    /// Live channels (legs).
     pub channels: usize,
     /// Rows of `show calls` (a bridged pair once, an unbridged leg once).
     pub calls: usize,
+    /// Bridged pairs.
     pub bridged_calls: usize,
+    /// The session counters as `status` prints them now.
     pub counters: CounterSnapshot,
     /// `(name, up)` per gateway.
     pub gateways: Vec<(String, bool)>,
+    /// Model uptime in microseconds (tokio time since start).
     pub uptime_us: u64,
 }
 
@@ -576,6 +596,7 @@ impl State {
 }
 
 impl Pbx {
+    /// A freshly booted model: no registrations, no channels, the shipped dialplan.
     pub fn new(config: PbxConfig) -> Self {
         let events = EventBus::new(config.event_queue);
         let (logs, _) = broadcast::channel(config.event_queue.max(1));

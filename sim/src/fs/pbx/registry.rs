@@ -25,17 +25,24 @@ use crate::fs::event::Event;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Transport {
+    /// SIP over UDP (desk phones' default).
     Udp,
+    /// SIP over TCP.
     Tcp,
+    /// SIP over TLS.
     Tls,
+    /// SIP over WebSocket.
     Ws,
+    /// SIP over secure WebSocket (browsers).
     Wss,
 }
 
 impl Transport {
+    /// Every transport, in declaration order.
     pub const ALL: [Transport; 5] =
         [Transport::Udp, Transport::Tcp, Transport::Tls, Transport::Ws, Transport::Wss];
 
+    /// The lower-case name, as scenarios write it and sofia's contact `transport=` carries it.
     pub fn as_str(self) -> &'static str {
         match self {
             Transport::Udp => "udp",
@@ -103,18 +110,25 @@ impl FromStr for Transport {
 /// One binding, as sofia and the core registrations table hold it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Registration {
+    /// The registered user (`sip_user`).
     pub user: String,
     /// `realm` / `from-host`: the profile's domain (the SIP IP in the vanilla config).
     pub realm: String,
+    /// How the device reaches the profile.
     pub transport: Transport,
+    /// The device's `User-Agent`.
     pub user_agent: String,
+    /// The REGISTER's Call-ID, kept by the device across refreshes.
     pub call_id: String,
     /// The full contact as sofia rewrites it (display name, `fs_nat`, `fs_path`).
     pub contact: String,
     /// The contact URI's user and `host[:port]`: outbound channels are named after them.
     pub contact_user: String,
+    /// See `contact_user`.
     pub contact_host: String,
+    /// The source address of the REGISTER.
     pub network_ip: String,
+    /// The port the REGISTER came from.
     pub network_port: u16,
     /// The `Expires` the device asked for, in seconds.
     pub expires_secs: u64,
@@ -131,9 +145,12 @@ pub(crate) const LATE_MARGIN_SECS: u64 = 60;
 /// contact. The mock's devices keep one contact per Call-ID, so the last two behave alike.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum MultipleRegistrations {
+    /// One binding per user@realm: a new REGISTER replaces the old one.
     #[default]
     Off,
+    /// `call-id`: one binding per Call-ID.
     CallId,
+    /// `contact` or true: one binding per contact.
     Contact,
 }
 

@@ -24,41 +24,83 @@ use crate::fs::fault::{Fault, FaultControl};
 /// Why a scenario could not be loaded. Each message is one line naming the step and key.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ScenarioError {
+    /// The file could not be read.
     #[error("cannot read scenario {path}: {message}")]
-    Io { path: String, message: String },
+    Io {
+        /// The path as given.
+        path: String,
+        /// The I/O error's text.
+        message: String,
+    },
+    /// The text is not TOML; the parser's first line.
     #[error("invalid TOML: {0}")]
     Toml(String),
+    /// A top-level key (`name`, `repeat`, `[generator]`…) is missing, unknown or wrong.
     #[error("key {key:?}: {message}")]
-    Top { key: String, message: String },
-    /// `index` counts from 1 in file order.
+    Top {
+        /// The key, dotted for a table's key (`generator.seed`).
+        key: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A `[[user]]` entry is wrong. `index` counts from 1 in file order.
     #[error("user {index}: key {key:?}: {message}")]
-    User { index: usize, key: String, message: String },
-    /// `index` counts from 1 in file order.
+    User {
+        /// Which `[[user]]`.
+        index: usize,
+        /// The key at fault.
+        key: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A `[[dialplan]]` entry is wrong. `index` counts from 1 in file order.
     #[error("dialplan entry {index}: key {key:?}: {message}")]
-    Dialplan { index: usize, key: String, message: String },
-    /// `index` counts from 1 in file order.
+    Dialplan {
+        /// Which `[[dialplan]]`.
+        index: usize,
+        /// The key at fault.
+        key: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A `[[step]]` is wrong. `index` counts from 1 in file order.
     #[error("step {index} ({action}): key {key:?}: {message}")]
-    Step { index: usize, action: String, key: String, message: String },
+    Step {
+        /// Which `[[step]]`.
+        index: usize,
+        /// The step's `action` as written (`?` when missing).
+        action: String,
+        /// The key at fault.
+        key: String,
+        /// What is wrong with it.
+        message: String,
+    },
 }
 
 /// How many times the timeline plays.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Repeat {
+    /// `repeat = N`: N passes, then `run` returns.
     Times(u32),
+    /// `repeat = "forever"`: `run` never returns.
     Forever,
 }
 
 /// A parsed scenario.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Scenario {
+    /// `name`: how `mock-fs --scenario` and [`BUILTIN`] refer to it.
     pub name: String,
+    /// `description`: one line for people.
     pub description: String,
+    /// How many passes the timeline plays.
     pub repeat: Repeat,
     /// Minimum length of one pass: the next pass starts no earlier than this.
     pub period: Option<Duration>,
     /// The explicit `[[step]]`s in time order; [`Scenario::timeline`] merges in the
     /// generator's.
     pub steps: Vec<Step>,
+    /// `[generator]`: seeded random calls merged into each pass.
     pub generator: Option<GeneratorSpec>,
     /// The profile's `multiple-registrations` while the scenario runs (`None`: as is).
     pub multiple_registrations: Option<MultipleRegistrations>,
@@ -73,9 +115,13 @@ pub struct Scenario {
 /// user unregistered twice) are expected under faults and are listed, not fatal.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RunReport {
+    /// Passes played to the end.
     pub passes: u32,
+    /// Steps run, over all passes (skipped ones included).
     pub steps: usize,
+    /// Calls and originates started.
     pub calls: usize,
+    /// One line per step the model refused or call that failed, saying why.
     pub skipped: Vec<String>,
 }
 
@@ -308,8 +354,6 @@ impl Scenario {
         Scenario::parse(&text)
     }
 
-    /// Plays the scenario on tokio time. Returns when every pass is done (never, for
-    /// `repeat = "forever"`).
     /// One pass's steps in time order: the explicit ones and the generator's, made as
     /// they are reached. On equal `at`, explicit steps go first.
     pub fn timeline(&self) -> impl Iterator<Item = Step> + '_ {
@@ -322,6 +366,8 @@ impl Scenario {
         })
     }
 
+    /// Plays the scenario on tokio time. Returns when every pass is done (never, for
+    /// `repeat = "forever"`).
     pub async fn run(&self, pbx: &Pbx, faults: &FaultControl) -> RunReport {
         let mut report = RunReport::default();
         if let Some(mode) = self.multiple_registrations {

@@ -28,47 +28,75 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+/// One `[[step]]`: what happens and when in the pass.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Step {
+    /// Offset from the start of the pass; steps of a timeline are in `at` order.
     pub at: Duration,
+    /// What the step does to the model or the connections.
     pub action: Action,
 }
 
+/// What a step does: one `action = "..."` of a scenario file.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
+    /// A device registers (or refreshes its binding); fires CUSTOM `sofia::register`.
     /// `expires`: the device's Expires in seconds; `None` is the transport's default.
     Register {
+        /// The registering user (`1000`).
         user: String,
+        /// How the device reaches the profile; part of the device's identity.
         transport: Transport,
+        /// The device's `User-Agent`, also part of its identity.
         user_agent: String,
+        /// Requested Expires in seconds.
         expires: Option<u64>,
     },
+    /// Every binding of `user` is removed (REGISTER with `Expires: 0`).
     Unregister {
+        /// Whose bindings go.
         user: String,
     },
+    /// Every binding of `user` times out (CUSTOM `sofia::expire`).
     Expire {
+        /// Whose bindings expire.
         user: String,
     },
+    /// A call between two users, run in the background from `at`.
     Call(CallSpec),
     /// `api originate <args>`; with `talk_for`, the A leg is killed after that long.
     Originate {
+        /// The `originate` arguments, as an ESL client sends them.
         args: String,
+        /// How long the originated call lasts before `uuid_kill`; `None`: it stays up.
         talk_for: Option<Duration>,
     },
+    /// A gateway goes up or down (CUSTOM `sofia::gateway_state`); the first mention
+    /// creates it.
     Gateway {
+        /// The gateway's name in the profile.
         name: String,
+        /// `true`: registered and pinging; `false`: failed.
         up: bool,
     },
+    /// A CUSTOM `eslmatrix::message` event, as an ESL `sendevent` makes it.
     Message {
+        /// Its `Message-Text`.
         text: String,
     },
-    /// `connection` None = every connection.
+    /// A fault injected into the connections. `connection` None = every connection.
     Fault {
+        /// The misbehaviour.
         fault: Fault,
+        /// The connection's number (from 1), or `None` for all of them.
         connection: Option<u64>,
     },
+    /// An API command run as an ESL client would (`hupall`, `uuid_kill …`); an `-ERR`
+    /// answer is a skipped step.
     Api {
+        /// The command name.
         command: String,
+        /// Its arguments (may be empty).
         args: String,
     },
 }
@@ -92,19 +120,26 @@ impl Action {
 /// One call from a registered user to another number.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CallSpec {
+    /// The calling user; must be registered for the call to start.
     pub from: String,
+    /// The dialled number, routed through the dialplan.
     pub to: String,
+    /// `Caller-Caller-ID-Name`; `None`: the caller's number.
     pub caller_name: Option<String>,
     /// How long it rings before the outcome happens.
     pub ring_for: Duration,
+    /// How the ringing ends.
     pub outcome: Outcome,
     /// Who hangs up an answered call.
     pub hangup: Party,
 }
 
+/// How a call's ringing ends, and the hangup cause that follows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
+    /// The callee answers; [`CallSpec::hangup`] hangs up after `talk_for`.
     Answer {
+        /// Time from answer to hangup.
         talk_for: Duration,
     },
     /// 486 Busy Here → USER_BUSY.
