@@ -107,7 +107,7 @@ pub struct DialplanError {
     pub context: String,
     /// The extension's name.
     pub extension: String,
-    /// What is wrong (a regex that does not compile, an empty action).
+    /// What is wrong (a condition regex that does not compile).
     pub message: String,
 }
 
