@@ -175,6 +175,23 @@ fn run_with_the_example_config_shows_the_status_and_never_logs_the_password() {
 }
 
 #[test]
+fn run_logs_a_refused_password_without_it() {
+    const SECRET: &str = "n0t-the-Password";
+    let (_rt, fs) = mock_in_background();
+    let server = format!("127.0.0.1:{}", fs.addr().port());
+    let o = Command::new(env!("CARGO_BIN_EXE_eslmatrix"))
+        .args(["run", "--server", &server, "--backend", "virtual", "--seconds", "2", "-v"])
+        .env("ESLMATRIX_PASSWORD", SECRET)
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let logs = stderr(&o);
+    assert!(logs.contains("password refused"), "the failure is logged: {logs}");
+    assert!(logs.contains("ESLMATRIX_PASSWORD"), "the log says how to fix it: {logs}");
+    assert!(!logs.contains(SECRET), "the password leaked into the logs: {logs}");
+}
+
+#[test]
 fn demo_runs_for_the_seconds_asked() {
     let started = std::time::Instant::now();
     let o = eslmatrix(&["demo", "--seconds", "3", "--backend", "virtual"]);
