@@ -6,17 +6,20 @@
 //!   (from /proc/self/statm) over 1000 authenticated, idle connections, client sockets
 //!   included since both ends live in this process.
 
+mod support;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
 use eslmatrix_sim::fs::event::Event;
 use eslmatrix_sim::fs::pbx::PbxConfig;
-use eslmatrix_sim::fs::wire;
 use eslmatrix_sim::fs::{Limits, MockConfig, MockFreeSwitch, MockHandle};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::runtime::Runtime;
+
+use support::heartbeat;
 
 const EVENTS_PER_ROUND: usize = 20_000;
 
@@ -73,17 +76,6 @@ impl Counter {
         self.buf.drain(..at);
         done
     }
-}
-
-/// A real-sized HEARTBEAT (the 1.10 reconstruction: 881-byte inner block), whatever the
-/// model's own heartbeat looks like.
-fn heartbeat() -> Event {
-    let path =
-        format!("{}/../fixtures/esl/event_heartbeat_RECONSTRUCTED_1.10_wire.txt", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).expect("heartbeat fixture");
-    let frame = text.split_once('\n').expect("source line").1;
-    let (_, body, _) = wire::split_message(frame.as_bytes()).expect("valid frame").expect("complete frame");
-    wire::decode_plain(std::str::from_utf8(&body).expect("utf-8")).expect("plain event")
 }
 
 fn heartbeats(n: usize) -> Vec<Event> {

@@ -9,16 +9,19 @@
 //! * `load/registrations_count`, `load/registrations_list`: `show registrations` over
 //!   100 000 bindings; the memory they take is printed once (RSS growth per binding).
 
+mod support;
+
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
 use eslmatrix_sim::fs::event::Event;
 use eslmatrix_sim::fs::pbx::{Pbx, PbxConfig, Transport};
-use eslmatrix_sim::fs::wire;
 use eslmatrix_sim::fs::{MockConfig, MockFreeSwitch, MockHandle};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::runtime::Runtime;
+
+use support::heartbeat;
 use tokio::sync::mpsc;
 
 const SUBSCRIBERS: usize = 500;
@@ -28,15 +31,6 @@ fn rss_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
     let pages: u64 = statm.split_whitespace().nth(1).and_then(|v| v.parse().ok()).unwrap_or(0);
     pages * 4096
-}
-
-fn heartbeat() -> Event {
-    let path =
-        format!("{}/../fixtures/esl/event_heartbeat_RECONSTRUCTED_1.10_wire.txt", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).expect("heartbeat fixture");
-    let frame = text.split_once('\n').expect("source line").1;
-    let (_, body, _) = wire::split_message(frame.as_bytes()).expect("valid frame").expect("complete frame");
-    wire::decode_plain(std::str::from_utf8(&body).expect("utf-8")).expect("plain event")
 }
 
 async fn login(mock: &MockHandle, subscribe: &str) -> TcpStream {
