@@ -3,151 +3,35 @@
 //! figures that stay true. Goldens in golden/daemon/ list each picture with the time it
 //! appeared, counted from the story's first event (regenerate with `INSTA_UPDATE=always`).
 //!
-//! The display is 32 modules with the small font, so every text fits and stands still.
+//! The display is 32 modules with the small font ([`WIDE`]), so every text fits and stands
+//! still. The story kit (tests/story) sets each story up; a test is its script.
 
-use std::future::Future;
 use std::time::Duration;
 
-use eslmatrix::app::daemon;
-use eslmatrix::app::link::LinkStats;
-use eslmatrix::app::recording::{Recording, Shot};
-use eslmatrix::backend::{virtual_chain, Bus, Output};
 use eslmatrix::config::Config;
-use eslmatrix::render::{render_aligned, Align, Font};
 use eslmatrix_sim::fs::event::Event;
 use eslmatrix_sim::fs::fault::Fault;
-use eslmatrix_sim::fs::pbx::{Party, Transport};
-use eslmatrix_sim::fs::{MockConfig, MockFreeSwitch, MockHandle};
-use tokio::time::{sleep, Instant};
+use eslmatrix_sim::fs::pbx::{MultipleRegistrations, Party, Pbx, Transport};
+use eslmatrix_sim::fs::MockConfig;
+use tokio::time::sleep;
+
+use crate::story::{story, Setup, WIDE};
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
-/// Columns of the test display: 32 modules, wide enough for a call and its outcome.
-const WIDTH: u32 = 256;
 
-/// One story at a time, as in daemon_hil: a quieter machine delivers loopback bytes before
-/// the paused clock moves on.
-static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-struct Story {
-    fs: MockHandle,
-    config: Config,
+/// The calls page on the wide display, three phones registered.
+fn calls_story() -> Setup {
+    story(&[CALLS_PAGE]).phones().screen(WIDE)
 }
 
-impl Story {
-    async fn new(mock: MockConfig, pages: &[&str], extra: &str) -> Self {
-        let fs = MockFreeSwitch::start(mock).await.expect("mock starts");
-        let addr = fs.addr();
-        let pages: String = pages.iter().map(|p| format!("[[page]]\ntemplate = {p:?}\n")).collect();
-        let text = format!(
-            "page_time = \"5s\"\n\
-             [[server]]\nname = \"pbx\"\nhost = \"{}\"\nport = {}\npassword = \"ClueCon\"\n\
-             [display]\nmodules = \"32x1\"\nfont = \"small\"\n\
-             {pages}{extra}",
-            addr.ip(),
-            addr.port()
-        );
-        let mut config = Config::parse(&text, None).expect("test config is valid");
-        config.daemon.link.jitter_seed = Some(42);
-        let pbx = fs.pbx();
-        pbx.register("1000", Transport::Udp, "Yealink SIP-T46S").unwrap();
-        pbx.register("1001", Transport::Udp, "Polycom VVX").unwrap();
-        pbx.register("1002", Transport::Wss, "SIP.js/0.21").unwrap();
-        Story { fs, config }
-    }
-
-    /// Runs the daemon until `script` ends. The script gets the recording and the time the
-    /// player started (the origin of every shot's time).
-    async fn run<F: Future<Output = ()>>(
-        &self,
-        script: impl FnOnce(Recording, Instant) -> F,
-    ) -> (Recording, Vec<LinkStats>) {
-        let rec = Recording::new();
-        let chain = virtual_chain(&self.config.wiring).expect("chain");
-        let mut out =
-            Output::with_bus(Bus::Chain(chain), rec.view(), self.config.wiring, self.config.intensity)
-                .expect("output");
-        let origin = Instant::now();
-        let stats = daemon::run(&self.config.daemon, &mut out, script(rec.clone(), origin)).await;
-        (rec, stats)
-    }
-}
-
-/// Waits (in tokio time) until the display shows `rows`.
-async fn until_shown(rec: &Recording, rows: &[String]) {
-    for _ in 0..12_000 {
-        if rec.showed(rows) {
-            return;
-        }
-        sleep(Duration::from_millis(10)).await;
-    }
-    panic!("the display never showed {rows:#?}");
-}
-
-/// Waits until the display shows `rows` at or after `since` (time from the player's start).
-async fn until_shown_after(rec: &Recording, rows: &[String], since: Duration) -> Duration {
-    for _ in 0..60_000 {
-        if let Some(s) = rec.shots().iter().find(|s| s.at >= since && s.rows == rows) {
-            return s.at;
-        }
-        sleep(Duration::from_millis(10)).await;
-    }
-    panic!("the display never showed {rows:#?} after {since:?}");
-}
-
-/// `text` as the test display shows a page: small font, centred.
+/// `text` as the wide display shows a page.
 fn page(text: &str) -> Vec<String> {
-    render_aligned(text, Font::Small, WIDTH, 8, Align::Center).to_rows()
+    WIDE.page(text)
 }
 
 /// `text` in inverse video, as the ringing alert shows.
 fn inverted(text: &str) -> Vec<String> {
-    let mut f = render_aligned(text, Font::Small, WIDTH, 8, Align::Center);
-    f.invert();
-    f.to_rows()
-}
-
-/// The pictures a person could have seen from `from` on (pictures replaced within the same
-/// instant never reached an eye), each with its time since `from`.
-fn seen_since(rec: &Recording, from: Duration) -> Vec<(Duration, Vec<String>)> {
-    let shots: Vec<Shot> = rec.shots();
-    let mut out: Vec<(Duration, Vec<String>)> = Vec::new();
-    for (i, s) in shots.iter().enumerate() {
-        let lasted = shots.get(i + 1).is_none_or(|next| next.at > s.at);
-        // The picture on display when the story starts counts from the start.
-        let on_at_start = shots.get(i + 1).is_none_or(|next| next.at > from);
-        if !lasted || (s.at < from && !on_at_start) {
-            continue;
-        }
-        if out.last().map(|(_, r)| r) != Some(&s.rows) {
-            out.push((s.at.saturating_sub(from), s.rows.clone()));
-        }
-    }
-    out
-}
-
-/// The pictures with their times, each named by the first of `texts` it shows (as a page
-/// or inverted), so a golden reads as a story.
-fn timeline_text(pictures: &[(Duration, Vec<String>)], texts: &[String]) -> String {
-    let mut out = String::new();
-    for (i, (at, rows)) in pictures.iter().enumerate() {
-        let name = texts.iter().find_map(|t| {
-            (page(t) == *rows)
-                .then(|| t.clone())
-                .or_else(|| (inverted(t) == *rows).then(|| format!("{t} (inverted)")))
-        });
-        let name = name.map(|n| format!(": {n}")).unwrap_or_default();
-        out.push_str(&format!("#{i} at +{:.3}s{name}\n", at.as_secs_f64()));
-        for r in rows {
-            out.push_str(r);
-            out.push('\n');
-        }
-    }
-    out
-}
-
-/// When `rows` first showed, counted from `from`.
-fn shown_at(pictures: &[(Duration, Vec<String>)], rows: &[String]) -> Option<Duration> {
-    pictures.iter().find(|(_, r)| r == rows).map(|(at, _)| *at)
+    WIDE.inverted(text)
 }
 
 macro_rules! golden {
@@ -169,111 +53,81 @@ fn call_texts(alerts: &[&str]) -> Vec<String> {
 
 #[tokio::test(start_paused = true)]
 async fn ring_then_busy_shows_the_reason_at_once() {
-    let _serial = SERIAL.lock().await;
-    let story = Story::new(MockConfig::default(), &[CALLS_PAGE], "").await;
-    let pbx = story.fs.pbx().clone();
-    let mut start = Duration::ZERO;
-    let (rec, _) = story
-        .run(|rec, origin| {
-            let start = &mut start;
-            async move {
-                until_shown(&rec, &page("0 calls  3 reg")).await;
-                *start = origin.elapsed();
-                let call = pbx.start_call("1000", "1001", None).unwrap();
-                sleep(SECS(1)).await;
-                pbx.reject(&call, 486).unwrap();
-                sleep(SECS(12)).await;
-            }
+    let story = calls_story().start().await;
+    let pbx = story.pbx();
+    let played = story
+        .play_timed(page("0 calls  3 reg"), |_| async move {
+            let call = pbx.start_call("1000", "1001", None).unwrap();
+            sleep(SECS(1)).await;
+            pbx.reject(&call, 486).unwrap();
+            sleep(SECS(12)).await;
         })
         .await;
-    let seen = seen_since(&rec, start);
-    let ring = shown_at(&seen, &inverted("1000 → 1001")).expect("the ringing alert showed");
-    let busy = shown_at(&seen, &page("1000 → 1001: 486 Busy Here")).expect("the busy alert showed");
+    let seen = played.seen();
+    let ring = played.shown_at(&inverted("1000 → 1001")).expect("the ringing alert showed");
+    let busy = played.shown_at(&page("1000 → 1001: 486 Busy Here")).expect("the busy alert showed");
     assert!(ring < SECS(1), "rang at {ring:?}");
     assert!(busy <= SECS(2), "busy 1 s after the reject at most, shown at {busy:?}");
     assert!(
         !seen.iter().any(|(at, r)| *at > busy && *r == inverted("1000 → 1001")),
         "no ringing after the end"
     );
-    golden!(
-        "truth_ring_busy",
-        timeline_text(&seen, &call_texts(&["1000 → 1001", "1000 → 1001: 486 Busy Here"]))
-    );
+    golden!("truth_ring_busy", played.timeline(&call_texts(&["1000 → 1001", "1000 → 1001: 486 Busy Here"])));
 }
 
 #[tokio::test(start_paused = true)]
 async fn ring_then_cancel_shows_the_cancel() {
-    let _serial = SERIAL.lock().await;
-    let story = Story::new(MockConfig::default(), &[CALLS_PAGE], "").await;
-    let pbx = story.fs.pbx().clone();
-    let mut start = Duration::ZERO;
-    let (rec, _) = story
-        .run(|rec, origin| {
-            let start = &mut start;
-            async move {
-                until_shown(&rec, &page("0 calls  3 reg")).await;
-                *start = origin.elapsed();
-                let call = pbx.start_call("1001", "1000", Some("Alice")).unwrap();
-                sleep(SECS(3)).await;
-                pbx.cancel(&call).unwrap();
-                sleep(SECS(12)).await;
-            }
+    let story = calls_story().start().await;
+    let pbx = story.pbx();
+    let played = story
+        .play_timed(page("0 calls  3 reg"), |_| async move {
+            let call = pbx.start_call("1001", "1000", Some("Alice")).unwrap();
+            sleep(SECS(3)).await;
+            pbx.cancel(&call).unwrap();
+            sleep(SECS(12)).await;
         })
         .await;
-    let seen = seen_since(&rec, start);
+    let seen = played.seen();
     let ring = inverted("Alice (1001) → 1000");
     let cancelled =
         seen.iter().position(|(_, r)| *r != ring && seen.iter().any(|(_, x)| *x == ring)).expect("pictures");
     let (at, _) = &seen[cancelled];
     assert!(*at >= SECS(3) && *at <= SECS(4), "the ringing alert gave way at {at:?}");
     let texts = call_texts(&["Alice (1001) → 1000", "Alice (1001) → 1000: 487 Request Terminated"]);
-    golden!("truth_ring_cancel", timeline_text(&seen, &texts));
+    golden!("truth_ring_cancel", played.timeline(&texts));
 }
 
 #[tokio::test(start_paused = true)]
 async fn ring_answer_hang_up_follows_the_call() {
-    let _serial = SERIAL.lock().await;
-    let story = Story::new(MockConfig::default(), &[CALLS_PAGE], "").await;
-    let pbx = story.fs.pbx().clone();
-    let mut start = Duration::ZERO;
-    let (rec, _) = story
-        .run(|rec, origin| {
-            let start = &mut start;
-            async move {
-                until_shown(&rec, &page("0 calls  3 reg")).await;
-                *start = origin.elapsed();
-                let call = pbx.start_call("1001", "1000", Some("Alice")).unwrap();
-                sleep(SECS(2)).await;
-                pbx.answer(&call).unwrap();
-                sleep(SECS(2)).await;
-                pbx.hangup(&call, Party::Caller).unwrap();
-                sleep(SECS(12)).await;
-            }
+    let story = calls_story().start().await;
+    let pbx = story.pbx();
+    let played = story
+        .play_timed(page("0 calls  3 reg"), |_| async move {
+            let call = pbx.start_call("1001", "1000", Some("Alice")).unwrap();
+            sleep(SECS(2)).await;
+            pbx.answer(&call).unwrap();
+            sleep(SECS(2)).await;
+            pbx.hangup(&call, Party::Caller).unwrap();
+            sleep(SECS(12)).await;
         })
         .await;
-    let seen = seen_since(&rec, start);
-    let answered = shown_at(&seen, &page("Alice (1001) → 1000 answered")).expect("answered showed");
+    let answered = played.shown_at(&page("Alice (1001) → 1000 answered")).expect("answered showed");
     assert!(answered >= SECS(2) && answered <= SECS(3), "answered at {answered:?}");
-    let ended = shown_at(&seen, &page("Alice (1001) → 1000: 0:02")).expect("the hang-up showed");
+    let ended = played.shown_at(&page("Alice (1001) → 1000: 0:02")).expect("the hang-up showed");
     assert!(ended >= SECS(4) && ended <= SECS(5), "hang-up at {ended:?}");
-    assert_eq!(seen.last().map(|(_, r)| r.clone()), Some(page("0 calls  3 reg")));
+    assert_eq!(played.seen().last().map(|(_, r)| r.clone()), Some(page("0 calls  3 reg")));
     let texts =
         call_texts(&["Alice (1001) → 1000", "Alice (1001) → 1000 answered", "Alice (1001) → 1000: 0:02"]);
-    golden!("truth_ring_answer_hangup", timeline_text(&seen, &texts));
+    golden!("truth_ring_answer_hangup", played.timeline(&texts));
 }
 
 #[tokio::test(start_paused = true)]
 async fn two_overlapping_calls_each_alert_follows_its_own_call() {
-    let _serial = SERIAL.lock().await;
-    let story = Story::new(MockConfig::default(), &[CALLS_PAGE], "").await;
-    let pbx = story.fs.pbx().clone();
-    let mut start = Duration::ZERO;
-    let (rec, _) = story
-        .run(|rec, origin| {
-            let start = &mut start;
+    let story = calls_story().start().await;
+    let pbx = story.pbx();
+    let played = story
+        .play_timed(page("0 calls  3 reg"), |_| {
             async move {
-                until_shown(&rec, &page("0 calls  3 reg")).await;
-                *start = origin.elapsed();
                 let first = pbx.start_call("1001", "1000", Some("Alice")).unwrap();
                 sleep(SECS(2)).await;
                 let second = pbx.start_call("1002", "1000", Some("Bob")).unwrap();
@@ -286,11 +140,10 @@ async fn two_overlapping_calls_each_alert_follows_its_own_call() {
             }
         })
         .await;
-    let seen = seen_since(&rec, start);
-    let busy = shown_at(&seen, &page("Alice (1001) → 1000: 486 Busy Here")).expect("Alice's outcome");
+    let busy = played.shown_at(&page("Alice (1001) → 1000: 486 Busy Here")).expect("Alice's outcome");
     assert!(busy >= SECS(3) && busy <= SECS(4), "{busy:?}");
-    let bob = shown_at(&seen, &inverted("Bob (1002) → 1000")).expect("Bob's ringing alert");
-    let bob_end = shown_at(&seen, &page("Bob (1002) → 1000: 487 Request Terminated"));
+    let bob = played.shown_at(&inverted("Bob (1002) → 1000")).expect("Bob's ringing alert");
+    let bob_end = played.shown_at(&page("Bob (1002) → 1000: 487 Request Terminated"));
     let bob_end = bob_end.expect("Bob's outcome");
     assert!(bob > busy && bob_end >= SECS(15) && bob_end <= SECS(16), "{bob:?} {bob_end:?}");
     let texts = call_texts(&[
@@ -299,7 +152,7 @@ async fn two_overlapping_calls_each_alert_follows_its_own_call() {
         "Bob (1002) → 1000",
         "Bob (1002) → 1000: 487 Request Terminated",
     ]);
-    golden!("truth_two_calls", timeline_text(&seen, &texts));
+    golden!("truth_two_calls", played.timeline(&texts));
 }
 
 /// Mock and link both on a 2 s heartbeat: `~` after 3 s of silence, NO LINK after 5 s.
@@ -323,25 +176,22 @@ async fn past_heartbeat(events: &mut tokio::sync::broadcast::Receiver<std::sync:
 
 #[tokio::test(start_paused = true)]
 async fn a_server_stuck_mid_frame_is_marked_stale_then_dropped() {
-    let _serial = SERIAL.lock().await;
-    let story = Story::new(
-        fast_heartbeat(),
-        &["{calls} calls  {registrations} reg  up {uptime}"],
-        "[link]\nheartbeat = \"2s\"\n",
-    )
-    .await;
-    let faults = story.fs.faults().clone();
-    let mut bus = story.fs.pbx().subscribe();
-    let mut start = Duration::ZERO;
-    let (rec, stats) = story
-        .run(|rec, origin| {
-            let start = &mut start;
+    let story = story(&["{calls} calls  {registrations} reg  up {uptime}"])
+        .phones()
+        .screen(WIDE)
+        .mock(fast_heartbeat())
+        .config("[link]\nheartbeat = \"2s\"\n")
+        .start()
+        .await;
+    let faults = story.faults();
+    let mut bus = story.pbx().subscribe();
+    let played = story
+        .play_timed(page("0 calls  3 reg  up 6s"), |watch| {
             async move {
-                until_shown(&rec, &page("0 calls  3 reg  up 6s")).await;
                 // The HEARTBEAT at 10 s was the last whole event: the next one stops halfway
                 // for 2.5 s, so nothing whole arrives for 3.5 s.
                 past_heartbeat(&mut bus, 10).await;
-                *start = origin.elapsed();
+                watch.mark_start();
                 faults.inject(Fault::StallMidFrame { ms: 2500 });
                 past_heartbeat(&mut bus, 20).await;
                 // Now for good: stale 3 s after the last HEARTBEAT, dead after 5 s, then a new
@@ -352,7 +202,7 @@ async fn a_server_stuck_mid_frame_is_marked_stale_then_dropped() {
             }
         })
         .await;
-    let seen = seen_since(&rec, start);
+    let seen = played.seen();
     let mut texts: Vec<String> = Vec::new();
     for up in 0..120 {
         texts.push(format!("0 calls  3 reg  up {up}s"));
@@ -360,21 +210,21 @@ async fn a_server_stuck_mid_frame_is_marked_stale_then_dropped() {
     }
     texts.push("LINK UP".into());
     texts.push("NO LINK".into());
-    let timeline = timeline_text(&seen, &texts);
+    let timeline = played.timeline(&texts);
     let stale = seen.iter().position(|(_, r)| *r == page("0~ calls  3~ reg  up 13s~"));
     let stale = stale.unwrap_or_else(|| panic!("no stale marker 3 s after the last event:\n{timeline}"));
     assert_eq!(seen[stale].0, SECS(2), "1.5 heartbeats after the HEARTBEAT at 10 s");
     // The uptime stood still until the stalled HEARTBEAT came whole, 2.5 s late.
     assert_eq!(seen[stale + 1], (Duration::from_millis(3500), page("0 calls  3 reg  up 14s")));
-    let dead = shown_at(&seen, &inverted("NO LINK")).expect("the stuck session is dropped");
+    let dead = played.shown_at(&inverted("NO LINK")).expect("the stuck session is dropped");
     assert_eq!(dead, SECS(14), "2.5 heartbeats after the HEARTBEAT at 20 s");
-    assert!(stats[0].sessions >= 2, "{:?}", stats[0]);
+    assert!(played.stats[0].sessions >= 2, "{:?}", played.stats[0]);
     golden!("truth_stuck_mid_frame", timeline);
 }
 
 /// Events the mock's PBX does not back: what a display sees when events were lost or never
 /// meant for it. The api keeps telling the truth.
-fn phantom_register(pbx: &eslmatrix_sim::fs::pbx::Pbx) -> Event {
+fn phantom_register(pbx: &Pbx) -> Event {
     pbx.custom_event("sofia::register")
         .with("profile-name", "internal")
         .with("from-user", "ghost")
@@ -384,7 +234,7 @@ fn phantom_register(pbx: &eslmatrix_sim::fs::pbx::Pbx) -> Event {
         .with("status", "Registered(UDP)")
 }
 
-fn phantom_channel(pbx: &eslmatrix_sim::fs::pbx::Pbx, name: &str, uuid: &str) -> Event {
+fn phantom_channel(pbx: &Pbx, name: &str, uuid: &str) -> Event {
     pbx.event(name)
         .with("Unique-ID", uuid)
         .with("Channel-Call-UUID", uuid)
@@ -399,40 +249,36 @@ fn phantom_channel(pbx: &eslmatrix_sim::fs::pbx::Pbx, name: &str, uuid: &str) ->
 /// `cargo test --test main daemon_truth::drift -- --nocapture` prints them.
 #[tokio::test(start_paused = true)]
 async fn drift_is_corrected_within_one_reconcile_period() {
-    let _serial = SERIAL.lock().await;
-    let story = Story::new(MockConfig::default(), &[CALLS_PAGE], "").await;
-    let pbx = story.fs.pbx().clone();
-    let mut start = Duration::ZERO;
+    let story = calls_story().start().await;
+    let pbx = story.pbx();
     let mut marks: Vec<(&str, Duration, Duration)> = Vec::new();
-    let (rec, stats) = story
-        .run(|rec, origin| {
-            let (start, marks) = (&mut start, &mut marks);
+    let played = story
+        .play_timed(page("0 calls  3 reg"), |watch| {
+            let marks = &mut marks;
             async move {
-                until_shown(&rec, &page("0 calls  3 reg")).await;
-                *start = origin.elapsed();
                 // 1. A binding the api does not confirm (as after a lost unregister): no sign
                 //    of drift, so the periodic check corrects it.
-                let t = origin.elapsed();
+                let t = watch.now();
                 pbx.fire(phantom_register(&pbx));
-                let wrong = until_shown_after(&rec, &page("0 calls  4 reg"), t).await;
-                let right = until_shown_after(&rec, &page("0 calls  3 reg"), wrong).await;
+                let wrong = watch.until_shown_after(&page("0 calls  4 reg"), t).await;
+                let right = watch.until_shown_after(&page("0 calls  3 reg"), wrong).await;
                 marks.push(("unconfirmed binding, no sign", wrong, right));
                 sleep(SECS(3)).await;
                 // 2. A call the api does not confirm (its hang-up lost), then a hang-up of a
                 //    channel never seen: that sign reconciles at once, and the ringing alert
                 //    of the call that is gone ends with it.
-                let t = origin.elapsed();
+                let t = watch.now();
                 pbx.fire(phantom_channel(&pbx, "CHANNEL_CREATE", "ghost-a"));
-                until_shown_after(&rec, &inverted("1009 → 1000"), t).await;
+                watch.until_shown_after(&inverted("1009 → 1000"), t).await;
                 sleep(SECS(3)).await;
-                let sign = origin.elapsed();
+                let sign = watch.now();
                 pbx.fire(phantom_channel(&pbx, "CHANNEL_HANGUP_COMPLETE", "ghost-z"));
-                let right = until_shown_after(&rec, &page("0 calls  3 reg"), sign).await;
+                let right = watch.until_shown_after(&page("0 calls  3 reg"), sign).await;
                 marks.push(("unknown hang-up, a sign (from the sign)", sign, right));
                 sleep(SECS(8)).await;
                 // 3. An unregister under a foreign Call-ID for a phone the api still lists:
                 //    FreeSWITCH would drop the binding, so the model does, until the check.
-                let t = origin.elapsed();
+                let t = watch.now();
                 pbx.fire(
                     pbx.custom_event("sofia::unregister")
                         .with("profile-name", "internal")
@@ -440,8 +286,8 @@ async fn drift_is_corrected_within_one_reconcile_period() {
                         .with("from-host", "192.0.2.10")
                         .with("call-id", "someone-else"),
                 );
-                let wrong = until_shown_after(&rec, &page("0 calls  2 reg"), t).await;
-                let right = until_shown_after(&rec, &page("0 calls  3 reg"), wrong).await;
+                let wrong = watch.until_shown_after(&page("0 calls  2 reg"), t).await;
+                let right = watch.until_shown_after(&page("0 calls  3 reg"), wrong).await;
                 marks.push(("unconfirmed unregister, no sign", wrong, right));
                 sleep(SECS(2)).await;
             }
@@ -456,9 +302,10 @@ async fn drift_is_corrected_within_one_reconcile_period() {
     assert!(took(0) <= SECS(60), "periodic check: {:?}", took(0));
     assert!(took(1) <= SECS(1), "a sign reconciles at once: {:?}", took(1));
     assert!(took(2) <= SECS(60), "{:?}", took(2));
+    let stats = &played.stats;
     assert_eq!((stats[0].sessions, stats[0].events_lost), (1, 0));
     assert!(stats[0].corrections >= 3, "{:?}", stats[0]);
-    let seen = seen_since(&rec, start);
+    let seen = played.seen();
     let texts = call_texts(&[
         "1009 → 1000",
         "1009 → 1000: NORMAL_CLEARING",
@@ -466,9 +313,9 @@ async fn drift_is_corrected_within_one_reconcile_period() {
         "0 calls  2 reg",
         "1 calls  3 reg",
     ]);
-    let timeline = timeline_text(&seen, &texts);
+    let timeline = played.timeline(&texts);
     assert!(
-        !seen.iter().any(|(at, r)| *r == inverted("1009 → 1000") && start + *at >= marks[1].2),
+        !seen.iter().any(|(at, r)| *r == inverted("1009 → 1000") && played.start + *at >= marks[1].2),
         "the alert of the call found gone ended with it:\n{timeline}"
     );
     golden!("truth_drift", format!("{table}\n{timeline}"));
@@ -476,22 +323,17 @@ async fn drift_is_corrected_within_one_reconcile_period() {
 
 #[tokio::test(start_paused = true)]
 async fn one_malformed_event_is_skipped_and_a_flood_of_them_ends_in_no_link_with_backoff() {
-    let _serial = SERIAL.lock().await;
-    let story = Story::new(MockConfig::default(), &[CALLS_PAGE], "").await;
-    let faults = story.fs.faults().clone();
-    let pbx = story.fs.pbx().clone();
-    let mut start = Duration::ZERO;
-    let (rec, stats) = story
-        .run(|rec, origin| {
-            let start = &mut start;
+    let story = calls_story().start().await;
+    let faults = story.faults();
+    let pbx = story.pbx();
+    let played = story
+        .play_timed(page("0 calls  3 reg"), |watch| {
             async move {
-                until_shown(&rec, &page("0 calls  3 reg")).await;
-                *start = origin.elapsed();
                 // One bad event between good ones: skipped, the session and figures stay.
                 faults.inject(Fault::MalformedEvent);
                 sleep(SECS(1)).await;
                 pbx.register("1003", Transport::Udp, "Grandstream").unwrap();
-                until_shown(&rec, &page("0 calls  4 reg")).await;
+                watch.until_shown(&page("0 calls  4 reg")).await;
                 sleep(SECS(5)).await;
                 // A server that sends nothing else: one NO LINK, a reconnect after the backoff.
                 for _ in 0..300 {
@@ -501,15 +343,15 @@ async fn one_malformed_event_is_skipped_and_a_flood_of_them_ends_in_no_link_with
             }
         })
         .await;
-    let seen = seen_since(&rec, start);
+    let seen = played.seen();
     let texts = call_texts(&["0 calls  4 reg", "NO LINK", "LINK UP"]);
-    let timeline = timeline_text(&seen, &texts);
-    let s = &stats[0];
+    let timeline = played.timeline(&texts);
+    let s = &played.stats[0];
     assert!(s.events_unreadable >= 257, "{s:?}");
     assert_eq!(s.sessions, 2, "one session dropped by the flood, one after it: {s:?}\n{timeline}");
     assert_eq!(s.attempts, 2, "no reconnect loop: {s:?}");
     assert!(s.last_error.as_deref().is_some_and(|e| e.contains("unreadable events in a row")), "{s:?}");
-    let no_link = shown_at(&seen, &inverted("NO LINK")).expect("the flood shows as NO LINK");
+    let no_link = played.shown_at(&inverted("NO LINK")).expect("the flood shows as NO LINK");
     assert!(no_link >= SECS(6), "the single bad event did not drop the link: {timeline}");
     assert_eq!(seen.last().map(|(_, r)| r.clone()), Some(page("0 calls  4 reg")), "{timeline}");
     golden!("truth_malformed", timeline);
@@ -521,18 +363,15 @@ async fn one_malformed_event_is_skipped_and_a_flood_of_them_ends_in_no_link_with
 /// setting alike) the old binding stays: four.
 #[tokio::test(start_paused = true)]
 async fn a_phone_rebooting_with_a_new_call_id_is_still_one_registration() {
-    let _serial = SERIAL.lock().await;
     for multiple in [false, true] {
-        let mut story = Story::new(MockConfig::default(), &[CALLS_PAGE], "").await;
-        let pbx = story.fs.pbx().clone();
+        let story = calls_story().server(&format!("multiple_registrations = {multiple}\n")).start().await;
+        let pbx = story.pbx();
         if multiple {
-            pbx.set_multiple_registrations(eslmatrix_sim::fs::pbx::MultipleRegistrations::CallId);
-            story.config.daemon.servers[0].multiple_registrations = true;
+            pbx.set_multiple_registrations(MultipleRegistrations::CallId);
         }
         let want = if multiple { "0 calls  4 reg" } else { "0 calls  3 reg" };
         let (rec, stats) = story
-            .run(|rec, _| async move {
-                until_shown(&rec, &page("0 calls  3 reg")).await;
+            .play_from(page("0 calls  3 reg"), || async move {
                 pbx.register("1000", Transport::Udp, "Yealink SIP-T46S 66.86.0.160").unwrap();
                 sleep(SECS(5)).await;
                 let truth = pbx.snapshot().registrations;
@@ -562,15 +401,13 @@ fn reconcile_and_multiple_registrations_are_settings() {
 /// made up; no listing is asked, so the session survives.
 #[tokio::test(start_paused = true)]
 async fn a_big_pbx_shows_counts_marked_and_webrtc_unknown() {
-    let _serial = SERIAL.lock().await;
-    let story = Story::new(MockConfig::default(), &["{registrations} reg  {webrtc} WebRTC"], "").await;
-    let pbx = story.fs.pbx().clone();
+    let story = story(&["{registrations} reg  {webrtc} WebRTC"]).phones().screen(WIDE).start().await;
+    let pbx = story.pbx();
     for i in 0..10_000 {
         pbx.register(&format!("{}", 20_000 + i), Transport::Udp, "desk").unwrap();
     }
     let (rec, stats) = story
-        .run(|rec, _| async move {
-            until_shown(&rec, &page("10003~ reg  ?~ WebRTC")).await;
+        .play_from(page("10003~ reg  ?~ WebRTC"), || async move {
             pbx.unregister("20000").unwrap();
             sleep(SECS(3)).await;
         })

@@ -11,26 +11,34 @@
 //! }).await;
 //! ```
 //!
+//! A story whose golden lists each picture with its time plays [`Story::play_timed`]: its
+//! script gets a [`Watch`] (the recording and the clock the pictures are timed on), and the
+//! [`Played`] story lists what was seen from the moment the script marked as its start.
+//!
 //! Paused time jumps to the next timer whenever the runtime has nothing to do, and the
 //! runtime has nothing to do while loopback bytes are still on their way through the kernel
 //! (more often the busier the machine). [`Story::play`] therefore runs a checkpoint task
 //! beside the daemon: no jump goes past the next checkpoint, and at each one the clock is
 //! held (a blocking task inhibits auto-advance) for a moment of real time, so bytes in flight
-//! land before time moves on. Stories then need no lock against each other.
+//! land before time moves on. Stories then need no lock against each other: neither
+//! tests/daemon_hil.rs nor tests/daemon_truth.rs takes one, although the daemon still reaches
+//! the mock over loopback TCP (the freeswitch-esl-tokio client connects only by a
+//! `TcpStream`, so no in-process transport can stand in).
 
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use eslmatrix::app::daemon;
 use eslmatrix::app::link::LinkStats;
-use eslmatrix::app::recording::{sequence_text, Recording};
+use eslmatrix::app::recording::{sequence_text, Recording, Shot};
 use eslmatrix::backend::{virtual_chain, Bus, Output};
 use eslmatrix::config::Config;
 use eslmatrix::render::{render_aligned, Align, Font};
 use eslmatrix_sim::fs::fault::FaultControl;
 use eslmatrix_sim::fs::pbx::{Pbx, Transport};
 use eslmatrix_sim::fs::{MockConfig, MockFreeSwitch, MockHandle};
-use tokio::time::sleep;
+use tokio::time::{sleep, Instant};
 
 /// How far paused time may jump at once.
 const CHECKPOINT: Duration = Duration::from_millis(5);
@@ -42,10 +50,38 @@ const LANDING: Duration = Duration::from_micros(50);
 /// still, and a golden sequence lists pictures, not scroll steps.
 pub const WIDTH: u32 = 128;
 
+/// A story display: the small font, centred, on one row of modules `width` columns wide.
+#[derive(Debug, Clone, Copy)]
+pub struct Screen {
+    width: u32,
+}
+
+/// The usual story display, [`WIDTH`] columns.
+pub const NARROW: Screen = Screen { width: WIDTH };
+
+/// 32 modules: wide enough for a call and its outcome on one picture.
+pub const WIDE: Screen = Screen { width: 256 };
+
+impl Screen {
+    /// `text` as this display shows a page.
+    pub fn page(self, text: &str) -> Vec<String> {
+        render_aligned(text, Font::Small, self.width, 8, Align::Center).to_rows()
+    }
+
+    /// `text` in inverse video, as alarms show.
+    pub fn inverted(self, text: &str) -> Vec<String> {
+        let mut f = render_aligned(text, Font::Small, self.width, 8, Align::Center);
+        f.invert();
+        f.to_rows()
+    }
+}
+
 /// A story being set up: its pages, config extras and mock.
 pub struct Setup {
     pages: Vec<String>,
     extra: String,
+    server: String,
+    screen: Screen,
     password: String,
     phones: bool,
     mock: MockConfig,
@@ -56,6 +92,8 @@ pub fn story(pages: &[&str]) -> Setup {
     Setup {
         pages: pages.iter().map(|p| (*p).to_owned()).collect(),
         extra: String::new(),
+        server: String::new(),
+        screen: NARROW,
         password: "ClueCon".into(),
         phones: false,
         mock: MockConfig::default(),
@@ -81,6 +119,18 @@ impl Setup {
         self
     }
 
+    /// More keys of the one `[[server]]` table.
+    pub fn server(mut self, keys: &str) -> Self {
+        keys.clone_into(&mut self.server);
+        self
+    }
+
+    /// The display, [`NARROW`] unless told.
+    pub fn screen(mut self, screen: Screen) -> Self {
+        self.screen = screen;
+        self
+    }
+
     /// The mock's own settings.
     pub fn mock(mut self, mock: MockConfig) -> Self {
         self.mock = mock;
@@ -94,13 +144,14 @@ impl Setup {
         let pages: String = self.pages.iter().map(|p| format!("[[page]]\ntemplate = {p:?}\n")).collect();
         let text = format!(
             "page_time = \"5s\"\n\
-             [[server]]\nname = \"pbx\"\nhost = \"{}\"\nport = {}\npassword = {:?}\n\
+             [[server]]\nname = \"pbx\"\nhost = \"{}\"\nport = {}\npassword = {:?}\n{}\
              [display]\nmodules = \"{}x1\"\nfont = \"small\"\n\
              {pages}{}",
             addr.ip(),
             addr.port(),
             self.password,
-            WIDTH / 8,
+            self.server,
+            self.screen.width / 8,
             self.extra,
         );
         let mut config = Config::parse(&text, None).expect("story config is valid");
@@ -111,7 +162,7 @@ impl Setup {
             pbx.register("1001", Transport::Udp, "Polycom VVX").unwrap();
             pbx.register("1002", Transport::Wss, "SIP.js/0.21").unwrap();
         }
-        Story { fs, config }
+        Story { fs, config, screen: self.screen }
     }
 }
 
@@ -119,6 +170,7 @@ impl Setup {
 pub struct Story {
     fs: MockHandle,
     config: Config,
+    screen: Screen,
 }
 
 impl Story {
@@ -138,19 +190,9 @@ impl Story {
         &self,
         script: impl FnOnce(Recording) -> F,
     ) -> (Recording, Vec<LinkStats>) {
-        let rec = Recording::new();
-        let wiring = self.config.wiring;
-        let chain = virtual_chain(&wiring).expect("chain");
-        let mut out =
-            Output::with_bus(Bus::Chain(chain), rec.view(), wiring, self.config.intensity).expect("output");
-        let clock = tokio::spawn(checkpoints());
-        let stats = daemon::run(&self.config.daemon, &mut out, script(rec.clone())).await;
-        clock.abort();
-        (rec, stats)
+        self.run(|watch| script(watch.rec.clone())).await
     }
-}
 
-impl Story {
     /// [`Story::play`] with a script that starts once the display has shown `first`: what
     /// the display shows, not a clock reading, starts every story, so a slow connect cannot
     /// reorder it.
@@ -164,6 +206,142 @@ impl Story {
             script().await;
         })
         .await
+    }
+
+    /// [`Story::play_from`] for a story told with times: the script gets a [`Watch`], and
+    /// the times of [`Played::seen`] count from the moment `first` showed, or from the last
+    /// [`Watch::mark_start`].
+    pub async fn play_timed<F: Future<Output = ()>>(
+        &self,
+        first: Vec<String>,
+        script: impl FnOnce(Watch) -> F,
+    ) -> Played {
+        let mut marks = None;
+        let (rec, stats) = self
+            .run(|watch| {
+                marks = Some(watch.start.clone());
+                async move {
+                    until_shown(&watch.rec, &first).await;
+                    watch.mark_start();
+                    script(watch).await;
+                }
+            })
+            .await;
+        let start = marks.map_or(Duration::ZERO, |m| *m.lock().expect("start mark"));
+        Played { rec, stats, start, screen: self.screen }
+    }
+
+    async fn run<F: Future<Output = ()>>(
+        &self,
+        script: impl FnOnce(Watch) -> F,
+    ) -> (Recording, Vec<LinkStats>) {
+        let rec = Recording::new();
+        let wiring = self.config.wiring;
+        let chain = virtual_chain(&wiring).expect("chain");
+        let mut out =
+            Output::with_bus(Bus::Chain(chain), rec.view(), wiring, self.config.intensity).expect("output");
+        // The recording times its pictures from the output's opening: this same instant of
+        // paused time.
+        let watch = Watch { rec: rec.clone(), origin: Instant::now(), start: Arc::default() };
+        let clock = tokio::spawn(checkpoints());
+        let stats = daemon::run(&self.config.daemon, &mut out, script(watch)).await;
+        clock.abort();
+        (rec, stats)
+    }
+}
+
+/// What a timed script sees: the recording and the clock its pictures are timed on.
+#[derive(Clone)]
+pub struct Watch {
+    rec: Recording,
+    origin: Instant,
+    start: Arc<Mutex<Duration>>,
+}
+
+impl Watch {
+    /// Time since the output opened, the clock of every picture.
+    pub fn now(&self) -> Duration {
+        self.origin.elapsed()
+    }
+
+    /// The story's times count from now.
+    pub fn mark_start(&self) {
+        *self.start.lock().expect("start mark") = self.now();
+    }
+
+    /// Waits until the display has shown `rows`.
+    pub async fn until_shown(&self, rows: &[String]) {
+        until_shown(&self.rec, rows).await;
+    }
+
+    /// Waits until the display shows `rows` at or after `since` ([`Watch::now`]'s clock);
+    /// returns when it did.
+    pub async fn until_shown_after(&self, rows: &[String], since: Duration) -> Duration {
+        for _ in 0..60_000 {
+            if let Some(s) = self.rec.shots().iter().find(|s| s.at >= since && s.rows == rows) {
+                return s.at;
+            }
+            sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the display never showed {rows:#?} after {since:?}");
+    }
+}
+
+/// A story played with times.
+pub struct Played {
+    /// Every picture the LEDs showed.
+    pub rec: Recording,
+    /// The links' stats.
+    pub stats: Vec<LinkStats>,
+    /// When the story started, on [`Watch::now`]'s clock.
+    pub start: Duration,
+    screen: Screen,
+}
+
+impl Played {
+    /// The pictures a person could have seen from the start on (pictures replaced within
+    /// the same instant never reached an eye), each with its time since the start; the
+    /// picture on display at the start counts from it.
+    pub fn seen(&self) -> Vec<(Duration, Vec<String>)> {
+        let shots: Vec<Shot> = self.rec.shots();
+        let from = self.start;
+        let mut out: Vec<(Duration, Vec<String>)> = Vec::new();
+        for (i, s) in shots.iter().enumerate() {
+            let lasted = shots.get(i + 1).is_none_or(|next| next.at > s.at);
+            let on_at_start = shots.get(i + 1).is_none_or(|next| next.at > from);
+            if !lasted || (s.at < from && !on_at_start) {
+                continue;
+            }
+            if out.last().map(|(_, r)| r) != Some(&s.rows) {
+                out.push((s.at.saturating_sub(from), s.rows.clone()));
+            }
+        }
+        out
+    }
+
+    /// When `rows` first showed, counted from the start.
+    pub fn shown_at(&self, rows: &[String]) -> Option<Duration> {
+        self.seen().into_iter().find(|(_, r)| r == rows).map(|(at, _)| at)
+    }
+
+    /// [`Played::seen`] as a golden's text: each picture with its time, named by the first
+    /// of `texts` it shows (as a page or inverted), so the golden reads as the story.
+    pub fn timeline(&self, texts: &[String]) -> String {
+        let mut out = String::new();
+        for (i, (at, rows)) in self.seen().iter().enumerate() {
+            let name = texts.iter().find_map(|t| {
+                (self.screen.page(t) == *rows)
+                    .then(|| t.clone())
+                    .or_else(|| (self.screen.inverted(t) == *rows).then(|| format!("{t} (inverted)")))
+            });
+            let name = name.map(|n| format!(": {n}")).unwrap_or_default();
+            out.push_str(&format!("#{i} at +{:.3}s{name}\n", at.as_secs_f64()));
+            for r in rows {
+                out.push_str(r);
+                out.push('\n');
+            }
+        }
+        out
     }
 }
 
@@ -205,14 +383,12 @@ pub fn pictures(rec: &Recording) -> Vec<Vec<String>> {
     pictures
 }
 
-/// `text` as the story display shows a page: small font, centred.
+/// `text` as the [`NARROW`] story display shows a page.
 pub fn page(text: &str) -> Vec<String> {
-    render_aligned(text, Font::Small, WIDTH, 8, Align::Center).to_rows()
+    NARROW.page(text)
 }
 
-/// `text` in inverse video, as alarms show.
+/// `text` in inverse video on the [`NARROW`] story display, as alarms show.
 pub fn inverted(text: &str) -> Vec<String> {
-    let mut f = render_aligned(text, Font::Small, WIDTH, 8, Align::Center);
-    f.invert();
-    f.to_rows()
+    NARROW.inverted(text)
 }
