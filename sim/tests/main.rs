@@ -13,6 +13,7 @@ mod esl_limits;
 mod esl_props;
 mod esl_raw;
 mod esl_wire;
+mod http_api;
 mod live_suite;
 mod pbx_api;
 mod pbx_consistency;

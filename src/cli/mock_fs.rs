@@ -42,6 +42,16 @@ pub struct MockFsArgs {
     /// as FreeSWITCH's are.
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+    /// Also serve the API over HTTP as mod_xml_rpc does (/api/, /webapi/, /txtapi/ with
+    /// basic auth), e.g. 127.0.0.1:8080.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub http: Option<String>,
+    /// The web API's user (xml_rpc.conf.xml auth-user).
+    #[arg(long, value_name = "NAME", default_value = "freeswitch", requires = "http")]
+    pub http_user: String,
+    /// The web API's password (auth-pass).
+    #[arg(long, value_name = "PASSWORD", default_value = "works", requires = "http")]
+    pub http_password: String,
 }
 
 /// Reads a scenario from a file, or by built-in name.
@@ -65,7 +75,11 @@ pub const PASSWORD_ENV: &str = "ESLMATRIX_MOCK_PASSWORD";
 
 /// `--listen`: an address or a host name with a port, resolved once, first address wins.
 fn resolve_listen(spec: &str) -> Result<SocketAddr, CliError> {
-    let bad = |why: String| CliError::usage(format!("--listen {spec:?}: {why}"));
+    resolve_addr("--listen", spec)
+}
+
+fn resolve_addr(flag: &str, spec: &str) -> Result<SocketAddr, CliError> {
+    let bad = |why: String| CliError::usage(format!("{flag} {spec:?}: {why}"));
     let (host, port) = match spec.rsplit_once(':') {
         Some((host, port)) => (host.trim_start_matches('[').trim_end_matches(']'), port),
         None => return Err(bad("expected HOST:PORT".into())),
@@ -102,6 +116,15 @@ pub fn run(a: MockFsArgs) -> Result<(), CliError> {
         acl.push(spec.parse::<Cidr>().map_err(|e| CliError::usage(format!("--acl {spec:?}: {e}")))?);
     }
     let scenario = a.scenario.as_deref().map(load_scenario).transpose()?;
+    let http = match a.http.as_deref() {
+        Some(spec) => Some(eslmatrix_sim::fs::http::HttpConfig {
+            listen: resolve_addr("--http", spec)?,
+            user: a.http_user,
+            password: a.http_password,
+            ..Default::default()
+        }),
+        None => None,
+    };
     let mut config = MockConfig {
         pbx: eslmatrix_sim::fs::pbx::PbxConfig {
             start_wall: std::time::SystemTime::now(),
@@ -112,6 +135,7 @@ pub fn run(a: MockFsArgs) -> Result<(), CliError> {
         password,
         limits: Limits { max_connections: a.max_connections, ..Limits::default() },
         heartbeat: (a.heartbeat > 0).then(|| Duration::from_secs(a.heartbeat)),
+        http,
         ..MockConfig::default()
     };
     if !acl.is_empty() {
@@ -123,6 +147,9 @@ pub fn run(a: MockFsArgs) -> Result<(), CliError> {
     block_on(Threads::Workers(2), async move {
         let handle = MockFreeSwitch::start(config).await.map_err(CliError::usage)?;
         println!("mock FreeSWITCH listening on {} (Ctrl-C to stop)", handle.addr());
+        if let Some(web) = handle.http_addr() {
+            println!("web API on http://{web}/ (/api/, /webapi/, /txtapi/)");
+        }
         if let Some(scenario) = scenario {
             let pbx = handle.pbx().clone();
             let faults = handle.faults().clone();

@@ -8,6 +8,7 @@
 //! * [`command`]: client → server framing; [`wire`]: server → client bytes and event formats.
 //! * [`filter`]: `event`/`nixevent`/`filter` semantics; [`acl`]: CIDR allow-lists.
 //! * [`fault`]: misbehaviour on demand; [`pbx`]: the model every answer derives from.
+//! * [`http`]: the web API (mod_xml_rpc's `/api/`, `/webapi/`, `/txtapi/`) over the same model.
 //! * [`userauth`]: `userauth` logins against the directory and their permissions.
 
 pub mod acl;
@@ -17,6 +18,7 @@ mod connection;
 pub mod event;
 pub mod fault;
 pub mod filter;
+pub mod http;
 pub mod limits;
 mod listeners;
 pub mod pbx;

@@ -18,6 +18,7 @@ use tokio::time::{interval_at, sleep, sleep_until, timeout, Instant, MissedTickB
 use super::acl::Cidr;
 use super::connection;
 use super::fault::{Fault, FaultControl};
+use super::http::{self, HttpConfig};
 use super::limits::Limits;
 use super::listeners::Hub;
 use super::pbx::{ApiOutput, Pbx, PbxConfig};
@@ -50,6 +51,8 @@ pub struct MockConfig {
     pub api_overrides: HashMap<String, ApiOutput>,
     /// Bounds on queues, filters, pre-auth input and connections.
     pub limits: Limits,
+    /// The web API (mod_xml_rpc) beside the event socket; `None`: not served.
+    pub http: Option<HttpConfig>,
 }
 
 impl Default for MockConfig {
@@ -65,6 +68,7 @@ impl Default for MockConfig {
             seed: uuid::Uuid::new_v4().as_u64_pair().1,
             api_overrides: HashMap::new(),
             limits: Limits::default(),
+            http: None,
         }
     }
 }
@@ -101,6 +105,12 @@ impl MockFreeSwitch {
             .await
             .map_err(|source| MockError::Bind { addr: config.listen, source })?;
         let addr = listener.local_addr().map_err(|source| MockError::Bind { addr: config.listen, source })?;
+        let http_listener = match &config.http {
+            Some(h) => {
+                Some(http::bind(h).await.map_err(|source| MockError::Bind { addr: h.listen, source })?)
+            }
+            None => None,
+        };
         let (control, _) = broadcast::channel(16);
         let pbx = Pbx::new(config.pbx.clone());
         let hub = Arc::new(Hub::new(config.limits.clone()));
@@ -121,9 +131,17 @@ impl MockFreeSwitch {
             refused: AtomicU64::new(0),
         });
         let (stop, stopped) = oneshot::channel();
+        let web = match (http_listener, &config.http) {
+            (Some(l), Some(h)) => {
+                let at = l.local_addr().map_err(|source| MockError::Bind { addr: h.listen, source })?;
+                tracing::info!(addr = %at, "mock FreeSWITCH web API listening");
+                Some((at, http::spawn(l, h, shared.clone(), &config.pbx.version, &config.pbx.ipv4)))
+            }
+            _ => None,
+        };
         let task = tokio::spawn(accept_loop(listener, addr, config.heartbeat, shared.clone(), stopped));
         tracing::info!(%addr, "mock FreeSWITCH listening");
-        Ok(MockHandle { addr, shared, stop: Some(stop), task: Some(task) })
+        Ok(MockHandle { addr, shared, stop: Some(stop), task: Some(task), web })
     }
 }
 
@@ -149,12 +167,19 @@ pub struct MockHandle {
     shared: Arc<Shared>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
+    /// The web API's address and task, when [`MockConfig::http`] asked for one.
+    web: Option<(SocketAddr, JoinHandle<()>)>,
 }
 
 impl MockHandle {
     /// Where clients connect (the real port even if the config asked for 0).
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Where the web API answers, when [`MockConfig::http`] was set.
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.web.as_ref().map(|(a, _)| *a)
     }
 
     /// The PBX model behind the socket: drive calls and registrations through it.
@@ -196,6 +221,9 @@ impl MockHandle {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+        if let Some((_, web)) = self.web.take() {
+            let _ = web.await;
+        }
     }
 }
 
@@ -203,6 +231,9 @@ impl Drop for MockHandle {
     fn drop(&mut self) {
         if let Some(task) = self.task.take() {
             task.abort();
+        }
+        if let Some((_, web)) = self.web.take() {
+            web.abort();
         }
     }
 }
