@@ -1,10 +1,12 @@
 //! The terminal preview as a person sees it: the real binary in a tmux pane (tmux is a real
 //! terminal emulator; .ci/run installs it), read back with `capture-pane`. In place, cropped
 //! with a note when narrow, recovering on resize, the cursor back on exit and on Ctrl-C,
-//! and only the final picture when stdout is a pipe.
+//! only the final picture when stdout is a pipe, and the daemon's link state in the caption.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
+
+use eslmatrix_sim::fs::{MockConfig, MockFreeSwitch};
 
 /// One tmux server per test (its own socket), killed when the test ends.
 struct Pane {
@@ -152,4 +154,24 @@ fn a_pipe_gets_only_the_final_picture() {
     assert!(!text.contains('\x1b'), "no escapes into a pipe: {text:?}");
     assert!(text.lines().all(|l| l.len() == 32 && l.chars().all(|c| c == '#' || c == '.')), "{text}");
     assert!(text.contains('#'), "20 steps in, letters are on the display: {text}");
+}
+
+#[test]
+fn the_caption_follows_the_link_in_the_leds_words() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let fs = rt.block_on(MockFreeSwitch::start(MockConfig::default())).unwrap();
+    let pane = Pane::new("link", 100, 24);
+    pane.type_line(&format!(
+        "clear; ESLMATRIX_PASSWORD=ClueCon {} run --server 127.0.0.1:{}",
+        bin(),
+        fs.addr().port()
+    ));
+    let up = pane.wait_for("LINK UP in the caption", |s| count(s, "Ctrl-C to quit · LINK UP") == 1);
+    assert_eq!(count(&up, "●"), 8, "the picture above the caption: {up:#?}");
+    rt.block_on(fs.shutdown());
+    // FreeSWITCH going away says so, then the refused reconnects leave the link down.
+    let down = pane.wait_for("NO LINK in the caption", |s| count(s, "Ctrl-C to quit · NO LINK") == 1);
+    assert_eq!(count(&down, "LINK UP"), 0, "{down:#?}");
+    pane.tmux(&["send-keys", "C-c"]);
+    pane.wait_for("the prompt", |s| s.last().is_some_and(|l| l.ends_with('$') || l.ends_with('#')));
 }

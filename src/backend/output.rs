@@ -159,6 +159,12 @@ impl Output {
         self.driver.spi().chain().map(chain_leds)
     }
 
+    /// Tells the view what the pictures' source is doing (the daemon's link state), for
+    /// a caption beside the picture.
+    pub fn set_status(&mut self, status: &str) {
+        self.view.set_status(status);
+    }
+
     /// Whether the view is still open (a window the person has not closed).
     pub fn is_open(&self) -> bool {
         self.view.is_open()

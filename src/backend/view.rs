@@ -42,6 +42,11 @@ pub trait View: Send {
     fn stays_until_closed(&self) -> bool {
         false
     }
+    /// What the source of the pictures is doing (the daemon's link state), for views with a
+    /// caption; the LEDs themselves show only the picture.
+    fn set_status(&mut self, status: &str) {
+        let _ = status;
+    }
 }
 
 /// Shows nothing (a physical display, or a spilog without a picture).
@@ -72,6 +77,9 @@ impl View for TerminalView {
             return super::terminal::finish().map_err(ViewError::Terminal);
         }
         PrintView.finish(leds, at)
+    }
+    fn set_status(&mut self, status: &str) {
+        super::terminal::set_status(status);
     }
 }
 

@@ -249,6 +249,32 @@ impl Scene {
         }
     }
 
+    /// The state of every link at `t` in the words the LEDs use (`LINK UP`, `CONNECTING`,
+    /// `NO LINK 2m`, `AUTH FAILED`…), each prefixed with its server's name when there are
+    /// several: the terminal preview's caption, which says it even while a page shows figures.
+    pub fn link_state(&self, t: Duration) -> String {
+        if self.views.is_empty() {
+            return link_word(&LinkView::Connecting).to_owned();
+        }
+        let several = self.views.len() > 1;
+        let states: Vec<String> = self
+            .views
+            .iter()
+            .map(|(view, at)| {
+                let state = match link_text(&view.link, t.saturating_sub(*at)) {
+                    Some((text, _, _)) => text,
+                    None => link_word(&view.link).to_owned(),
+                };
+                if several {
+                    format!("{}: {state}", view.server)
+                } else {
+                    state
+                }
+            })
+            .collect();
+        states.join(" · ")
+    }
+
     /// New figures for the server `view.server` (or the aggregate), taken at `now`.
     ///
     /// A link that fails (or recovers) also raises the `link_down` (`link_up`) alert once per

@@ -132,6 +132,25 @@ fn link_problems_replace_figures_and_age_counts() {
 }
 
 #[test]
+fn the_link_state_is_told_in_the_leds_words_even_while_figures_show() {
+    let mut sc = scene(&["{calls} calls"]);
+    assert_eq!(sc.link_state(s(0)), "CONNECTING", "no status yet");
+    sc.on_status(view("pbx1", 3), s(0));
+    assert_eq!(text(&mut sc, s(1)), "3 calls");
+    assert_eq!(sc.link_state(s(1)), "LINK UP");
+    let mut v = view("pbx1", 3);
+    v.link = LinkView::NoLink { down_for: s(100) };
+    sc.on_status(v.clone(), s(2));
+    assert_eq!(sc.link_state(s(2)), "NO LINK 1m");
+    assert_eq!(sc.link_state(s(22)), "NO LINK 2m", "the age counts on the clock");
+    v.link = LinkView::AuthFailed;
+    sc.on_status(v, s(30));
+    assert_eq!(sc.link_state(s(30)), "AUTH FAILED");
+    sc.on_status(view("pbx2", 0), s(31));
+    assert_eq!(sc.link_state(s(31)), "pbx1: AUTH FAILED · pbx2: LINK UP");
+}
+
+#[test]
 fn link_failures_alert_once_per_outage() {
     let mut sc = scene(&["{calls} calls"]);
     sc.on_status(view("pbx1", 3), s(0));

@@ -342,6 +342,7 @@ impl Player {
                 });
             }
         }
+        out.set_status(&self.scene.link_state(now));
         let Some(showing) = &self.showing else { return None };
         let t = now.saturating_sub(showing.since);
         showing.animation.draw(t, &mut self.frame);
