@@ -5,14 +5,19 @@
 # each 5 s, its median and peak while loaded, what became of the stuck client, the
 # events the readers got per second, and the RSS once every client has left.
 #
-#   benches/mock-rss.sh                      # 500 readers, 2000 phones, 600 calls/min, 60 s
+# Fails (exit 1) unless, within SECS, the stuck client is the one listener the
+# lost-events rule kills (the mock's log says so; reading from then on, with a blocking
+# timeout, the client gets the notice and the close) and no reader lost an event (all
+# still connected, no "Lost [n] events" in the mock's log).
+#
+#   benches/mock-rss.sh                      # 500 readers, 2000 phones, 120 calls/min, 150 s
 #   SUBSCRIBERS=100 SECS=30 benches/mock-rss.sh
 set -eu
 cd "$(dirname "$0")/.."
 SUBSCRIBERS=${SUBSCRIBERS:-500}
 USERS=${USERS:-2000}
-CPM=${CPM:-600}
-SECS=${SECS:-60}
+CPM=${CPM:-120}
+SECS=${SECS:-150}
 PORT=${PORT:-18021}
 cargo build --release --quiet
 work=$(mktemp -d)
@@ -28,10 +33,11 @@ EOF
 target/release/eslmatrix mock-fs --listen "127.0.0.1:$PORT" --scenario "$work/load.toml" \
     --heartbeat 1 --max-connections $((SUBSCRIBERS + 16)) >"$work/mock.out" 2>"$work/mock.err" &
 pid=$!
-python3 - "$pid" "$PORT" "$SUBSCRIBERS" "$SECS" <<'PY'
-import selectors, socket, statistics, sys, time
+python3 - "$pid" "$PORT" "$SUBSCRIBERS" "$SECS" "$work/mock.err" <<'PY'
+import re, selectors, socket, statistics, sys, threading, time
 
-pid, port, n, secs = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+pid, port, n, secs, mock_log = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+NOTICE = b"killed listener because of lost events"
 
 def rss_mib():
     with open(f"/proc/{pid}/status") as f:
@@ -39,6 +45,10 @@ def rss_mib():
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return 0.0
+
+def log_lines(pattern):
+    with open(mock_log, errors="replace") as f:
+        return [line for line in f if re.search(pattern, line)]
 
 for _ in range(100):
     try:
@@ -57,6 +67,31 @@ def client(rcvbuf=None):
     return s
 
 stuck = client(rcvbuf=4096)
+stuck_fate = {}
+
+def watch_stuck():
+    # The client reads nothing until the mock logs the kill, then reads with a blocking
+    # timeout until the mock closes: the notice follows the frame its writer was stuck in.
+    while not log_lines("Killing listener because of too many lost events"):
+        if stuck_fate.get("stop"):
+            return
+        time.sleep(0.1)
+    stuck_fate["killed_at"] = time.time()
+    stuck.settimeout(10)
+    tail = b""
+    try:
+        while True:
+            chunk = stuck.recv(1 << 20)
+            if not chunk:
+                stuck_fate["eof"] = True
+                break
+            tail = (tail + chunk)[-400:]
+    except socket.timeout:
+        stuck_fate["eof"] = False
+    stuck_fate["notice"] = NOTICE in tail
+
+watcher = threading.Thread(target=watch_stuck, daemon=True)
+watcher.start()
 sel = selectors.DefaultSelector()
 readers = []
 for _ in range(n):
@@ -86,24 +121,34 @@ while time.time() - start < secs:
         next_sample += 5
 elapsed = time.time() - start
 alive = len(sel.get_map())
-stuck.setblocking(False)
-tail = b""
-try:
-    while True:
-        chunk = stuck.recv(1 << 20)
-        if not chunk:
-            break
-        tail = (tail + chunk)[-200:]
-except BlockingIOError:
-    pass
-fate = "killed (lost events)" if b"killed listener because of lost events" in tail else "still connected"
+stuck_fate["stop"] = True
+watcher.join(timeout=15)
+def connection(line):
+    m = re.search(r"connection=(\d+)", line)
+    return m and m.group(1)
+
+kills = log_lines("Killing listener because of too many lost events")
+stuck_id = kills and connection(kills[0])
+# The stuck client may log losses before its kill: under the byte budget a small event
+# can still fit where a large one did not, and that push resets its count.
+losses = [line for line in log_lines(r"Lost \[\d+\] events") if connection(line) != stuck_id]
 loaded = samples[1:] or samples
 print(f"loaded: RSS median {statistics.median(loaded):.1f} MiB, peak {max(samples):.1f} MiB")
 print(f"readers still connected: {alive} of {n}; events delivered to them: {events / elapsed:,.0f}/s")
-print(f"the client that never read: {fate}")
+if "killed_at" in stuck_fate:
+    how = "notice received" if stuck_fate["notice"] else "NO notice"
+    end = "then closed" if stuck_fate["eof"] else "NOT closed within 10 s"
+    print(f"the client that never read: killed (lost events) at t={stuck_fate['killed_at'] - start:.1f}s, {how}, {end}")
+else:
+    print("the client that never read: NOT killed")
+print(f"mock log: {len(kills)} listener(s) killed, {len(losses)} 'Lost [n] events' line(s) for the readers")
 for s in readers:
     s.close()
 stuck.close()
 time.sleep(3)
 print(f"after every client left: RSS {rss_mib():.1f} MiB")
+ok = (alive == n and len(kills) == 1 and not losses and stuck_fate.get("notice") and stuck_fate.get("eof"))
+if not ok:
+    print("FAIL: the stuck client must be the only one killed, with the notice, and no reader may lose an event")
+    sys.exit(1)
 PY

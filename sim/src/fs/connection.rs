@@ -89,7 +89,6 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, id: u64, shared: 
             half,
             listener: listener.clone(),
             buf: Vec::new(),
-            scratch: String::new(),
             split: None,
             cut_header: false,
             cut_body: false,
@@ -113,9 +112,8 @@ struct Writer {
     half: OwnedWriteHalf,
     /// Whose kill cuts a stuck write short.
     listener: Arc<Listener>,
-    /// Reused for batches of events, and for encoding one.
+    /// Reused for batches of events.
     buf: Vec<u8>,
-    scratch: String,
     split: Option<usize>,
     cut_header: bool,
     cut_body: bool,
@@ -162,14 +160,11 @@ impl Writer {
         let mut buf = std::mem::take(&mut self.buf);
         buf.clear();
         for d in batch {
-            d.append_to(format, &mut self.scratch, &mut buf);
+            d.append_to(format, &mut buf);
         }
         let step = self.raw(&buf).await;
         if buf.capacity() > KEEP_BUFFER {
             buf = Vec::new();
-        }
-        if self.scratch.capacity() > KEEP_BUFFER {
-            self.scratch = String::new();
         }
         self.buf = buf;
         step

@@ -11,10 +11,11 @@ pub struct Limits {
     /// Consecutive events that found the queue full before the listener is killed with
     /// "killed listener because of lost events" (`MAX_MISSED`, 500: the 501st kills).
     pub lost_events: u32,
-    /// Bytes of queued events per listener (header names, values and body; what they
-    /// hold in memory, with their encodings, is about three times that). FreeSWITCH
-    /// counts events only; this bound keeps large events from exhausting memory first.
-    /// A queue always takes one event when it is empty, however large.
+    /// Bytes of queued events per listener: what the queue holds, the event's plain
+    /// encoding and its entry (a json or xml encoding that other listeners made of the
+    /// same event is shared and not counted). FreeSWITCH counts events only; this bound
+    /// keeps large events from exhausting memory first. A queue always takes one event
+    /// when it is empty, however large.
     pub queue_bytes: usize,
     /// `filter` entries per connection (FreeSWITCH has no cap).
     pub max_filters: usize,

@@ -9,9 +9,10 @@
 //! at once. On top of the count, a byte budget ([`Limits::queue_bytes`]) makes large events
 //! count as full early.
 //!
-//! An event enters as one [`Delivery`] shared by every queue it lands in; each format
-//! (plain, json, xml) is encoded at most once, by the first connection that writes it,
-//! and those bytes are shared too. When the last queue lets go, all of it is freed.
+//! An event enters as one [`Delivery`] shared by every queue it lands in: its bytes in each
+//! format the takers use (plain, json, xml), encoded once on the firing thread. Queues hold
+//! no parsed headers, so a full queue costs about its byte budget. When the last queue
+//! lets go, all of it is freed.
 //!
 //! The hub is the model's [`EventSink`]: events are queued on the firing thread, so an
 //! event fired before a command arrives is always queued ahead of that command's reply.
@@ -30,37 +31,118 @@ use super::filter::Subscription;
 use super::limits::Limits;
 use super::wire::{self, Format, Message, LOST_EVENTS};
 
-/// One fired event on its way to listeners, with its encodings made on first use.
+/// One fired event on its way to listeners, as compact as a queue can hold it.
+///
+/// The event is encoded on the firing thread, once, in every format a listener that takes
+/// it uses; queues hold only those bytes, shared. The parsed headers are dropped once the
+/// event is dispatched (filters ran on them already), unless the plain bytes could not give
+/// them back exactly: a listener that switches format (`event json ...` after `event plain
+/// ...`) has its queued events written in the new format, as FreeSWITCH serializes at write
+/// time, and those are made from the plain bytes.
 pub(crate) struct Delivery {
-    event: Arc<Event>,
-    /// What it counts against a queue's byte budget.
+    /// What it counts against a queue's byte budget: the bytes it holds.
     size: usize,
-    encoded: [OnceLock<Message>; 3],
+    plain: Message,
+    /// Kept only when `plain` does not decode back to it (see [`plain_is_exact`]).
+    event: Option<Arc<Event>>,
+    /// Where the header lines end in `plain.body`, and whether a body follows them.
+    headers_len: u32,
+    has_body: bool,
+    json: OnceLock<Box<Message>>,
+    xml: OnceLock<Box<Message>>,
 }
 
-impl Delivery {
-    pub(crate) fn new(event: Arc<Event>) -> Delivery {
-        let size = 64
-            + event.headers.iter().map(|(n, v)| n.len() + v.len() + 4).sum::<usize>()
-            + event.body.as_ref().map_or(0, String::len);
-        Delivery { event, size, encoded: Default::default() }
-    }
+/// Heap blocks of a queued delivery besides its bytes (the `Arc`, the head), for the budget.
+const ENTRY_OVERHEAD: usize = std::mem::size_of::<Delivery>() + 64;
 
-    /// Appends the framed message in `format` to `out`. An event no other queue holds is
-    /// encoded straight into `out` (via `scratch`), with nothing kept; a shared one is
-    /// encoded once and its bytes copied by every writer.
-    pub(crate) fn append_to(self: &Arc<Self>, format: Format, scratch: &mut String, out: &mut Vec<u8>) {
-        let slot = &self.encoded[format as usize];
-        match slot.get() {
-            None if Arc::strong_count(self) == 1 => wire::append_event(&self.event, format, scratch, out),
-            _ => self.message(format).append_to(out),
+impl Delivery {
+    pub(crate) fn new(event: &Arc<Event>) -> Delivery {
+        let plain = wire::event_message(event, Format::Plain);
+        let has_body = event.body.as_deref().is_some_and(|b| !b.is_empty());
+        let headers_len = if has_body {
+            let body = event.body.as_deref().unwrap_or_default();
+            let tail = format!("Content-Length: {}\n\n", body.len());
+            plain.body.len() - body.len() - tail.len()
+        } else {
+            plain.body.len() - 1
+        };
+        let exact = plain_is_exact(event);
+        let size = ENTRY_OVERHEAD + plain.len() + if exact { 0 } else { plain.len() };
+        Delivery {
+            size,
+            plain,
+            event: (!exact).then(|| event.clone()),
+            headers_len: u32::try_from(headers_len).unwrap_or(u32::MAX),
+            has_body,
+            json: OnceLock::new(),
+            xml: OnceLock::new(),
         }
     }
 
-    /// The framed message in `format`, encoded by the first caller only.
-    pub(crate) fn message(&self, format: Format) -> &Message {
-        self.encoded[format as usize].get_or_init(|| wire::event_message(&self.event, format))
+    /// Encodes `format` now, from the parsed event the dispatcher still has.
+    fn prepare(&self, format: Format, event: &Event) {
+        if let Some(slot) = self.slot(format) {
+            slot.get_or_init(|| Box::new(wire::event_message(event, format)));
+        }
     }
+
+    fn slot(&self, format: Format) -> Option<&OnceLock<Box<Message>>> {
+        match format {
+            Format::Plain => None,
+            Format::Json => Some(&self.json),
+            Format::Xml => Some(&self.xml),
+        }
+    }
+
+    /// Appends the framed message in `format` to `out`.
+    pub(crate) fn append_to(&self, format: Format, out: &mut Vec<u8>) {
+        self.message(format).append_to(out);
+    }
+
+    /// The framed message in `format`.
+    pub(crate) fn message(&self, format: Format) -> &Message {
+        match self.slot(format) {
+            None => &self.plain,
+            Some(slot) => slot.get_or_init(|| {
+                let event = match &self.event {
+                    Some(event) => wire::event_message(event, format),
+                    None => wire::event_message(&self.decoded(), format),
+                };
+                Box::new(event)
+            }),
+        }
+    }
+
+    /// The event back from its plain bytes (exact when `event` is `None`).
+    fn decoded(&self) -> Event {
+        let text = String::from_utf8_lossy(&self.plain.body);
+        let (lines, rest) = text.split_at((self.headers_len as usize).min(text.len()));
+        let mut event = Event::new();
+        for line in lines.split_terminator('\n') {
+            let (name, value) = line.split_once(": ").unwrap_or((line, ""));
+            let value = if value == "_undef_" { String::new() } else { wire::percent_decode(value) };
+            event.headers.push((name.to_string(), value));
+        }
+        if self.has_body {
+            event.body = rest.split_once("\n\n").map(|(_, body)| body.to_string());
+        }
+        event
+    }
+}
+
+/// Whether [`Delivery::decoded`] gives this event back: the plain encoding is lossy for a
+/// value that already holds a `%XX` escape (FreeSWITCH's encoder leaves it alone), for a
+/// literal `_undef_`, and for header names that hold `: ` or a line break.
+fn plain_is_exact(event: &Event) -> bool {
+    event.headers.iter().all(|(name, value)| {
+        !name.contains(": ")
+            && !name.contains('\n')
+            && value != "_undef_"
+            && !value
+                .as_bytes()
+                .windows(3)
+                .any(|w| w[0] == b'%' && w[1].is_ascii_hexdigit() && w[2].is_ascii_hexdigit())
+    })
 }
 
 /// What a listener wants: its subscription, filters and `myevents` binding.
@@ -260,10 +342,18 @@ impl EventSink for Hub {
         let all = self.listeners.read().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut delivery: Option<Arc<Delivery>> = None;
         for l in all.iter() {
-            if !l.listening.load(Ordering::Acquire) || !l.interest().wants(event) {
+            if !l.listening.load(Ordering::Acquire) {
                 continue;
             }
-            let d = delivery.get_or_insert_with(|| Arc::new(Delivery::new(event.clone())));
+            let format = {
+                let interest = l.interest();
+                if !interest.wants(event) {
+                    continue;
+                }
+                interest.sub.format
+            };
+            let d = delivery.get_or_insert_with(|| Arc::new(Delivery::new(event)));
+            d.prepare(format, event);
             if l.push(d, &self.limits) {
                 self.kills.fetch_add(1, Ordering::Relaxed);
             }
@@ -361,6 +451,54 @@ mod tests {
         let pb: *const Message = db[0].message(Format::Plain);
         assert_eq!(pa, pb);
         assert_eq!(*da[0].message(Format::Json), wire::event_message(&heartbeat(), Format::Json));
+    }
+
+    /// mod_event_socket serializes at write time (`listener_run` calls
+    /// `switch_event_serialize` / `_json` / `_xmlize` on the popped event), so a listener
+    /// that switches format gets its queued events in the new one: made from the plain
+    /// bytes, or from the kept event where those are lossy.
+    #[test]
+    fn a_queued_event_is_written_in_any_format_exactly() {
+        let exact = Event::new()
+            .with("Event-Name", "CUSTOM")
+            .with("Caller-Caller-ID-Name", "Zoë: \"front\" desk\n100% <b>")
+            .with("Empty", "")
+            .with("Event-Subclass", "sofia::register")
+            .with("Hangup-Cause", "NORMAL_CLEARING")
+            .with("Hangup-Cause", "NORMAL_CLEARING");
+        let mut with_body = exact.clone();
+        with_body.body = Some("line one\n\nline: three\n".into());
+        let lossy = [("Literal", "_undef_"), ("Escaped", "%41%zz"), ("Odd: name", "v")];
+        let hub = hub(Limits::default());
+        let tx = Tx(&hub);
+        let l = listen(&hub, 1, "ALL");
+        let mut events = vec![exact.clone(), with_body.clone()];
+        for (name, value) in lossy {
+            events.push(with_body.clone().with(name, value));
+        }
+        for e in &events {
+            tx.send(Arc::new(e.clone())).unwrap();
+        }
+        let mut queued = Vec::new();
+        l.pop_batch(10, usize::MAX, &mut queued);
+        assert_eq!(queued.len(), events.len());
+        for (i, (d, e)) in queued.iter().zip(&events).enumerate() {
+            assert_eq!(d.event.is_some(), i >= 2, "parsed headers kept only where plain is lossy: {e:?}");
+            for format in [Format::Plain, Format::Json, Format::Xml] {
+                assert_eq!(*d.message(format), wire::event_message(e, format), "{format:?} of {e:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_budget_counts_the_bytes_a_queue_holds() {
+        let event = Arc::new(Event::new().with("Event-Name", "CUSTOM").with("Big", "x".repeat(4000)));
+        let plain = wire::event_message(&event, Format::Plain).len();
+        let d = Delivery::new(&event);
+        assert_eq!(d.size, plain + ENTRY_OVERHEAD);
+        let lossy = Arc::new(Event::clone(&event).with("Escaped", "%41"));
+        let d = Delivery::new(&lossy);
+        assert!(d.size > 2 * plain, "a kept event counts too");
     }
 
     #[test]

@@ -176,34 +176,6 @@ pub fn encode_plain(event: &Event) -> Vec<u8> {
     out.into_bytes()
 }
 
-/// [`event_message`] appended to `out`; plain events are encoded through `scratch`
-/// without allocating when it is large enough.
-pub fn append_event(event: &Event, format: Format, scratch: &mut String, out: &mut Vec<u8>) {
-    if format != Format::Plain {
-        event_message(event, format).append_to(out);
-        return;
-    }
-    scratch.clear();
-    encode_plain_into(event, scratch);
-    let _ = write!(
-        VecWriter(out),
-        "Content-Length: {}\nContent-Type: {}\n\n",
-        scratch.len(),
-        format.content_type()
-    );
-    out.extend_from_slice(scratch.as_bytes());
-}
-
-/// `fmt::Write` into a byte buffer.
-struct VecWriter<'a>(&'a mut Vec<u8>);
-
-impl std::fmt::Write for VecWriter<'_> {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        self.0.extend_from_slice(s.as_bytes());
-        Ok(())
-    }
-}
-
 fn encode_plain_into(event: &Event, out: &mut String) {
     for (name, value) in ordered_headers(event) {
         out.push_str(name);
