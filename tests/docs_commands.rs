@@ -311,6 +311,9 @@ fn check_server(run: &Run, dir: &Path) -> Result<(), String> {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut args = run.args.clone();
     set_flag(&mut args, &["--listen"], &format!("127.0.0.1:{port}"));
+    if args.iter().any(|a| a == "--http") {
+        set_flag(&mut args, &["--http"], "127.0.0.1:0");
+    }
     let mut child = Command::new(env!("CARGO_BIN_EXE_eslmatrix"))
         .args(&args)
         .current_dir(dir)
@@ -348,13 +351,19 @@ fn run_block(block: &Block, index: usize) -> Vec<String> {
     // A mock per password the block's commands log in with; ClueCon's also serves the
     // example config in the scratch directory.
     let mut mocks: Vec<(String, eslmatrix_sim::fs::MockHandle)> = Vec::new();
+    let web = std::cell::Cell::new(None);
     let mut mock_port = |password: String| -> u16 {
         if let Some((_, m)) = mocks.iter().find(|(p, _)| *p == password) {
             return m.addr().port();
         }
-        let config = MockConfig { password: password.clone(), ..MockConfig::default() };
+        // The web API too: `network` blocks may show curl against 127.0.0.1:8080.
+        let http = Some(eslmatrix_sim::fs::http::HttpConfig::default());
+        let config = MockConfig { password: password.clone(), http, ..MockConfig::default() };
         let mock = rt.block_on(MockFreeSwitch::start(config)).unwrap();
         let port = mock.addr().port();
+        if password == "ClueCon" {
+            web.set(mock.http_addr());
+        }
         mocks.push((password, mock));
         port
     };
@@ -394,7 +403,10 @@ fn run_block(block: &Block, index: usize) -> Vec<String> {
                     (code, _, err) => Err(format!("{:?} exited {code:?}: {}", run.args, err.trim())),
                 }
             }
-            Plan::Shell(shell) => {
+            Plan::Shell(mut shell) => {
+                if let Some(web) = web.get() {
+                    shell = shell.replace("127.0.0.1:8080", &web.to_string());
+                }
                 let mut cmd = Command::new("sh");
                 cmd.args(["-c", &shell]);
                 match run_limited(cmd, "", &dir) {

@@ -17,6 +17,7 @@ mod imports;
 mod link_faults;
 mod link_state;
 mod mock_fs_cli;
+mod mock_fs_http;
 mod roundtrip;
 mod terminal_preview;
 mod tools_cli;

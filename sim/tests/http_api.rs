@@ -267,3 +267,38 @@ async fn webapi_originate_places_a_call_esl_sees() {
     assert_eq!(over_web, "\n1 total.\n");
     assert_eq!(esl.api(&format!("uuid_exists {uuid}")).await.unwrap().body(), Some("true"));
 }
+
+// mod_commands.c set_format + status_function: over /webapi/ (HTTP-URI) and /api/
+// (HTTP-API, which also writes its own "Content-Type: text/html\r\n\r\n", kept by
+// http_stream_write) status is a page: <h1> heading, Event-Date-Local, "<br>\n" line ends
+// but for the last line; /txtapi/ gets the console's text.
+#[tokio::test]
+async fn status_is_html_for_the_web() {
+    let mock = web_mock(HttpConfig::default()).await;
+    let addr = mock.http_addr().unwrap();
+    for target in ["/webapi/status", "/api/status"] {
+        let page = get(addr, target).await;
+        assert_eq!(page.header("Content-Type"), Some("text/html"), "{target}");
+        let (heading, rest) = page.body.split_once("<br>\n").unwrap();
+        assert!(heading.starts_with("<h1>FreeSWITCH Status</h1>\n"), "{heading}");
+        assert_eq!(
+            heading.len(),
+            "<h1>FreeSWITCH Status</h1>\n".len() + "2025-11-24 16:00:00".len(),
+            "{heading}"
+        );
+        assert!(rest.starts_with("UP 0 years, 0 days"), "{rest}");
+        assert!(rest.contains("is ready<br>\n"), "{rest}");
+        assert!(rest.contains("last 5min 0 <br>\n"), "{rest}");
+        assert!(
+            rest.ends_with(
+                "session(s) max<br>\nmin idle cpu 0.00/99.63<br>\nCurrent Stack Size/Max 240K/8192K\n"
+            ),
+            "{rest}"
+        );
+        assert!(!page.body.contains("Content-Type"), "the header line is not part of the body");
+    }
+    let page = get(addr, "/txtapi/status").await;
+    assert_eq!(page.header("Content-Type"), Some("text/plain"));
+    assert!(page.body.starts_with("UP 0 years"), "{}", page.body);
+    assert!(!page.body.contains("<br>"));
+}

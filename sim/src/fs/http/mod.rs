@@ -31,7 +31,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
-use super::pbx::{clock, ApiOutput};
+use super::pbx::{clock, ApiOutput, StreamFormat};
 use super::shared::{Control, Shared};
 use request::{authorize, route, unescape_uri, Auth, Credentials, Flavour};
 
@@ -258,7 +258,9 @@ impl Site {
         }
         let output = match self.shared.api_overrides.get(&call.command) {
             Some(canned) => canned.clone(),
-            None => self.shared.pbx.api_call(&call.command, &call.args).await,
+            None => {
+                self.shared.pbx.api_call_as(&call.command, &call.args, call.flavour.stream_format()).await
+            }
         };
         // switch_api_execute writes this itself over HTTP; ESL's "Command not found!"
         // is mod_event_socket's own text.

@@ -5,6 +5,8 @@
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::{DecodePaddingMode, Engine};
 
+use crate::fs::pbx::StreamFormat;
+
 /// How the output of a command is framed (`handler_hook`'s `api`/`html`/`text`/`xml` flags).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Flavour {
@@ -27,6 +29,15 @@ impl Flavour {
             Flavour::Web => Some("text/html"),
             Flavour::Txt => Some("text/plain"),
             Flavour::Xml => Some("text/xml"),
+        }
+    }
+
+    /// What mod_commands.c `set_format` makes of it.
+    pub fn stream_format(self) -> StreamFormat {
+        match self {
+            Flavour::Api => StreamFormat::HttpApi,
+            Flavour::Web => StreamFormat::Web,
+            Flavour::Txt | Flavour::Xml => StreamFormat::Plain,
         }
     }
 }

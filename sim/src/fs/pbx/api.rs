@@ -120,15 +120,33 @@ fn render_show(rows: &[Vec<(String, String)>], count_only: bool, as_: ShowAs) ->
     }
 }
 
+/// How a command's output stream reached it (mod_commands.c `set_format`: the
+/// `HTTP-URI` and `HTTP-API` headers mod_xml_rpc puts on the stream's event).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StreamFormat {
+    /// ESL, the console, `/txtapi/` and `/xmlapi/`.
+    Plain,
+    /// `/webapi/`: HTML.
+    Web,
+    /// `/api/`: HTML from the commands that know the web, with their own Content-Type.
+    HttpApi,
+}
+
 fn owned(row: Vec<(&'static str, String)>) -> Vec<(String, String)> {
     row.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
 
 impl State {
     pub(super) fn api(&mut self, command: &str, args: &str) -> ApiOutput {
+        self.api_as(command, args, StreamFormat::Plain)
+    }
+
+    /// [`State::api`] for a stream that came over HTTP: the commands that call
+    /// mod_commands.c `set_format` write HTML for it.
+    pub(super) fn api_as(&mut self, command: &str, args: &str, format: StreamFormat) -> ApiOutput {
         let args = args.trim();
         let text = match command {
-            "status" => self.status(),
+            "status" => self.status(format),
             "show" => self.show(args),
             "sofia" => self.sofia(args),
             "uptime" => self.uptime(args),
@@ -151,21 +169,31 @@ impl State {
         format!("{release} {}", self.config.revision)
     }
 
-    fn status(&self) -> String {
+    /// mod_commands.c `status_function`; for the web (`/webapi/`, and `/api/` which also
+    /// announces its own `Content-Type: text/html`) a heading, the date and `<br>` line ends.
+    fn status(&self, format: StreamFormat) -> String {
         let up = self.uptime_us();
         let c = self.counters.snapshot(up);
         let mut out = String::new();
-        let _ = writeln!(out, "UP {}", super::clock::uptime_text(up));
-        let _ = writeln!(out, "FreeSWITCH (Version {}) is ready", self.version_human());
-        let _ = writeln!(out, "{} session(s) since startup", c.since_startup);
-        let _ = writeln!(out, "{} session(s) - peak {}, last 5min {} ", c.current, c.peak, c.peak_five_min);
-        let _ = writeln!(
+        let nl = if format == StreamFormat::Plain { "\n" } else { "<br>\n" };
+        if format == StreamFormat::HttpApi {
+            out.push_str("Content-Type: text/html\r\n\r\n");
+        }
+        if format != StreamFormat::Plain {
+            let _ =
+                write!(out, "<h1>FreeSWITCH Status</h1>\n{}{nl}", super::clock::local_date(self.now_us()));
+        }
+        let _ = write!(out, "UP {}{nl}", super::clock::uptime_text(up));
+        let _ = write!(out, "FreeSWITCH (Version {}) is ready{nl}", self.version_human());
+        let _ = write!(out, "{} session(s) since startup{nl}", c.since_startup);
+        let _ = write!(out, "{} session(s) - peak {}, last 5min {} {nl}", c.current, c.peak, c.peak_five_min);
+        let _ = write!(
             out,
-            "{} session(s) per Sec out of max {}, peak {}, last 5min {} ",
+            "{} session(s) per Sec out of max {}, peak {}, last 5min {} {nl}",
             c.sps_last, self.config.sessions_per_sec_cap, c.sps_peak, c.sps_five_min
         );
-        let _ = writeln!(out, "{} session(s) max", self.config.max_sessions);
-        let _ = writeln!(out, "min idle cpu 0.00/{:.2}", self.idle_cpu());
+        let _ = write!(out, "{} session(s) max{nl}", self.config.max_sessions);
+        let _ = write!(out, "min idle cpu 0.00/{:.2}{nl}", self.idle_cpu());
         out.push_str("Current Stack Size/Max 240K/8192K\n");
         out
     }

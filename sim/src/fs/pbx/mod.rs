@@ -44,6 +44,7 @@ use tokio::time::Instant;
 
 use super::bus::EventBus;
 use super::event::Event;
+pub use api::StreamFormat;
 pub use causes::Cause;
 pub use channel::{CallState, Direction};
 pub use counters::CounterSnapshot;
@@ -650,12 +651,17 @@ impl Pbx {
     /// without holding the model, so the caller's connection blocks as FreeSWITCH's
     /// synchronous `api` does (mod_commands.c `msleep_function`).
     pub async fn api_call(&self, command: &str, args: &str) -> ApiOutput {
+        self.api_call_as(command, args, StreamFormat::Plain).await
+    }
+
+    /// [`Pbx::api_call`] on a stream that came over HTTP (the web API's `format`).
+    pub async fn api_call_as(&self, command: &str, args: &str, format: StreamFormat) -> ApiOutput {
         if command == "msleep" {
             let ms = atol(args).max(0) as u64;
             tokio::time::sleep(std::time::Duration::from_millis(ms.min(MAX_MSLEEP_MS))).await;
             return ApiOutput::Text("+OK".into());
         }
-        self.api(command, args)
+        self.lock().api_as(command, args, format)
     }
 
     /// A `sendmsg` to a live channel (`call-command: execute` / `hangup`); the reply text.
