@@ -31,7 +31,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
-use super::pbx::{clock, ApiOutput, StreamFormat};
+use super::pbx::{clock, ApiOutput};
 use super::shared::{Control, Shared};
 use request::{authorize, route, unescape_uri, Auth, Credentials, Flavour};
 
