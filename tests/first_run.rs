@@ -266,7 +266,7 @@ fn wiring_write_merges_into_an_existing_config_and_keeps_a_backup() {
         "[[page]]",
         "[alerts.incoming]",
         "intensity = 7",
-        "font = \"proportional8\"",
+        "font = \"proportional\"",
         "# eslmatrix daemon configuration",
     ] {
         assert!(merged.contains(kept), "{kept:?} kept in:\n{merged}");
@@ -309,7 +309,7 @@ fn font_names_are_the_same_on_the_command_line_and_in_the_config() {
     let path = scratch("font.toml");
     std::fs::write(&path, "[display]\nfont = \"proportional\"\n").unwrap();
     let o = eslmatrix(&["run", "--check", "--config", path.to_str().unwrap()]);
-    assert!(o.status.success() && stdout(&o).contains("font proportional8"), "{}", stderr(&o));
+    assert!(o.status.success() && stdout(&o).contains("font proportional"), "{}", stderr(&o));
 }
 
 #[test]
@@ -330,4 +330,79 @@ fn a_refused_connection_says_what_to_check() {
     assert!(line.contains(&format!("mod_event_socket listening on 127.0.0.1:{port}")), "{line}");
     assert!(line.contains("event_socket.conf.xml"), "{line}");
     assert!(!line.contains('\u{1b}'), "plain log text when stderr is not a terminal: {line:?}");
+}
+
+/// The keys a config table takes, as the config's own parser lists them when it refuses an
+/// unknown one: the list cannot drift from the code.
+fn config_keys(table: &str) -> Vec<String> {
+    let e = eslmatrix::config::Config::parse(&format!("[{table}]\nno_such_key = 1\n"), None)
+        .expect_err("an unknown key is refused")
+        .to_string();
+    // serde says `expected one of `a`, `b`` or, for a table of one key, `expected `a``.
+    let (_, list) = e.split_once("expected").unwrap_or_else(|| panic!("the error lists the keys: {e}"));
+    let keys: Vec<String> = list.split('`').skip(1).step_by(2).map(str::to_owned).collect();
+    assert!(!keys.is_empty(), "{e}");
+    keys
+}
+
+#[test]
+fn every_display_and_output_key_of_the_config_has_its_run_flag() {
+    let help = stdout(&eslmatrix(&["run", "--help"]));
+    let example =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/config/eslmatrix.toml"))
+            .unwrap();
+    for table in ["display", "output"] {
+        let keys = config_keys(table);
+        for key in &keys {
+            let flag = format!("--{}", key.replace('_', "-"));
+            assert!(
+                help.contains(&format!("{flag} ")) || help.contains(&format!("{flag}\n")),
+                "[{table}] {key} has no {flag} in run --help:\n{help}"
+            );
+            // The example config names every key, set, commented out or in a comment.
+            assert!(example.contains(key.as_str()), "[{table}] {key} missing from the example config");
+        }
+    }
+    assert!(config_keys("display").contains(&"flip_x".to_owned()), "the list is the real one");
+}
+
+#[test]
+fn display_flags_mean_what_their_keys_mean() {
+    let path = scratch("look.toml");
+    std::fs::write(&path, "[display]\nflip_x = true\ninvert = true\nfont = \"small\"\nrefresh_every = \"60s\"\nblank_on_exit = true\n").unwrap();
+    let from_file = eslmatrix(&["run", "--check", "--config", path.to_str().unwrap()]);
+    let from_flags = eslmatrix(&[
+        "run",
+        "--check",
+        "--flip-x",
+        "--invert",
+        "--font",
+        "small",
+        "--refresh-every",
+        "60s",
+        "--blank-on-exit",
+    ]);
+    assert!(
+        from_file.status.success() && from_flags.status.success(),
+        "{}{}",
+        stderr(&from_file),
+        stderr(&from_flags)
+    );
+    let settings = |o: &std::process::Output| -> Vec<String> {
+        stdout(o)
+            .lines()
+            .filter(|l| l.starts_with("display:") || l.starts_with("look:") || l.starts_with("pages:"))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(settings(&from_file), settings(&from_flags));
+    let shown = settings(&from_flags).join("\n");
+    for want in ["columns_reversed yes", "font small", "invert yes", "refresh_every 60s", "blank_on_exit yes"]
+    {
+        assert!(shown.contains(want), "{want} in {shown}");
+    }
+    // The bare number `text --refresh-every` always took still means seconds; zero is no period.
+    let o = eslmatrix(&["run", "--check", "--refresh-every", "0"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--refresh-every"), "{}", stderr(&o));
 }

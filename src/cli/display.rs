@@ -1,7 +1,10 @@
 //! The display flags shared by every command, and their translation into a [`DisplaySpec`].
 
+use std::time::Duration;
+
 use clap::Args;
 
+use super::text::{font, FontArg};
 use eslmatrix::driver::{DisplaySpec, DisplaySpecError, Intensity, Wiring};
 
 /// How the modules are laid out and wired. luma.led_matrix's options are accepted under
@@ -53,6 +56,65 @@ pub struct DisplayArgs {
     /// LED intensity 0–15 (the MAX7219's 16 PWM steps) [default: 7].
     #[arg(long, value_name = "0-15")]
     pub intensity: Option<u8>,
+
+    /// ESPHome's flip_x: mirror each module left to right.
+    #[arg(long)]
+    pub flip_x: bool,
+}
+
+/// How the daemon draws on the display: the rest of the config's `[display]` keys, each
+/// under the key's own name.
+#[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Display")]
+pub struct LookArgs {
+    /// Font: fixed, proportional or small (fixed8 and proportional8 too) [default: proportional].
+    #[arg(long, value_enum)]
+    pub font: Option<FontArg>,
+
+    /// Lit background, dark text, for everything shown.
+    #[arg(long)]
+    pub invert: bool,
+
+    /// Re-send the chips' whole state this often (e.g. 60s), repairing noise-corrupted modules.
+    #[arg(long, value_name = "DURATION", value_parser = parse_period)]
+    pub refresh_every: Option<Duration>,
+
+    /// Blank the display when the daemon stops, instead of leaving the last picture up.
+    #[arg(long)]
+    pub blank_on_exit: bool,
+}
+
+impl LookArgs {
+    /// `spec` with these options added.
+    pub fn over(&self, spec: DisplaySpec) -> DisplaySpec {
+        DisplaySpec {
+            font: self.font.map(|f| font(f).name().to_owned()),
+            invert: self.invert,
+            refresh_every: self.refresh_every,
+            blank_on_exit: self.blank_on_exit,
+            ..spec
+        }
+    }
+}
+
+/// The longest period a flag takes, as in the config: a year.
+const MAX_PERIOD: Duration = Duration::from_secs(365 * 86_400);
+
+/// A period as the config writes it (`60s`, `500ms`, `2m`); a bare number is seconds, as
+/// `text --refresh-every SECS` always took it.
+pub fn parse_period(s: &str) -> Result<Duration, String> {
+    let d = match s.trim().parse::<f64>() {
+        Ok(secs) if secs.is_finite() && secs >= 0.0 && secs <= MAX_PERIOD.as_secs_f64() => {
+            Duration::from_secs_f64(secs)
+        }
+        Ok(_) => return Err(format!("{s:?}: expected a period from 0 to a year")),
+        Err(_) => humantime::parse_duration(s.trim())
+            .map_err(|e| format!("{s:?}: {e} (write e.g. 60s, 500ms, 2m)"))?,
+    };
+    if d > MAX_PERIOD {
+        return Err(format!("{s:?}: at most a year"));
+    }
+    Ok(d)
 }
 
 impl DisplayArgs {
@@ -70,6 +132,8 @@ impl DisplayArgs {
             chain_order: self.chain_order.clone(),
             rotate: self.rotate,
             intensity: self.intensity,
+            flip_x: self.flip_x,
+            ..DisplaySpec::default()
         }
     }
 

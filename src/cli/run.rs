@@ -5,8 +5,7 @@ use std::time::Duration;
 
 use clap::{ArgAction, Args};
 
-use super::display::DisplayArgs;
-use super::text::{font, FontArg};
+use super::display::{DisplayArgs, LookArgs};
 use super::with_output;
 use super::{block_on, CliError, OutputArgs, Threads};
 use eslmatrix::app::daemon::{self, DaemonSettings};
@@ -28,8 +27,6 @@ pub struct RunArgs {
     /// Scroll speed in columns per second, at most 1000 (overrides scroll.speed).
     #[arg(long)]
     pub speed: Option<Speed>,
-    #[arg(long, value_enum)]
-    pub font: Option<FontArg>,
     /// Stop after this many seconds (for scripts and benchmarks).
     #[arg(long, value_name = "SECS")]
     pub seconds: Option<f64>,
@@ -42,6 +39,8 @@ pub struct RunArgs {
     pub check: bool,
     #[command(flatten)]
     pub display: DisplayArgs,
+    #[command(flatten)]
+    pub look: LookArgs,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -96,15 +95,15 @@ pub fn parse_host_port(s: &str, default_port: u16) -> Result<(String, u16), Stri
 /// The configuration the flags describe: the file (if any), then the flags over it.
 pub fn config(a: &RunArgs) -> Result<Config, CliError> {
     let env = std::env::var(PASSWORD_ENV).ok();
+    let display = a.look.over(a.display.spec());
     let mut config = match &a.config {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| CliError::usage(format!("cannot read config {}: {e}", path.display())))?;
-            Config::parse_with_overrides(&text, env.as_deref(), &a.display.spec())
+            Config::parse_with_overrides(&text, env.as_deref(), &display)
                 .map_err(|ConfigError(e)| CliError::usage(format!("{}: {e}", path.display())))?
         }
-        None => Config::defaults(env.as_deref(), &a.display.spec())
-            .map_err(|ConfigError(e)| CliError::usage(e))?,
+        None => Config::defaults(env.as_deref(), &display).map_err(|ConfigError(e)| CliError::usage(e))?,
     };
     let daemon = &mut config.daemon;
     if let Some(spec) = &a.server {
@@ -117,9 +116,6 @@ pub fn config(a: &RunArgs) -> Result<Config, CliError> {
     }
     if let Some(speed) = a.speed {
         daemon.player.speed = speed;
-    }
-    if let Some(f) = a.font {
-        daemon.player.font = font(f);
     }
     Ok(config)
 }
@@ -204,6 +200,12 @@ pub fn check_report(a: &RunArgs, config: &Config) -> String {
         humantime_like(config.daemon.scene.page_time),
         p.font,
         p.speed,
+    ));
+    out.push_str(&format!(
+        "look: invert {}, refresh_every {}, blank_on_exit {}\n",
+        yes_no(p.invert),
+        p.refresh_every.map_or("off".to_owned(), humantime_like),
+        yes_no(p.blank_on_exit),
     ));
     out.push_str("ok\n");
     out

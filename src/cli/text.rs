@@ -12,10 +12,10 @@ use eslmatrix::render::{self, Align, Font, Frame, Scroll, Speed};
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FontArg {
-    /// 8×8 glyphs, fixed width (the config's `fixed8` works too).
+    /// 8×8 glyphs, fixed width (the older name `fixed8` works too).
     #[value(alias = "fixed8")]
     Fixed,
-    /// 8-px glyphs with blank columns trimmed (luma's `proportional`; `proportional8`).
+    /// 8-px glyphs with blank columns trimmed (luma's `proportional`; the older `proportional8`).
     #[value(alias = "proportional8")]
     Proportional,
     /// A small font, at most 6 px tall.
@@ -67,10 +67,11 @@ pub struct TextArgs {
     /// reaches the right edge (live backends: terminal, window, gif, spidev).
     #[arg(long, value_name = "SECS", default_value_t = 0.0)]
     pub hold: f64,
-    /// Re-send the chips' setup and the whole picture every SECS seconds (0: after every
-    /// frame), so line noise or a replugged module cannot leave garbage up for long.
-    #[arg(long, value_name = "SECS")]
-    pub refresh_every: Option<f64>,
+    /// Re-send the chips' setup and the whole picture this often (e.g. 60s; a bare number
+    /// is seconds; 0: after every frame), so line noise or a replugged module cannot leave
+    /// garbage up for long.
+    #[arg(long, value_name = "DURATION", value_parser = super::display::parse_period)]
+    pub refresh_every: Option<Duration>,
     #[command(flatten)]
     pub display: DisplayArgs,
     #[command(flatten)]
@@ -89,11 +90,6 @@ pub fn run(a: TextArgs) -> Result<(), CliError> {
     let (wiring, intensity) = a.display.display()?;
     if !(a.hold.is_finite() && a.hold >= 0.0) {
         return Err(CliError::usage(format!("--hold {}: expected seconds, 0 or more", a.hold)));
-    }
-    if let Some(s) = a.refresh_every {
-        if !(s.is_finite() && s >= 0.0) {
-            return Err(CliError::usage(format!("--refresh-every {s}: expected seconds, 0 or more")));
-        }
     }
     match a.blink {
         Some(0) => return Err(CliError::usage("--blink 0: expected milliseconds on and off, above 0")),
@@ -125,7 +121,7 @@ pub fn run(a: TextArgs) -> Result<(), CliError> {
 /// scrolls until its end reaches the right edge and holds that, blinking if asked;
 /// `--align` cannot apply and is refused.
 fn show_text(out: &mut Output, a: &TextArgs, live: bool, picture_only: bool) -> Result<(), CliError> {
-    let mut refresher = Refresher::new(a.refresh_every.map(Duration::from_secs_f64));
+    let mut refresher = Refresher::new(a.refresh_every);
     let started = Instant::now();
     let font = font(a.font);
     let (w, h) = out.wiring().logical_size();

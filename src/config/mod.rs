@@ -34,7 +34,7 @@ use crate::app::link::{LinkOptions, ServerConfig, DEFAULT_PASSWORD, DEFAULT_PORT
 use crate::app::player::{Combine, PlayerOptions, ScrollMode, DEFAULT_DWELL, DEFAULT_GAP, SUM_NAME};
 use crate::backend::{BackendSpec, OutputSpec};
 use crate::driver::{DisplaySpec, DisplaySpecError, Intensity, Wiring};
-use crate::render::{Align, Blink, Font, Speed};
+use crate::render::{Align, Blink, Speed};
 use crate::scene::{AlertRule, AlertRules, CueStyle, Page, Priority, SceneConfig, ScrollPolicy, Template};
 
 /// The environment variable that supplies the Event Socket password for servers whose
@@ -336,6 +336,11 @@ impl DisplayFile {
             chain_order: self.chain_order.clone(),
             rotate: self.rotate,
             intensity: self.intensity,
+            flip_x: self.flip_x,
+            invert: self.invert,
+            font: self.font.clone(),
+            refresh_every: self.refresh_every.map(|d| d.0),
+            blank_on_exit: self.blank_on_exit,
         }
     }
 }
@@ -391,22 +396,15 @@ impl FileConfig {
         // when a command-line flag would replace it.
         file_spec.wiring()?;
         file_spec.intensity()?;
+        file_spec.font()?;
+        file_spec.refresh_every()?;
         let spec = cli.over(&file_spec);
-        let mut wiring = spec.wiring().map_err(|e| ConfigError(e.flag_message()))?;
-        let intensity = spec.intensity().map_err(|e| ConfigError(e.flag_message()))?;
-        if d.flip_x {
-            // ESPHome's flip_x mirrors each module left to right.
-            wiring.module.columns_reversed = !wiring.module.columns_reversed;
-        }
+        let flag = |e: DisplaySpecError| ConfigError(e.flag_message());
+        let wiring = spec.wiring().map_err(flag)?;
+        let intensity = spec.intensity().map_err(flag)?;
         let defaults = PlayerOptions::default();
-        let font = match &d.font {
-            Some(name) => name.parse::<Font>().map_err(|e| ConfigError(format!("display.font: {e}")))?,
-            None => defaults.font,
-        };
-        let refresh_every = match d.refresh_every {
-            Some(t) => Some(positive("display.refresh_every", t.0)?),
-            None => None,
-        };
+        let font = spec.font().map_err(flag)?.unwrap_or(defaults.font);
+        let refresh_every = spec.refresh_every().map_err(flag)?;
 
         let s = &self.scroll;
         let speed = match s.speed {
@@ -440,10 +438,10 @@ impl FileConfig {
             speed,
             mode,
             delay: s.delay.map_or(defaults.delay, |d| d.0),
-            invert: d.invert,
+            invert: spec.invert,
             blink,
             refresh_every,
-            blank_on_exit: d.blank_on_exit,
+            blank_on_exit: spec.blank_on_exit,
             ..defaults
         };
 

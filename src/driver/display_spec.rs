@@ -19,6 +19,9 @@
 //! ```
 
 use std::fmt;
+use std::time::Duration;
+
+use crate::render::Font;
 
 use super::intensity::{Intensity, IntensityError};
 use super::wiring::{ChainOrder, ModuleWiring, Rotation, Wiring, MAX_CHIPS};
@@ -49,6 +52,16 @@ pub struct DisplaySpec {
     pub rotate: Option<u32>,
     /// LED intensity 0–15.
     pub intensity: Option<u8>,
+    /// ESPHome's `flip_x`: each module mirrored left to right.
+    pub flip_x: bool,
+    /// Lit background, dark text, for everything shown.
+    pub invert: bool,
+    /// The font's name (`fixed`, `proportional`, `small`; `fixed8`, `proportional8` too).
+    pub font: Option<String>,
+    /// How often the chips' whole state is sent again, repairing noise-corrupted modules.
+    pub refresh_every: Option<Duration>,
+    /// Blank the display when the program stops, instead of leaving the last picture up.
+    pub blank_on_exit: bool,
 }
 
 /// The display option a problem is about.
@@ -68,6 +81,10 @@ pub enum DisplayField {
     Rotate,
     /// `intensity`.
     Intensity,
+    /// `font`.
+    Font,
+    /// `refresh_every`.
+    RefreshEvery,
 }
 
 impl DisplayField {
@@ -81,6 +98,8 @@ impl DisplayField {
             DisplayField::ChainOrder => "chain_order",
             DisplayField::Rotate => "rotate",
             DisplayField::Intensity => "intensity",
+            DisplayField::Font => "font",
+            DisplayField::RefreshEvery => "refresh_every",
         }
     }
 
@@ -121,6 +140,12 @@ pub enum DisplayProblem {
     /// Above the chip's brightest step.
     #[error(transparent)]
     Intensity(#[from] IntensityError),
+    /// Not a font name.
+    #[error("{0:?}: expected fixed, proportional or small")]
+    Font(String),
+    /// A period of zero would re-send without pause.
+    #[error("0s: must be longer than zero")]
+    ZeroPeriod,
 }
 
 /// A display option that does not make sense, and which option it is.
@@ -199,6 +224,12 @@ impl DisplaySpec {
         }
         out.rotate = self.rotate.or(base.rotate);
         out.intensity = self.intensity.or(base.intensity);
+        // A switch given on either side is on: the command line can only turn it on.
+        out.flip_x = self.flip_x || base.flip_x;
+        out.invert = self.invert || base.invert;
+        out.blank_on_exit = self.blank_on_exit || base.blank_on_exit;
+        out.font = self.font.clone().or_else(|| base.font.clone());
+        out.refresh_every = self.refresh_every.or(base.refresh_every);
         out
     }
 
@@ -299,16 +330,37 @@ impl DisplaySpec {
         })
     }
 
+    /// The font, when one is named.
+    pub fn font(&self) -> Result<Option<Font>, DisplaySpecError> {
+        self.font
+            .as_deref()
+            .map(|name| {
+                name.parse::<Font>().map_err(|_| {
+                    DisplaySpecError::new(DisplayField::Font, DisplayProblem::Font(name.to_owned()))
+                })
+            })
+            .transpose()
+    }
+
+    /// The refresh period, when one is given; never zero.
+    pub fn refresh_every(&self) -> Result<Option<Duration>, DisplaySpecError> {
+        match self.refresh_every {
+            Some(d) if d.is_zero() => {
+                Err(DisplaySpecError::new(DisplayField::RefreshEvery, DisplayProblem::ZeroPeriod))
+            }
+            d => Ok(d),
+        }
+    }
+
     /// The full wiring, checked.
     pub fn wiring(&self) -> Result<Wiring, DisplaySpecError> {
         let (modules_x, modules_y) = self.grid()?;
-        Ok(Wiring {
-            modules_x,
-            modules_y,
-            chain: self.chain_order()?,
-            module: self.module_wiring()?,
-            rotation: self.rotation()?,
-        })
+        let mut module = self.module_wiring()?;
+        if self.flip_x {
+            // ESPHome's flip_x mirrors each module left to right, whatever its wiring.
+            module.columns_reversed = !module.columns_reversed;
+        }
+        Ok(Wiring { modules_x, modules_y, chain: self.chain_order()?, module, rotation: self.rotation()? })
     }
 }
 
@@ -318,6 +370,30 @@ mod tests {
 
     fn flag_err(spec: DisplaySpec) -> String {
         spec.wiring().and(spec.intensity().map(|_| ())).map(|_| ()).unwrap_err().flag_message()
+    }
+
+    #[test]
+    fn the_look_keys_are_checked_and_flip_x_mirrors_each_module() {
+        let font = DisplaySpec { font: Some("cp437".into()), ..DisplaySpec::default() }.font().unwrap_err();
+        assert_eq!(font.flag_message(), "--font \"cp437\": expected fixed, proportional or small");
+        assert_eq!(
+            font.key_message("display"),
+            "display.font \"cp437\": expected fixed, proportional or small"
+        );
+        let old = DisplaySpec { font: Some("proportional8".into()), ..DisplaySpec::default() };
+        assert_eq!(old.font(), Ok(Some(Font::Proportional8)), "the older name still works");
+        let zero = DisplaySpec { refresh_every: Some(Duration::ZERO), ..DisplaySpec::default() };
+        assert_eq!(
+            zero.refresh_every().unwrap_err().flag_message(),
+            "--refresh-every 0s: must be longer than zero"
+        );
+        let fc16 = DisplaySpec { preset: Some("fc16".into()), ..DisplaySpec::default() };
+        let flipped = DisplaySpec { flip_x: true, ..fc16.clone() };
+        let (a, b) = (fc16.wiring().unwrap().module, flipped.wiring().unwrap().module);
+        assert_eq!((a.columns_reversed, b.columns_reversed), (true, false));
+        assert_eq!((a.digits_are_rows, a.rows_reversed), (b.digits_are_rows, b.rows_reversed));
+        let cli = DisplaySpec { flip_x: true, ..DisplaySpec::default() };
+        assert!(cli.over(&fc16).wiring().unwrap().module == b, "a flag adds to the file's wiring");
     }
 
     #[test]

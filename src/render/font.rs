@@ -53,8 +53,8 @@ impl Font {
     /// The name used in configuration files.
     pub fn name(self) -> &'static str {
         match self {
-            Font::Fixed8 => "fixed8",
-            Font::Proportional8 => "proportional8",
+            Font::Fixed8 => "fixed",
+            Font::Proportional8 => "proportional",
             Font::Small => "small",
         }
     }
@@ -96,23 +96,23 @@ impl fmt::Display for Font {
 
 /// A font name in a configuration was not one we have.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown font {0:?} (expected fixed8, proportional8 or small)")]
+#[error("unknown font {0:?} (expected fixed, proportional or small)")]
 pub struct UnknownFont(pub String);
 
 impl FromStr for Font {
     type Err = UnknownFont;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        // The command line's `--font` spellings mean the same here, so one word works in
-        // both places.
-        let short = |f: Font| match f {
-            Font::Fixed8 => "fixed",
-            Font::Proportional8 => "proportional",
+        // The names the config took before the command line's became the one spelling
+        // (`fixed8`, `proportional8`) are still accepted.
+        let old = |f: Font| match f {
+            Font::Fixed8 => "fixed8",
+            Font::Proportional8 => "proportional8",
             Font::Small => "small",
         };
         Font::ALL
             .into_iter()
-            .find(|&f| f.name().eq_ignore_ascii_case(s.trim()) || short(f).eq_ignore_ascii_case(s.trim()))
+            .find(|&f| f.name().eq_ignore_ascii_case(s.trim()) || old(f).eq_ignore_ascii_case(s.trim()))
             .ok_or_else(|| UnknownFont(s.to_owned()))
     }
 }
@@ -316,6 +316,6 @@ mod tests {
         }
         assert_eq!(" Small ".parse::<Font>(), Ok(Font::Small));
         let err = "cp437".parse::<Font>().unwrap_err();
-        assert_eq!(err.to_string(), "unknown font \"cp437\" (expected fixed8, proportional8 or small)");
+        assert_eq!(err.to_string(), "unknown font \"cp437\" (expected fixed, proportional or small)");
     }
 }
