@@ -1,5 +1,7 @@
-//! One client connection: the inbound session of mod_event_socket (greeting, auth,
-//! commands, event delivery, notices) with the connection-level faults applied to writes.
+//! One client connection: a session of mod_event_socket (greeting, auth, commands, event
+//! delivery, notices) with the connection-level faults applied to writes. Inbound sessions
+//! are accepted by the server; outbound ones are dialled by `socket` (`fs::outbound`) and
+//! start authenticated and bound to their channel. Both run the one `parse_command` here.
 
 use std::net::SocketAddr;
 use std::ops::ControlFlow::{self, Break, Continue};
@@ -20,6 +22,7 @@ use super::command::{has_prefix, Command, Framer};
 use super::fault::{Fault, Target};
 use super::filter::{Filter, FilterError};
 use super::listeners::{Delivery, Interest, Listener};
+use super::outbound::Outbound;
 use super::pbx::logs::{self, LogLine};
 use super::pbx::ApiOutput;
 use super::shared::{Control, Shared};
@@ -30,11 +33,14 @@ use super::wire::{self, Format, Message, GOODBYE, LOST_EVENTS, SHUTDOWN};
 const GARBAGE: &[u8] = b"\x00\x01\xfe\xffGarbage-Not-ESL: \x07\x1b[31m\r";
 /// The event inside [`Fault::MalformedEvent`]'s frame: its second line has no colon.
 const MALFORMED_EVENT: &str = "Event-Name: HEARTBEAT\nthis line is not a header\n\n";
-/// Channel events `myevents` subscribes to, as mod_event_socket does for a bound session.
-const MYEVENTS: &str = "CHANNEL_CREATE CHANNEL_DESTROY CHANNEL_STATE CHANNEL_CALLSTATE CHANNEL_ANSWER \
-    CHANNEL_APPLICATION CHANNEL_PROGRESS CHANNEL_PROGRESS_MEDIA CHANNEL_BRIDGE CHANNEL_UNBRIDGE \
-    CHANNEL_HANGUP CHANNEL_HANGUP_COMPLETE CHANNEL_EXECUTE CHANNEL_EXECUTE_COMPLETE CHANNEL_DATA \
-    CHANNEL_PARK CHANNEL_UNPARK CHANNEL_HOLD CHANNEL_UNHOLD DTMF DETECTED_SPEECH BACKGROUND_JOB";
+/// Channel events `myevents` subscribes to: mod_event_socket.c parse_command's
+/// `event_list[]` assignments, in its order.
+const MYEVENTS: &str = "CHANNEL_ANSWER CHANNEL_APPLICATION CHANNEL_BRIDGE CHANNEL_CREATE CHANNEL_DATA \
+    CHANNEL_DESTROY CHANNEL_EXECUTE CHANNEL_EXECUTE_COMPLETE CHANNEL_HANGUP CHANNEL_HANGUP_COMPLETE \
+    CHANNEL_ORIGINATE CHANNEL_UUID CHANNEL_OUTGOING CHANNEL_PARK CHANNEL_PROGRESS \
+    CHANNEL_PROGRESS_MEDIA CHANNEL_STATE CHANNEL_UNBRIDGE CHANNEL_UNPARK DETECTED_SPEECH DTMF NOTALK TALK";
+/// mod_event_socket.c listener_run's `char reply[512]`: longer replies are cut.
+const REPLY_MAX: usize = 511;
 /// How many queued events one write may batch, and about how many bytes.
 const BATCH: usize = 512;
 const BATCH_BYTES: usize = 64 * 1024;
@@ -74,38 +80,61 @@ impl Drop for Registered {
 
 /// Serves one accepted socket until it ends. `id` numbers connections from 1.
 pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, id: u64, shared: Arc<Shared>) {
-    let _ = stream.set_nodelay(true);
-    let (reader, half) = stream.into_split();
-    let listener = shared.hub.add(id);
-    let conn = Conn {
-        id,
-        faults: shared.faults.subscribe(),
-        control: shared.control.subscribe(),
-        rng: StdRng::seed_from_u64(shared.seed ^ id.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
-        _registered: Registered { shared: shared.clone(), id },
-        shared,
-        reader,
-        out: Writer {
-            half,
-            listener: listener.clone(),
-            buf: Vec::new(),
-            split: None,
-            cut_header: false,
-            cut_body: false,
-            stall_mid: None,
-        },
-        listener,
-        framer: Framer::default(),
-        authed: false,
-        commanded: false,
-        hold_events: false,
-        logging: false,
-        log_rx: None,
-        log_level: 0,
-        perms: Permissions::all(),
-    };
+    let conn = Conn::new(stream, id, shared);
     tracing::info!(connection = id, %peer, "connected");
     conn.run(peer).await;
+}
+
+/// Serves a socket `socket` connected out for the channel `outbound` controls
+/// (listener_run with `listener->session` set and LFLAG_AUTHED).
+pub(crate) async fn serve_outbound(stream: TcpStream, id: u64, shared: Arc<Shared>, outbound: Outbound) {
+    let peer = stream.peer_addr().ok();
+    let mut conn = Conn::new(stream, id, shared);
+    tracing::info!(connection = id, ?peer, uuid = %outbound.uuid, "outbound session connected");
+    conn.authed = true;
+    conn.session = Some(outbound.uuid.clone());
+    conn.outbound = Some(outbound);
+    let ending = conn.session().await;
+    conn.finish(ending).await;
+}
+
+impl Conn {
+    fn new(stream: TcpStream, id: u64, shared: Arc<Shared>) -> Conn {
+        let _ = stream.set_nodelay(true);
+        let (reader, half) = stream.into_split();
+        let listener = shared.hub.add(id);
+        Conn {
+            id,
+            faults: shared.faults.subscribe(),
+            control: shared.control.subscribe(),
+            rng: StdRng::seed_from_u64(shared.seed ^ id.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+            _registered: Registered { shared: shared.clone(), id },
+            shared,
+            reader,
+            out: Writer {
+                half,
+                listener: listener.clone(),
+                buf: Vec::new(),
+                split: None,
+                cut_header: false,
+                cut_body: false,
+                stall_mid: None,
+            },
+            listener,
+            framer: Framer::default(),
+            authed: false,
+            commanded: false,
+            hold_events: false,
+            logging: false,
+            log_rx: None,
+            log_level: 0,
+            perms: Permissions::all(),
+            session: None,
+            outbound: None,
+            linger: None,
+            mute_reply: false,
+        }
+    }
 }
 
 struct Writer {
@@ -228,6 +257,15 @@ struct Conn {
     log_level: u8,
     /// What a `userauth` login may do (everything after `auth`).
     perms: Permissions,
+    /// `listener->session`: the channel an outbound session controls, or that an inbound
+    /// one bound with `myevents UUID`.
+    session: Option<String>,
+    /// Set for a session `socket` dialled.
+    outbound: Option<Outbound>,
+    /// `linger [N]`: seconds (-1: no limit) the socket stays open after the hangup.
+    linger: Option<i64>,
+    /// An outbound session's first command: listener_run parses it but sends no reply.
+    mute_reply: bool,
     rng: StdRng,
     _registered: Registered,
 }
@@ -241,6 +279,10 @@ enum Wake {
     Killed,
     Read(std::io::Result<usize>),
     PreAuthTimeout,
+    /// The controlled channel went down.
+    ChannelDown,
+    /// The `linger N` time after the hangup is over.
+    LingerOver,
 }
 
 impl Conn {
@@ -258,18 +300,28 @@ impl Conn {
     }
 
     async fn session(&mut self) -> Ending {
+        // An outbound session's first packet is awaited as long as an inbound greeting's
+        // answer (listener_run: `read_packet(listener, &ievent, 25)`).
         let deadline = Instant::now() + self.shared.pre_auth_timeout;
-        if let Break(e) = self.out.send(&wire::auth_request()).await {
-            return e;
+        if self.outbound.is_none() {
+            if let Break(e) = self.out.send(&wire::auth_request()).await {
+                return e;
+            }
         }
         loop {
             if let Some(text) = self.listener.killed() {
                 return Ending::Notice(text);
             }
+            if let Break(e) = self.channel_check().await {
+                return e;
+            }
             match self.framer.next_command() {
                 Ok(Some(cmd)) => {
+                    self.mute_reply = self.outbound.is_some() && !self.commanded;
                     self.commanded = true;
-                    if let Break(e) = self.command(cmd).await {
+                    let step = self.command(cmd).await;
+                    self.mute_reply = false;
+                    if let Break(e) = step {
                         return e;
                     }
                     continue;
@@ -291,7 +343,9 @@ impl Conn {
             }
             self.framer.buffer().reserve(8192);
             let may_write_events = self.framer.is_empty() && !self.hold_events;
-            let pre_auth = !self.authed && !self.commanded;
+            let pre_auth = !self.commanded && (!self.authed || self.outbound.is_some());
+            let watch_down = self.outbound.as_ref().is_some_and(Outbound::watching);
+            let linger_until = self.outbound.as_ref().and_then(|o| o.linger_until);
             let wake = tokio::select! {
                 biased;
                 c = self.control.recv() => Wake::Control(c),
@@ -302,6 +356,10 @@ impl Conn {
                 l = next_log(&mut self.log_rx), if may_write_events && self.log_rx.is_some() => Wake::Log(l),
                 n = self.reader.read_buf(self.framer.buffer()) => Wake::Read(n),
                 _ = sleep_until(deadline), if pre_auth => Wake::PreAuthTimeout,
+                _ = down_notified(&self.outbound), if watch_down => Wake::ChannelDown,
+                _ = sleep_until(linger_until.unwrap_or_else(Instant::now)), if linger_until.is_some() => {
+                    Wake::LingerOver
+                }
             };
             let step = match wake {
                 Wake::Control(Ok(Control::Shutdown) | Err(RecvError::Closed)) => {
@@ -320,7 +378,12 @@ impl Conn {
                 Wake::Read(Ok(0) | Err(_)) => Break(Ending::Eof),
                 Wake::Read(Ok(_)) => Continue(()),
                 Wake::PreAuthTimeout => {
-                    tracing::info!(connection = self.id, "closing: silent before authenticating");
+                    tracing::info!(connection = self.id, "closing: no command in time");
+                    Break(Ending::Notice(GOODBYE))
+                }
+                Wake::ChannelDown => Continue(()),
+                Wake::LingerOver => {
+                    tracing::info!(connection = self.id, "linger timeout, closing socket");
                     Break(Ending::Notice(GOODBYE))
                 }
             };
@@ -331,19 +394,26 @@ impl Conn {
     }
 
     async fn finish(mut self, ending: Ending) {
+        // listener_run's end: off the listener list first, then send_disconnect.
+        self.shared.hub.remove(self.id);
+        let notice = |text: &str| match &self.session {
+            Some(uuid) => wire::session_disconnect_notice(uuid, text),
+            None => wire::disconnect_notice(text),
+        };
         match ending {
             Ending::Notice(text) => {
                 tracing::info!(connection = self.id, "disconnecting: {}", text.trim_end());
-                let _ = timeout(NOTICE_TIMEOUT, self.out.send(&wire::disconnect_notice(text))).await;
+                let _ = timeout(NOTICE_TIMEOUT, self.out.send(&notice(text))).await;
             }
             Ending::Silent => tracing::info!(connection = self.id, "closed"),
             Ending::Eof => {
                 tracing::info!(connection = self.id, "peer closed");
-                let _ = timeout(NOTICE_TIMEOUT, self.out.send(&wire::disconnect_notice(GOODBYE))).await;
+                let _ = timeout(NOTICE_TIMEOUT, self.out.send(&notice(GOODBYE))).await;
             }
         }
-        self.shared.hub.remove(self.id);
         let _ = self.out.half.shutdown().await;
+        // The channel is let go once the socket is closed (CF_CONTROLLED cleared).
+        drop(self.outbound.take());
         if !matches!(ending, Ending::Eof) {
             let mut sink = [0u8; 4096];
             let drain = async { while matches!(self.reader.read(&mut sink).await, Ok(n) if n > 0) {} };
@@ -373,7 +443,34 @@ impl Conn {
     }
 
     async fn reply(&mut self, text: &str) -> Step {
+        if self.mute_reply {
+            return Continue(());
+        }
         self.out.send(&wire::command_reply(text, &[])).await
+    }
+
+    /// read_packet's hangup check for a controlled channel: what is queued goes out, then
+    /// the linger notice (the socket stays until `linger N` runs out or the client leaves)
+    /// or the disconnect.
+    async fn channel_check(&mut self) -> Step {
+        let Some(o) = &self.outbound else { return Continue(()) };
+        if !o.watching() || !o.control.is_down() {
+            return Continue(());
+        }
+        let uuid = o.uuid.clone();
+        self.deliver().await?;
+        if let Some(o) = self.outbound.as_mut() {
+            o.disco_handled = true;
+        }
+        let Some(secs) = self.linger else {
+            return Break(Ending::Notice(GOODBYE));
+        };
+        if let (Some(o), Ok(s)) = (self.outbound.as_mut(), u64::try_from(secs)) {
+            o.linger_until = Some(Instant::now() + Duration::from_secs(s));
+        }
+        let name = self.shared.pbx.channel_name(&uuid).unwrap_or_default();
+        tracing::debug!(connection = self.id, "{name} Socket Linger {secs}");
+        self.out.send(&wire::linger_notice(&uuid, &name, secs)).await
     }
 
     fn uuid(&mut self) -> String {
@@ -426,23 +523,56 @@ impl Conn {
             return self.login(line).await;
         }
         if has_prefix(line, "filter ") {
-            self.filter(&line[7..]).await
-        } else if has_prefix(line, "sendevent") {
+            return self.filter(&line[7..]).await;
+        }
+        if let Some(uuid) = self.session.clone() {
+            if has_prefix(line, "resume") {
+                self.shared.pbx.set_channel_variable(&uuid, "socket_resume", "true");
+                return self.reply("+OK").await;
+            }
+            if has_prefix(line, "connect") {
+                return self.connect(&uuid).await;
+            }
+            if has_prefix(line, "getvar") {
+                let value = line
+                    .split_once(' ')
+                    .and_then(|(_, name)| self.shared.pbx.channel_variable(&uuid, name))
+                    .unwrap_or_default();
+                // An unset variable leaves the reply empty: "-ERR command not found".
+                return self.reply_or_not_found(&value).await;
+            }
+            if has_prefix(line, "myevents") {
+                return self.session_myevents(&uuid, line).await;
+            }
+        } else if has_prefix(line, "myevents") {
+            return self.myevents(&line[8..]).await;
+        }
+        if has_prefix(line, "divert_events") {
+            return self.divert_events(&line[13..]).await;
+        }
+        if has_prefix(line, "sendmsg") {
+            return self.sendmsg(&cmd).await;
+        }
+        if self.outbound.as_ref().is_some_and(|o| !o.full) {
+            // Single-channel control ends parse_command here.
+            return self.reply("-ERR command not found").await;
+        }
+        if has_prefix(line, "sendevent") {
             self.sendevent(&cmd).await
         } else if has_prefix(line, "api ") {
             self.api(&line[4..], &cmd.raw_line[4..]).await
-        } else if has_prefix(line, "sendmsg") {
-            self.sendmsg(&cmd).await
-        } else if has_prefix(line, "myevents") {
-            self.myevents(&line[8..]).await
-        } else if has_prefix(line, "divert_events") {
-            self.reply("-ERR not controlling a session.").await
         } else if has_prefix(line, "bgapi ") {
             self.bgapi(&cmd, &line[6..]).await
         } else if has_prefix(line, "log") {
             self.log(&line[3..]).await
-        } else if has_prefix(line, "linger") || has_prefix(line, "nolinger") {
-            self.reply("-ERR not controlling a session").await
+        } else if has_prefix(line, "linger") {
+            self.linger(&line[6..]).await
+        } else if has_prefix(line, "nolinger") {
+            if self.session.is_none() {
+                return self.reply("-ERR not controlling a session").await;
+            }
+            self.linger = None;
+            self.reply("+OK will not linger").await
         } else if has_prefix(line, "event") {
             let args = line.split_once(' ').map_or("", |(_, a)| a);
             if !self.events_permitted(args) {
@@ -637,17 +767,36 @@ impl Conn {
         !uuid.is_empty() && self.run_api("uuid_exists", uuid).await.trim() == "true"
     }
 
+    /// `myevents UUID [FORMAT]` on a connection without a session: binds it to that call.
     async fn myevents(&mut self, rest: &str) -> Step {
-        if self.interest().myevents.is_some() {
-            return self.reply("-ERR aready enabled.").await;
-        }
         let (uuid, format) = split_word(rest.trim());
         if !self.call_exists(uuid).await {
             return self.reply("-ERR invalid uuid").await;
         }
+        self.session = Some(uuid.to_string());
+        self.enable_myevents(uuid, format.and_then(Format::parse)).await
+    }
+
+    /// `myevents [FORMAT]` of a session: its own channel, the format found anywhere in
+    /// the line (`strstr(cmd, "xml")`, then `"json"`).
+    async fn session_myevents(&mut self, uuid: &str, line: &str) -> Step {
+        if self.interest().myevents.is_some() {
+            return self.reply("-ERR aready enabled.").await;
+        }
+        let mut format = None;
+        if line.contains("xml") || line.contains("XML") {
+            format = Some(Format::Xml);
+        }
+        if line.contains("json") || line.contains("JSON") {
+            format = Some(Format::Json);
+        }
+        self.enable_myevents(uuid, format).await
+    }
+
+    async fn enable_myevents(&mut self, uuid: &str, format: Option<Format>) -> Step {
         {
             let mut interest = self.interest();
-            if let Some(format) = format.and_then(Format::parse) {
+            if let Some(format) = format {
                 interest.sub.format = format;
             }
             interest.sub.subscribe(MYEVENTS);
@@ -657,11 +806,77 @@ impl Conn {
         self.reply("+OK Events Enabled").await
     }
 
+    /// `connect`: the channel data as one flat header block (a serialized CHANNEL_DATA
+    /// event with the reply's headers at its end, no Content-Length); in async mode the
+    /// channel then parks (socket_function waits for LFLAG_CONNECTED, then
+    /// `switch_ivr_park`).
+    async fn connect(&mut self, uuid: &str) -> Step {
+        // An inbound session was made LFLAG_ASYNC by `myevents UUID`, and is never full.
+        let (async_mode, full) = self.outbound.as_ref().map_or((true, false), |o| (o.async_mode, o.full));
+        let mut ev = self.shared.pbx.socket_connect_data(uuid);
+        ev.push("Content-Type", "command/reply");
+        ev.push("Reply-Text", "+OK\n");
+        ev.push("Socket-Mode", if async_mode { "async" } else { "static" });
+        ev.push("Control", if full { "full" } else { "single-channel" });
+        self.out.raw(&wire::encode_plain(&ev)).await?;
+        let first = self.outbound.as_mut().is_some_and(|o| !std::mem::replace(&mut o.connected, true));
+        if first && async_mode {
+            self.shared.pbx.socket_park(uuid);
+        }
+        Continue(())
+    }
+
+    async fn reply_or_not_found(&mut self, text: &str) -> Step {
+        let mut end = text.len().min(REPLY_MAX);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        match &text[..end] {
+            "" => self.reply("-ERR command not found").await,
+            cut => self.reply(cut).await,
+        }
+    }
+
+    async fn divert_events(&mut self, rest: &str) -> Step {
+        if self.session.is_none() {
+            return self.reply("-ERR not controlling a session.").await;
+        }
+        match rest.trim_start_matches(' ') {
+            "" => self.reply("-ERR missing value.").await,
+            on if on.eq_ignore_ascii_case("on") => self.reply("+OK events diverted").await,
+            _ => self.reply("+OK events not diverted").await,
+        }
+    }
+
+    /// `linger [N]`: `*(cmd+6) == ' ' && *(cmd+7)` gives `atoi(cmd+7)` seconds, else -1
+    /// (no limit).
+    async fn linger(&mut self, rest: &str) -> Step {
+        if self.session.is_none() {
+            return self.reply("-ERR not controlling a session").await;
+        }
+        let secs = match rest.strip_prefix(' ') {
+            Some(n) if !n.is_empty() => i64::from(crate::fs::pbx::atol(n) as i32),
+            _ => -1,
+        };
+        self.linger = Some(secs);
+        match secs {
+            -1 => self.reply("+OK will linger").await,
+            n => self.reply(&format!("+OK will linger {n} seconds")).await,
+        }
+    }
+
     async fn sendmsg(&mut self, cmd: &Command) -> Step {
         let uuid = match cmd.line[7..].trim() {
             "" => cmd.header("session-id").unwrap_or_default(),
             u => u,
         };
+        if let Some(own) = self.session.as_deref().filter(|own| uuid.is_empty() || uuid == *own) {
+            // The controlled channel: executed in its own thread (queued in async mode,
+            // parsed at once in sync mode); the model runs either at once.
+            let reply = self.shared.pbx.sendmsg(own, cmd);
+            return self.reply(&reply).await;
+        }
+
         if !self.call_exists(uuid).await {
             return self.reply(&format!("-ERR invalid session id [{uuid}]")).await;
         }
@@ -731,6 +946,14 @@ impl Conn {
             }
             None => self.reply("-ERR invalid log level").await,
         }
+    }
+}
+
+/// The controlled channel's hangup, or never.
+async fn down_notified(outbound: &Option<Outbound>) {
+    match outbound {
+        Some(o) => o.control.notify.notified().await,
+        None => std::future::pending().await,
     }
 }
 

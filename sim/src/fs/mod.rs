@@ -2,7 +2,8 @@
 //!
 //! * [`server`]: [`MockFreeSwitch::start`] / [`run_mock`], the accept loop, connection
 //!   limit, HEARTBEAT timer; `shared`: what the server and its connections share.
-//! * `connection`: one client session (auth, commands, writing its queued events, notices).
+//! * `connection`: one client session (auth, commands, writing its queued events, notices);
+//!   `outbound`: the `socket` application's dialer, whose sessions run the same code.
 //! * [`bus`]: the model's event stream; `listeners`: event fan-out with FreeSWITCH's per-listener queue and lost-events rule;
 //!   [`limits`]: every bound one client is held to.
 //! * [`command`]: client → server framing; [`wire`]: server → client bytes and event formats.
@@ -21,6 +22,7 @@ pub mod filter;
 pub mod http;
 pub mod limits;
 mod listeners;
+mod outbound;
 pub mod pbx;
 pub mod server;
 mod shared;

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::{interval_at, sleep, sleep_until, timeout, Instant, MissedTickBehavior};
 
@@ -21,6 +21,8 @@ use super::fault::{Fault, FaultControl};
 use super::http::{self, HttpConfig};
 use super::limits::Limits;
 use super::listeners::Hub;
+use super::outbound;
+use super::pbx::socket_app::SocketRequest;
 use super::pbx::{ApiOutput, Pbx, PbxConfig};
 use super::shared::{Control, Shared};
 use super::wire;
@@ -115,6 +117,7 @@ impl MockFreeSwitch {
         let pbx = Pbx::new(config.pbx.clone());
         let hub = Arc::new(Hub::new(config.limits.clone()));
         pbx.bus().attach(hub.clone());
+        let sockets = pbx.attach_sockets();
         let shared = Arc::new(Shared {
             hub,
             pbx,
@@ -139,7 +142,8 @@ impl MockFreeSwitch {
             }
             _ => None,
         };
-        let task = tokio::spawn(accept_loop(listener, addr, config.heartbeat, shared.clone(), stopped));
+        let task =
+            tokio::spawn(accept_loop(listener, addr, config.heartbeat, shared.clone(), stopped, sockets));
         tracing::info!(%addr, "mock FreeSWITCH listening");
         Ok(MockHandle { addr, shared, stop: Some(stop), task: Some(task), web })
     }
@@ -252,7 +256,10 @@ async fn accept_loop(
     heartbeat: Option<Duration>,
     shared: Arc<Shared>,
     mut stopped: oneshot::Receiver<()>,
+    mut sockets: mpsc::Receiver<SocketRequest>,
 ) {
+    // Outbound sessions are listeners too; their ids stay clear of accepted connections'.
+    let mut dialed: u64 = 1 << 62;
     let mut listener = Some(listener);
     let mut conns = JoinSet::new();
     let mut faults = shared.faults.subscribe();
@@ -295,6 +302,10 @@ async fn accept_loop(
                 }
             },
             Some(_) = conns.join_next(), if !conns.is_empty() => {}
+            Some(request) = sockets.recv() => {
+                dialed += 1;
+                conns.spawn(outbound::dial(request, dialed, shared.clone()));
+            }
             fault = faults.recv() => {
                 if let Ok((_, Fault::Restart { down_ms })) = fault {
                     // Like a FreeSWITCH crash/restart: the port closes, every socket drops

@@ -125,6 +125,28 @@ pub fn disconnect_notice(text: &str) -> Message {
     with_length("text/disconnect-notice", text.as_bytes())
 }
 
+/// mod_event_socket.c `send_disconnect` for a listener with a session (outbound, or
+/// bound by `myevents UUID`): the session and the disposition come first.
+pub fn session_disconnect_notice(uuid: &str, text: &str) -> Message {
+    let head = format!(
+        "Content-Type: text/disconnect-notice\nControlled-Session-UUID: {uuid}\n\
+         Content-Disposition: disconnect\nContent-Length: {}\n\n",
+        text.len()
+    );
+    Message { head: head.into_bytes(), body: text.as_bytes().to_vec() }
+}
+
+/// mod_event_socket.c `read_packet`: what a lingering listener gets when its channel goes
+/// down; `linger_secs` is the `linger` argument (-1: until the client leaves).
+pub fn linger_notice(uuid: &str, channel_name: &str, linger_secs: i64) -> Message {
+    let head = format!(
+        "Content-Type: text/disconnect-notice\nControlled-Session-UUID: {uuid}\n\
+         Content-Disposition: linger\nChannel-Name: {channel_name}\nLinger-Time: {linger_secs}\n\
+         Content-Length: 0\n\n"
+    );
+    Message { head: head.into_bytes(), body: Vec::new() }
+}
+
 /// The `text/rude-rejection` an ACL-denied peer gets instead of the greeting.
 pub fn rude_rejection() -> Message {
     with_length("text/rude-rejection", ACCESS_DENIED.as_bytes())

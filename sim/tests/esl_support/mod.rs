@@ -37,7 +37,12 @@ impl Msg {
 
 impl Raw {
     pub async fn connect(addr: SocketAddr) -> Raw {
-        Raw { stream: TcpStream::connect(addr).await.expect("connect"), buf: Vec::new() }
+        Raw::from_stream(TcpStream::connect(addr).await.expect("connect"))
+    }
+
+    /// A socket the mock connected to (outbound mode).
+    pub fn from_stream(stream: TcpStream) -> Raw {
+        Raw { stream, buf: Vec::new() }
     }
 
     /// Connects, reads the greeting and logs in with ClueCon.

@@ -131,6 +131,7 @@ impl State {
             parked: false,
             pending: Vec::new(),
             loopback_peer: None,
+            controller: None,
         };
         let text = format!("New Channel {} [{uuid}]\n", ch.name);
         self.calls.channels.push(ch);
@@ -473,10 +474,17 @@ impl State {
                 &[("Hangup-Cause", end.cause.name.clone())],
             );
         }
+        let gone: Vec<String> =
+            hung.iter().map(|e| e.uuid.clone()).filter(|u| !self.socket_holds(u)).collect();
+        self.reap(&gone);
+    }
+
+    /// CHANNEL_DESTROY and the end of the rows: the legs leave the tables.
+    pub(super) fn reap(&mut self, uuids: &[String]) {
         let up = self.uptime_us();
-        for end in &hung {
-            self.destroy(&end.uuid);
-            if let Some(pos) = self.calls.channels.iter().position(|c| c.uuid == end.uuid) {
+        for uuid in uuids {
+            self.destroy(uuid);
+            if let Some(pos) = self.calls.channels.iter().position(|c| &c.uuid == uuid) {
                 let ch = self.calls.channels.remove(pos);
                 if !ch.answered && ch.gateway.is_none() {
                     match ch.direction {

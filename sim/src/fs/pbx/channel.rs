@@ -186,6 +186,8 @@ pub struct Channel {
     pub pending: Vec<(String, String)>,
     /// The other leg of a loopback pair (`other_loopback_leg_uuid`).
     pub loopback_peer: Option<String>,
+    /// An outbound socket session controls the leg (`socket`): its destroy waits for it.
+    pub controller: Option<std::sync::Arc<super::socket_app::SocketControl>>,
 }
 
 /// `Other-Type` of the peer as seen from this leg.
@@ -269,7 +271,7 @@ impl Channel {
         }
     }
 
-    fn add_profile(&self, ev: &mut Event, prefix: &str) {
+    pub(super) fn add_profile(&self, ev: &mut Event, prefix: &str) {
         let p = &self.profile;
         let mut put = |key: &str, value: &str| {
             if !value.is_empty() {

@@ -164,7 +164,7 @@ impl Dialplan {
 enum Flow {
     /// Returned: the next action runs.
     Next,
-    /// Blocks (park, echo, a bridge that is up, socket): nothing runs until it is left.
+    /// Blocks (park, echo, a bridge that is up, a connected socket): nothing runs until it is left.
     Blocked,
     /// The channel is gone or moved (hangup, transfer).
     Stop,
@@ -347,7 +347,9 @@ impl State {
                 self.park(uuid);
                 Flow::Blocked
             }
-            "echo" | "socket" | "httapi" | "conference" | "fifo" | "playback_forever" => Flow::Blocked,
+            "socket" if self.socket_app(uuid, data) => Flow::Blocked,
+            "socket" => Flow::Next,
+            "echo" | "httapi" | "conference" | "fifo" | "playback_forever" => Flow::Blocked,
             "hangup" => {
                 let cause = Cause::parse(data).unwrap_or_else(|| Cause::named("NORMAL_CLEARING"));
                 self.kill(uuid, &cause);

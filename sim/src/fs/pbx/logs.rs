@@ -23,6 +23,8 @@ pub const DEBUG: u8 = 7;
 pub const INFO: u8 = 6;
 /// `SWITCH_LOG_NOTICE`.
 pub const NOTICE: u8 = 5;
+/// `SWITCH_LOG_ERROR`.
+pub const ERR: u8 = 3;
 /// `SWITCH_LOG_CRIT`.
 pub const CRIT: u8 = 2;
 

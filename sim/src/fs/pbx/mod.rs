@@ -34,6 +34,7 @@ mod lifecycle;
 pub mod logs;
 pub mod registry;
 pub mod scenario;
+pub mod socket_app;
 pub mod timeline;
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -254,6 +255,8 @@ struct State {
     last_cause: Option<Cause>,
     directory: directory::Directory,
     logs: broadcast::Sender<Arc<logs::LogLine>>,
+    /// Where `socket` queues its calls for the server's dialer (none: it fails at once).
+    sockets: Option<tokio::sync::mpsc::Sender<socket_app::SocketRequest>>,
 }
 
 /// The longest `msleep` the mock honours (one hour): a typo must not pin a connection for days.
@@ -630,6 +633,7 @@ impl Pbx {
             last_cause: None,
             directory: directory::Directory::default(),
             logs: logs.clone(),
+            sockets: None,
         };
         Pbx { inner: Arc::new(Mutex::new(state)), events, logs }
     }
