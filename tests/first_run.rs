@@ -54,6 +54,7 @@ fn run_check_prints_the_resolved_settings_of_the_installed_config() {
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
     assert!(out.contains("\noutput: spidev:/dev/spidev0.0 ([output] backend)\n"), "{out}");
+    assert!(out.contains("\nspi clock: 8000000 Hz (the default)\n"), "{out}");
     assert!(out.contains("server 127.0.0.1: 127.0.0.1:8021"), "{out}");
     assert!(out.contains("display: 4x1 modules (32×8 LEDs)"), "{out}");
     assert!(out.ends_with("ok\n"), "{out}");
@@ -405,4 +406,26 @@ fn display_flags_mean_what_their_keys_mean() {
     let o = eslmatrix(&["run", "--check", "--refresh-every", "0"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("--refresh-every"), "{}", stderr(&o));
+}
+
+#[test]
+fn the_spi_clock_is_a_checked_output_key_with_its_flag() {
+    let path = scratch("spi.toml");
+    std::fs::write(&path, "[output]\nbackend = \"spidev\"\nspi_speed_hz = 1_000_000\n").unwrap();
+    let o = eslmatrix(&["run", "--check", "--config", path.to_str().unwrap()]);
+    assert!(stdout(&o).contains("\nspi clock: 1000000 Hz ([output] spi_speed_hz)\n"), "{}", stdout(&o));
+    let o = eslmatrix(&["run", "--check", "--config", path.to_str().unwrap(), "--spi-speed", "4000000"]);
+    assert!(stdout(&o).contains("\nspi clock: 4000000 Hz (--spi-speed-hz)\n"), "{}", stdout(&o));
+    // The MAX7219 datasheet's maximum serial clock is 10 MHz.
+    std::fs::write(&path, "[output]\nspi_speed_hz = 10_000_001\n").unwrap();
+    let o = eslmatrix(&["run", "--check", "--config", path.to_str().unwrap()]);
+    let err = refused(&o, "output.spi_speed_hz 10000001: expected Hz from 10000 to 10000000");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    for bad in ["0", "20000000", "fast", "-5"] {
+        let o = eslmatrix(&["text", "Hi", "--backend", "virtual", &format!("--spi-speed={bad}")]);
+        assert_eq!(o.status.code(), Some(2), "--spi-speed {bad}: {}", stderr(&o));
+        assert!(stderr(&o).contains("expected Hz from 10000 to 10000000"), "{}", stderr(&o));
+    }
+    let o = eslmatrix(&["text", "Hi", "--backend", "virtual", "--spi-speed", "10000000"]);
+    assert!(o.status.success(), "the maximum itself is fine: {}", stderr(&o));
 }

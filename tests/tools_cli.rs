@@ -178,7 +178,8 @@ fn spidev_backend_names_parse_with_the_default_device() {
 #[cfg(feature = "hardware")]
 #[test]
 fn a_missing_spidev_device_says_to_enable_spi() {
-    let e =
-        eslmatrix::backend::spidev::open(Path::new("/nonexistent/spidev9.9")).err().expect("no such device");
+    let e = eslmatrix::backend::spidev::open(Path::new("/nonexistent/spidev9.9"), Default::default())
+        .err()
+        .expect("no such device");
     assert!(e.to_string().contains("SPI is not enabled"), "{e}");
 }

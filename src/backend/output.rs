@@ -101,7 +101,7 @@ impl Output {
             // A window needs the main thread and a worker for the body; only `with_output`
             // arranges both.
             BackendSpec::Window { .. } => return Err(OpenError::NeedsWithOutput.into()),
-            BackendSpec::Spidev(path) => (Bus::Device(spidev::open(path)?), Box::new(NoView)),
+            BackendSpec::Spidev(path) => (Bus::Device(spidev::open(path, spec.spi_speed)?), Box::new(NoView)),
         };
         Self::with_bus(bus, view, spec.wiring, spec.intensity)
     }

@@ -47,6 +47,8 @@ pub struct OutputSpec {
     pub wiring: Wiring,
     /// Its brightness at start.
     pub intensity: Intensity,
+    /// The SPI clock, for the spidev backend.
+    pub spi_speed: spidev::SpiSpeed,
 }
 
 /// A `--backend` value that does not parse.

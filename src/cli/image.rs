@@ -83,7 +83,12 @@ pub fn run(a: ImageArgs) -> Result<(), CliError> {
         let on = p[3] > 0 && (p[0] | p[1] | p[2]) != 0;
         frame.set(x as i32, y as i32, on);
     }
-    let output = OutputSpec { backend: a.output.backend(), wiring, intensity: display.intensity()? };
+    let output = OutputSpec {
+        backend: a.output.backend(),
+        wiring,
+        intensity: display.intensity()?,
+        spi_speed: a.output.spi_speed(),
+    };
     with_output(&output, |out| {
         out.show(&frame)?;
         out.linger();

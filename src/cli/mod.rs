@@ -18,6 +18,7 @@ use std::future::Future;
 
 use clap::{Args, Parser, Subcommand};
 
+use eslmatrix::backend::spidev::{SpiSpeed, SpiSpeedError};
 use eslmatrix::backend::{BackendSpec, BackendSpecError, Output, OutputError, OutputSpec};
 use eslmatrix::driver::DisplaySpecError;
 
@@ -67,6 +68,10 @@ pub struct OutputArgs {
     /// [output] backend].
     #[arg(long, value_parser = parse_backend)]
     pub backend: Option<BackendSpec>,
+    /// The SPI clock of the spidev backend in Hz, 10000 to 10000000 (the MAX7219's maximum)
+    /// [default: 8000000; for `run`, the config's [output] spi_speed_hz].
+    #[arg(long, visible_alias = "spi-speed", value_name = "HZ", value_parser = parse_spi_speed)]
+    pub spi_speed_hz: Option<SpiSpeed>,
 }
 
 impl OutputArgs {
@@ -74,6 +79,15 @@ impl OutputArgs {
     pub fn backend(&self) -> BackendSpec {
         self.backend.clone().unwrap_or(BackendSpec::Terminal)
     }
+
+    /// The SPI clock asked for, or the default.
+    pub fn spi_speed(&self) -> SpiSpeed {
+        self.spi_speed_hz.unwrap_or_default()
+    }
+}
+
+pub fn parse_spi_speed(s: &str) -> Result<SpiSpeed, SpiSpeedError> {
+    s.parse()
 }
 
 fn parse_backend(s: &str) -> Result<BackendSpec, BackendSpecError> {

@@ -25,6 +25,9 @@ pub struct ProbeArgs {
     /// Simulated chain: break the link after this chain index.
     #[arg(long, value_name = "INDEX")]
     pub sim_break_after: Option<usize>,
+    /// The SPI clock of a spidev device in Hz, 10000 to 10000000 [default: 8000000].
+    #[arg(long, visible_alias = "spi-speed", value_name = "HZ", value_parser = super::parse_spi_speed)]
+    pub spi_speed_hz: Option<eslmatrix::backend::spidev::SpiSpeed>,
 }
 
 fn parse_backend(s: &str) -> Result<BackendSpec, BackendSpecError> {
@@ -34,7 +37,8 @@ fn parse_backend(s: &str) -> Result<BackendSpec, BackendSpecError> {
 pub fn run(a: ProbeArgs) -> Result<(), CliError> {
     let report = if let BackendSpec::Spidev(path) = &a.backend {
         let mut dev = Bus::Device(
-            eslmatrix::backend::spidev::open(path).map_err(|e| CliError::from(OutputError::from(e)))?,
+            eslmatrix::backend::spidev::open(path, a.spi_speed_hz.unwrap_or_default())
+                .map_err(|e| CliError::from(OutputError::from(e)))?,
         );
         probe(&mut dev, a.max_chips).map_err(probe_error)?
     } else {

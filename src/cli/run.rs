@@ -10,6 +10,7 @@ use super::with_output;
 use super::{block_on, CliError, OutputArgs, Threads};
 use eslmatrix::app::daemon::{self, DaemonSettings};
 use eslmatrix::app::link::{ServerConfig, DEFAULT_PORT};
+use eslmatrix::backend::spidev::SpiSpeed;
 use eslmatrix::backend::{BackendSpec, Output};
 use eslmatrix::config::{Config, ConfigError, PASSWORD_ENV};
 use eslmatrix::render::Speed;
@@ -117,6 +118,9 @@ pub fn config(a: &RunArgs) -> Result<Config, CliError> {
     if let Some(speed) = a.speed {
         daemon.player.speed = speed;
     }
+    if let Some(spi_speed) = a.output.spi_speed_hz {
+        config.spi_speed = spi_speed;
+    }
     Ok(config)
 }
 
@@ -193,6 +197,12 @@ pub fn check_report(a: &RunArgs, config: &Config) -> String {
         (None, None) => "none set: the terminal preview when run in a terminal, else refused".to_owned(),
     };
     out.push_str(&format!("output: {output}\n"));
+    let spi = match (a.output.spi_speed_hz, config.spi_speed == SpiSpeed::DEFAULT) {
+        (Some(_), _) => "--spi-speed-hz",
+        (None, true) => "the default",
+        (None, false) => "[output] spi_speed_hz",
+    };
+    out.push_str(&format!("spi clock: {} ({spi})\n", config.spi_speed));
     let p = &config.daemon.player;
     out.push_str(&format!(
         "pages: {}, {} each; font {}, scroll {} columns/s\n",

@@ -54,7 +54,7 @@ pub fn run(a: SelftestArgs) -> Result<(), CliError> {
     };
     let in_place = preview && std::io::stdout().is_terminal();
     let mut narrated = Narrated { inner: pace, count: patterns.len(), shown: 0, in_place, pending: None };
-    let output = OutputSpec { backend: backend.clone(), wiring, intensity };
+    let output = OutputSpec { backend: backend.clone(), wiring, intensity, spi_speed: a.output.spi_speed() };
     with_output(&output, |out: &mut Output| {
         selftest::run(out, &patterns, &mut narrated).map_err(|e| CliError::runtime(e.to_string()))?;
         if backend.is_live() {

@@ -62,7 +62,12 @@ pub fn run(a: WiringArgs) -> Result<(), CliError> {
                 "--sim-chain-order and --sim-preset need --backend terminal or virtual",
             ))
         }
-        ref backend => Output::open(&OutputSpec { backend: backend.clone(), wiring: base, intensity })?,
+        ref backend => Output::open(&OutputSpec {
+            backend: backend.clone(),
+            wiring: base,
+            intensity,
+            spi_speed: a.output.spi_speed(),
+        })?,
     };
     let mut question = wizard.question();
     let wiring = loop {

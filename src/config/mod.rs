@@ -32,6 +32,7 @@ use serde::Deserialize;
 use crate::app::daemon::DaemonSettings;
 use crate::app::link::{LinkOptions, ServerConfig, DEFAULT_PASSWORD, DEFAULT_PORT, LOCAL_HOST};
 use crate::app::player::{Combine, PlayerOptions, ScrollMode, DEFAULT_DWELL, DEFAULT_GAP, SUM_NAME};
+use crate::backend::spidev::SpiSpeed;
 use crate::backend::{BackendSpec, OutputSpec};
 use crate::driver::{DisplaySpec, DisplaySpecError, Intensity, Wiring};
 use crate::render::{Align, Blink, Speed};
@@ -63,6 +64,8 @@ pub struct Config {
     pub intensity: Intensity,
     /// `[output] backend`: where the frames go when the command line does not say.
     pub backend: Option<BackendSpec>,
+    /// `[output] spi_speed_hz`: the spidev backend's clock.
+    pub spi_speed: SpiSpeed,
 }
 
 impl Config {
@@ -90,7 +93,7 @@ impl Config {
 
     /// The output this configuration's display needs, on `backend`.
     pub fn output(&self, backend: BackendSpec) -> OutputSpec {
-        OutputSpec { backend, wiring: self.wiring, intensity: self.intensity }
+        OutputSpec { backend, wiring: self.wiring, intensity: self.intensity, spi_speed: self.spi_speed }
     }
 }
 
@@ -177,6 +180,8 @@ struct FileConfig {
 struct OutputFile {
     /// The `--backend` grammar: `spidev`, `spidev:/dev/spidev0.1`, `window:12`, `terminal`…
     backend: Option<String>,
+    /// The spidev backend's SPI clock in Hz.
+    spi_speed_hz: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -528,7 +533,11 @@ impl FileConfig {
         };
 
         let daemon = DaemonSettings { servers, combine: self.servers_shown, player, scene, link };
-        Ok(Config { daemon, wiring, intensity, backend })
+        let spi_speed = match self.output.spi_speed_hz {
+            Some(hz) => SpiSpeed::new(hz).map_err(|e| ConfigError(format!("output.spi_speed_hz {e}")))?,
+            None => SpiSpeed::DEFAULT,
+        };
+        Ok(Config { daemon, wiring, intensity, backend, spi_speed })
     }
 }
 
