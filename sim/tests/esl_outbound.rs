@@ -313,3 +313,67 @@ async fn a_refused_target_lets_the_extension_go_on() {
     assert_eq!(hangup.last().unwrap().header_str("Hangup-Cause"), Some("CALL_REJECTED"));
     assert_eq!(hangup.last().unwrap().header_str("variable_socket_host"), Some("127.0.0.1"));
 }
+
+/// The plain events of a raw session until one named `last` (returned last).
+async fn events_until(raw: &mut Raw, last: &str) -> Vec<String> {
+    let mut seen = Vec::new();
+    loop {
+        let m = raw.next().await;
+        assert_eq!(m.header("Content-Type"), Some("text/event-plain"), "{:?}", m.body_text());
+        let body = m.body_text();
+        let done = body.starts_with(&format!("Event-Name: {last}\n"));
+        seen.push(body);
+        if done {
+            return seen;
+        }
+    }
+}
+
+// switch_ivr.c switch_ivr_parse_event, call-command execute: the argument is
+// execute-app-arg, else a text/plain body; `loops` stops after a run shorter than 500 ms
+// (every run of the model's applications), with current_loop / total_loops set while it
+// runs and unset after; event-lock is accepted; `unicast` and `nomedia` answer +OK; the
+// reply comes before the application's events (they are written on the next loop of
+// listener_run). call-command hangup takes hangup-cause.
+#[tokio::test]
+async fn sendmsg_execute_loops_body_and_hangup() {
+    let mock = switch().await;
+    let (obs, _seen) = observer(&mock).await;
+    let (listener, port) = listen().await;
+    let uuid = originate(&obs, &format!("originate null/105 '&socket(127.0.0.1:{port} full)'")).await;
+    let mut raw = accept_raw(&listener).await;
+    raw.send(b"connect\n\n").await;
+    assert_eq!(raw.next().await.header("Socket-Mode"), Some("static"));
+    assert_eq!(raw.cmd("myevents").await.bytes, reply("+OK Events Enabled"));
+    let body = "color=red";
+    let msg = format!(
+        "sendmsg\ncall-command: execute\nexecute-app-name: set\nloops: 3\nevent-lock: true\n\
+         content-type: text/plain\ncontent-length: {}\n\n{body}",
+        body.len()
+    );
+    assert_eq!(raw.cmd(&msg).await.bytes, reply("+OK"), "the reply first");
+    let got = events_until(&mut raw, "CHANNEL_EXECUTE_COMPLETE").await;
+    let executes: Vec<&String> =
+        got.iter().filter(|e| e.starts_with("Event-Name: CHANNEL_EXECUTE\n")).collect();
+    assert_eq!(executes.len(), 1, "one run: it took under 500 ms");
+    assert!(executes[0].contains("\nApplication-Data: color%3Dred\n"), "{}", executes[0]);
+    assert!(
+        executes[0].contains("\nvariable_current_loop: 1\n")
+            && executes[0].contains("\nvariable_total_loops: 3\n")
+    );
+    assert_eq!(raw.cmd("getvar color").await.bytes, reply("red"));
+    assert_eq!(raw.cmd("getvar total_loops").await.bytes, reply("-ERR command not found"));
+    let msg = "sendmsg\ncall-command: execute\nexecute-app-name: set\nexecute-app-arg: shade=dark\n\
+               content-type: text/plain\ncontent-length: 10\n\nshade=pale";
+    assert_eq!(raw.cmd(msg).await.bytes, reply("+OK"));
+    events_until(&mut raw, "CHANNEL_EXECUTE_COMPLETE").await;
+    assert_eq!(raw.cmd("getvar shade").await.bytes, reply("dark"), "execute-app-arg wins over the body");
+    assert_eq!(raw.cmd("sendmsg\ncall-command: unicast").await.bytes, reply("+OK"));
+    assert_eq!(raw.cmd("sendmsg\ncall-command: nomedia").await.bytes, reply("+OK"));
+    assert_eq!(
+        raw.cmd(&format!("sendmsg {uuid}\ncall-command: hangup\nhangup-cause: NO_ANSWER")).await.bytes,
+        reply("+OK")
+    );
+    let got = events_until(&mut raw, "CHANNEL_HANGUP").await;
+    assert!(got.last().unwrap().contains("\nHangup-Cause: NO_ANSWER\n"));
+}

@@ -422,20 +422,28 @@ impl State {
     /// `switch_ivr_parse_event` for a `sendmsg`: `execute` runs the application now, even
     /// inside a running one (park, echo keep running around it; a blocking one takes
     /// over), `hangup` ends the leg with `hangup-cause`. `Event-UUID` names the
-    /// application run (`app_uuid`).
+    /// application run (`app_uuid`). The argument is `execute-app-arg`, else the body when
+    /// `content-type` is `text/plain`. `loops` repeats only an application that took at
+    /// least half a second (`aftr - b4 < 500000` breaks the loop), so with the model's
+    /// instant applications it runs once (none for `loops: 0`), with `current_loop` and
+    /// `total_loops` set meanwhile. `unicast` and `nomedia` need media: accepted, no effect.
+    /// `event-lock` orders a queue of them, which the model runs in order anyway.
     pub(super) fn sendmsg(&mut self, uuid: &str, cmd: &crate::fs::command::Command) -> String {
         let command = cmd.header("call-command").unwrap_or("").to_ascii_lowercase();
         match command.as_str() {
             "execute" => {
                 let app = cmd.header("execute-app-name").unwrap_or("").to_string();
-                let arg = match cmd.header("execute-app-arg") {
+                let text_body =
+                    cmd.header("content-type").is_some_and(|t| t.eq_ignore_ascii_case("text/plain"));
+                let arg = match cmd.header("execute-app-arg").filter(|a| !a.is_empty()) {
                     Some(a) => a.to_string(),
-                    None => {
+                    None if text_body => {
                         cmd.body.as_ref().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default()
                     }
+                    None => String::new(),
                 };
-                let loops = cmd.header("loops").map(super::atol).unwrap_or(1).clamp(1, 1000);
-                if app.is_empty() {
+                let loops = cmd.header("loops").map_or(1, |l| super::atol(l) as i32);
+                if app.is_empty() || loops == 0 {
                     return "+OK".into();
                 }
                 if let Some(id) = cmd.header("Event-UUID") {
@@ -444,8 +452,11 @@ impl State {
                 if let Some(n) = cmd.header("Event-UUID-Name") {
                     self.set_var(uuid, "app_uuid_name", n);
                 }
-                for _ in 0..loops {
-                    self.execute_now(uuid, &app, &arg);
+                self.set_var(uuid, "current_loop", "1");
+                self.set_var(uuid, "total_loops", &loops.to_string());
+                self.execute_now(uuid, &app, &arg);
+                if let Some(ch) = self.chan_mut(uuid) {
+                    ch.vars.retain(|(n, _)| n != "current_loop" && n != "total_loops");
                 }
             }
             "hangup" => {
