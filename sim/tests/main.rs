@@ -11,6 +11,7 @@ mod chain_shift;
 mod esl_client;
 mod esl_limits;
 mod esl_outbound;
+mod esl_outbound_modesl;
 mod esl_props;
 mod esl_raw;
 mod esl_wire;
