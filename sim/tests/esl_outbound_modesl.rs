@@ -91,7 +91,8 @@ async fn modesl_outbound_server_controls_a_call() {
             break;
         }
     }
-    let find = |key: &str| seen.iter().find(|v| v.get(key).is_some()).unwrap_or_else(|| panic!("{key} in {seen:?}"));
+    let find =
+        |key: &str| seen.iter().find(|v| v.get(key).is_some()).unwrap_or_else(|| panic!("{key} in {seen:?}"));
     let c = find("connected");
     assert_eq!(c["connected"], uuid.as_str());
     assert_eq!((c["channel"].as_str(), c["destination"].as_str()), (Some("null/200"), Some("200")));
