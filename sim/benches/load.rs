@@ -8,6 +8,11 @@
 //!   another pipelines costly `filter ... /regex/` commands without pause.
 //! * `load/registrations_count`, `load/registrations_list`: `show registrations` over
 //!   100 000 bindings; the memory they take is printed once (RSS growth per binding).
+//! * `load/channels_count`, `load/channels_list`, `load/calls_list`: `show channels count`,
+//!   `show channels` and `show calls` over 10 000 channels (5 000 answered calls);
+//!   `load/call_at_10k_channels`: one more call placed, answered and hung up among them,
+//!   against `load/call_at_0_channels`, the same call on an idle PBX: what 10 000 other
+//!   legs add to each event's work.
 
 mod support;
 
@@ -15,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
 use eslmatrix_sim::fs::event::Event;
-use eslmatrix_sim::fs::pbx::{Pbx, PbxConfig, Transport};
+use eslmatrix_sim::fs::pbx::{Party, Pbx, PbxConfig, Transport};
 use eslmatrix_sim::fs::{MockConfig, MockFreeSwitch, MockHandle};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -198,6 +203,35 @@ fn registrations(c: &mut Criterion) {
     group.finish();
 }
 
+fn channels(c: &mut Criterion) {
+    const CALLS: usize = 5_000;
+    let pbx = Pbx::new(PbxConfig::default());
+    for u in 0..2 * CALLS + 2 {
+        pbx.register(&format!("{}", 100_000 + u), Transport::Udp, "bench").expect("register");
+    }
+    let (a, b) = (format!("{}", 100_000 + 2 * CALLS), format!("{}", 100_001 + 2 * CALLS));
+    let call_cycle = |pbx: &Pbx| {
+        let call = pbx.start_call(&a, &b, None).expect("call");
+        pbx.answer(&call).expect("answer");
+        pbx.hangup(&call, Party::Caller).expect("hangup");
+    };
+    let mut group = c.benchmark_group("load");
+    group.sample_size(20);
+    // The same call on an idle PBX: what the call costs without 10 000 other legs.
+    group.bench_function("call_at_0_channels", |bch| bch.iter(|| call_cycle(&pbx)));
+    for i in 0..CALLS {
+        let call = pbx
+            .start_call(&format!("{}", 100_000 + 2 * i), &format!("{}", 100_001 + 2 * i), None)
+            .expect("call");
+        pbx.answer(&call).expect("answer");
+    }
+    group.bench_function("channels_count", |bch| bch.iter(|| pbx.api("show", "channels count")));
+    group.bench_function("channels_list", |bch| bch.iter(|| pbx.api("show", "channels")));
+    group.bench_function("calls_list", |bch| bch.iter(|| pbx.api("show", "calls")));
+    group.bench_function("call_at_10k_channels", |bch| bch.iter(|| call_cycle(&pbx)));
+    group.finish();
+}
+
 fn main() {
     let rt =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
@@ -205,6 +239,7 @@ fn main() {
     // `cargo test --all-targets` runs this binary without `--bench`: keep that run short.
     if std::env::args().any(|a| a == "--bench") {
         registrations(&mut c);
+        channels(&mut c);
         fanout(&mut c, &rt);
         greeting_under_flood(&mut c, &rt);
     }

@@ -132,6 +132,27 @@ pub enum StreamFormat {
     HttpApi,
 }
 
+/// The delim form's header line (from the first row) and rows; the number of rows.
+fn write_delim(rows: impl Iterator<Item = Vec<(&'static str, String)>>, out: &mut String) -> usize {
+    let mut n = 0;
+    for row in rows {
+        if n == 0 {
+            for (i, (k, _)) in row.iter().enumerate() {
+                out.push_str(if i == 0 { "" } else { "," });
+                out.push_str(k);
+            }
+            out.push('\n');
+        }
+        for (i, (_, v)) in row.iter().enumerate() {
+            out.push_str(if i == 0 { "" } else { "," });
+            out.push_str(v);
+        }
+        out.push('\n');
+        n += 1;
+    }
+    n
+}
+
 fn owned(row: Vec<(&'static str, String)>) -> Vec<(String, String)> {
     row.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
@@ -228,15 +249,13 @@ impl State {
     pub(super) fn call_rows(&self) -> Vec<Vec<(String, String)>> {
         let host = &self.config.switchname;
         let mut rows = Vec::new();
-        for ch in &self.calls.channels {
-            let as_callee = self.calls.bridges.iter().any(|b| b.callee == ch.uuid);
-            let bridge = self.calls.bridges.iter().find(|b| b.caller == ch.uuid);
-            if as_callee || bridge.is_some() {
+        for ch in self.calls.iter() {
+            if self.calls.bridge_of(&ch.uuid).is_some() {
                 continue;
             }
             rows.push(basic_calls_row(ch, None, None, host));
         }
-        for b in &self.calls.bridges {
+        for b in self.calls.bridges() {
             if let (Some(a), Some(bb)) = (self.chan(&b.caller), self.chan(&b.callee)) {
                 rows.push(basic_calls_row(a, Some(bb), Some(b.created_us / 1_000_000), host));
             }
@@ -261,6 +280,15 @@ impl State {
                     }
                 }
                 match command.to_ascii_lowercase().as_str() {
+                    // Counted from the tables' indexes, without building a row.
+                    "calls" if count_only => {
+                        counted = Some(self.calls.call_count());
+                        Vec::new()
+                    }
+                    "channels" if count_only => {
+                        counted = Some(self.calls.len());
+                        Vec::new()
+                    }
                     "calls" => self.call_rows(),
                     "channels" if arg(1).is_some_and(|a| a.eq_ignore_ascii_case("like")) => {
                         if arg(3).is_some_and(|a| a.eq_ignore_ascii_case("as")) {
@@ -268,7 +296,6 @@ impl State {
                         }
                         let needle = arg(2).unwrap_or("").replace('%', "");
                         self.calls
-                            .channels
                             .iter()
                             .map(|c| c.channels_row(host))
                             .filter(|row| {
@@ -280,7 +307,18 @@ impl State {
                             .map(owned)
                             .collect()
                     }
-                    "channels" => self.calls.channels.iter().map(|c| owned(c.channels_row(host))).collect(),
+                    // Written row by row, without holding 10 000 rows first.
+                    "channels"
+                        if as_.is_none_or(|a| {
+                            a.eq_ignore_ascii_case("delim") || a.eq_ignore_ascii_case("csv")
+                        }) =>
+                    {
+                        let mut out = String::new();
+                        let n = write_delim(self.calls.iter().map(|c| c.channels_row(host)), &mut out);
+                        let _ = write!(out, "\n{n} total.\n");
+                        return out;
+                    }
+                    "channels" => self.calls.iter().map(|c| owned(c.channels_row(host))).collect(),
                     // Counted or listed straight from the registry's index, without
                     // building 100 000 rows first.
                     _ if count_only => {
@@ -358,7 +396,7 @@ impl State {
     }
 
     fn inuse(&self, profile: &str) -> usize {
-        self.calls.channels.iter().filter(|c| c.sofia_profile == profile).count()
+        self.calls.iter().filter(|c| c.sofia_profile == profile).count()
     }
 
     fn sofia_status(&self) -> String {
@@ -496,7 +534,7 @@ impl State {
 
     /// Outbound calls through a gateway (live legs; the mock keeps no gateway history).
     fn gateway_calls(&self, name: &str) -> (usize, usize) {
-        let legs = self.calls.channels.iter().filter(|c| c.gateway.as_deref() == Some(name));
+        let legs = self.calls.iter().filter(|c| c.gateway.as_deref() == Some(name));
         (legs.count(), 0)
     }
 
@@ -530,7 +568,6 @@ impl State {
             argv.get(1..).unwrap_or_default().chunks_exact(2).map(|p| (p[0], p[1])).collect();
         let targets: Vec<String> = self
             .calls
-            .channels
             .iter()
             .filter(|c| pairs.iter().all(|(k, v)| c.var(k) == Some(*v)))
             .map(|c| c.uuid.clone())

@@ -204,7 +204,7 @@ impl State {
             }
             _ => {}
         }
-        if let Some(b) = self.chan(&target).and_then(|c| c.peer.clone()).map(|(p, _)| p) {
+        if let Some(b) = self.chan(&target).and_then(|c| self.live_peer(c)).map(str::to_string) {
             self.unbridge_for_transfer(&target, &b, true);
         }
         self.transfer(&target, &dest, context.as_deref());
@@ -214,8 +214,7 @@ impl State {
     /// A transferred leg leaves its bridge; the other leg hangs up (hangup_after_bridge)
     /// unless it is being transferred too.
     fn unbridge_for_transfer(&mut self, leg: &str, other: &str, hang_other: bool) {
-        if let Some(pos) = self.calls.bridges.iter().position(|b| b.caller == leg || b.callee == leg) {
-            let bridge = self.calls.bridges.remove(pos);
+        if let Some(bridge) = self.calls.remove_bridge_of(leg) {
             self.fire_channel("CHANNEL_UNBRIDGE", super::SITE_UNBRIDGE, &bridge.caller, &[]);
         }
         for me in [leg, other] {

@@ -4,6 +4,8 @@
 use super::channel::{self, CallState, ChanState, Channel, Direction, PeerRole, Profile, OPUS, PCMU};
 use super::*;
 
+use std::collections::{BTreeMap, HashMap};
+
 /// Where an outbound leg goes.
 pub(super) enum Route {
     User(Registration),
@@ -32,25 +34,134 @@ pub(super) struct Bridge {
 /// The channel and call tables of the core db: every leg from CREATE to DESTROY, oldest
 /// first, and the bridged pairs. The state machine (lifecycle.rs) and the applications
 /// change them; every `show` row and channel event reads them.
+///
+/// Indexed for a carrier-size PBX (10 000 legs): a leg or its bridge is found by UUID in
+/// O(1), added or removed in O(log n), and the listings walk creation order without
+/// searching.
 #[derive(Debug, Default)]
 pub(super) struct Calls {
-    pub channels: Vec<Channel>,
-    pub bridges: Vec<Bridge>,
+    /// Legs by creation order (`next` at creation).
+    legs: BTreeMap<u64, Channel>,
+    by_uuid: HashMap<String, u64>,
+    bridges: BTreeMap<u64, Bridge>,
+    /// The bridges each leg is in (as caller or callee), oldest first.
+    bridges_of: HashMap<String, Vec<u64>>,
+    next: u64,
 }
 
 impl Calls {
     pub fn get(&self, uuid: &str) -> Option<&Channel> {
-        self.channels.iter().find(|c| c.uuid == uuid)
+        self.by_uuid.get(uuid).and_then(|k| self.legs.get(k))
     }
 
     pub fn get_mut(&mut self, uuid: &str) -> Option<&mut Channel> {
-        self.channels.iter_mut().find(|c| c.uuid == uuid)
+        self.by_uuid.get(uuid).and_then(|k| self.legs.get_mut(k))
+    }
+
+    /// Legs alive now.
+    pub fn len(&self) -> usize {
+        self.legs.len()
+    }
+
+    /// Every leg, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = &Channel> {
+        self.legs.values()
+    }
+
+    fn key(&mut self) -> u64 {
+        self.next += 1;
+        self.next
+    }
+
+    pub fn insert(&mut self, ch: Channel) {
+        let k = self.key();
+        if let Some(old) = self.by_uuid.insert(ch.uuid.clone(), k) {
+            self.legs.remove(&old);
+        }
+        self.legs.insert(k, ch);
+    }
+
+    /// `origination_uuid`: the leg takes the UUID asked for (callers check it is free).
+    pub fn rename(&mut self, uuid: &str, to: &str) -> Option<&mut Channel> {
+        let k = self.by_uuid.remove(uuid)?;
+        self.by_uuid.insert(to.to_string(), k);
+        let ch = self.legs.get_mut(&k)?;
+        ch.uuid = to.to_string();
+        Some(ch)
+    }
+
+    pub fn remove(&mut self, uuid: &str) -> Option<Channel> {
+        let k = self.by_uuid.remove(uuid)?;
+        self.legs.remove(&k)
+    }
+
+    /// Bridged pairs now.
+    pub fn bridge_count(&self) -> usize {
+        self.bridges.len()
+    }
+
+    /// Every bridge, oldest first.
+    pub fn bridges(&self) -> impl Iterator<Item = &Bridge> {
+        self.bridges.values()
+    }
+
+    pub fn add_bridge(&mut self, bridge: Bridge) {
+        let k = self.key();
+        for leg in [&bridge.caller, &bridge.callee] {
+            self.bridges_of.entry(leg.clone()).or_default().push(k);
+        }
+        self.bridges.insert(k, bridge);
+    }
+
+    /// The oldest bridge `uuid` is in.
+    pub fn bridge_of(&self, uuid: &str) -> Option<&Bridge> {
+        self.bridges_of.get(uuid).and_then(|ks| ks.first()).and_then(|k| self.bridges.get(k))
+    }
+
+    /// Takes the oldest bridge `uuid` is in out of the table.
+    pub fn remove_bridge_of(&mut self, uuid: &str) -> Option<Bridge> {
+        let k = *self.bridges_of.get(uuid)?.first()?;
+        self.remove_bridge(k)
+    }
+
+    /// Takes out every bridge whose caller is `uuid`.
+    pub fn remove_bridges_called_by(&mut self, uuid: &str) {
+        let keys = self.bridges_of.get(uuid).cloned().unwrap_or_default();
+        for k in keys {
+            if self.bridges.get(&k).is_some_and(|b| b.caller == uuid) {
+                self.remove_bridge(k);
+            }
+        }
+    }
+
+    fn remove_bridge(&mut self, k: u64) -> Option<Bridge> {
+        let bridge = self.bridges.remove(&k)?;
+        for leg in [&bridge.caller, &bridge.callee] {
+            if let Some(ks) = self.bridges_of.get_mut(leg.as_str()) {
+                ks.retain(|&x| x != k);
+                if ks.is_empty() {
+                    self.bridges_of.remove(leg.as_str());
+                }
+            }
+        }
+        Some(bridge)
+    }
+
+    /// Rows `show calls` prints: bridged pairs whose legs both live, and every leg in no
+    /// bridge. Counted from the bridge index, without the rows.
+    pub fn call_count(&self) -> usize {
+        let in_bridges = self.bridges_of.keys().filter(|u| self.by_uuid.contains_key(u.as_str())).count();
+        let pairs = self
+            .bridges
+            .values()
+            .filter(|b| self.by_uuid.contains_key(&b.caller) && self.by_uuid.contains_key(&b.callee))
+            .count();
+        self.legs.len() - in_bridges + pairs
     }
 
     /// A restart: no channel survives it.
     pub fn clear(&mut self) {
-        self.channels.clear();
-        self.bridges.clear();
+        *self = Calls::default();
     }
 }
 
@@ -61,6 +172,12 @@ impl State {
 
     pub(super) fn chan_mut(&mut self, uuid: &str) -> Option<&mut Channel> {
         self.calls.get_mut(uuid)
+    }
+
+    /// The leg's `peer` while that leg lives. A leg that ends leaves its UUID in its
+    /// peers (UUIDs are never reused), so no table-wide clean-up runs per hangup.
+    pub(super) fn live_peer<'a>(&self, ch: &'a Channel) -> Option<&'a str> {
+        ch.peer.as_ref().map(|(p, _)| p.as_str()).filter(|p| self.chan(p).is_some())
     }
 
     /// Fires a channel event for `uuid` with `lead` headers right after the common ones.
@@ -134,7 +251,7 @@ impl State {
             controller: None,
         };
         let text = format!("New Channel {} [{uuid}]\n", ch.name);
-        self.calls.channels.push(ch);
+        self.calls.insert(ch);
         self.log(super::logs::NOTICE, super::logs::ID_SESSION, SITE_NEW_CHANNEL, &uuid, &text);
         uuid
     }
@@ -372,7 +489,7 @@ impl State {
         // switch_ivr_multi_threaded_bridge moves the peer to CS_EXCHANGE_MEDIA before the
         // bridge thread fires CHANNEL_BRIDGE.
         self.set_state(b, ChanState::ExchangeMedia);
-        self.calls.bridges.push(Bridge { caller: a.to_string(), callee: b.to_string(), created_us: now });
+        self.calls.add_bridge(Bridge { caller: a.to_string(), callee: b.to_string(), created_us: now });
         self.fire_channel(
             "CHANNEL_BRIDGE",
             SITE_BRIDGE,
@@ -412,7 +529,7 @@ impl State {
             ch.cause = Some(end.cause.clone());
             ch.state = ChanState::Hangup;
             let peer = ch.peer.clone();
-            let bridged = self.calls.bridges.iter().find(|b| b.caller == end.uuid || b.callee == end.uuid);
+            let bridged = self.calls.bridge_of(&end.uuid);
             if let Some(role) =
                 bridged.map(|b| if b.caller == end.uuid { "originator" } else { "originatee" })
             {
@@ -439,10 +556,7 @@ impl State {
             self.fire_channel("CHANNEL_HANGUP", SITE_HANGUP, &end.uuid, &[]);
             hung.push(end);
             if i == 0 {
-                if let Some(pos) =
-                    self.calls.bridges.iter().position(|b| b.caller == end.uuid || b.callee == end.uuid)
-                {
-                    let bridge = self.calls.bridges.remove(pos);
+                if let Some(bridge) = self.calls.remove_bridge_of(&end.uuid) {
                     self.fire_channel("CHANNEL_UNBRIDGE", SITE_UNBRIDGE, &bridge.caller, &[]);
                 }
                 self.leave_app(&end.uuid);
@@ -484,8 +598,7 @@ impl State {
         let up = self.uptime_us();
         for uuid in uuids {
             self.destroy(uuid);
-            if let Some(pos) = self.calls.channels.iter().position(|c| &c.uuid == uuid) {
-                let ch = self.calls.channels.remove(pos);
+            if let Some(ch) = self.calls.remove(uuid) {
                 if !ch.answered && ch.gateway.is_none() {
                     match ch.direction {
                         Direction::Inbound => self.stats.failed_in += 1,
@@ -495,13 +608,8 @@ impl State {
                 self.counters.ended(up);
             }
         }
-        self.calls.bridges.retain(|b| self.calls.channels.iter().any(|c| c.uuid == b.caller));
-        // A peer that is gone is no longer an Other-Leg.
-        let live: Vec<String> = self.calls.channels.iter().map(|c| c.uuid.clone()).collect();
-        for ch in &mut self.calls.channels {
-            if ch.peer.as_ref().is_some_and(|(p, _)| !live.contains(p)) {
-                ch.peer = None;
-            }
+        for uuid in uuids {
+            self.calls.remove_bridges_called_by(uuid);
         }
     }
 
@@ -518,7 +626,7 @@ impl State {
     /// `uuid_kill` / `hupall`: the leg and its bridged peer go down with `cause`.
     pub(super) fn kill(&mut self, uuid: &str, cause: &Cause) -> bool {
         let Some(ch) = self.chan(uuid) else { return false };
-        let peer = ch.peer.as_ref().map(|(p, _)| p.clone()).or_else(|| ch.loopback_peer.clone());
+        let peer = self.live_peer(ch).map(str::to_string).or_else(|| ch.loopback_peer.clone());
         let mut legs = vec![self.local_end(uuid, cause)];
         if let Some(p) = peer.filter(|p| self.chan(p).is_some()) {
             legs.push(self.local_end(&p, cause));

@@ -44,8 +44,7 @@ impl State {
         let mut uuid = self.new_channel(Direction::Outbound, name, profile, codec);
         if let Some(want) = var(vars, "origination_uuid").map(str::to_string) {
             if self.chan(&want).is_none() && !want.is_empty() {
-                if let Some(ch) = self.chan_mut(&uuid) {
-                    ch.uuid = want.clone();
+                if let Some(ch) = self.calls.rename(&uuid, &want) {
                     ch.call_uuid = want.clone();
                 }
                 uuid = want;

@@ -28,7 +28,7 @@ impl State {
     /// `switch_channel_perform_set_running_state`: an inbound leg's call state follows
     /// (ROUTING → RINGING, answered → ACTIVE) before CHANNEL_STATE is fired.
     pub(super) fn set_state(&mut self, uuid: &str, new: ChanState) {
-        let (cur, tot) = (self.calls.channels.len(), self.counters.since_startup);
+        let (cur, tot) = (self.calls.len(), self.counters.since_startup);
         let Some(ch) = self.chan_mut(uuid) else { return };
         // switch_channel_perform_set_state: nothing goes back once a leg is hanging up.
         if ch.state >= ChanState::Hangup && new < ch.state {

@@ -401,7 +401,7 @@ impl State {
     }
 
     fn idle_cpu(&self) -> f64 {
-        (self.config.idle_cpu - 0.05 * self.calls.channels.len() as f64).max(0.0)
+        (self.config.idle_cpu - 0.05 * self.calls.len() as f64).max(0.0)
     }
 
     fn heartbeat(&mut self) -> Event {
@@ -440,9 +440,9 @@ impl State {
     fn snapshot(&self) -> Snapshot {
         Snapshot {
             registrations: self.registry.len(),
-            channels: self.calls.channels.len(),
+            channels: self.calls.len(),
             calls: self.call_rows().len(),
-            bridged_calls: self.calls.bridges.len(),
+            bridged_calls: self.calls.bridge_count(),
             counters: self.counters.snapshot(self.uptime_us()),
             gateways: self.gateways.iter().map(|g| (g.name.clone(), g.up)).collect(),
             uptime_us: self.uptime_us(),
@@ -574,7 +574,7 @@ impl State {
             }
         }
         ev.body = body;
-        let to_session = ev.get("Unique-ID").is_some_and(|u| self.calls.channels.iter().any(|c| c.uuid == u));
+        let to_session = ev.get("Unique-ID").is_some_and(|u| self.calls.get(u).is_some());
         if !to_session {
             self.sequence += 1;
             let now = self.now_us();
@@ -877,7 +877,7 @@ impl Pbx {
 
     /// UUIDs of the live channels, oldest first.
     pub fn channel_uuids(&self) -> Vec<String> {
-        self.lock().calls.channels.iter().map(|c| c.uuid.clone()).collect()
+        self.lock().calls.iter().map(|c| c.uuid.clone()).collect()
     }
 }
 
