@@ -15,7 +15,8 @@ use freeswitch_esl_tokio::{
 use tokio::net::TcpListener;
 use tokio::time::timeout;
 
-use crate::esl_support::Raw;
+use crate::esl_support::library::{api, is, originate, until};
+use crate::esl_support::{Msg, Raw};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -31,37 +32,10 @@ async fn observer(mock: &MockHandle) -> (EslClient, EslEventStream) {
     (c, events)
 }
 
-async fn api(c: &EslClient, cmd: &str) -> String {
-    c.api(cmd).await.expect("api answers").body().unwrap_or_default().to_string()
-}
-
-async fn originate(c: &EslClient, cmd: &str) -> String {
-    let out = api(c, cmd).await;
-    out.strip_prefix("+OK ").unwrap_or_else(|| panic!("{cmd}: {out}")).trim().to_string()
-}
-
 async fn listen() -> (TcpListener, u16) {
     let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let port = l.local_addr().unwrap().port();
     (l, port)
-}
-
-/// Events until `pred` holds for one (which is returned last).
-async fn until(events: &mut EslEventStream, pred: impl Fn(&EslEvent) -> bool) -> Vec<EslEvent> {
-    let mut seen = Vec::new();
-    loop {
-        let ev =
-            timeout(WAIT, events.recv()).await.expect("event in time").expect("stream open").expect("parses");
-        let done = pred(&ev);
-        seen.push(ev);
-        if done {
-            return seen;
-        }
-    }
-}
-
-fn is(ev: &EslEvent, name: &str, uuid: &str) -> bool {
-    ev.header_str("Event-Name") == Some(name) && ev.header_str("Unique-ID") == Some(uuid)
 }
 
 fn app_is(ev: &EslEvent, name: &str, app: &str) -> bool {
@@ -72,6 +46,18 @@ fn app_is(ev: &EslEvent, name: &str, app: &str) -> bool {
 async fn accept_raw(listener: &TcpListener) -> Raw {
     let (stream, _) = timeout(WAIT, listener.accept()).await.expect("the mock connects").expect("accept");
     Raw::from_stream(stream)
+}
+
+/// `originate {VARS}null/DEST '&socket(127.0.0.1:PORT FLAGS)'` to a listener of ours, the
+/// raw side of the session, and its answer to `connect`.
+async fn raw_session(obs: &EslClient, vars: &str, dest: &str, flags: &str) -> (String, Raw, Msg) {
+    let (listener, port) = listen().await;
+    let cmd = format!("originate {vars}null/{dest} '&socket(127.0.0.1:{port} {flags})'");
+    let uuid = originate(obs, &cmd).await;
+    let mut raw = accept_raw(&listener).await;
+    raw.send(b"connect\n\n").await;
+    let data = raw.next().await;
+    (uuid, raw, data)
 }
 
 fn reply(text: &str) -> Vec<u8> {
@@ -191,13 +177,7 @@ async fn connect_reply_bytes_and_the_silent_first_command() {
 async fn single_channel_command_set() {
     let mock = switch().await;
     let (obs, _seen) = observer(&mock).await;
-    let (listener, port) = listen().await;
-    let uuid =
-        originate(&obs, &format!("originate {{color=green}}null/102 '&socket(127.0.0.1:{port} async)'"))
-            .await;
-    let mut raw = accept_raw(&listener).await;
-    raw.send(b"connect\n\n").await;
-    let data = raw.next().await;
+    let (uuid, mut raw, data) = raw_session(&obs, "{color=green}", "102", "async").await;
     assert_eq!(data.header("Control"), Some("single-channel"));
     assert_eq!(data.header("Socket-Mode"), Some("async"));
     for refused in
@@ -228,11 +208,7 @@ async fn single_channel_command_set() {
 async fn linger_notice_then_disconnect_bytes() {
     let mock = switch().await;
     let (obs, mut seen) = observer(&mock).await;
-    let (listener, port) = listen().await;
-    let uuid = originate(&obs, &format!("originate null/103 '&socket(127.0.0.1:{port} async full)'")).await;
-    let mut raw = accept_raw(&listener).await;
-    raw.send(b"connect\n\n").await;
-    raw.next().await;
+    let (uuid, mut raw, _) = raw_session(&obs, "", "103", "async full").await;
     assert_eq!(raw.cmd("linger 1").await.bytes, reply("+OK will linger 1 seconds"));
     assert_eq!(raw.cmd("myevents").await.bytes, reply("+OK Events Enabled"));
     assert_eq!(api(&obs, &format!("uuid_kill {uuid} CALL_REJECTED")).await, "+OK\n");
@@ -268,11 +244,7 @@ async fn linger_notice_then_disconnect_bytes() {
 async fn exit_lets_the_dialplan_go_on() {
     let mock = switch().await;
     let (obs, mut seen) = observer(&mock).await;
-    let (listener, port) = listen().await;
-    let uuid = originate(&obs, &format!("originate null/104 '&socket(127.0.0.1:{port} async full)'")).await;
-    let mut raw = accept_raw(&listener).await;
-    raw.send(b"connect\n\n").await;
-    raw.next().await;
+    let (uuid, mut raw, _) = raw_session(&obs, "", "104", "async full").await;
     until(&mut seen, |e| is(e, "CHANNEL_PARK", &uuid)).await;
     assert_eq!(raw.cmd("exit").await.bytes, reply("+OK bye"));
     assert_eq!(raw.rest().await, disconnect(&uuid));
@@ -339,11 +311,8 @@ async fn events_until(raw: &mut Raw, last: &str) -> Vec<String> {
 async fn sendmsg_execute_loops_body_and_hangup() {
     let mock = switch().await;
     let (obs, _seen) = observer(&mock).await;
-    let (listener, port) = listen().await;
-    let uuid = originate(&obs, &format!("originate null/105 '&socket(127.0.0.1:{port} full)'")).await;
-    let mut raw = accept_raw(&listener).await;
-    raw.send(b"connect\n\n").await;
-    assert_eq!(raw.next().await.header("Socket-Mode"), Some("static"));
+    let (uuid, mut raw, data) = raw_session(&obs, "", "105", "full").await;
+    assert_eq!(data.header("Socket-Mode"), Some("static"));
     assert_eq!(raw.cmd("myevents").await.bytes, reply("+OK Events Enabled"));
     let body = "color=red";
     let msg = format!(

@@ -9,7 +9,8 @@ use eslmatrix_sim::fs::pbx::dialplan::ExtensionSpec;
 use eslmatrix_sim::fs::{MockConfig, MockFreeSwitch, MockHandle};
 use freeswitch_esl_tokio::commands::{Application, Endpoint, LoopbackEndpoint, Originate};
 use freeswitch_esl_tokio::{EslClient, EslEvent, EslEventStream, EventFormat};
-use tokio::time::timeout;
+
+use crate::esl_support::library::{api, is, originate, until};
 
 /// The switch of the live suites: the shipped dialplan plus `test` context extension 9199.
 async fn switch() -> MockHandle {
@@ -29,36 +30,6 @@ async fn switch() -> MockHandle {
 
 async fn client(mock: &MockHandle) -> (EslClient, EslEventStream) {
     EslClient::connect("127.0.0.1", mock.addr().port(), "ClueCon").await.expect("login")
-}
-
-async fn api(c: &EslClient, cmd: &str) -> String {
-    c.api(cmd).await.expect("api answers").body().unwrap_or_default().to_string()
-}
-
-async fn originate(c: &EslClient, cmd: &str) -> String {
-    let out = api(c, cmd).await;
-    out.strip_prefix("+OK ").unwrap_or_else(|| panic!("{cmd}: {out}")).trim().to_string()
-}
-
-/// Events until `pred` holds for one (which is returned last).
-async fn until(events: &mut EslEventStream, pred: impl Fn(&EslEvent) -> bool) -> Vec<EslEvent> {
-    let mut seen = Vec::new();
-    loop {
-        let ev = timeout(Duration::from_secs(30), events.recv())
-            .await
-            .expect("event in time")
-            .expect("stream open")
-            .expect("event parses");
-        let done = pred(&ev);
-        seen.push(ev);
-        if done {
-            return seen;
-        }
-    }
-}
-
-fn is(ev: &EslEvent, name: &str, uuid: &str) -> bool {
-    ev.header_str("Event-Name") == Some(name) && ev.header_str("Unique-ID") == Some(uuid)
 }
 
 // mod_loopback.c channel_outgoing_channel / channel_on_init: `loopback/9199-a` (outbound)

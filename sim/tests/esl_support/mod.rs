@@ -112,3 +112,43 @@ pub fn assert_status(got: Option<&str>, model: &str) {
     assert!(got_up.starts_with("UP ") && model_up.starts_with("UP "), "{got_up:?} / {model_up:?}");
     assert_eq!(got_rest, model_rest);
 }
+
+/// freeswitch-esl-tokio helpers shared by the tests that use the library as their client.
+pub mod library {
+    use std::time::Duration;
+
+    use freeswitch_esl_tokio::{EslClient, EslEvent, EslEventStream};
+    use tokio::time::timeout;
+
+    pub async fn api(c: &EslClient, cmd: &str) -> String {
+        c.api(cmd).await.expect("api answers").body().unwrap_or_default().to_string()
+    }
+
+    /// `originate …` answered `+OK UUID`: the UUID.
+    pub async fn originate(c: &EslClient, cmd: &str) -> String {
+        let out = api(c, cmd).await;
+        out.strip_prefix("+OK ").unwrap_or_else(|| panic!("{cmd}: {out}")).trim().to_string()
+    }
+
+    /// Events until `pred` holds for one (which is returned last).
+    pub async fn until(events: &mut EslEventStream, pred: impl Fn(&EslEvent) -> bool) -> Vec<EslEvent> {
+        let mut seen = Vec::new();
+        loop {
+            let ev = timeout(Duration::from_secs(30), events.recv())
+                .await
+                .expect("event in time")
+                .expect("stream open")
+                .expect("event parses");
+            let done = pred(&ev);
+            seen.push(ev);
+            if done {
+                return seen;
+            }
+        }
+    }
+
+    /// The event is `name` for the channel `uuid`.
+    pub fn is(ev: &EslEvent, name: &str, uuid: &str) -> bool {
+        ev.header_str("Event-Name") == Some(name) && ev.header_str("Unique-ID") == Some(uuid)
+    }
+}
