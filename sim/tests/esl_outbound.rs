@@ -346,3 +346,34 @@ async fn sendmsg_execute_loops_body_and_hangup() {
     let got = events_until(&mut raw, "CHANNEL_HANGUP").await;
     assert!(got.last().unwrap().contains("\nHangup-Cause: NO_ANSWER\n"));
 }
+
+// mod_event_socket.c parse_command `sendmsg`: in sync mode (no `async` in the socket
+// arguments, no `async: true` header) switch_ivr_parse_event runs in the listener's own
+// thread, so an application that blocks (park here) holds the reply until it returns; in
+// async mode (or with the header) the event is queued to the session and +OK comes at once.
+#[tokio::test]
+async fn sync_mode_holds_the_reply_while_the_application_blocks() {
+    let mock = switch().await;
+    let (obs, _seen) = observer(&mock).await;
+    let park = "sendmsg\ncall-command: execute\nexecute-app-name: park\n\n";
+
+    let (uuid, mut raw, _) = raw_session(&obs, "", "106", "async full").await;
+    assert_eq!(raw.cmd(park.trim_end()).await.bytes, reply("+OK"), "async: at once");
+    assert_eq!(api(&obs, &format!("uuid_kill {uuid}")).await, "+OK\n");
+    assert_eq!(raw.rest().await, disconnect(&uuid));
+
+    let (uuid, mut raw, _) = raw_session(&obs, "", "107", "full").await;
+    let forced = "sendmsg\ncall-command: execute\nexecute-app-name: park\nasync: true";
+    assert_eq!(raw.cmd(forced).await.bytes, reply("+OK"), "sync, but the async header queues it");
+    assert_eq!(api(&obs, &format!("uuid_kill {uuid}")).await, "+OK\n");
+    assert_eq!(raw.rest().await, disconnect(&uuid));
+
+    let (uuid, mut raw, _) = raw_session(&obs, "", "108", "full").await;
+    raw.send(park.as_bytes()).await;
+    assert!(timeout(Duration::from_millis(300), raw.next()).await.is_err(), "no reply while parked");
+    assert!(api(&obs, "show channels").await.contains(",park,"));
+    assert_eq!(api(&obs, &format!("uuid_kill {uuid}")).await, "+OK\n");
+    let mut expected = reply("+OK");
+    expected.extend_from_slice(&disconnect(&uuid));
+    assert_eq!(raw.rest().await, expected, "the reply once park returned, then the disconnect");
+}

@@ -871,9 +871,22 @@ impl Conn {
             u => u,
         };
         if let Some(own) = self.session.as_deref().filter(|own| uuid.is_empty() || uuid == *own) {
-            // The controlled channel: executed in its own thread (queued in async mode,
-            // parsed at once in sync mode); the model runs either at once.
-            let reply = self.shared.pbx.sendmsg(own, cmd);
+            // The controlled channel: queued for its own thread in async mode (or with an
+            // `async: true` header); in sync mode switch_ivr_parse_event runs in the
+            // listener's thread, so an application that blocks holds the reply, the reading
+            // and the events until it returns.
+            let own = own.to_string();
+            let reply = self.shared.pbx.sendmsg(&own, cmd);
+            let forced = cmd.header("async").is_some_and(switch_true);
+            if let Some(o) = self.outbound.as_ref().filter(|o| !o.async_mode && !forced) {
+                let control = o.control.clone();
+                while self.shared.pbx.in_other_app(&own) && !control.is_down() {
+                    tokio::select! {
+                        _ = control.app_done.notified() => {}
+                        _ = control.notify.notified() => {}
+                    }
+                }
+            }
             return self.reply(&reply).await;
         }
 
@@ -947,6 +960,12 @@ impl Conn {
             None => self.reply("-ERR invalid log level").await,
         }
     }
+}
+
+/// `switch_true`: yes, on, true, t, enabled, active, allow, or a non-zero number.
+fn switch_true(v: &str) -> bool {
+    ["yes", "on", "true", "t", "enabled", "active", "allow"].iter().any(|w| v.eq_ignore_ascii_case(w))
+        || v.parse::<i64>().is_ok_and(|n| n != 0)
 }
 
 /// The controlled channel's hangup, or never.

@@ -146,6 +146,9 @@ impl State {
         ev.push("Application-Response", response);
         ev.push("Application-UUID", app_uuid);
         self.fire(ev);
+        if let Some(control) = self.chan(uuid).and_then(|c| c.controller.as_ref()) {
+            control.app_done.notify_one();
+        }
     }
 
     /// `switch_ivr_park`: CF_PARK set, then CHANNEL_PARK.

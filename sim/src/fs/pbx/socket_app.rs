@@ -104,6 +104,8 @@ pub struct SocketControl {
     down: AtomicBool,
     /// Woken when the channel goes down.
     pub notify: Notify,
+    /// Woken when an application of the channel returns (a sync-mode `sendmsg` waits).
+    pub app_done: Notify,
 }
 
 impl SocketControl {
@@ -262,6 +264,12 @@ impl super::Pbx {
     /// application (UNPARK first in async mode) and its dialplan goes on.
     pub(crate) fn socket_released(&self, uuid: &str, async_mode: bool) {
         self.lock().socket_done(uuid, async_mode);
+    }
+
+    /// Whether the channel is inside an application other than `socket` itself (one a
+    /// sync-mode `sendmsg` started and that blocks: park, a bridge that is up, echo).
+    pub(crate) fn in_other_app(&self, uuid: &str) -> bool {
+        self.lock().chan(uuid).is_some_and(|c| !c.hungup && c.app_running && c.application != "socket")
     }
 
     /// `getvar`'s lookup; `None` when unset (or the channel is gone).
