@@ -16,6 +16,7 @@ mod esl_props;
 mod esl_raw;
 mod esl_wire;
 mod http_api;
+mod http_httapi;
 mod live_suite;
 mod pbx_api;
 mod pbx_consistency;

@@ -52,6 +52,10 @@ pub struct MockFsArgs {
     /// The web API's password (auth-pass).
     #[arg(long, value_name = "PASSWORD", default_value = "works", requires = "http")]
     pub http_password: String,
+    /// The URL the `httapi` application requests when its data names none (httapi.conf's
+    /// gateway-url).
+    #[arg(long, value_name = "URL")]
+    pub httapi_url: Option<String>,
 }
 
 /// Reads a scenario from a file, or by built-in name.
@@ -136,6 +140,7 @@ pub fn run(a: MockFsArgs) -> Result<(), CliError> {
         limits: Limits { max_connections: a.max_connections, ..Limits::default() },
         heartbeat: (a.heartbeat > 0).then(|| Duration::from_secs(a.heartbeat)),
         http,
+        httapi: eslmatrix_sim::fs::http::httapi::HttapiConfig { url: a.httapi_url, ..Default::default() },
         ..MockConfig::default()
     };
     if !acl.is_empty() {

@@ -18,6 +18,7 @@ use tokio::time::{interval_at, sleep, sleep_until, timeout, Instant, MissedTickB
 use super::acl::Cidr;
 use super::connection;
 use super::fault::{Fault, FaultControl};
+use super::http::httapi::{self, HttapiConfig};
 use super::http::{self, HttpConfig};
 use super::limits::Limits;
 use super::listeners::Hub;
@@ -55,6 +56,8 @@ pub struct MockConfig {
     pub limits: Limits,
     /// The web API (mod_xml_rpc) beside the event socket; `None`: not served.
     pub http: Option<HttpConfig>,
+    /// The `httapi` application's default profile (URL, method, permissions).
+    pub httapi: HttapiConfig,
 }
 
 impl Default for MockConfig {
@@ -71,6 +74,7 @@ impl Default for MockConfig {
             api_overrides: HashMap::new(),
             limits: Limits::default(),
             http: None,
+            httapi: HttapiConfig::default(),
         }
     }
 }
@@ -142,10 +146,11 @@ impl MockFreeSwitch {
             }
             _ => None,
         };
+        let web_client = httapi::spawn(shared.pbx.attach_httapi(), shared.pbx.clone(), config.httapi.clone());
         let task =
             tokio::spawn(accept_loop(listener, addr, config.heartbeat, shared.clone(), stopped, sockets));
         tracing::info!(%addr, "mock FreeSWITCH listening");
-        Ok(MockHandle { addr, shared, stop: Some(stop), task: Some(task), web })
+        Ok(MockHandle { addr, shared, stop: Some(stop), task: Some(task), web, web_client })
     }
 }
 
@@ -173,6 +178,8 @@ pub struct MockHandle {
     task: Option<JoinHandle<()>>,
     /// The web API's address and task, when [`MockConfig::http`] asked for one.
     web: Option<(SocketAddr, JoinHandle<()>)>,
+    /// The `httapi` application's web client.
+    web_client: JoinHandle<()>,
 }
 
 impl MockHandle {
@@ -228,6 +235,7 @@ impl MockHandle {
         if let Some((_, web)) = self.web.take() {
             let _ = web.await;
         }
+        self.web_client.abort();
     }
 }
 
@@ -239,6 +247,7 @@ impl Drop for MockHandle {
         if let Some((_, web)) = self.web.take() {
             web.abort();
         }
+        self.web_client.abort();
     }
 }
 

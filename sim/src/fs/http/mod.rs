@@ -11,8 +11,10 @@
 //! open at once (503 past it), [`HttpConfig::header_timeout`] to send the head. One request
 //! per connection, answered with `Connection: close`, as mod_xml_rpc's API handler does.
 //!
-//! `request` holds the parsing rules; this module the socket side.
+//! `request` holds the parsing rules; this module the socket side; [`httapi`] is the
+//! client side: the `httapi` dialplan application's requests to a web app.
 
+pub mod httapi;
 mod request;
 
 use std::convert::Infallible;

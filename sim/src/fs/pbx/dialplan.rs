@@ -349,7 +349,9 @@ impl State {
             }
             "socket" if self.socket_app(uuid, data) => Flow::Blocked,
             "socket" => Flow::Next,
-            "echo" | "httapi" | "conference" | "fifo" | "playback_forever" => Flow::Blocked,
+            "httapi" if self.httapi_app(uuid, data) => Flow::Blocked,
+            "httapi" => Flow::Next,
+            "echo" | "conference" | "fifo" | "playback_forever" => Flow::Blocked,
             "hangup" => {
                 let cause = Cause::parse(data).unwrap_or_else(|| Cause::named("NORMAL_CLEARING"));
                 self.kill(uuid, &cause);
@@ -472,7 +474,7 @@ impl State {
     }
 
     /// Runs one application now; the one that was running resumes unless this one blocks.
-    fn execute_now(&mut self, uuid: &str, app: &str, data: &str) {
+    pub(super) fn execute_now(&mut self, uuid: &str, app: &str, data: &str) {
         let Some(ch) = self.chan(uuid) else { return };
         if ch.hungup {
             return;

@@ -30,6 +30,7 @@ pub mod directory;
 mod endpoints;
 mod gateways;
 pub mod generator;
+pub mod httapi_app;
 mod lifecycle;
 pub mod logs;
 pub mod registry;
@@ -257,6 +258,8 @@ struct State {
     logs: broadcast::Sender<Arc<logs::LogLine>>,
     /// Where `socket` queues its calls for the server's dialer (none: it fails at once).
     sockets: Option<tokio::sync::mpsc::Sender<socket_app::SocketRequest>>,
+    /// Where `httapi` queues its calls for the web client (none: it holds the call).
+    httapi: Option<tokio::sync::mpsc::Sender<httapi_app::HttapiRequest>>,
 }
 
 /// The longest `msleep` the mock honours (one hour): a typo must not pin a connection for days.
@@ -634,6 +637,7 @@ impl Pbx {
             directory: directory::Directory::default(),
             logs: logs.clone(),
             sockets: None,
+            httapi: None,
         };
         Pbx { inner: Arc::new(Mutex::new(state)), events, logs }
     }
