@@ -92,7 +92,12 @@ async fn web_app(script: Script) -> (SocketAddr, mpsc::UnboundedReceiver<Seen>) 
                             .iter()
                             .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or("").to_string()))
                             .collect();
-                        let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                        let body = req
+                            .into_body()
+                            .collect()
+                            .await
+                            .map(http_body_util::Collected::to_bytes)
+                            .unwrap_or_default();
                         let seen = Seen {
                             method,
                             target,

@@ -263,12 +263,12 @@ impl Client {
         let root = doc.root_element();
         let child = |name: &str| root.children().find(|n| n.is_element() && n.tag_name().name() == name);
         if let Some(list) = child("params") {
-            for tag in list.children().filter(|n| n.is_element()) {
+            for tag in list.children().filter(roxmltree::Node::is_element) {
                 params.set(tag.tag_name().name(), tag.text().unwrap_or(""));
             }
         }
         if let Some(list) = child("variables") {
-            for tag in list.children().filter(|n| n.is_element()) {
+            for tag in list.children().filter(roxmltree::Node::is_element) {
                 if self.config.set_vars {
                     let cmd = format!("{}={}", tag.tag_name().name(), tag.text().unwrap_or(""));
                     self.pbx.httapi_work(&self.uuid, &Work::Execute { app: "set".into(), data: cmd });
@@ -279,7 +279,7 @@ impl Client {
         }
         let Some(work) = child("work") else { return Status::False };
         let mut runs = 0;
-        for tag in work.children().filter(|n| n.is_element()) {
+        for tag in work.children().filter(roxmltree::Node::is_element) {
             runs += 1;
             // parse_common: action= replaces the URL, temp-action= for the next request only.
             if let Some(action) = tag.attribute("action") {
@@ -367,9 +367,9 @@ impl Client {
                 if let Some(value) = self.pbx.channel_var(&self.uuid, name) {
                     let permanent = attr("permanent").is_some_and(switch_true);
                     if permanent {
-                        params.set(name, &value)
+                        params.set(name, &value);
                     } else {
-                        once.set(name, &value)
+                        once.set(name, &value);
                     }
                 }
                 Status::Success
@@ -449,12 +449,11 @@ async fn wait_hangup(
             }
         }
     };
-    match limit {
-        Some(limit) => tokio::time::timeout(limit, watch).await.is_ok(),
-        None => {
-            watch.await;
-            true
-        }
+    if let Some(limit) = limit {
+        tokio::time::timeout(limit, watch).await.is_ok()
+    } else {
+        watch.await;
+        true
     }
 }
 
