@@ -4,6 +4,10 @@
 //!   reads; HEARTBEAT-sized events fired in rounds of 200, timed until every fast reader
 //!   has all of them (throughput counts deliveries). The stuck client is killed by the
 //!   lost-events rule along the way; the RSS of the process is printed before and after.
+//! * `load/fanout_500_out_of_process`: the same fan-out with the mock in a process of its
+//!   own (this bench binary run again with `ESLMATRIX_LOAD_MOCK=1`), so the readers' work
+//!   is not counted against it; the HEARTBEAT-sized events are `sendevent`s pipelined by a
+//!   control client, rounds of 200 as above.
 //! * `load/greeting_under_filter_flood`: connect-to-greeting time of a new client while
 //!   another pipelines costly `filter ... /regex/` commands without pause.
 //! * `load/registrations_count`, `load/registrations_list`: `show registrations` over
@@ -16,6 +20,9 @@
 
 mod support;
 
+use std::io::{BufRead, Read};
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
@@ -39,7 +46,11 @@ fn rss_bytes() -> u64 {
 }
 
 async fn login(mock: &MockHandle, subscribe: &str) -> TcpStream {
-    let mut s = TcpStream::connect(mock.addr()).await.expect("connect");
+    login_at(mock.addr(), subscribe).await
+}
+
+async fn login_at(addr: SocketAddr, subscribe: &str) -> TcpStream {
+    let mut s = TcpStream::connect(addr).await.expect("connect");
     s.write_all(format!("auth ClueCon\n\n{subscribe}\n\n").as_bytes()).await.expect("write");
     let mut seen = 0;
     let mut buf = vec![0u8; 4096];
@@ -135,6 +146,98 @@ fn fanout(c: &mut Criterion, rt: &Runtime) {
     rt.block_on(mock.shutdown());
     std::thread::sleep(Duration::from_millis(500));
     println!("fanout: RSS {} MiB once every client has left", rss_bytes() >> 20);
+}
+
+/// Set in the child process that only runs the mock.
+const MOCK_CHILD: &str = "ESLMATRIX_LOAD_MOCK";
+
+/// The child: a mock on an ephemeral port, its address on stdout, until stdin closes.
+fn mock_child() {
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let config = MockConfig { heartbeat: None, ..MockConfig::default() };
+    let mock = rt.block_on(MockFreeSwitch::start(config)).expect("mock");
+    println!("{}", mock.addr());
+    let _ = std::io::stdin().read_to_end(&mut Vec::new());
+    rt.block_on(mock.shutdown());
+}
+
+/// `sendevent` commands that make the mock fire HEARTBEAT-sized events: the fixture's
+/// headers without the ones `sendevent` adds itself.
+fn sendevents(n: usize) -> String {
+    const ADDED: [&str; 13] = [
+        "Event-Name",
+        "Core-UUID",
+        "FreeSWITCH-Hostname",
+        "FreeSWITCH-Switchname",
+        "FreeSWITCH-IPv4",
+        "FreeSWITCH-IPv6",
+        "Event-Date-Local",
+        "Event-Date-GMT",
+        "Event-Date-Timestamp",
+        "Event-Calling-File",
+        "Event-Calling-Function",
+        "Event-Calling-Line-Number",
+        "Event-Sequence",
+    ];
+    let mut one = String::from("sendevent HEARTBEAT\n");
+    for (name, value) in &heartbeat().headers {
+        if !ADDED.contains(&name.as_str()) {
+            one.push_str(&format!("{name}: {value}\n"));
+        }
+    }
+    one.push('\n');
+    one.repeat(n)
+}
+
+fn fanout_out_of_process(c: &mut Criterion, rt: &Runtime) {
+    let mut child = Command::new(std::env::current_exe().expect("bench binary"))
+        .env(MOCK_CHILD, "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("mock process");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("address");
+    let addr: SocketAddr = line.trim().parse().expect("mock address");
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (control, stuck) = rt.block_on(async {
+        for _ in 0..SUBSCRIBERS {
+            spawn_counter(login_at(addr, "event plain ALL").await, ROUND, tx.clone());
+        }
+        let stuck = login_at(addr, "event plain ALL").await;
+        let control = login_at(addr, "noevents").await;
+        (control, stuck)
+    });
+    let (mut control_rx, mut control_tx) = control.into_split();
+    rt.spawn(async move {
+        let mut sink = vec![0u8; 1 << 16];
+        while matches!(control_rx.read(&mut sink).await, Ok(n) if n > 0) {}
+    });
+    let round = sendevents(ROUND);
+    let mut group = c.benchmark_group("load");
+    group.throughput(Throughput::Elements((ROUND * SUBSCRIBERS) as u64));
+    group.sample_size(10);
+    group.bench_function("fanout_500_out_of_process", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                total += rt.block_on(async {
+                    let start = Instant::now();
+                    control_tx.write_all(round.as_bytes()).await.expect("sendevents");
+                    for _ in 0..SUBSCRIBERS {
+                        rx.recv().await.expect("a reader ended");
+                    }
+                    start.elapsed()
+                });
+            }
+            total
+        });
+    });
+    group.finish();
+    drop(stuck);
+    drop(child.stdin.take());
+    let _ = child.wait();
 }
 
 fn greeting_under_flood(c: &mut Criterion, rt: &Runtime) {
@@ -233,6 +336,10 @@ fn channels(c: &mut Criterion) {
 }
 
 fn main() {
+    if std::env::var_os(MOCK_CHILD).is_some() {
+        mock_child();
+        return;
+    }
     let rt =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let mut c = Criterion::default().configure_from_args();
@@ -241,6 +348,7 @@ fn main() {
         registrations(&mut c);
         channels(&mut c);
         fanout(&mut c, &rt);
+        fanout_out_of_process(&mut c, &rt);
         greeting_under_flood(&mut c, &rt);
     }
     c.final_summary();
