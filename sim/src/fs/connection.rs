@@ -3,6 +3,7 @@
 //! are accepted by the server; outbound ones are dialled by `socket` (`fs::outbound`) and
 //! start authenticated and bound to their channel. Both run the one `parse_command` here.
 
+use std::io::IoSlice;
 use std::net::SocketAddr;
 use std::ops::ControlFlow::{self, Break, Continue};
 use std::sync::Arc;
@@ -44,8 +45,8 @@ const REPLY_MAX: usize = 511;
 /// How many queued events one write may batch, and about how many bytes.
 const BATCH: usize = 512;
 const BATCH_BYTES: usize = 64 * 1024;
-/// A write buffer grown past this by a burst of large events is given back afterwards.
-const KEEP_BUFFER: usize = 16 * 1024;
+/// Linux's `UIO_MAXIOV`: buffers one `writev` may take.
+const IOV_MAX: usize = 1024;
 /// A last notice to a peer that does not read must not pin the task forever; the same
 /// grace lets a write in progress finish when the listener is killed.
 const NOTICE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -114,7 +115,6 @@ impl Conn {
             out: Writer {
                 half,
                 listener: listener.clone(),
-                buf: Vec::new(),
                 split: None,
                 cut_header: false,
                 cut_body: false,
@@ -141,8 +141,6 @@ struct Writer {
     half: OwnedWriteHalf,
     /// Whose kill cuts a stuck write short.
     listener: Arc<Listener>,
-    /// Reused for batches of events.
-    buf: Vec<u8>,
     split: Option<usize>,
     cut_header: bool,
     cut_body: bool,
@@ -186,17 +184,38 @@ impl Writer {
             }
             return Continue(());
         }
-        let mut buf = std::mem::take(&mut self.buf);
-        buf.clear();
+        // The events' shared bytes go out as they are (writev): nothing is copied per
+        // connection.
+        let mut slices = Vec::with_capacity(2 * batch.len());
         for d in batch {
-            d.append_to(format, &mut buf);
+            let msg = d.message(format);
+            slices.push(IoSlice::new(&msg.head));
+            if !msg.body.is_empty() {
+                slices.push(IoSlice::new(&msg.body));
+            }
         }
-        let step = self.raw(&buf).await;
-        if buf.capacity() > KEEP_BUFFER {
-            buf = Vec::new();
+        self.write_slices(&mut slices).await
+    }
+
+    /// [`Writer::write`] for several buffers at once.
+    async fn write_slices(&mut self, mut slices: &mut [IoSlice<'_>]) -> Step {
+        let mut grace: Option<Instant> = self.listener.killed().map(|_| Instant::now() + NOTICE_TIMEOUT);
+        while !slices.is_empty() {
+            tokio::select! {
+                biased;
+                written = self.half.write_vectored(&slices[..slices.len().min(IOV_MAX)]) => match written {
+                    Ok(n) if n > 0 => IoSlice::advance_slices(&mut slices, n),
+                    _ => return Break(Ending::Silent),
+                },
+                _ = self.listener.kill.notified(), if grace.is_none() => {
+                    grace = Some(Instant::now() + NOTICE_TIMEOUT);
+                }
+                _ = sleep_until(grace.unwrap_or_else(Instant::now)), if grace.is_some() => {
+                    return Break(Ending::Silent);
+                }
+            }
         }
-        self.buf = buf;
-        step
+        Continue(())
     }
 
     async fn raw(&mut self, bytes: &[u8]) -> Step {

@@ -94,11 +94,6 @@ impl Delivery {
         }
     }
 
-    /// Appends the framed message in `format` to `out`.
-    pub(crate) fn append_to(&self, format: Format, out: &mut Vec<u8>) {
-        self.message(format).append_to(out);
-    }
-
     /// The framed message in `format`.
     pub(crate) fn message(&self, format: Format) -> &Message {
         match self.slot(format) {
