@@ -29,9 +29,9 @@ fn page(text: &str) -> Vec<String> {
     WIDE.page(text)
 }
 
-/// `text` in inverse video, as the ringing alert shows.
-fn inverted(text: &str) -> Vec<String> {
-    WIDE.inverted(text)
+/// `text` in its blinking frame's on phase, as the ringing alert shows.
+fn framed(text: &str) -> Vec<String> {
+    WIDE.framed(text)
 }
 
 macro_rules! golden {
@@ -64,12 +64,12 @@ async fn ring_then_busy_shows_the_reason_at_once() {
         })
         .await;
     let seen = played.seen();
-    let ring = played.shown_at(&inverted("1000 → 1001")).expect("the ringing alert showed");
+    let ring = played.shown_at(&framed("1000 → 1001")).expect("the ringing alert showed");
     let busy = played.shown_at(&page("1000 → 1001: 486 Busy Here")).expect("the busy alert showed");
     assert!(ring < SECS(1), "rang at {ring:?}");
     assert!(busy <= SECS(2), "busy 1 s after the reject at most, shown at {busy:?}");
     assert!(
-        !seen.iter().any(|(at, r)| *at > busy && *r == inverted("1000 → 1001")),
+        !seen.iter().any(|(at, r)| *at > busy && *r == framed("1000 → 1001")),
         "no ringing after the end"
     );
     golden!("truth_ring_busy", played.timeline(&call_texts(&["1000 → 1001", "1000 → 1001: 486 Busy Here"])));
@@ -88,9 +88,10 @@ async fn ring_then_cancel_shows_the_cancel() {
         })
         .await;
     let seen = played.seen();
-    let ring = inverted("Alice (1001) → 1000");
-    let cancelled =
-        seen.iter().position(|(_, r)| *r != ring && seen.iter().any(|(_, x)| *x == ring)).expect("pictures");
+    // The ringing alert: its frame blinks around the text, on and off.
+    let ringing = [framed("Alice (1001) → 1000"), page("Alice (1001) → 1000")];
+    let rang = seen.iter().position(|(_, r)| *r == ringing[0]).expect("the ringing alert showed");
+    let cancelled = rang + seen[rang..].iter().position(|(_, r)| !ringing.contains(r)).expect("it gave way");
     let (at, _) = &seen[cancelled];
     assert!(*at >= SECS(3) && *at <= SECS(4), "the ringing alert gave way at {at:?}");
     let texts = call_texts(&["Alice (1001) → 1000", "Alice (1001) → 1000: 487 Request Terminated"]);
@@ -142,7 +143,7 @@ async fn two_overlapping_calls_each_alert_follows_its_own_call() {
         .await;
     let busy = played.shown_at(&page("Alice (1001) → 1000: 486 Busy Here")).expect("Alice's outcome");
     assert!(busy >= SECS(3) && busy <= SECS(4), "{busy:?}");
-    let bob = played.shown_at(&inverted("Bob (1002) → 1000")).expect("Bob's ringing alert");
+    let bob = played.shown_at(&framed("Bob (1002) → 1000")).expect("Bob's ringing alert");
     let bob_end = played.shown_at(&page("Bob (1002) → 1000: 487 Request Terminated"));
     let bob_end = bob_end.expect("Bob's outcome");
     assert!(bob > busy && bob_end >= SECS(15) && bob_end <= SECS(16), "{bob:?} {bob_end:?}");
@@ -216,7 +217,7 @@ async fn a_server_stuck_mid_frame_is_marked_stale_then_dropped() {
     assert_eq!(seen[stale].0, SECS(2), "1.5 heartbeats after the HEARTBEAT at 10 s");
     // The uptime stood still until the stalled HEARTBEAT came whole, 2.5 s late.
     assert_eq!(seen[stale + 1], (Duration::from_millis(3500), page("0 calls  3 reg  up 14s")));
-    let dead = played.shown_at(&inverted("NO LINK")).expect("the stuck session is dropped");
+    let dead = played.shown_at(&framed("NO LINK")).expect("the stuck session is dropped");
     assert_eq!(dead, SECS(14), "2.5 heartbeats after the HEARTBEAT at 20 s");
     assert!(played.stats[0].sessions >= 2, "{:?}", played.stats[0]);
     golden!("truth_stuck_mid_frame", timeline);
@@ -269,7 +270,7 @@ async fn drift_is_corrected_within_one_reconcile_period() {
                 //    of the call that is gone ends with it.
                 let t = watch.now();
                 pbx.fire(phantom_channel(&pbx, "CHANNEL_CREATE", "ghost-a"));
-                watch.until_shown_after(&inverted("1009 → 1000"), t).await;
+                watch.until_shown_after(&framed("1009 → 1000"), t).await;
                 sleep(SECS(3)).await;
                 let sign = watch.now();
                 pbx.fire(phantom_channel(&pbx, "CHANNEL_HANGUP_COMPLETE", "ghost-z"));
@@ -315,7 +316,7 @@ async fn drift_is_corrected_within_one_reconcile_period() {
     ]);
     let timeline = played.timeline(&texts);
     assert!(
-        !seen.iter().any(|(at, r)| *r == inverted("1009 → 1000") && played.start + *at >= marks[1].2),
+        !seen.iter().any(|(at, r)| *r == framed("1009 → 1000") && played.start + *at >= marks[1].2),
         "the alert of the call found gone ended with it:\n{timeline}"
     );
     golden!("truth_drift", format!("{table}\n{timeline}"));
@@ -351,7 +352,7 @@ async fn one_malformed_event_is_skipped_and_a_flood_of_them_ends_in_no_link_with
     assert_eq!(s.sessions, 2, "one session dropped by the flood, one after it: {s:?}\n{timeline}");
     assert_eq!(s.attempts, 2, "no reconnect loop: {s:?}");
     assert!(s.last_error.as_deref().is_some_and(|e| e.contains("unreadable events in a row")), "{s:?}");
-    let no_link = played.shown_at(&inverted("NO LINK")).expect("the flood shows as NO LINK");
+    let no_link = played.shown_at(&framed("NO LINK")).expect("the flood shows as NO LINK");
     assert!(no_link >= SECS(6), "the single bad event did not drop the link: {timeline}");
     assert_eq!(seen.last().map(|(_, r)| r.clone()), Some(page("0 calls  4 reg")), "{timeline}");
     golden!("truth_malformed", timeline);

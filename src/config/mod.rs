@@ -274,6 +274,7 @@ struct RuleFile {
     align: Option<Align>,
     invert: Option<bool>,
     blink: Option<bool>,
+    frame: Option<bool>,
 }
 
 impl RuleFile {
@@ -302,6 +303,7 @@ impl RuleFile {
                 align: self.align.unwrap_or(base.style.align),
                 invert: self.invert.unwrap_or(base.style.invert),
                 blink: self.blink.unwrap_or(base.style.blink),
+                frame: self.frame.unwrap_or(base.style.frame),
             },
         }))
     }

@@ -147,7 +147,10 @@ fn alert_tables_change_only_what_they_name() {
     let incoming = c.daemon.scene.alerts.incoming.unwrap();
     assert_eq!(incoming.duration, Duration::from_secs(20));
     assert_eq!(incoming.priority, Priority::High);
-    assert!(incoming.style.invert);
+    assert!(incoming.style.frame && !incoming.style.invert, "the built-in look stays");
+    let c = Config::parse("[alerts.incoming]\nframe = false\ninvert = true\n", None).unwrap();
+    let style = c.daemon.scene.alerts.incoming.unwrap().style;
+    assert!(style.invert && !style.frame, "the old inverse look, asked for");
 }
 
 #[test]

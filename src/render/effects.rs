@@ -1,4 +1,5 @@
-//! Whole-frame effects that draw attention: inverse video and blinking.
+//! Whole-frame effects that draw attention: inverse video, blinking, and a frame (a bar at
+//! each end) that blinks beside text that itself stays readable.
 
 use std::time::Duration;
 
@@ -33,6 +34,8 @@ pub struct Effects {
     pub inverse: bool,
     /// Blinking, if any.
     pub blink: Option<Blink>,
+    /// A bar down each end of the display, shown in this blink's on phase.
+    pub frame: Option<Blink>,
 }
 
 impl Effects {
@@ -48,6 +51,28 @@ impl Effects {
         if self.inverse {
             frame.invert();
         }
+        if let Some(blink) = self.frame {
+            if blink.visible_at(elapsed) {
+                // Against a lit background the frame is dark, so it shows either way.
+                draw_frame(frame, !self.inverse);
+            }
+        }
+    }
+}
+
+/// A bar of `on` LEDs down each end of `frame`, with a column of the other colour inside it.
+/// Only the ends: a top or bottom edge would run into the 8-px fonts' capitals, digits and
+/// descenders, and make `0` read as `W`; the inner column keeps the bar apart from
+/// scrolling text.
+fn draw_frame(frame: &mut Frame, on: bool) {
+    let (w, h) = (frame.width() as i32, frame.height() as i32);
+    for y in 0..h {
+        if w >= 4 {
+            frame.set(1, y, !on);
+            frame.set(w - 2, y, !on);
+        }
+        frame.set(0, y, on);
+        frame.set(w - 1, y, on);
     }
 }
 
@@ -79,7 +104,7 @@ mod tests {
     #[test]
     fn effects_invert_and_blank() {
         let mut f = Frame::from_rows(&["#...", "..#."]).unwrap();
-        let fx = Effects { inverse: true, blink: Some(Blink { on: MS(100), off: MS(100) }) };
+        let fx = Effects { inverse: true, blink: Some(Blink { on: MS(100), off: MS(100) }), frame: None };
         let mut shown = f.clone();
         fx.apply(&mut shown, MS(50));
         assert_eq!(shown.to_rows(), [".###", "##.#"]);
@@ -88,5 +113,20 @@ mod tests {
         let mut plain = Frame::from_rows(&["#..."]).unwrap();
         Effects::default().apply(&mut plain, MS(150));
         assert_eq!(plain.to_rows(), ["#..."]);
+    }
+
+    #[test]
+    fn the_frame_blinks_around_text_that_stays() {
+        let text = Frame::from_rows(&["#.....", "..#...", "...#..", "......"]).unwrap();
+        let fx = Effects { frame: Some(Blink { on: MS(100), off: MS(100) }), ..Effects::default() };
+        let mut on = text.clone();
+        fx.apply(&mut on, MS(50));
+        assert_eq!(on.to_rows(), ["#....#", "#.#..#", "#..#.#", "#....#"], "a bar at each end, a gap inside");
+        let mut off = text.clone();
+        fx.apply(&mut off, MS(150));
+        assert_eq!(off.to_rows(), text.to_rows(), "the text alone in the off phase");
+        let mut inverse = text.clone();
+        Effects { inverse: true, ..fx }.apply(&mut inverse, MS(50));
+        assert_eq!(inverse.to_rows(), [".####.", ".#.##.", ".##.#.", ".####."], "dark bars on lit ground");
     }
 }

@@ -46,12 +46,28 @@ pub struct AlertRule {
     pub style: CueStyle,
 }
 
+/// How the built-in alerts look: plain text, or text in a blinking frame when it must be
+/// seen. Never inverse video: a lit field with dark letters glares on LEDs and the letters'
+/// thin strokes drown in it, while lit letters on dark read from across a room.
+#[derive(Clone, Copy)]
+enum Look {
+    Plain,
+    Framed,
+}
+
 impl AlertRule {
-    const fn new(priority: Priority, secs: u64, invert: bool, blink: bool) -> Self {
+    const fn new(priority: Priority, secs: u64, look: Look) -> Self {
+        let frame = matches!(look, Look::Framed);
         Self {
             priority,
             duration: Duration::from_secs(secs),
-            style: CueStyle { scroll: ScrollPolicy::Auto, align: Align::Center, invert, blink },
+            style: CueStyle {
+                scroll: ScrollPolicy::Auto,
+                align: Align::Center,
+                invert: false,
+                blink: false,
+                frame,
+            },
         }
     }
 
@@ -85,14 +101,14 @@ pub struct AlertRules {
 impl Default for AlertRules {
     fn default() -> Self {
         Self {
-            incoming: Some(AlertRule::new(Priority::High, 8, true, false)),
-            answered: Some(AlertRule::new(Priority::Low, 3, false, false)),
-            hung_up: Some(AlertRule::new(Priority::Normal, 5, false, false)),
-            gateway_down: Some(AlertRule::new(Priority::High, 10, true, true)),
-            gateway_up: Some(AlertRule::new(Priority::Normal, 5, false, false)),
-            message: Some(AlertRule::new(Priority::Normal, 10, false, false)),
-            link_down: Some(AlertRule::new(Priority::Critical, 3, true, true)),
-            link_up: Some(AlertRule::new(Priority::Normal, 3, false, false)),
+            incoming: Some(AlertRule::new(Priority::High, 8, Look::Framed)),
+            answered: Some(AlertRule::new(Priority::Low, 3, Look::Plain)),
+            hung_up: Some(AlertRule::new(Priority::Normal, 5, Look::Plain)),
+            gateway_down: Some(AlertRule::new(Priority::High, 10, Look::Framed)),
+            gateway_up: Some(AlertRule::new(Priority::Normal, 5, Look::Plain)),
+            message: Some(AlertRule::new(Priority::Normal, 10, Look::Plain)),
+            link_down: Some(AlertRule::new(Priority::Critical, 3, Look::Framed)),
+            link_up: Some(AlertRule::new(Priority::Normal, 3, Look::Plain)),
         }
     }
 }
@@ -149,7 +165,11 @@ mod tests {
         assert_eq!(rules.alert_for(&Notice::HungUp(outcome)).unwrap().text, "1001 → 1000: 486 Busy Here");
         let down = Notice::Gateway { name: "carrier".into(), state: GatewayState::FailWait };
         let a = rules.alert_for(&down).unwrap();
-        assert_eq!((a.text.as_str(), a.style.blink), ("GW carrier DOWN (FAIL_WAIT)", true));
+        assert_eq!((a.text.as_str(), a.style.frame), ("GW carrier DOWN (FAIL_WAIT)", true));
+        // No built-in alert is in inverse video: it is hard to read on LEDs.
+        let kinds = [rules.incoming, rules.answered, rules.hung_up, rules.gateway_down, rules.gateway_up];
+        let mut kinds = kinds.into_iter().chain([rules.message, rules.link_down, rules.link_up]).flatten();
+        assert!(kinds.all(|r| !r.style.invert));
         let up = Notice::Gateway { name: "carrier".into(), state: GatewayState::Reged };
         assert_eq!(rules.alert_for(&up).unwrap().text, "GW carrier UP");
         assert_eq!(rules.alert_for(&Notice::Message("hi".into())).unwrap().text, "hi");

@@ -97,11 +97,20 @@ pub struct CueStyle {
     pub invert: bool,
     /// Blink.
     pub blink: bool,
+    /// A frame blinks (a bar down each end of the display) while the text stays as it is:
+    /// draws the eye and, unlike inverse video, keeps the text easy to read on LEDs.
+    pub frame: bool,
 }
 
 impl Default for CueStyle {
     fn default() -> Self {
-        CueStyle { scroll: ScrollPolicy::Auto, align: Align::Center, invert: false, blink: false }
+        CueStyle {
+            scroll: ScrollPolicy::Auto,
+            align: Align::Center,
+            invert: false,
+            blink: false,
+            frame: false,
+        }
     }
 }
 
@@ -599,19 +608,21 @@ fn link_word(link: &LinkView) -> &'static str {
 /// The text for a link that is not up, its style, and when its text changes by the clock.
 fn link_text(link: &LinkView, elapsed: Duration) -> Option<(String, CueStyle, Option<Duration>)> {
     let plain = CueStyle::default();
-    let inverted = CueStyle { invert: true, ..plain };
-    // Failures that need a person to fix the config shout.
-    let alarm = CueStyle { invert: true, blink: true, ..plain };
+    // A link that is down is framed, as the alerts that must be seen are: legible, and
+    // never mistaken for figures.
+    let framed = CueStyle { frame: true, ..plain };
+    // Failures that need a person to fix the config shout: the text blinks too.
+    let alarm = CueStyle { frame: true, blink: true, ..plain };
     let word = link_word(link).to_owned();
     Some(match link {
         LinkView::Up => return None,
         LinkView::Connecting => (word, plain, None),
         LinkView::NoLink { down_for } => {
             let (age, tick) = compact_age(*down_for + elapsed);
-            (format!("{word} {age}"), inverted, Some(tick))
+            (format!("{word} {age}"), framed, Some(tick))
         }
         LinkView::AuthFailed | LinkView::AclDenied => (word, alarm, None),
-        LinkView::ShuttingDown => (word, inverted, None),
+        LinkView::ShuttingDown => (word, framed, None),
     })
 }
 

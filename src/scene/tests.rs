@@ -115,7 +115,7 @@ fn link_problems_replace_figures_and_age_counts() {
     sc.on_status(v.clone(), s(0));
     let cue = sc.current(s(0));
     assert_eq!(cue.text, "NO LINK 1m");
-    assert!(cue.style.invert);
+    assert!(cue.style.frame && !cue.style.invert);
     assert_eq!(sc.next_change(s(0)), Some(s(20)));
     assert_eq!(text(&mut sc, s(20)), "NO LINK 2m");
     for (link, want, blink) in [
@@ -161,7 +161,7 @@ fn link_failures_alert_once_per_outage() {
     let cue = sc.current(s(2));
     assert_eq!(cue.text, "NO LINK");
     assert_eq!(cue.kind, CueKind::Alert(Priority::Critical));
-    assert!(cue.style.blink);
+    assert!(cue.style.frame);
     // The page says it too, with the age, once the alert is over.
     assert_eq!(text(&mut sc, s(5)), "NO LINK 3s");
     // The same outage, reported again with a longer age, and a reconnect attempt: no alert.
@@ -319,7 +319,7 @@ fn notices_become_alerts_by_rule() {
     let cue = sc.current(s(1));
     assert_eq!(cue.text, "Zoë (1001) → 1000");
     assert_eq!(cue.kind, CueKind::Alert(Priority::High));
-    assert!(cue.style.invert);
+    assert!(cue.style.frame);
     assert_eq!(sc.next_change(s(1)), Some(s(9)));
 }
 
@@ -669,7 +669,13 @@ fn pages_load_from_config_and_bad_fields_are_named() {
     assert_eq!(c.pages[1].server.as_deref(), Some("pbx2"));
     assert_eq!(
         c.pages[1].style,
-        CueStyle { scroll: ScrollPolicy::Never, align: Align::Left, invert: true, blink: false }
+        CueStyle {
+            scroll: ScrollPolicy::Never,
+            align: Align::Left,
+            invert: true,
+            blink: false,
+            frame: false
+        }
     );
     let err = toml::from_str::<Config>(r#"pages = [{ template = "{bogus}" }]"#).err().map(|e| e.to_string());
     assert!(err.as_deref().is_some_and(|e| e.contains("unknown template field {bogus}")), "{err:?}");

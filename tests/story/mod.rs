@@ -68,10 +68,16 @@ impl Screen {
         render_aligned(text, Font::Small, self.width, 8, Align::Center).to_rows()
     }
 
-    /// `text` in inverse video, as alarms show.
-    pub fn inverted(self, text: &str) -> Vec<String> {
+    /// `text` between the bars its frame blinks at both ends, as alerts that must be seen
+    /// and a link that is down show (the frame's off phase is [`Screen::page`]).
+    pub fn framed(self, text: &str) -> Vec<String> {
         let mut f = render_aligned(text, Font::Small, self.width, 8, Align::Center);
-        f.invert();
+        let w = self.width as i32;
+        for y in 0..8 {
+            for (x, on) in [(0, true), (1, false), (w - 2, false), (w - 1, true)] {
+                f.set(x, y, on);
+            }
+        }
         f.to_rows()
     }
 }
@@ -325,14 +331,14 @@ impl Played {
     }
 
     /// [`Played::seen`] as a golden's text: each picture with its time, named by the first
-    /// of `texts` it shows (as a page or inverted), so the golden reads as the story.
+    /// of `texts` it shows (as a page or framed), so the golden reads as the story.
     pub fn timeline(&self, texts: &[String]) -> String {
         let mut out = String::new();
         for (i, (at, rows)) in self.seen().iter().enumerate() {
             let name = texts.iter().find_map(|t| {
                 (self.screen.page(t) == *rows)
                     .then(|| t.clone())
-                    .or_else(|| (self.screen.inverted(t) == *rows).then(|| format!("{t} (inverted)")))
+                    .or_else(|| (self.screen.framed(t) == *rows).then(|| format!("{t} (framed)")))
             });
             let name = name.map(|n| format!(": {n}")).unwrap_or_default();
             out.push_str(&format!("#{i} at +{:.3}s{name}\n", at.as_secs_f64()));
@@ -388,7 +394,7 @@ pub fn page(text: &str) -> Vec<String> {
     NARROW.page(text)
 }
 
-/// `text` in inverse video on the [`NARROW`] story display, as alarms show.
-pub fn inverted(text: &str) -> Vec<String> {
-    NARROW.inverted(text)
+/// `text` framed on the [`NARROW`] story display, as alarms show.
+pub fn framed(text: &str) -> Vec<String> {
+    NARROW.framed(text)
 }

@@ -203,15 +203,17 @@ impl Animation {
         let effects = Effects {
             inverse: self.cue.style.invert != self.opts.invert,
             blink: self.cue.style.blink.then_some(self.opts.blink),
+            frame: self.cue.style.frame.then_some(self.opts.blink),
         };
         effects.apply(frame, t);
     }
 
     /// When, after the cue appeared, the picture next changes by itself: the next scroll
-    /// column or blink phase. `None` for a still picture.
+    /// column or blink phase (of the text or its frame). `None` for a still picture.
     pub fn next_change(&self, t: Duration) -> Option<Duration> {
         let scroll = self.scroll.as_ref().and_then(|s| self.step_at(s, t).1);
-        let blink = self.cue.style.blink.then(|| {
+        let blinks = self.cue.style.blink || self.cue.style.frame;
+        let blink = blinks.then(|| {
             let b = self.opts.blink;
             let period = b.on + b.off;
             let (base, r) = split(t, period);

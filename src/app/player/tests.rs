@@ -109,6 +109,22 @@ fn blink_and_invert() {
     assert_eq!(drawn(&plain, MS(0)), render_aligned("ok", Font::Proportional8, 32, 8, Align::Center));
 }
 
+#[test]
+fn a_framed_cue_keeps_its_text_and_blinks_the_frame() {
+    let style = CueStyle { frame: true, ..CueStyle::default() };
+    let a = Animation::new(cue("ok", style), 32, opts(ScrollMode::Continuous { gap: 0 }));
+    let text = render_aligned("ok", Font::Proportional8, 32, 8, Align::Center);
+    let mut framed = text.clone();
+    for y in 0..8 {
+        framed.set(0, y, true);
+        framed.set(31, y, true);
+    }
+    assert_eq!(drawn(&a, MS(0)), framed, "the text between two lit bars");
+    assert_eq!(a.next_change(MS(0)), Some(MS(500)));
+    assert_eq!(drawn(&a, MS(500)), text, "the off phase shows the text alone, never a dark display");
+    assert_eq!(a.next_change(MS(700)), Some(MS(1000)));
+}
+
 fn output(rec: &Recording) -> Output {
     let wiring = Wiring::new(4, 1).unwrap();
     let chain = virtual_chain(&wiring).unwrap();
