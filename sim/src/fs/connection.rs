@@ -94,7 +94,7 @@ pub(crate) async fn serve_outbound(stream: TcpStream, id: u64, shared: Arc<Share
     tracing::info!(connection = id, ?peer, uuid = %outbound.uuid, "outbound session connected");
     conn.authed = true;
     conn.session = Some(outbound.uuid.clone());
-    conn.outbound = Some(outbound);
+    conn.outbound = Some(Box::new(outbound));
     let ending = conn.session().await;
     conn.finish(ending).await;
 }
@@ -279,8 +279,8 @@ struct Conn {
     /// `listener->session`: the channel an outbound session controls, or that an inbound
     /// one bound with `myevents UUID`.
     session: Option<String>,
-    /// Set for a session `socket` dialled.
-    outbound: Option<Outbound>,
+    /// Set for a session `socket` dialled (boxed: inbound connections, the many, stay small).
+    outbound: Option<Box<Outbound>>,
     /// `linger [N]`: seconds (-1: no limit) the socket stays open after the hangup.
     linger: Option<i64>,
     /// An outbound session's first command: listener_run parses it but sends no reply.
@@ -363,8 +363,13 @@ impl Conn {
             self.framer.buffer().reserve(8192);
             let may_write_events = self.framer.is_empty() && !self.hold_events;
             let pre_auth = !self.commanded && (!self.authed || self.outbound.is_some());
-            let watch_down = self.outbound.as_ref().is_some_and(Outbound::watching);
-            let linger_until = self.outbound.as_ref().and_then(|o| o.linger_until);
+            let watch_down = self.outbound.as_ref().is_some_and(|o| o.watching());
+            // One timer serves both deadlines (they never overlap): a session future stays small.
+            let timer = match self.outbound.as_ref().and_then(|o| o.linger_until) {
+                _ if pre_auth => Some((deadline, false)),
+                Some(at) => Some((at, true)),
+                None => None,
+            };
             let wake = tokio::select! {
                 biased;
                 c = self.control.recv() => Wake::Control(c),
@@ -374,10 +379,9 @@ impl Conn {
                 f = self.faults.recv() => Wake::Fault(f),
                 l = next_log(&mut self.log_rx), if may_write_events && self.log_rx.is_some() => Wake::Log(l),
                 n = self.reader.read_buf(self.framer.buffer()) => Wake::Read(n),
-                _ = sleep_until(deadline), if pre_auth => Wake::PreAuthTimeout,
                 _ = down_notified(&self.outbound), if watch_down => Wake::ChannelDown,
-                _ = sleep_until(linger_until.unwrap_or_else(Instant::now)), if linger_until.is_some() => {
-                    Wake::LingerOver
+                _ = sleep_until(timer.map_or_else(Instant::now, |t| t.0)), if timer.is_some() => {
+                    if timer.is_some_and(|t| t.1) { Wake::LingerOver } else { Wake::PreAuthTimeout }
                 }
             };
             let step = match wake {
@@ -988,7 +992,7 @@ fn switch_true(v: &str) -> bool {
 }
 
 /// The controlled channel's hangup, or never.
-async fn down_notified(outbound: &Option<Outbound>) {
+async fn down_notified(outbound: &Option<Box<Outbound>>) {
     match outbound {
         Some(o) => o.control.notify.notified().await,
         None => std::future::pending().await,
