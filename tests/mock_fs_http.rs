@@ -162,3 +162,21 @@ fn python_urllib_authenticates_on_the_challenge() {
     assert_eq!(field("count", "body"), "\n1 total.\n");
     assert_eq!(field("unknown", "body"), "INVALID COMMAND!\n");
 }
+
+// Bad --http values are one line and exit code 2, like --listen's: no port, and an address
+// the web API cannot bind (taken).
+#[test]
+fn bad_http_addresses_are_one_line_errors() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = taken.local_addr().unwrap().to_string();
+    for (spec, says) in [("127.0.0.1", "--http \"127.0.0.1\""), (busy.as_str(), "cannot listen on")] {
+        let o = Command::new(env!("CARGO_BIN_EXE_eslmatrix"))
+            .args(["mock-fs", "--listen", "127.0.0.1:0", "--http", spec])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{spec}: {err}");
+        assert_eq!(err.lines().count(), 1, "{spec}: {err}");
+        assert!(err.contains(says), "{spec}: {err}");
+    }
+}
