@@ -157,7 +157,7 @@ async fn accept_loop(listener: TcpListener, site: Arc<Site>) {
 
 /// Over the limit: a 503 page written without waiting (a fresh socket's buffer is empty).
 fn refuse(stream: &TcpStream, peer: SocketAddr, site: &Site) {
-    tracing::warn!(%peer, "refused http connection: {} open (max {})", site.max_connections, site.max_connections);
+    tracing::warn!(%peer, "refused http connection: {} open (max {})", site.live.load(Ordering::SeqCst), site.max_connections);
     let body = abyss_error_body(StatusCode::SERVICE_UNAVAILABLE);
     let head = format!(
         "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nServer: {ABYSS_SERVER}\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n",
