@@ -370,7 +370,7 @@ fn every_display_and_output_key_of_the_config_has_its_run_flag() {
 #[test]
 fn display_flags_mean_what_their_keys_mean() {
     let path = scratch("look.toml");
-    std::fs::write(&path, "[display]\nflip_x = true\ninvert = true\nfont = \"small\"\nrefresh_every = \"60s\"\nblank_on_exit = true\n").unwrap();
+    std::fs::write(&path, "[display]\nflip_x = true\ninvert = true\nfont = \"small\"\nrefresh_every = \"60s\"\nblank_on_exit = true\nmax_current_ma = 500\n").unwrap();
     let from_file = eslmatrix(&["run", "--check", "--config", path.to_str().unwrap()]);
     let from_flags = eslmatrix(&[
         "run",
@@ -382,6 +382,8 @@ fn display_flags_mean_what_their_keys_mean() {
         "--refresh-every",
         "60s",
         "--blank-on-exit",
+        "--max-current-ma",
+        "500",
     ]);
     assert!(
         from_file.status.success() && from_flags.status.success(),
@@ -398,14 +400,23 @@ fn display_flags_mean_what_their_keys_mean() {
     };
     assert_eq!(settings(&from_file), settings(&from_flags));
     let shown = settings(&from_flags).join("\n");
-    for want in ["columns_reversed yes", "font small", "invert yes", "refresh_every 60s", "blank_on_exit yes"]
-    {
+    for want in [
+        "columns_reversed yes",
+        "font small",
+        "invert yes",
+        "refresh_every 60s",
+        "blank_on_exit yes",
+        "max_current_ma 500",
+    ] {
         assert!(shown.contains(want), "{want} in {shown}");
     }
     // The bare number `text --refresh-every` always took still means seconds; zero is no period.
     let o = eslmatrix(&["run", "--check", "--refresh-every", "0"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("--refresh-every"), "{}", stderr(&o));
+    std::fs::write(&path, "[display]\nmax_current_ma = 0\n").unwrap();
+    let o = eslmatrix(&["run", "--check", "--config", path.to_str().unwrap()]);
+    refused(&o, "display.max_current_ma 0: must be above 0 mA");
 }
 
 #[test]

@@ -18,6 +18,7 @@ mod link_faults;
 mod link_state;
 mod mock_fs_cli;
 mod mock_fs_http;
+mod power_budget;
 mod roundtrip;
 mod terminal_preview;
 mod tools_cli;

@@ -5,7 +5,7 @@ use std::time::Duration;
 use eslmatrix::backend::view::NoView;
 use eslmatrix::backend::{sim_layout, Bus, Output};
 use eslmatrix::driver::wiring::{ChainOrder, ModuleWiring, Wiring};
-use eslmatrix::driver::Intensity;
+use eslmatrix::driver::{Intensity, PowerBudget};
 use eslmatrix::tools::selftest::{self, Pace, Pattern};
 use eslmatrix_sim::chain::VirtualChain;
 
@@ -64,6 +64,25 @@ fn square() -> Wiring {
 
 fn of(rec: &Recorder, p: Pattern) -> Vec<&Seen> {
     rec.seen.iter().filter(|s| s.pattern == p).collect()
+}
+
+#[test]
+fn each_pattern_reports_its_estimated_peak_current() {
+    let wiring = wide();
+    let chain = VirtualChain::new(wiring.chips()).with_layout(sim_layout(&wiring)).unwrap();
+    let mut out =
+        Output::with_bus(Bus::Chain(chain), Box::new(NoView), wiring, Intensity::new(5).unwrap()).unwrap();
+    let peaks = selftest::run(&mut out, &Pattern::ALL, &mut Recorder::default()).unwrap();
+    assert_eq!(peaks.iter().map(|(p, _)| *p).collect::<Vec<_>>(), Pattern::ALL);
+    let peak = |p: Pattern| peaks.iter().find(|(q, _)| *q == p).map(|(_, ma)| *ma).unwrap();
+    // Display test runs all 256 LEDs at 31/32 duty: 256 × 40 mA × 31/256.
+    assert!((peak(Pattern::AllOn) - 1240.0).abs() < 0.5, "{peaks:?}");
+    assert!(peaks.iter().all(|(_, ma)| *ma <= 1240.0 + 0.5), "nothing draws more than all on: {peaks:?}");
+    assert!(peaks.iter().any(|(_, ma)| *ma < 200.0), "a sparse pattern draws little: {peaks:?}");
+    // Under a budget, all-on is lit through the digit registers, which the budget dims.
+    out.driver_mut().set_budget(Some(PowerBudget { max_ma: 500, raise_after: Duration::ZERO }));
+    let peaks = selftest::run(&mut out, &[Pattern::AllOn], &mut Recorder::default()).unwrap();
+    assert!(peaks[0].1 <= 500.0 && peaks[0].1 > 400.0, "{peaks:?}");
 }
 
 #[test]

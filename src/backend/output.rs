@@ -103,7 +103,9 @@ impl Output {
             BackendSpec::Window { .. } => return Err(OpenError::NeedsWithOutput.into()),
             BackendSpec::Spidev(path) => (Bus::Device(spidev::open(path, spec.spi_speed)?), Box::new(NoView)),
         };
-        Self::with_bus(bus, view, spec.wiring, spec.intensity)
+        let mut out = Self::with_bus(bus, view, spec.wiring, spec.intensity)?;
+        out.driver.set_budget(spec.power);
+        Ok(out)
     }
 
     /// An output over any wire and view.

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::driver::{Intensity, Wiring};
+use crate::driver::{Intensity, PowerBudget, Wiring};
 
 use super::{gif, spidev, window};
 
@@ -49,6 +49,8 @@ pub struct OutputSpec {
     pub intensity: Intensity,
     /// The SPI clock, for the spidev backend.
     pub spi_speed: spidev::SpiSpeed,
+    /// The chain's power budget, if any.
+    pub power: Option<PowerBudget>,
 }
 
 /// A `--backend` value that does not parse.

@@ -31,6 +31,11 @@ where
         let title = format!("eslmatrix — {}×{} modules", wiring.modules_x, wiring.modules_y);
         let mut screen =
             MinifbScreen::open(&title, wiring.logical_size(), pitch).map_err(OutputError::from)?;
+        let power = spec.power;
+        let body = move |out: &mut Output| {
+            out.driver_mut().set_budget(power);
+            body(out)
+        };
         return with_screen(&mut screen, pitch, wiring, intensity, body);
     }
     run_to_finish(Output::open(spec)?, body)

@@ -60,6 +60,11 @@ pub struct DisplayArgs {
     /// ESPHome's flip_x: mirror each module left to right.
     #[arg(long)]
     pub flip_x: bool,
+
+    /// The most current the chain may draw, in mA: frames that would draw more are dimmed
+    /// (estimated from the lit LEDs and the intensity; docs/raspberry-pi.md).
+    #[arg(long, value_name = "MA")]
+    pub max_current_ma: Option<u32>,
 }
 
 /// How the daemon draws on the display: the rest of the config's `[display]` keys, each
@@ -133,6 +138,7 @@ impl DisplayArgs {
             rotate: self.rotate,
             intensity: self.intensity,
             flip_x: self.flip_x,
+            max_current_ma: self.max_current_ma,
             ..DisplaySpec::default()
         }
     }

@@ -88,6 +88,7 @@ pub fn run(a: ImageArgs) -> Result<(), CliError> {
         wiring,
         intensity: display.intensity()?,
         spi_speed: a.output.spi_speed(),
+        power: display.power_budget()?,
     };
     with_output(&output, |out| {
         out.show(&frame)?;

@@ -212,10 +212,11 @@ pub fn check_report(a: &RunArgs, config: &Config) -> String {
         p.speed,
     ));
     out.push_str(&format!(
-        "look: invert {}, refresh_every {}, blank_on_exit {}\n",
+        "look: invert {}, refresh_every {}, blank_on_exit {}, max_current_ma {}\n",
         yes_no(p.invert),
         p.refresh_every.map_or("off".to_owned(), humantime_like),
         yes_no(p.blank_on_exit),
+        config.power.map_or("none".to_owned(), |b| b.max_ma.to_string()),
     ));
     out.push_str("ok\n");
     out

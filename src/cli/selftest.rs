@@ -54,18 +54,28 @@ pub fn run(a: SelftestArgs) -> Result<(), CliError> {
     };
     let in_place = preview && std::io::stdout().is_terminal();
     let mut narrated = Narrated { inner: pace, count: patterns.len(), shown: 0, in_place, pending: None };
-    let output = OutputSpec { backend: backend.clone(), wiring, intensity, spi_speed: a.output.spi_speed() };
-    with_output(&output, |out: &mut Output| {
-        selftest::run(out, &patterns, &mut narrated).map_err(|e| CliError::runtime(e.to_string()))?;
+    let output = OutputSpec {
+        backend: backend.clone(),
+        wiring,
+        intensity,
+        spi_speed: a.output.spi_speed(),
+        power: a.display.spec().power_budget()?,
+    };
+    let peaks = with_output(&output, |out: &mut Output| {
+        let peaks =
+            selftest::run(out, &patterns, &mut narrated).map_err(|e| CliError::runtime(e.to_string()))?;
         if backend.is_live() {
             let (w, h) = out.wiring().logical_size();
             out.show(&Frame::new(w, h))?;
         }
-        Ok::<(), CliError>(())
+        Ok::<_, CliError>(peaks)
     })?;
     if in_place {
         eprintln!();
     }
+    // What the 5 V supply must carry (the model is in docs/raspberry-pi.md).
+    let peaks: Vec<String> = peaks.iter().map(|(p, ma)| format!("{} {ma:.0} mA", p.name())).collect();
+    eprintln!("estimated peak current: {}", peaks.join(", "));
     Ok(())
 }
 

@@ -58,8 +58,13 @@ pub fn run(a: ShowArgs) -> Result<(), CliError> {
         .clone()
         .or_else(|| std::env::var(PASSWORD_ENV).ok())
         .unwrap_or_else(|| DEFAULT_PASSWORD.to_owned());
-    let output =
-        OutputSpec { backend: a.output.backend(), wiring, intensity, spi_speed: a.output.spi_speed() };
+    let output = OutputSpec {
+        backend: a.output.backend(),
+        wiring,
+        intensity,
+        spi_speed: a.output.spi_speed(),
+        power: a.display.spec().power_budget()?,
+    };
     with_output(&output, |out| {
         block_on(Threads::One, async {
             let work = async {

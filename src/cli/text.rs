@@ -110,7 +110,13 @@ pub fn run(a: TextArgs) -> Result<(), CliError> {
     // A picture view keeps only the last picture: the first full one says more than the
     // blank that ends a scroll.
     let picture_only = matches!(backend, BackendSpec::Virtual | BackendSpec::Png(_));
-    let output = OutputSpec { backend, wiring, intensity, spi_speed: a.output.spi_speed() };
+    let output = OutputSpec {
+        backend,
+        wiring,
+        intensity,
+        spi_speed: a.output.spi_speed(),
+        power: a.display.spec().power_budget()?,
+    };
     with_output(&output, |out| show_text(out, &a, live, picture_only))
 }
 

@@ -67,6 +67,8 @@ pub fn run(a: WiringArgs) -> Result<(), CliError> {
             wiring: base,
             intensity,
             spi_speed: a.output.spi_speed(),
+            // The wizard takes no display flags beyond --modules and --intensity, so no budget.
+            power: None,
         })?,
     };
     let mut question = wizard.question();

@@ -34,7 +34,7 @@ use crate::app::link::{LinkOptions, ServerConfig, DEFAULT_PASSWORD, DEFAULT_PORT
 use crate::app::player::{Combine, PlayerOptions, ScrollMode, DEFAULT_DWELL, DEFAULT_GAP, SUM_NAME};
 use crate::backend::spidev::SpiSpeed;
 use crate::backend::{BackendSpec, OutputSpec};
-use crate::driver::{DisplaySpec, DisplaySpecError, Intensity, Wiring};
+use crate::driver::{DisplaySpec, DisplaySpecError, Intensity, PowerBudget, Wiring};
 use crate::render::{Align, Blink, Speed};
 use crate::scene::{AlertRule, AlertRules, CueStyle, Page, Priority, SceneConfig, ScrollPolicy, Template};
 
@@ -66,6 +66,8 @@ pub struct Config {
     pub backend: Option<BackendSpec>,
     /// `[output] spi_speed_hz`: the spidev backend's clock.
     pub spi_speed: SpiSpeed,
+    /// `[display] max_current_ma`: the chain's power budget.
+    pub power: Option<PowerBudget>,
 }
 
 impl Config {
@@ -93,7 +95,13 @@ impl Config {
 
     /// The output this configuration's display needs, on `backend`.
     pub fn output(&self, backend: BackendSpec) -> OutputSpec {
-        OutputSpec { backend, wiring: self.wiring, intensity: self.intensity, spi_speed: self.spi_speed }
+        OutputSpec {
+            backend,
+            wiring: self.wiring,
+            intensity: self.intensity,
+            spi_speed: self.spi_speed,
+            power: self.power,
+        }
     }
 }
 
@@ -214,6 +222,7 @@ struct DisplayFile {
     font: Option<String>,
     refresh_every: Option<ConfigDuration>,
     blank_on_exit: bool,
+    max_current_ma: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize)]
@@ -348,6 +357,7 @@ impl DisplayFile {
             font: self.font.clone(),
             refresh_every: self.refresh_every.map(|d| d.0),
             blank_on_exit: self.blank_on_exit,
+            max_current_ma: self.max_current_ma,
         }
     }
 }
@@ -405,6 +415,7 @@ impl FileConfig {
         file_spec.intensity()?;
         file_spec.font()?;
         file_spec.refresh_every()?;
+        file_spec.power_budget()?;
         let spec = cli.over(&file_spec);
         let flag = |e: DisplaySpecError| ConfigError(e.flag_message());
         let wiring = spec.wiring().map_err(flag)?;
@@ -412,6 +423,7 @@ impl FileConfig {
         let defaults = PlayerOptions::default();
         let font = spec.font().map_err(flag)?.unwrap_or(defaults.font);
         let refresh_every = spec.refresh_every().map_err(flag)?;
+        let power = spec.power_budget().map_err(flag)?;
 
         let s = &self.scroll;
         let speed = match s.speed {
@@ -539,7 +551,7 @@ impl FileConfig {
             Some(hz) => SpiSpeed::new(hz).map_err(|e| ConfigError(format!("output.spi_speed_hz {e}")))?,
             None => SpiSpeed::DEFAULT,
         };
-        Ok(Config { daemon, wiring, intensity, backend, spi_speed })
+        Ok(Config { daemon, wiring, intensity, backend, spi_speed, power })
     }
 }
 

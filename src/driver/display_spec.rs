@@ -24,6 +24,7 @@ use std::time::Duration;
 use crate::render::Font;
 
 use super::intensity::{Intensity, IntensityError};
+use super::power::PowerBudget;
 use super::wiring::{ChainOrder, ModuleWiring, Rotation, Wiring, MAX_CHIPS};
 
 /// How the modules are laid out and wired, as given; every field is optional so that a
@@ -62,6 +63,8 @@ pub struct DisplaySpec {
     pub refresh_every: Option<Duration>,
     /// Blank the display when the program stops, instead of leaving the last picture up.
     pub blank_on_exit: bool,
+    /// The most current the chain may draw, in mA (see [`super::power`]).
+    pub max_current_ma: Option<u32>,
 }
 
 /// The display option a problem is about.
@@ -85,6 +88,8 @@ pub enum DisplayField {
     Font,
     /// `refresh_every`.
     RefreshEvery,
+    /// `max_current_ma`.
+    MaxCurrent,
 }
 
 impl DisplayField {
@@ -100,6 +105,7 @@ impl DisplayField {
             DisplayField::Intensity => "intensity",
             DisplayField::Font => "font",
             DisplayField::RefreshEvery => "refresh_every",
+            DisplayField::MaxCurrent => "max_current_ma",
         }
     }
 
@@ -146,6 +152,9 @@ pub enum DisplayProblem {
     /// A period of zero would re-send without pause.
     #[error("0s: must be longer than zero")]
     ZeroPeriod,
+    /// No current at all would leave nothing to show.
+    #[error("0: must be above 0 mA")]
+    NoCurrent,
 }
 
 /// A display option that does not make sense, and which option it is.
@@ -230,6 +239,7 @@ impl DisplaySpec {
         out.blank_on_exit = self.blank_on_exit || base.blank_on_exit;
         out.font = self.font.clone().or_else(|| base.font.clone());
         out.refresh_every = self.refresh_every.or(base.refresh_every);
+        out.max_current_ma = self.max_current_ma.or(base.max_current_ma);
         out
     }
 
@@ -349,6 +359,14 @@ impl DisplaySpec {
                 Err(DisplaySpecError::new(DisplayField::RefreshEvery, DisplayProblem::ZeroPeriod))
             }
             d => Ok(d),
+        }
+    }
+
+    /// The power budget, when a current limit is given.
+    pub fn power_budget(&self) -> Result<Option<PowerBudget>, DisplaySpecError> {
+        match self.max_current_ma {
+            Some(0) => Err(DisplaySpecError::new(DisplayField::MaxCurrent, DisplayProblem::NoCurrent)),
+            ma => Ok(ma.map(PowerBudget::new)),
         }
     }
 

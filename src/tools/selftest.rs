@@ -321,14 +321,21 @@ pub enum SelfTestError {
 
 /// Shows `patterns` in order, paced by `pace`, then turns display test off and restores
 /// the intensity it started with, leaving the last picture up (a file backend records it;
-/// a live display is blanked by the caller).
-pub fn run(out: &mut Output, patterns: &[Pattern], pace: &mut dyn Pace) -> Result<(), SelfTestError> {
+/// a live display is blanked by the caller). Returns each pattern's estimated peak current
+/// in mA (see [`crate::driver::power`]): what the supply must carry.
+pub fn run(
+    out: &mut Output,
+    patterns: &[Pattern],
+    pace: &mut dyn Pace,
+) -> Result<Vec<(Pattern, f64)>, SelfTestError> {
     let wiring = *out.wiring();
     let intensity = out.driver_mut().intensity();
     let mut test = false;
     let mut last = None;
+    let mut peaks = Vec::new();
     for &pattern in patterns {
         pace.begin(pattern);
+        out.driver_mut().reset_peak();
         let shots = pattern.shots(&wiring, intensity);
         let step = (shots.len() > 1).then(|| pattern.step());
         let mut i = 0;
@@ -340,16 +347,25 @@ pub fn run(out: &mut Output, patterns: &[Pattern], pace: &mut dyn Pace) -> Resul
                 break;
             }
         }
+        peaks.push((pattern, out.driver_mut().peak_ma()));
     }
     let (w, h) = wiring.logical_size();
     let frame = last.unwrap_or_else(|| Frame::new(w, h));
     put(out, &Shot { frame, test: false, intensity }, &mut test, pace.now())?;
-    Ok(())
+    Ok(peaks)
 }
 
 /// Puts one shot on the display, changing the test register and intensity only when they
 /// differ from what the chips hold.
 fn put(out: &mut Output, shot: &Shot, test: &mut bool, at: Duration) -> Result<(), OutputError> {
+    if shot.test && out.driver_mut().budget().is_some() {
+        // Display test ignores the intensity, so under a power budget every LED is lit
+        // through the digit registers instead, where the budget can dim it.
+        let mut lit = shot.frame.clone();
+        lit.clear();
+        lit.invert();
+        return put(out, &Shot { frame: lit, test: false, intensity: shot.intensity }, test, at);
+    }
     let mut redraw = false;
     if out.driver_mut().intensity() != shot.intensity {
         out.driver_mut().set_intensity(shot.intensity)?;

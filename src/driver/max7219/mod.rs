@@ -5,9 +5,12 @@
 //! words. A frame is at most eight transactions, one per digit register, and digit rows
 //! that no chip needs changed are skipped: that is what makes scrolling cheap on a slow bus.
 
+use std::time::Instant;
+
 use embedded_hal::spi::SpiDevice;
 
 use super::intensity::Intensity;
+use super::power::{estimate_ma, PowerBudget};
 use super::registers::{RegisterPlan, Registers};
 use super::wiring::{Wiring, WiringError};
 use crate::render::Frame;
@@ -54,7 +57,15 @@ pub struct Max7219<SPI> {
     stale: u8,
     /// One CS frame, 2·N bytes.
     buf: Vec<u8>,
+    /// The intensity sent to the chips: `wanted`, or lower to keep within the budget.
     intensity: Intensity,
+    /// The intensity asked for.
+    wanted: Intensity,
+    budget: Option<PowerBudget>,
+    /// When the budget last changed the intensity, for its pace.
+    budget_changed: Option<Instant>,
+    /// The highest estimated current of any picture sent, in mA.
+    peak_ma: f64,
     power: bool,
     test: bool,
 }
@@ -73,9 +84,63 @@ impl<SPI: SpiDevice<u8>> Max7219<SPI> {
             stale: 0xFF,
             buf: vec![0; 2 * chips],
             intensity: Intensity::default(),
+            wanted: Intensity::default(),
+            budget: None,
+            budget_changed: None,
+            peak_ma: 0.0,
             power: true,
             test: false,
         })
+    }
+
+    /// Keeps the chain's estimated current (see [`super::power`]) within `budget` from the
+    /// next frame on, dimming the frames that would draw more; `None` lifts the limit.
+    pub fn set_budget(&mut self, budget: Option<PowerBudget>) {
+        self.budget = budget;
+    }
+
+    /// The power budget in force, if any.
+    pub fn budget(&self) -> Option<PowerBudget> {
+        self.budget
+    }
+
+    /// The estimated current of the picture on the chips now, in mA; display test lights
+    /// every LED at the brightest duty, whatever the registers hold.
+    pub fn estimated_ma(&self) -> f64 {
+        if self.test {
+            return estimate_ma(64 * self.chips(), Intensity::MAX);
+        }
+        estimate_ma(self.lit(), self.intensity)
+    }
+
+    /// The highest [`Max7219::estimated_ma`] since [`Max7219::reset_peak`] (or the start).
+    pub fn peak_ma(&self) -> f64 {
+        self.peak_ma
+    }
+
+    /// Starts a new peak, e.g. for the next test pattern.
+    pub fn reset_peak(&mut self) {
+        self.peak_ma = self.estimated_ma();
+    }
+
+    /// LEDs lit in the registers the chips hold.
+    fn lit(&self) -> usize {
+        self.shown.iter().map(|r| u64::from_le_bytes(*r).count_ones() as usize).sum()
+    }
+
+    /// The intensity the budget allows for the registers the chips are to hold, lowered
+    /// at once and raised only at the budget's pace; `None` when it stays.
+    fn budgeted(&self) -> Option<Intensity> {
+        let Some(budget) = self.budget else {
+            return (self.intensity != self.wanted).then_some(self.wanted);
+        };
+        let fits = budget.fitting(self.lit(), self.wanted);
+        let paced = self.budget_changed.is_none_or(|at| at.elapsed() >= budget.raise_after);
+        (fits < self.intensity || (fits > self.intensity && paced)).then_some(fits)
+    }
+
+    fn note_peak(&mut self) {
+        self.peak_ma = self.peak_ma.max(self.estimated_ma());
     }
 
     /// The display this driver draws on.
@@ -103,6 +168,7 @@ impl<SPI: SpiDevice<u8>> Max7219<SPI> {
     /// half-configured chip ever shows.
     pub fn init(&mut self, intensity: Intensity) -> Result<Sent, DriverError<SPI::Error>> {
         self.intensity = intensity;
+        self.wanted = intensity;
         self.power = true;
         self.test = false;
         self.shown.fill([0; 8]);
@@ -122,7 +188,23 @@ impl<SPI: SpiDevice<u8>> Max7219<SPI> {
             diff.to_le_bytes().iter().rev().fold(0u8, |mask, &byte| mask << 1 | u8::from(byte != 0));
         std::mem::swap(&mut self.shown, &mut self.scratch);
         self.stale |= changed;
-        self.send_stale_digits()
+        let Some(level) = self.budgeted() else {
+            let sent = self.send_stale_digits()?;
+            self.note_peak();
+            return Ok(sent);
+        };
+        self.budget_changed = Some(Instant::now());
+        let dimmer = level < self.intensity;
+        self.intensity = level;
+        // Dimmer before the brighter picture, brighter after the dimmer one: no moment of
+        // the frame exceeds the budget.
+        let sent = if dimmer {
+            self.broadcast(REG_INTENSITY, level.get())? + self.send_stale_digits()?
+        } else {
+            self.send_stale_digits()? + self.broadcast(REG_INTENSITY, level.get())?
+        };
+        self.note_peak();
+        Ok(sent)
     }
 
     /// Re-sends the whole configuration and the current picture, for recovery from line
@@ -147,8 +229,11 @@ impl<SPI: SpiDevice<u8>> Max7219<SPI> {
 
     /// Brightness for every chip; the MAX7219 has no finer steps than [`Intensity`]'s.
     pub fn set_intensity(&mut self, intensity: Intensity) -> Result<Sent, DriverError<SPI::Error>> {
-        self.intensity = intensity;
-        self.broadcast(REG_INTENSITY, intensity.get())
+        self.wanted = intensity;
+        self.intensity = self.budget.map_or(intensity, |b| b.fitting(self.lit(), intensity));
+        let sent = self.broadcast(REG_INTENSITY, self.intensity.get())?;
+        self.note_peak();
+        Ok(sent)
     }
 
     /// Wakes the chips or puts them in shutdown; shutdown blanks the LEDs but keeps the
@@ -162,7 +247,9 @@ impl<SPI: SpiDevice<u8>> Max7219<SPI> {
     /// check that needs no frame.
     pub fn set_test(&mut self, on: bool) -> Result<Sent, DriverError<SPI::Error>> {
         self.test = on;
-        self.broadcast(REG_DISPLAY_TEST, u8::from(on))
+        let sent = self.broadcast(REG_DISPLAY_TEST, u8::from(on))?;
+        self.note_peak();
+        Ok(sent)
     }
 
     /// The device under the driver, e.g. to read what a VirtualChain shows.
