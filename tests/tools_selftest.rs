@@ -79,6 +79,8 @@ fn each_pattern_reports_its_estimated_peak_current() {
     assert!((peak(Pattern::AllOn) - 1240.0).abs() < 0.5, "{peaks:?}");
     assert!(peaks.iter().all(|(_, ma)| *ma <= 1240.0 + 0.5), "nothing draws more than all on: {peaks:?}");
     assert!(peaks.iter().any(|(_, ma)| *ma < 200.0), "a sparse pattern draws little: {peaks:?}");
+    // Half the LEDs at intensity 5: 128 × 40 mA × 11/256; nothing of the pattern before it.
+    assert!((peak(Pattern::Checkerboard) - 220.0).abs() < 0.5, "{peaks:?}");
     // Under a budget, all-on is lit through the digit registers, which the budget dims.
     out.driver_mut().set_budget(Some(PowerBudget { max_ma: 500, raise_after: Duration::ZERO }));
     let peaks = selftest::run(&mut out, &[Pattern::AllOn], &mut Recorder::default()).unwrap();

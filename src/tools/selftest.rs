@@ -335,12 +335,16 @@ pub fn run(
     let mut peaks = Vec::new();
     for &pattern in patterns {
         pace.begin(pattern);
-        out.driver_mut().reset_peak();
         let shots = pattern.shots(&wiring, intensity);
         let step = (shots.len() > 1).then(|| pattern.step());
         let mut i = 0;
         while let Some(shot) = shots.get(i % shots.len().max(1)) {
             put(out, shot, &mut test, pace.now())?;
+            if i == 0 {
+                // From the pattern's own first picture on: not the one before it, nor the
+                // moments in between while the test register and intensity change.
+                out.driver_mut().reset_peak();
+            }
             last = Some(shot.frame.clone());
             i += 1;
             if pace.wait(out, step, i % shots.len() == 0) || !out.is_open() {
