@@ -302,3 +302,36 @@ async fn status_is_html_for_the_web() {
     assert!(page.body.starts_with("UP 0 years"), "{}", page.body);
     assert!(!page.body.contains("<br>"));
 }
+
+// mod_commands.c show_function with format.html (set_format: /webapi/, or /api/ which also
+// writes its own Content-Type): the refreshable listings as a table; show_callback writes
+// the title row before the first row, "<td>" before every cell and "</td><td>" after all but
+// the last (so cells after the first open twice), rows alternating eeeeee/ffffff, values
+// amp-encoded; then "</table>" and "<br>\nN total.<br>\n".
+#[tokio::test]
+async fn show_is_an_html_table_for_the_web() {
+    let mock = web_mock(HttpConfig::default()).await;
+    let addr = mock.http_addr().unwrap();
+    assert!(
+        text(&mock, "originate", "{origination_caller_id_name='A&B'}null/1000 &park()").starts_with("+OK ")
+    );
+    let page = get(addr, "/webapi/show?channels").await;
+    assert_eq!(page.header("Content-Type"), Some("text/html"));
+    let (heading, rest) = page.body.split_once("<br>\n").unwrap();
+    assert!(heading.starts_with("<h1>FreeSWITCH channels </h1>\n"), "{heading}");
+    assert!(rest.starts_with("<table cellpadding=1 cellspacing=4 border=1>\n\n<tr><td><b>uuid</b></td><td><td><b>direction</b></td><td>"), "{rest}");
+    assert!(rest.contains("</td></tr>\n<tr bgcolor=eeeeee><td>"), "{rest}");
+    assert!(rest.contains("<td>A&amp;B</td><td>"), "{rest}");
+    assert!(rest.ends_with("</td></tr>\n</table><br>\n1 total.<br>\n"), "{rest}");
+    let page = get(addr, "/api/show?channels%20count").await;
+    assert_eq!(page.header("Content-Type"), Some("text/html"));
+    assert!(page.body.starts_with("<h1>FreeSWITCH channels (count)</h1>\n"), "{}", page.body);
+    assert!(
+        page.body.ends_with("<table cellpadding=1 cellspacing=4 border=1>\n</table><br>\n1 total.<br>\n"),
+        "{}",
+        page.body
+    );
+    // /txtapi/ and other forms answer as over ESL.
+    assert_eq!(get(addr, "/txtapi/show?channels%20count").await.body, "\n1 total.\n");
+    assert!(get(addr, "/webapi/show?channels%20as%20json").await.body.starts_with("{\"row_count\":1"));
+}

@@ -350,3 +350,41 @@ async fn an_oversized_document_is_refused() {
     next(&mut rx).await;
     assert_eq!(next(&mut rx).await.param("exiting").as_deref(), Some("true"));
 }
+
+// With get-vars and set-vars opened in the profile: a document's <variables> are set on
+// the channel (parse_xml, switch_channel_set_variable) and <getVariable> sends the value
+// with the next request only (one_time_params), or with every one when permanent="true"
+// (parse_get_var).
+#[tokio::test]
+async fn opened_permissions_set_and_read_variables() {
+    let script: Script = Arc::new(|n, _| match n {
+        1 => (
+            200,
+            "text/xml",
+            doc("<variables><color>blue</color></variables><work><getVariable name=\"color\"/>\
+                 <getVariable name=\"caller_id_name\" permanent=\"true\"/></work>"),
+        ),
+        2 => (200, "text/xml", doc("<work><continue/></work>")),
+        _ => (200, "text/xml", doc("<work><hangup/></work>")),
+    });
+    let (app, mut rx) = web_app(script).await;
+    let open = HttapiConfig { get_vars: true, set_vars: true, ..HttapiConfig::default() };
+    let mock = mock(open).await;
+    let (c, _events) = esl(&mock).await;
+    let uuid = originate(
+        &c,
+        &format!("originate {{origination_caller_id_name=Web}}null/1 &httapi(http://{app}/vars)"),
+    )
+    .await;
+    let first = next(&mut rx).await;
+    assert_eq!(first.param("color"), None);
+    let second = next(&mut rx).await;
+    assert_eq!(second.param("color").as_deref(), Some("blue"), "{:?}", second.params());
+    assert_eq!(second.param("caller_id_name").as_deref(), Some("Web"));
+    let third = next(&mut rx).await;
+    assert_eq!(third.param("color"), None, "a one-time parameter goes once");
+    assert_eq!(third.param("caller_id_name").as_deref(), Some("Web"), "a permanent one stays");
+    let exiting = next(&mut rx).await;
+    assert_eq!(exiting.param("exiting").as_deref(), Some("true"));
+    assert_eq!(exiting.param("session_id").as_deref(), Some(uuid.as_str()));
+}

@@ -214,7 +214,7 @@ impl Client {
         let session_id = params
             .get("HTTAPI_SESSION_ID")
             .map(str::to_string)
-            .or_else(|| self.pbx.channel_var(&self.uuid, "HTTAPI_SESSION_ID"))
+            .or_else(|| self.pbx.channel_variable(&self.uuid, "HTTAPI_SESSION_ID"))
             .unwrap_or_else(|| self.uuid.clone());
         if params.get("url").is_none() && once.get("url").is_none() {
             if let Some(url) = &self.config.url {
@@ -270,8 +270,8 @@ impl Client {
         if let Some(list) = child("variables") {
             for tag in list.children().filter(roxmltree::Node::is_element) {
                 if self.config.set_vars {
-                    let cmd = format!("{}={}", tag.tag_name().name(), tag.text().unwrap_or(""));
-                    self.pbx.httapi_work(&self.uuid, &Work::Execute { app: "set".into(), data: cmd });
+                    let (name, value) = (tag.tag_name().name(), tag.text().unwrap_or(""));
+                    self.pbx.httapi_work(&self.uuid, &Work::SetVar(name.into(), value.into()));
                 } else {
                     tracing::warn!(uuid = %self.uuid, "httapi: variable {} permission denied!", tag.tag_name().name());
                 }
@@ -364,7 +364,7 @@ impl Client {
                     tracing::warn!(uuid = %self.uuid, "httapi: variable {name} permission denied!");
                     return Status::False;
                 }
-                if let Some(value) = self.pbx.channel_var(&self.uuid, name) {
+                if let Some(value) = self.pbx.channel_variable(&self.uuid, name) {
                     let permanent = attr("permanent").is_some_and(switch_true);
                     if permanent {
                         params.set(name, &value);

@@ -153,7 +153,7 @@ fn write_delim(rows: impl Iterator<Item = Vec<(&'static str, String)>>, out: &mu
     n
 }
 
-fn owned(row: Vec<(&'static str, String)>) -> Vec<(String, String)> {
+pub(super) fn owned(row: Vec<(&'static str, String)>) -> Vec<(String, String)> {
     row.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
 
@@ -168,7 +168,7 @@ impl State {
         let args = args.trim();
         let text = match command {
             "status" => self.status(format),
-            "show" => self.show(args),
+            "show" => self.show_for(args, format),
             "sofia" => self.sofia(args),
             "uptime" => self.uptime(args),
             "version" => self.version(args),
@@ -263,7 +263,7 @@ impl State {
         rows
     }
 
-    fn show(&self, args: &str) -> String {
+    pub(super) fn show(&self, args: &str) -> String {
         let argv: Vec<&str> = args.split_whitespace().collect();
         let Some(&command) = argv.first() else { return format!("-USAGE: {SHOW_SYNTAX}\n") };
         let arg = |i: usize| argv.get(i).copied();

@@ -36,6 +36,8 @@ pub enum Work {
     },
     /// `<dial>EXT</dial>`: `switch_ivr_session_transfer` to that extension.
     Transfer(String),
+    /// A document's `<variables>` entry: `switch_channel_set_variable` (no event).
+    SetVar(String, String),
 }
 
 impl Pbx {
@@ -71,11 +73,6 @@ impl Pbx {
         self.lock().chan(uuid).is_none_or(|c| c.hungup)
     }
 
-    /// `switch_channel_get_variable` for `<getVariable>`: the channel's variable.
-    pub fn channel_var(&self, uuid: &str, name: &str) -> Option<String> {
-        self.lock().chan(uuid).and_then(|c| c.var(name).map(str::to_string))
-    }
-
     /// Applies one work item to the channel.
     pub fn httapi_work(&self, uuid: &str, work: &Work) {
         let mut state = self.lock();
@@ -90,6 +87,7 @@ impl Pbx {
             }
             Work::Execute { app, data } => state.execute_now(uuid, app, data),
             Work::Transfer(dest) => state.transfer(uuid, dest, None),
+            Work::SetVar(name, value) => state.set_var(uuid, name, value),
         }
     }
 

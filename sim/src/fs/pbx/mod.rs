@@ -19,6 +19,7 @@
 
 mod api;
 mod api_channel;
+mod api_web;
 mod calls;
 pub mod causes;
 mod channel;
