@@ -335,3 +335,25 @@ async fn show_is_an_html_table_for_the_web() {
     assert_eq!(get(addr, "/txtapi/show?channels%20count").await.body, "\n1 total.\n");
     assert!(get(addr, "/webapi/show?channels%20as%20json").await.body.starts_with("{\"row_count\":1"));
 }
+
+// Hostile input: garbage instead of a request line gets the parser's 400 and a close, a
+// client that never finishes its head is dropped after header_timeout, a %FF in the command
+// is no command (INVALID COMMAND!), and the server answers normally afterwards.
+#[tokio::test]
+async fn garbage_slow_heads_and_raw_bytes() {
+    let http = HttpConfig { header_timeout: Duration::from_millis(300), ..HttpConfig::default() };
+    let mock = web_mock(http).await;
+    let addr = mock.http_addr().unwrap();
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(b"\x00\x01garbage\r\n\r\n").await.unwrap();
+    let mut raw = Vec::new();
+    timeout(Duration::from_secs(60), s.read_to_end(&mut raw)).await.expect("closed").unwrap();
+    assert!(raw.starts_with(b"HTTP/1.1 400 Bad Request\r\n"), "{}", String::from_utf8_lossy(&raw));
+    let mut slow = TcpStream::connect(addr).await.unwrap();
+    slow.write_all(b"GET /txtapi/status HTTP/1.1\r\nHost: pbx\r\n").await.unwrap();
+    let mut rest = Vec::new();
+    let closed = timeout(Duration::from_secs(60), slow.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "an unfinished head is dropped");
+    assert_eq!(get(addr, "/txtapi/st%FFatus").await.body, "INVALID COMMAND!\n");
+    assert_eq!(get(addr, "/txtapi/hostname").await.body, "pbx.example.org");
+}
