@@ -380,7 +380,9 @@ impl Conn {
                 l = next_log(&mut self.log_rx), if may_write_events && self.log_rx.is_some() => Wake::Log(l),
                 n = self.reader.read_buf(self.framer.buffer()) => Wake::Read(n),
                 _ = down_notified(&self.outbound), if watch_down => Wake::ChannelDown,
-                _ = sleep_until(timer.map_or_else(Instant::now, |t| t.0)), if timer.is_some() => {
+                // An async block: the Sleep (and its runtime-handle clone) is only made when
+                // polled, not on every turn of an authenticated session's loop.
+                () = async { if let Some((at, _)) = timer { sleep_until(at).await } }, if timer.is_some() => {
                     if timer.is_some_and(|t| t.1) { Wake::LingerOver } else { Wake::PreAuthTimeout }
                 }
             };
