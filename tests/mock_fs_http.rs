@@ -135,7 +135,8 @@ fn curl_gets_the_api_and_places_a_call() {
 }
 
 // The same paths through Python's urllib: its basic-auth handler answers the 401 challenge
-// only for the realm it was given, so the challenge must parse as FreeSWITCH's does.
+// only for the realm it was given, so the challenge must parse as FreeSWITCH's does; and
+// XML-RPC through xmlrpc.client, the way scripts drive mod_xml_rpc's /RPC2.
 #[test]
 fn python_urllib_authenticates_on_the_challenge() {
     if !have("python3") {
@@ -161,6 +162,14 @@ fn python_urllib_authenticates_on_the_challenge() {
     assert!(read_until(&mut events, "Event-Name: CHANNEL_PARK\n").contains(&format!("Unique-ID: {uuid}\n")));
     assert_eq!(field("count", "body"), "\n1 total.\n");
     assert_eq!(field("unknown", "body"), "INVALID COMMAND!\n");
+    // mod_xml_rpc.c freeswitch_api over /RPC2: the command's output, "ERROR!" when
+    // switch_api_execute fails, and xmlrpc-c's fault for a method it does not register.
+    assert!(
+        field("rpc_version", "body").as_str().unwrap().starts_with("FreeSWITCH Version 1.10.12"),
+        "{out}"
+    );
+    assert_eq!(field("rpc_unknown", "body"), "ERROR!");
+    assert_eq!(field("rpc_fault", "status"), -506);
 }
 
 // Bad --http values are one line and exit code 2, like --listen's: no port, and an address

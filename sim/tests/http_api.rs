@@ -357,3 +357,30 @@ async fn garbage_slow_heads_and_raw_bytes() {
     assert_eq!(get(addr, "/txtapi/st%FFatus").await.body, "INVALID COMMAND!\n");
     assert_eq!(get(addr, "/txtapi/hostname").await.body, "pbx.example.org");
 }
+
+// POST /RPC2: mod_xml_rpc.c freeswitch_api (registered as freeswitch.api and
+// freeswitch_api) runs the command through switch_api_execute and returns its output as
+// one string, serialized as xmlrpc-c does (xmlrpc_serialize.c: prologue and CRLF line
+// ends); auth_hook guards it like every path.
+#[tokio::test]
+async fn xml_rpc_freeswitch_api() {
+    let mock = web_mock(HttpConfig::default()).await;
+    let addr = mock.http_addr().unwrap();
+    let call = "<?xml version=\"1.0\"?><methodCall><methodName>freeswitch.api</methodName><params>\
+                <param><value><string>hostname</string></value></param><param><value><string></string></value></param>\
+                </params></methodCall>";
+    let req = format!(
+        "POST /RPC2 HTTP/1.1\r\n{AUTH}Content-Type: text/xml\r\nContent-Length: {}\r\n\r\n{call}",
+        call.len()
+    );
+    let page = exchange(addr, &req).await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.header("Content-Type"), Some("text/xml; charset=\"utf-8\""));
+    assert_eq!(
+        page.body,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n<methodResponse>\r\n<params>\r\n\
+         <param><value><string>pbx.example.org</string></value></param>\r\n</params>\r\n</methodResponse>\r\n"
+    );
+    let anonymous = format!("POST /RPC2 HTTP/1.1\r\nContent-Length: {}\r\n\r\n{call}", call.len());
+    assert_eq!(exchange(addr, &anonymous).await.status, 401);
+}

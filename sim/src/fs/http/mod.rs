@@ -16,6 +16,7 @@
 
 pub mod httapi;
 mod request;
+mod xml_rpc;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -207,6 +208,39 @@ fn abyss_error_body(status: StatusCode) -> String {
 type Reply = Response<Full<Bytes>>;
 
 impl Site {
+    /// `POST /RPC2` (xmlrpc-c's handler): `freeswitch.api` through the same dispatcher;
+    /// an unknown command is "ERROR!" (switch_api_execute's status, not its text).
+    async fn rpc(&self, req: Request<Incoming>, user: &str, domain: &str) -> Reply {
+        let Ok(body) = Limited::new(req.into_body(), xml_rpc::MAX_CALL).collect().await else {
+            return self.error(StatusCode::PAYLOAD_TOO_LARGE);
+        };
+        let page = match xml_rpc::parse(&body.to_bytes()) {
+            xml_rpc::Call::Api { command, arg } => {
+                let output = match self.shared.api_overrides.get(&command) {
+                    Some(canned) => canned.clone(),
+                    None => self.shared.pbx.api_call(command.trim(), arg.trim()).await,
+                };
+                match output {
+                    ApiOutput::Text(t) => xml_rpc::response(&t),
+                    ApiOutput::NotFound => xml_rpc::response("ERROR!"),
+                }
+            }
+            xml_rpc::Call::Fault { code, text } => xml_rpc::fault(code, &text),
+        };
+        let mut res = Response::new(Full::new(Bytes::from(page)));
+        let h = res.headers_mut();
+        for (name, value) in [("freeswitch-user", user), ("freeswitch-domain", domain)] {
+            if let Ok(v) = HeaderValue::from_str(value) {
+                h.insert(name, v);
+            }
+        }
+        h.insert(CONNECTION, HeaderValue::from_static("close"));
+        h.insert(DATE, self.date());
+        h.insert(SERVER, HeaderValue::from_static(ABYSS_SERVER));
+        h.insert(CONTENT_TYPE, HeaderValue::from_static("text/xml; charset=\"utf-8\""));
+        res
+    }
+
     fn date(&self) -> HeaderValue {
         let date = clock::rfc822_date(self.shared.pbx.now_us());
         HeaderValue::from_str(&date)
@@ -238,6 +272,9 @@ impl Site {
                 return res;
             }
         };
+        if req.uri().path() == "/RPC2" && req.method() == Method::POST {
+            return self.rpc(req, &user, &domain).await;
+        }
         let target = req.uri().path_and_query().map_or("/", |pq| pq.as_str()).to_string();
         let Ok(decoded) = unescape_uri(&target) else {
             return self.error(StatusCode::BAD_REQUEST);
