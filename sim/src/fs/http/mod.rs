@@ -6,8 +6,9 @@
 //! fires all its events to every ESL listener.
 //!
 //! Bounds: request line plus headers at most [`MAX_HEAD`] bytes (hyper answers 431 or
-//! 414 past it), at most [`MAX_HEADERS`] header fields, a POST body at most
-//! [`MAX_BODY`] bytes (mod_xml_rpc's `qbuf`; 413 past it), [`HttpConfig::max_connections`]
+//! 414 past it), at most [`MAX_HEADERS`] header fields, an XML-RPC call at most
+//! `xml_rpc::MAX_CALL` bytes (413 past it), other POST bodies read up to [`MAX_BODY`] and
+//! dropped, [`HttpConfig::max_connections`]
 //! open at once (503 past it), [`HttpConfig::header_timeout`] to send the head. One request
 //! per connection, answered with `Connection: close`, as mod_xml_rpc's API handler does.
 //!
@@ -42,7 +43,7 @@ use request::{authorize, route, unescape_uri, Auth, Credentials, Flavour};
 pub const MAX_HEAD: usize = 16 * 1024;
 /// Header fields in one request.
 pub const MAX_HEADERS: usize = 64;
-/// A POST body (its form data replaces the query), as mod_xml_rpc's `qbuf[8192]`.
+/// What is read of a POST body to an API path (mod_xml_rpc's `qbuf[8192]`).
 pub const MAX_BODY: usize = 8192;
 
 /// `mock-fs --http ADDR`: where and as whom the web API answers. `Default` is
@@ -280,20 +281,14 @@ impl Site {
             return self.error(StatusCode::BAD_REQUEST);
         };
         let decoded = String::from_utf8_lossy(&decoded).into_owned();
-        let Some(mut call) = route(&decoded) else {
+        let Some(call) = route(&decoded) else {
             return self.error(StatusCode::NOT_FOUND);
         };
         if req.method() == Method::POST {
-            // handler_hook: a POST's form body stands in for the query.
-            match Limited::new(req.into_body(), MAX_BODY).collect().await {
-                Ok(body) => {
-                    let body = body.to_bytes();
-                    if !body.is_empty() {
-                        call.args = String::from_utf8_lossy(&body).trim().to_string();
-                    }
-                }
-                Err(_) => return self.error(StatusCode::PAYLOAD_TOO_LARGE),
-            }
+            // handler_hook reads up to qbuf's 8192 bytes of a POST's form body, only into
+            // the API event's headers: the command's arguments stay `info->query`.
+            // Read (and dropped) so the close after the answer is clean.
+            let _ = Limited::new(req.into_body(), MAX_BODY).collect().await;
         }
         let output = match self.shared.api_overrides.get(&call.command) {
             Some(canned) => canned.clone(),
