@@ -277,6 +277,8 @@ async fn a_refused_target_lets_the_extension_go_on() {
         }])
         .unwrap();
     let (obs, mut seen) = observer(&mock).await;
+    let mut logs = Raw::login(mock.addr()).await;
+    assert_eq!(logs.cmd("log notice").await.bytes, reply("+OK log level notice [5]"));
     let uuid = originate(&obs, "originate loopback/7000 &park()").await;
     let b = until(&mut seen, |e| app_is(e, "CHANNEL_EXECUTE_COMPLETE", "socket")).await;
     let b_leg = b.last().unwrap().header_str("Unique-ID").unwrap().to_string();
@@ -284,6 +286,32 @@ async fn a_refused_target_lets_the_extension_go_on() {
     let hangup = until(&mut seen, |e| is(e, "CHANNEL_HANGUP", &b_leg)).await;
     assert_eq!(hangup.last().unwrap().header_str("Hangup-Cause"), Some("CALL_REJECTED"));
     assert_eq!(hangup.last().unwrap().header_str("variable_socket_host"), Some("127.0.0.1"));
+    // socket_function's log lines: "Trying host" (NOTICE) per host, "Socket Error: …" per
+    // refusal, then "Socket Error!" (ERR), all for the B leg.
+    let mut lines = Vec::new();
+    while lines.last().is_none_or(|(_, t): &(String, String)| t != "Socket Error!") {
+        let m = logs.next().await;
+        if m.header("Log-Func") == Some("socket_function") {
+            assert_eq!(m.header("User-Data"), Some(b_leg.as_str()));
+            let text = m.body_text();
+            // "DATE IDLE% [LEVEL] file:line text"
+            let after = text.trim_end().split_once("] ").map_or("", |(_, t)| t);
+            let text = after.split_once(' ').map_or(after, |(_, t)| t).to_string();
+            lines.push((m.header("Log-Level").unwrap_or_default().to_string(), text));
+        }
+    }
+    let shown: Vec<(&str, &str)> =
+        lines.iter().map(|(l, t)| (l.as_str(), t.split(':').next().unwrap_or(""))).collect();
+    assert_eq!(
+        shown,
+        [
+            ("5", "Trying host"),
+            ("5", "Trying host"),
+            ("3", "Socket Error"),
+            ("3", "Socket Error"),
+            ("3", "Socket Error!")
+        ]
+    );
 }
 
 /// The plain events of a raw session until one named `last` (returned last).
