@@ -259,7 +259,7 @@ impl State {
     /// The inbound leg of a call from a registered (or at least authenticated) user.
     pub(super) fn inbound_leg(&mut self, from: &str, to: &str, caller_name: &str) -> String {
         let realm = self.sip_ip();
-        let reg = self.binding(from).cloned();
+        let reg = self.binding(from);
         let (ip, port, transport, ua) = match &reg {
             Some(r) => (r.network_ip.clone(), r.network_port, r.transport, r.user_agent.clone()),
             None => ("198.51.100.250".to_string(), 5060, Transport::Udp, String::new()),
@@ -325,7 +325,7 @@ impl State {
     /// Where a dialled number goes: a registered user, or the first gateway.
     pub(super) fn route(&self, to: &str) -> Result<Route, Cause> {
         if let Some(r) = self.binding(to) {
-            return Ok(Route::User(r.clone()));
+            return Ok(Route::User(r));
         }
         match self.gateways.first() {
             Some(g) if g.up => Ok(Route::Gateway(g.name.clone(), g.register_to.clone(), to.to_string())),

@@ -124,7 +124,7 @@ impl State {
                 if !self.directory_has(user) {
                     return Err(Cause::named("SUBSCRIBER_ABSENT"));
                 }
-                let reg = self.binding(user).cloned().ok_or_else(|| Cause::named("USER_NOT_REGISTERED"))?;
+                let reg = self.binding(user).ok_or_else(|| Cause::named("USER_NOT_REGISTERED"))?;
                 vars.push(("dialed_user".into(), user.into()));
                 vars.push(("dialed_domain".into(), realm.clone()));
                 Ok(self.sofia_leg(&Route::User(reg), user, &vars, origin))
@@ -147,7 +147,7 @@ impl State {
                     return Err(Cause::named("INVALID_PROFILE"));
                 }
                 let user = target.split('@').next().unwrap_or(target);
-                match self.binding(user).cloned() {
+                match self.binding(user) {
                     Some(reg) => Ok(self.sofia_leg(&Route::User(reg), user, &vars, origin)),
                     None => Err(Cause::named("NO_ROUTE_DESTINATION")),
                 }

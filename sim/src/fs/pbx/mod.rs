@@ -515,7 +515,7 @@ impl State {
     }
 
     /// The newest binding of a user: where an outbound leg to them goes.
-    fn binding(&self, user: &str) -> Option<&Registration> {
+    fn binding(&self, user: &str) -> Option<Registration> {
         self.registry.binding(user)
     }
 
@@ -817,7 +817,7 @@ impl Pbx {
 
     /// Current bindings, oldest first.
     pub fn registrations(&self) -> Vec<Registration> {
-        self.lock().registry.iter().cloned().collect()
+        self.lock().registry.iter().collect()
     }
 
     /// `from` dials `to`: the inbound leg is created, routed, the outbound leg created and

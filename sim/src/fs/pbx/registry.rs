@@ -13,9 +13,10 @@
 //! Indexed for a carrier-size PBX: bindings by user, in table order, and by expiry, so a
 //! REGISTER, a lookup and an expiry sweep cost O(log n) and listing is linear.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt::{self, Write as _};
 use std::str::FromStr;
+use std::sync::Arc;
 
 use serde::Deserialize;
 
@@ -190,19 +191,85 @@ pub(crate) struct Registered {
     pub update: bool,
 }
 
+/// One binding as the registry stores it: what the device shape cannot give back. The
+/// Call-ID, contact user and host and the network address derive from the device number
+/// ([`device_shape`]); the realm and user agent, the same for thousands of phones, are
+/// shared. About 90 bytes plus the user and contact strings, against 9 owned strings in
+/// [`Registration`] (1030 bytes of RSS per binding with its indexes, 100 000 bindings).
+#[derive(Debug)]
+struct Binding {
+    user: Box<str>,
+    realm: Arc<str>,
+    user_agent: Arc<str>,
+    /// Kept rather than derived: the `url` column of a 100 000-row list is cut from it.
+    contact: Box<str>,
+    device: u64,
+    expires_secs: u64,
+    expires_epoch: u64,
+    transport: Transport,
+}
+
+impl Binding {
+    fn registration(&self) -> Registration {
+        let shape = device_shape(&self.user, self.transport, self.device);
+        debug_assert_eq!(*shape.contact, *self.contact);
+        Registration {
+            user: self.user.to_string(),
+            realm: self.realm.to_string(),
+            transport: self.transport,
+            user_agent: self.user_agent.to_string(),
+            call_id: shape.call_id,
+            contact: shape.contact,
+            contact_user: shape.contact_user,
+            contact_host: shape.contact_host,
+            network_ip: shape.network_ip,
+            network_port: shape.network_port,
+            expires_secs: self.expires_secs,
+            expires_epoch: self.expires_epoch,
+        }
+    }
+}
+
+/// A user's key in the `by_user` index: a hash, so the index holds no copy of the name
+/// (rows found under it are checked against the binding's user).
+fn user_key(user: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    user.hash(&mut h);
+    h.finish()
+}
+
+/// One shared copy of each distinct string (realms, user agents). Entries stay while the
+/// registry lives: there are as many as distinct values ever registered, at most one per
+/// REGISTER, and a real PBX has a handful.
+#[derive(Debug, Default)]
+struct Interner(HashSet<Arc<str>>);
+
+impl Interner {
+    fn get(&mut self, s: &str) -> Arc<str> {
+        if let Some(shared) = self.0.get(s) {
+            return shared.clone();
+        }
+        let shared: Arc<str> = Arc::from(s);
+        self.0.insert(shared.clone());
+        shared
+    }
+}
+
 /// Every binding of the profile.
 #[derive(Debug, Default)]
 pub(crate) struct Registry {
     mode: MultipleRegistrations,
     /// Row ids in insertion order, like the core db's table.
     next_row: u64,
-    rows: BTreeMap<u64, Registration>,
-    /// A user's bindings (row ids); the realm is the profile's, one per model.
-    by_user: HashMap<String, Vec<u64>>,
+    rows: BTreeMap<u64, Binding>,
+    /// `(user_key(user), row)`: a user's bindings; the realm is the profile's, one per model.
+    by_user: BTreeSet<(u64, u64)>,
     /// `(expires_epoch, row)`: what the sweep takes next.
     expiry: BTreeSet<(u64, u64)>,
     /// Device numbers in order of first REGISTER: what their contact and Call-ID derive from.
     devices: HashMap<u64, u64>,
+    strings: Interner,
 }
 
 impl Registry {
@@ -215,13 +282,22 @@ impl Registry {
     }
 
     /// Bindings in table order (oldest first).
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &Registration> {
-        self.rows.values()
+    pub(crate) fn iter(&self) -> impl Iterator<Item = Registration> + '_ {
+        self.rows.values().map(Binding::registration)
+    }
+
+    /// A user's rows, oldest first.
+    fn rows_of<'a>(&'a self, user: &'a str) -> impl Iterator<Item = u64> + 'a {
+        let key = user_key(user);
+        self.by_user
+            .range((key, 0)..=(key, u64::MAX))
+            .map(|(_, row)| *row)
+            .filter(move |row| self.rows.get(row).is_some_and(|b| &*b.user == user))
     }
 
     /// The newest binding of a user: where an outbound leg to them goes.
-    pub(crate) fn binding(&self, user: &str) -> Option<&Registration> {
-        self.by_user.get(user)?.iter().max().and_then(|row| self.rows.get(row))
+    pub(crate) fn binding(&self, user: &str) -> Option<Registration> {
+        self.rows_of(user).last().and_then(|row| self.rows.get(&row)).map(Binding::registration)
     }
 
     /// Forgets every binding (a restart); devices keep their shapes.
@@ -231,25 +307,20 @@ impl Registry {
         self.expiry.clear();
     }
 
-    fn insert(&mut self, reg: Registration) -> u64 {
+    fn insert(&mut self, b: Binding) -> u64 {
         self.next_row += 1;
         let row = self.next_row;
-        self.by_user.entry(reg.user.clone()).or_default().push(row);
-        self.expiry.insert((reg.expires_epoch, row));
-        self.rows.insert(row, reg);
+        self.by_user.insert((user_key(&b.user), row));
+        self.expiry.insert((b.expires_epoch, row));
+        self.rows.insert(row, b);
         row
     }
 
     fn remove(&mut self, row: u64) -> Option<Registration> {
-        let reg = self.rows.remove(&row)?;
-        self.expiry.remove(&(reg.expires_epoch, row));
-        if let Some(rows) = self.by_user.get_mut(&reg.user) {
-            rows.retain(|r| *r != row);
-            if rows.is_empty() {
-                self.by_user.remove(&reg.user);
-            }
-        }
-        Some(reg)
+        let b = self.rows.remove(&row)?;
+        self.expiry.remove(&(b.expires_epoch, row));
+        self.by_user.remove(&(user_key(&b.user), row));
+        Some(b.registration())
     }
 
     /// A REGISTER with `Expires: expires_secs` (above 0) at `now_epoch`.
@@ -264,9 +335,9 @@ impl Registry {
     ) -> Registered {
         let next_device = self.devices.len() as u64 + 1;
         let device = *self.devices.entry(device_key(user, transport, user_agent)).or_insert(next_device);
-        let shape = device_shape(user, transport, device);
-        let rows: Vec<u64> = self.by_user.get(user).cloned().unwrap_or_default();
-        let own = rows.iter().copied().find(|r| self.rows[r].call_id == shape.call_id);
+        let rows: Vec<u64> = self.rows_of(user).collect();
+        // The same device number is the same Call-ID.
+        let own = rows.iter().copied().find(|r| self.rows[r].device == device);
         let update = self.mode != MultipleRegistrations::Off && own.is_some();
         // Off: `delete ... where sip_user and sip_host`; on: `where call_id` (or contact).
         let replaced: Vec<u64> = match self.mode {
@@ -274,8 +345,22 @@ impl Registry {
             _ => own.into_iter().collect(),
         };
         for row in replaced {
-            self.remove(row);
+            if let Some(b) = self.rows.remove(&row) {
+                self.expiry.remove(&(b.expires_epoch, row));
+                self.by_user.remove(&(user_key(&b.user), row));
+            }
         }
+        let shape = device_shape(user, transport, device);
+        let binding = Binding {
+            user: user.into(),
+            realm: self.strings.get(realm),
+            user_agent: self.strings.get(user_agent),
+            contact: shape.contact.as_str().into(),
+            device,
+            expires_secs,
+            expires_epoch: now_epoch + expires_secs + LATE_MARGIN_SECS,
+            transport,
+        };
         let reg = Registration {
             user: user.to_string(),
             realm: realm.to_string(),
@@ -288,15 +373,15 @@ impl Registry {
             network_ip: shape.network_ip,
             network_port: shape.network_port,
             expires_secs,
-            expires_epoch: now_epoch + expires_secs + LATE_MARGIN_SECS,
+            expires_epoch: binding.expires_epoch,
         };
-        self.insert(reg.clone());
+        self.insert(binding);
         Registered { reg, update }
     }
 
     /// Every binding of `user` (REGISTER `Expires: 0`, or a test's expiry), oldest first.
     pub(crate) fn remove_user(&mut self, user: &str) -> Vec<Registration> {
-        let rows = self.by_user.get(user).cloned().unwrap_or_default();
+        let rows: Vec<u64> = self.rows_of(user).collect();
         rows.into_iter().filter_map(|row| self.remove(row)).collect()
     }
 
@@ -321,17 +406,18 @@ impl Registry {
         out.push_str(
             "reg_user,realm,token,url,expires,network_ip,network_port,network_proto,hostname,metadata\n",
         );
-        for r in self.rows.values() {
-            for field in [&r.user, &r.realm, &r.call_id] {
-                out.push_str(field);
-                out.push(',');
-            }
-            out.push_str("sofia/internal/");
-            out.push_str(r.uri());
-            let _ = write!(out, ",{},", r.expires_epoch);
-            out.push_str(&r.network_ip);
-            let _ = write!(out, ",{},", r.network_port);
-            out.push_str(r.transport.network_proto());
+        for b in self.rows.values() {
+            out.push_str(&b.user);
+            out.push(',');
+            out.push_str(&b.realm);
+            out.push(',');
+            push_token(out, call_id_seed(b.device), CALL_ID_LEN);
+            out.push_str(",sofia/internal/");
+            out.push_str(contact_uri(&b.contact));
+            let _ = write!(out, ",{},", b.expires_epoch);
+            let (network, port) = network_address(b.transport, b.device);
+            let _ = write!(out, "{}.{},{port},", network.0, network.1);
+            out.push_str(b.transport.network_proto());
             out.push(',');
             out.push_str(hostname);
             out.push_str(",\n");
@@ -419,30 +505,52 @@ pub(crate) struct DeviceShape {
 }
 
 /// Lower-case letters and digits from a seed, as SIP.js makes its random contact parts.
-fn token(mut seed: u64, len: usize) -> String {
-    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+fn token(seed: u64, len: usize) -> String {
     let mut s = String::with_capacity(len);
+    push_token(&mut s, seed, len);
+    s
+}
+
+/// [`token`], appended to `out`.
+fn push_token(out: &mut String, mut seed: u64, len: usize) {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     for _ in 0..len {
         seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-        s.push(ALPHABET[((seed >> 33) % ALPHABET.len() as u64) as usize] as char);
+        out.push(ALPHABET[((seed >> 33) % ALPHABET.len() as u64) as usize] as char);
     }
-    s
+}
+
+const CALL_ID_LEN: usize = 22;
+
+fn call_id_seed(n: u64) -> u64 {
+    n ^ 0x9e37_79b9_7f4a_7c15
+}
+
+/// A device's source address: `(network prefix, last octet)` and port.
+fn network_address(transport: Transport, n: u64) -> ((&'static str, u64), u16) {
+    let lan_host = 20 + (n % 200);
+    match transport {
+        Transport::Ws | Transport::Wss => (("203.0.113", lan_host), 49_152 + (n * 7919 % 16_000) as u16),
+        Transport::Tls => (("198.51.100", lan_host), 5061),
+        Transport::Udp | Transport::Tcp => (("198.51.100", lan_host), 5060),
+    }
+}
+
+/// The contact URI without display name and angle brackets.
+fn contact_uri(contact: &str) -> &str {
+    let uri = contact.split_once('<').map_or(contact, |(_, rest)| rest);
+    uri.trim_end_matches('>')
 }
 
 /// The contact and network address a device of that transport would register with.
 pub(crate) fn device_shape(user: &str, transport: Transport, n: u64) -> DeviceShape {
-    let lan_host = 20 + (n % 200);
-    let network_ip = if transport.is_websocket() {
-        format!("203.0.113.{lan_host}")
-    } else {
-        format!("198.51.100.{lan_host}")
-    };
-    let call_id = token(n ^ 0x9e37_79b9_7f4a_7c15, 22);
+    let ((network, lan_host), network_port) = network_address(transport, n);
+    let network_ip = format!("{network}.{lan_host}");
+    let call_id = token(call_id_seed(n), CALL_ID_LEN);
     match transport {
         Transport::Ws | Transport::Wss => {
             // SIP.js: random contact user and an `.invalid` host; sofia appends fs_nat and an
             // fs_path pointing at the real source address.
-            let network_port = 49_152 + (n * 7919 % 16_000) as u16;
             let contact_user = token(n, 8);
             let contact_host = format!("{}.invalid", token(n + 1, 12));
             let uparams = format!("transport={}", transport.as_str());
@@ -454,10 +562,6 @@ pub(crate) fn device_shape(user: &str, transport: Transport, n: u64) -> DeviceSh
             DeviceShape { contact_user, contact_host, contact, network_ip, network_port, call_id }
         }
         Transport::Udp | Transport::Tcp | Transport::Tls => {
-            let network_port = match transport {
-                Transport::Tls => 5061,
-                _ => 5060,
-            };
             let proto = if transport == Transport::Tls { "sips" } else { "sip" };
             let contact_host = format!("{network_ip}:{network_port}");
             let contact = format!(
@@ -484,8 +588,7 @@ impl Registration {
 
     /// The contact URI without display name and angle brackets.
     fn uri(&self) -> &str {
-        let uri = self.contact.split_once('<').map_or(self.contact.as_str(), |(_, rest)| rest);
-        uri.trim_end_matches('>')
+        contact_uri(&self.contact)
     }
 
     /// Row of `show registrations`, in table column order.
@@ -544,5 +647,37 @@ mod tests {
             expires_epoch: 0,
         };
         assert_eq!(r.url(), "sofia/internal/sip:1002@198.51.100.21:5060;transport=UDP");
+    }
+
+    /// The compact table gives back what the registration held, and the delimited list
+    /// written from it matches the rows, for every transport.
+    #[test]
+    fn stored_bindings_give_back_registrations_and_their_rows() {
+        let mut reg = Registry::default();
+        let mut made = Vec::new();
+        for (i, t) in Transport::ALL.into_iter().enumerate() {
+            let user = format!("10{i:02}");
+            made.push(reg.register(&user, "192.0.2.10", t, "Phone/1.0", 300, 1_000).reg);
+        }
+        let again = reg.register("1000", "192.0.2.10", Transport::Udp, "Phone/1.0", 300, 2_000).reg;
+        assert_eq!(again.call_id, made[0].call_id, "same device, same Call-ID");
+        made.remove(0);
+        made.push(again);
+        let stored: Vec<Registration> = reg.iter().collect();
+        assert_eq!(stored, made);
+        assert_eq!(reg.binding("1003"), Some(made[2].clone()));
+        let mut delim = String::new();
+        reg.write_delim("host", &mut delim);
+        let mut lines = delim.lines();
+        let head = lines.next().unwrap();
+        let names: Vec<&str> = made[0].row("host").iter().map(|(n, _)| *n).collect();
+        assert_eq!(head, names.join(","));
+        for (line, r) in lines.zip(&made) {
+            let values: Vec<String> = r.row("host").into_iter().map(|(_, v)| v).collect();
+            assert_eq!(line, values.join(","));
+        }
+        assert_eq!(reg.remove_user("1004"), vec![made[3].clone()]);
+        assert_eq!(reg.binding("1004"), None);
+        assert_eq!(reg.len(), 4);
     }
 }
