@@ -290,3 +290,181 @@ fn the_checker_catches_a_forbidden_import() {
     let grouped = "use crate::{\n    render::Frame,\n    app::{daemon, link},\n};\n";
     assert_eq!(check_file("driver", "x", grouped)[0].names, "driver may not import app");
 }
+
+/// The module path of a file under a crate's source folder: `fs/connection.rs` is
+/// `fs::connection`, `fs/mod.rs` is `fs`, the crate roots are the empty path.
+fn module_path(rel: &Path) -> Vec<String> {
+    let mut parts: Vec<String> =
+        rel.iter().map(|p| p.to_string_lossy().trim_end_matches(".rs").to_owned()).collect();
+    if matches!(parts.last().map(String::as_str), Some("mod" | "lib" | "main")) {
+        parts.pop();
+    }
+    parts
+}
+
+/// Every module path a line names through `crate::`, `super::` or `self::`, resolved
+/// against the module `here` of the file it is in: `super::x::{A, b::C}` is `x::A` and
+/// `x::b::C` under the parent of `here`.
+fn paths_named(line: &str, here: &[String]) -> Vec<Vec<String>> {
+    fn chain(s: &str) -> (Vec<String>, &str) {
+        let mut segs = Vec::new();
+        let mut rest = s;
+        loop {
+            let ident: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+            if ident.is_empty() {
+                return (segs, rest);
+            }
+            rest = &rest[ident.len()..];
+            segs.push(ident);
+            match rest.strip_prefix("::") {
+                Some(r) => rest = r,
+                None => return (segs, rest),
+            }
+        }
+    }
+    fn expand(base: Vec<String>, s: &str, out: &mut Vec<Vec<String>>) {
+        let (segs, rest) = chain(s);
+        let mut path = base;
+        path.extend(segs);
+        if let Some(group) = rest.strip_prefix('{') {
+            let mut depth = 0;
+            let mut start = 0;
+            for (i, c) in group.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => {
+                        expand(path.clone(), group[start..i].trim_start(), out);
+                        return;
+                    }
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => {
+                        expand(path.clone(), group[start..i].trim_start(), out);
+                        start = i + 1;
+                    }
+                    _ => {}
+                }
+            }
+        } else {
+            out.push(path);
+        }
+    }
+    let mut out = Vec::new();
+    let bytes = line.as_bytes();
+    for (at, _) in line.match_indices("::") {
+        let word_start =
+            line[..at].rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).map_or(0, |i| i + 1);
+        if word_start > 0 && (bytes[word_start - 1] == b':') {
+            continue; // the middle of a path, not its head
+        }
+        let mut base: Vec<String> = match &line[word_start..at] {
+            "crate" => Vec::new(),
+            "self" => here.to_vec(),
+            "super" => here[..here.len().saturating_sub(1)].to_vec(),
+            _ => continue,
+        };
+        let mut rest = &line[at + 2..];
+        while let Some(r) = rest.strip_prefix("super::") {
+            base.pop();
+            rest = r;
+        }
+        expand(base, rest, &mut out);
+    }
+    out
+}
+
+/// The file-level import graph of one source folder: file → the files whose items it names.
+fn file_graph(src: &Path) -> std::collections::BTreeMap<String, BTreeSet<String>> {
+    let mut files = Vec::new();
+    rust_files(src, &mut files);
+    let by_module: std::collections::BTreeMap<Vec<String>, String> = files
+        .iter()
+        .map(|p| {
+            let rel = p.strip_prefix(src).unwrap();
+            (module_path(rel), rel.display().to_string())
+        })
+        .collect();
+    let mut graph = std::collections::BTreeMap::new();
+    for path in &files {
+        let rel = path.strip_prefix(src).unwrap();
+        let name = rel.display().to_string();
+        if owner_of(rel).is_none() && rel != Path::new("lib.rs") {
+            continue; // test-only files may reach anywhere
+        }
+        let here = module_path(rel);
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut targets = BTreeSet::new();
+        for (_, line) in code_lines(&text) {
+            for named in paths_named(&line, &here) {
+                // The deepest module that is a file of its own holds the item.
+                let target = (0..=named.len())
+                    .rev()
+                    .find_map(|n| by_module.get(&named[..n]))
+                    .filter(|t| **t != name && !t.ends_with("lib.rs") && !t.ends_with("main.rs"));
+                targets.extend(target.cloned());
+            }
+        }
+        graph.insert(name, targets);
+    }
+    graph
+}
+
+/// The circles of a graph: its strongly connected components of more than one file.
+fn circles(graph: &std::collections::BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
+    let reach = |from: &String| {
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![from.clone()];
+        while let Some(n) = stack.pop() {
+            for m in graph.get(&n).into_iter().flatten() {
+                if seen.insert(m.clone()) {
+                    stack.push(m.clone());
+                }
+            }
+        }
+        seen
+    };
+    let reach_of: std::collections::BTreeMap<&String, BTreeSet<String>> =
+        graph.keys().map(|k| (k, reach(k))).collect();
+    let mut out: Vec<Vec<String>> = Vec::new();
+    for (a, ra) in &reach_of {
+        let circle: Vec<String> =
+            ra.iter().filter(|b| reach_of.get(b).is_some_and(|rb| rb.contains(*a))).cloned().collect();
+        if circle.len() > 1 && !out.iter().any(|c| c.contains(a)) {
+            out.push(circle);
+        }
+    }
+    out
+}
+
+#[test]
+fn no_two_files_import_each_other() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for src in [root.join("src"), root.join("sim/src")] {
+        let graph = file_graph(&src);
+        assert!(graph.len() > 20, "{} was read: {} files", src.display(), graph.len());
+        let found = circles(&graph);
+        assert!(found.is_empty(), "files that import each other under {}: {found:?}", src.display());
+    }
+}
+
+#[test]
+fn the_circle_check_sees_a_circle() {
+    let here = |s: &str| s.split("::").map(str::to_owned).collect::<Vec<_>>();
+    assert_eq!(
+        paths_named("use super::text::{font, FontArg};", &here("cli::display")),
+        [here("cli::text::font"), here("cli::text::FontArg")]
+    );
+    assert_eq!(
+        paths_named(
+            "    #[arg(value_parser = super::super::x::p)] crate::{a::B, c::{d::E}}",
+            &here("m::n::o")
+        ),
+        [here("m::x::p"), here("a::B"), here("c::d::E")]
+    );
+    assert_eq!(paths_named("let x = foo::crate_like::y; self::z::w()", &here("q")), [here("q::z::w")]);
+    let graph: std::collections::BTreeMap<String, BTreeSet<String>> =
+        [("a.rs", &["b.rs"][..]), ("b.rs", &["c.rs"]), ("c.rs", &["a.rs"]), ("d.rs", &["a.rs"])]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.iter().map(|s| (*s).to_owned()).collect()))
+            .collect();
+    assert_eq!(circles(&graph), [vec!["a.rs".to_owned(), "b.rs".into(), "c.rs".into()]]);
+}

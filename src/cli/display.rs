@@ -2,10 +2,32 @@
 
 use std::time::Duration;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 
-use super::text::{font, FontArg};
 use eslmatrix::driver::{DisplaySpec, DisplaySpecError, Intensity, Wiring};
+use eslmatrix::render::Font;
+
+/// The font names, the same on the command line and in the config's `font` key.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FontArg {
+    /// 8×8 glyphs, fixed width (the older name `fixed8` works too).
+    #[value(alias = "fixed8")]
+    Fixed,
+    /// 8-px glyphs with blank columns trimmed (luma's `proportional`; the older `proportional8`).
+    #[value(alias = "proportional8")]
+    Proportional,
+    /// A small font, at most 6 px tall.
+    Small,
+}
+
+/// The renderer's font for a `--font` value.
+pub fn font(f: FontArg) -> Font {
+    match f {
+        FontArg::Fixed => Font::Fixed8,
+        FontArg::Proportional => Font::Proportional8,
+        FontArg::Small => Font::Small,
+    }
+}
 
 /// How the modules are laid out and wired. luma.led_matrix's options are accepted under
 /// their own names and mean exactly what they mean there.

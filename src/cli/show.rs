@@ -5,9 +5,8 @@
 
 use clap::Args;
 
-use super::display::DisplayArgs;
+use super::display::{font, DisplayArgs, FontArg};
 use super::run::{init_logs, stop_signal};
-use super::text::{font, FontArg};
 use super::with_output;
 use super::{block_on, CliError, OutputArgs, Threads};
 use eslmatrix::app::link::{DEFAULT_PASSWORD, DEFAULT_PORT, LOCAL_HOST};

@@ -4,23 +4,11 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
 
-use super::display::DisplayArgs;
+use super::display::{font, DisplayArgs, FontArg};
 use super::with_output;
 use super::{CliError, OutputArgs};
 use eslmatrix::backend::{BackendSpec, Output, OutputSpec};
-use eslmatrix::render::{self, Align, Font, Frame, Scroll, Speed};
-
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FontArg {
-    /// 8×8 glyphs, fixed width (the older name `fixed8` works too).
-    #[value(alias = "fixed8")]
-    Fixed,
-    /// 8-px glyphs with blank columns trimmed (luma's `proportional`; the older `proportional8`).
-    #[value(alias = "proportional8")]
-    Proportional,
-    /// A small font, at most 6 px tall.
-    Small,
-}
+use eslmatrix::render::{self, Align, Frame, Scroll, Speed};
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AlignArg {
@@ -76,14 +64,6 @@ pub struct TextArgs {
     pub display: DisplayArgs,
     #[command(flatten)]
     pub output: OutputArgs,
-}
-
-pub fn font(f: FontArg) -> Font {
-    match f {
-        FontArg::Fixed => Font::Fixed8,
-        FontArg::Proportional => Font::Proportional8,
-        FontArg::Small => Font::Small,
-    }
 }
 
 pub fn run(a: TextArgs) -> Result<(), CliError> {
