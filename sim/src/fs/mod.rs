@@ -16,6 +16,7 @@ pub mod acl;
 pub mod bus;
 pub mod command;
 mod connection;
+mod dialer;
 pub mod event;
 pub mod fault;
 pub mod filter;

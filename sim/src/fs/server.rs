@@ -17,12 +17,12 @@ use tokio::time::{interval_at, sleep, sleep_until, timeout, Instant, MissedTickB
 
 use super::acl::Cidr;
 use super::connection;
+use super::dialer;
 use super::fault::{Fault, FaultControl};
 use super::http::httapi::{self, HttapiConfig};
 use super::http::{self, HttpConfig};
 use super::limits::Limits;
 use super::listeners::Hub;
-use super::outbound;
 use super::pbx::socket_app::SocketRequest;
 use super::pbx::{ApiOutput, Pbx, PbxConfig};
 use super::shared::{Control, Shared};
@@ -313,7 +313,7 @@ async fn accept_loop(
             Some(_) = conns.join_next(), if !conns.is_empty() => {}
             Some(request) = sockets.recv() => {
                 dialed += 1;
-                conns.spawn(outbound::dial(request, dialed, shared.clone()));
+                conns.spawn(dialer::dial(request, dialed, shared.clone()));
             }
             fault = faults.recv() => {
                 if let Ok((_, Fault::Restart { down_ms })) = fault {
