@@ -11,3 +11,4 @@ pub mod render;
 pub mod scene;
 pub mod status;
 pub mod tools;
+pub mod tui;

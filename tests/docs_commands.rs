@@ -236,7 +236,7 @@ fn plan(block: &Block, line: &str, mock_port: Option<u16>) -> Result<Plan, Strin
         args.extend(["--seconds".into(), "2".into()]);
     }
     if let Some(port) = mock_port {
-        if sub == "run" && flag_value(&args, &["--server"]).is_some() {
+        if (sub == "run" || sub == "calls") && flag_value(&args, &["--server"]).is_some() {
             set_flag(&mut args, &["--server"], &format!("127.0.0.1:{port}"));
         }
         if sub == "show" {

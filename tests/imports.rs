@@ -16,7 +16,8 @@ const MAY_IMPORT: &[(&str, &[&str])] = &[
     ("driver", &["render"]),
     ("backend", &["driver", "render"]),
     ("tools", &["backend", "driver", "render"]),
-    ("app", &["backend", "driver", "render", "scene", "status"]),
+    ("tui", &["scene", "status"]),
+    ("app", &["backend", "driver", "render", "scene", "status", "tui"]),
     ("config", &["app", "backend", "driver", "render", "scene"]),
 ];
 
@@ -26,7 +27,8 @@ const CRATE_OWNERS: &[(&str, &[&str])] = &[
     ("clap", &["cli"]),
     ("eslmatrix_sim", &["backend", "cli"]),
     ("minifb", &["backend"]),
-    ("crossterm", &["backend"]),
+    ("crossterm", &["backend", "tui"]),
+    ("ratatui", &["tui"]),
     ("toml", &["config"]),
 ];
 

@@ -6,6 +6,8 @@ mod link_support;
 mod story;
 
 mod backends;
+mod calls_tmux;
+mod calls_view;
 mod cli;
 mod daemon_cli;
 mod daemon_hil;

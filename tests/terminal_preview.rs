@@ -8,19 +8,20 @@ use std::time::{Duration, Instant};
 
 use eslmatrix_sim::fs::{MockConfig, MockFreeSwitch};
 
-/// One tmux server per test (its own socket), killed when the test ends.
-struct Pane {
+/// One tmux server per test (its own socket), killed when the test ends (tests/calls_tmux.rs
+/// drives its pane too).
+pub(crate) struct Pane {
     socket: String,
 }
 
 impl Pane {
-    fn new(name: &str, cols: u16, rows: u16) -> Pane {
+    pub(crate) fn new(name: &str, cols: u16, rows: u16) -> Pane {
         let pane = Pane { socket: format!("eslmatrix-test-{name}-{}", std::process::id()) };
         pane.tmux(&["new-session", "-d", "-x", &cols.to_string(), "-y", &rows.to_string(), "sh"]);
         pane
     }
 
-    fn tmux(&self, args: &[&str]) -> String {
+    pub(crate) fn tmux(&self, args: &[&str]) -> String {
         let out = Command::new("tmux")
             .args(["-L", &self.socket, "-f", "/dev/null"])
             .args(args)
@@ -34,13 +35,13 @@ impl Pane {
     }
 
     /// Types a command line into the pane's shell.
-    fn type_line(&self, line: &str) {
+    pub(crate) fn type_line(&self, line: &str) {
         self.tmux(&["send-keys", "-l", line]);
         self.tmux(&["send-keys", "Enter"]);
     }
 
     /// The pane's text, trailing blank lines removed.
-    fn screen(&self) -> Vec<String> {
+    pub(crate) fn screen(&self) -> Vec<String> {
         let text = self.tmux(&["capture-pane", "-p"]);
         let mut lines: Vec<String> = text.lines().map(|l| l.trim_end().to_owned()).collect();
         while lines.last().is_some_and(std::string::String::is_empty) {
@@ -49,12 +50,12 @@ impl Pane {
         lines
     }
 
-    fn cursor_visible(&self) -> bool {
+    pub(crate) fn cursor_visible(&self) -> bool {
         self.tmux(&["display-message", "-p", "#{cursor_flag}"]).trim() == "1"
     }
 
     /// Waits until `done` holds for the screen (the program runs in real time).
-    fn wait_for(&self, what: &str, done: impl Fn(&[String]) -> bool) -> Vec<String> {
+    pub(crate) fn wait_for(&self, what: &str, done: impl Fn(&[String]) -> bool) -> Vec<String> {
         let start = Instant::now();
         loop {
             let screen = self.screen();

@@ -8,6 +8,7 @@
 //! * the player owns the `Scene` and the `Output`; it sleeps until the scene's next change,
 //!   the scroll clock, or an update arrives.
 
+pub mod calls;
 pub mod daemon;
 pub mod link;
 pub mod player;

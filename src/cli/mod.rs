@@ -2,6 +2,7 @@
 //! are. It belongs to the binary; nothing in the library imports it. Usage and input errors
 //! exit with code 2 and one line naming the problem; nothing here panics on input.
 
+pub mod calls;
 pub mod demo;
 pub mod display;
 pub mod image;
@@ -33,6 +34,9 @@ pub struct Cli {
 pub enum Command {
     /// The whole system at once: a mock FreeSWITCH playing a demo, and the daemon showing it.
     Demo(demo::DemoArgs),
+    /// Live calls in the terminal, in the spirit of sngrep, over the Event Socket: who calls
+    /// whom, in which state, since when, and why the recent ones ended.
+    Calls(calls::CallsArgs),
     /// The daemon: FreeSWITCH status on the display, from a config file.
     Run(run::RunArgs),
     /// Run one API command and scroll its output (the original Python script).
@@ -178,6 +182,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::MockFs(a) => mock_fs::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Run(a) => run::run(a),
+        Command::Calls(a) => calls::run(a),
         Command::Show(a) => show::run(a),
         Command::Selftest(a) => selftest::run(a),
         Command::Wiring(a) => wiring::run(a),

@@ -95,31 +95,43 @@ pub fn parse_host_port(s: &str, default_port: u16) -> Result<(String, u16), Stri
 
 /// The configuration the flags describe: the file (if any), then the flags over it.
 pub fn config(a: &RunArgs) -> Result<Config, CliError> {
-    let env = std::env::var(PASSWORD_ENV).ok();
     let display = a.look.over(a.display.spec());
-    let mut config = match &a.config {
+    let mut config = load_config(a.config.as_deref(), a.server.as_deref(), &display)?;
+    let daemon = &mut config.daemon;
+    if let Some(speed) = a.speed {
+        daemon.player.speed = speed;
+    }
+    if let Some(spi_speed) = a.output.spi_speed_hz {
+        config.spi_speed = spi_speed;
+    }
+    Ok(config)
+}
+
+/// The config file (or the defaults without one) with `display` over its display section
+/// and `--server` (one server instead of the file's list): what `run` and `calls` share.
+pub fn load_config(
+    path: Option<&std::path::Path>,
+    server: Option<&str>,
+    display: &eslmatrix::driver::DisplaySpec,
+) -> Result<Config, CliError> {
+    let env = std::env::var(PASSWORD_ENV).ok();
+    let mut config = match path {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| CliError::usage(format!("cannot read config {}: {e}", path.display())))?;
-            Config::parse_with_overrides(&text, env.as_deref(), &display)
+            Config::parse_with_overrides(&text, env.as_deref(), display)
                 .map_err(|ConfigError(e)| CliError::usage(format!("{}: {e}", path.display())))?
         }
-        None => Config::defaults(env.as_deref(), &display).map_err(|ConfigError(e)| CliError::usage(e))?,
+        None => Config::defaults(env.as_deref(), display).map_err(|ConfigError(e)| CliError::usage(e))?,
     };
     let daemon = &mut config.daemon;
-    if let Some(spec) = &a.server {
+    if let Some(spec) = server {
         let (host, port) =
             parse_host_port(spec, DEFAULT_PORT).map_err(|e| CliError::usage(format!("--server {e}")))?;
         let password = daemon.servers.first().map(|s| s.password.clone()).unwrap_or_default();
         let multiple_registrations = daemon.servers.first().is_some_and(|s| s.multiple_registrations);
         daemon.servers =
             vec![ServerConfig { name: host.clone(), host, port, password, multiple_registrations }];
-    }
-    if let Some(speed) = a.speed {
-        daemon.player.speed = speed;
-    }
-    if let Some(spi_speed) = a.output.spi_speed_hz {
-        config.spi_speed = spi_speed;
     }
     Ok(config)
 }

@@ -593,6 +593,13 @@ impl Scene {
     }
 }
 
+/// A link's state in the LEDs' words with its age (`LINK UP`, `CONNECTING`, `NO LINK 2m`,
+/// `AUTH FAILED`…), for views beside the LEDs (the call view's status line) that must not
+/// spell them differently.
+pub fn link_words(link: &LinkView) -> String {
+    link_text(link, Duration::ZERO).map_or_else(|| link_word(link).to_owned(), |(text, _, _)| text)
+}
+
 /// The words for a link state, without the age.
 fn link_word(link: &LinkView) -> &'static str {
     match link {

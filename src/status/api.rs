@@ -349,8 +349,10 @@ pub fn parse_registrations_json(body: &str) -> Result<RegistrationList, ParseErr
     })
 }
 
-/// One live channel from `show channels as json`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// One live channel from `show channels as json`. Besides what the counts need (IDs and
+/// name), the columns the call view (`eslmatrix calls`) shows after a rebuild; FreeSWITCH
+/// prints every column as a string, empty when unset.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct ChannelRow {
     /// The channel's Unique-ID.
     pub uuid: String,
@@ -361,6 +363,27 @@ pub struct ChannelRow {
     /// The channel name (`sofia/internal/1001@…`, `loopback/1000-b`).
     #[serde(default)]
     pub name: String,
+    /// `inbound` or `outbound`.
+    #[serde(default)]
+    pub direction: String,
+    /// When the channel was created, in seconds since the epoch.
+    #[serde(default)]
+    pub created_epoch: String,
+    /// Caller-ID name.
+    #[serde(default)]
+    pub cid_name: String,
+    /// Caller-ID number.
+    #[serde(default)]
+    pub cid_num: String,
+    /// The dialled number.
+    #[serde(default)]
+    pub dest: String,
+    /// `RINGING`, `EARLY`, `ACTIVE`, `HELD`… (`switch_channel_callstate2str`).
+    #[serde(default)]
+    pub callstate: String,
+    /// The codec read, once media is up.
+    #[serde(default)]
+    pub read_codec: String,
 }
 
 impl ChannelRow {

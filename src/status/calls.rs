@@ -105,15 +105,7 @@ impl CallOutcome {
         } else {
             Duration::ZERO
         };
-        let reported = ev
-            .value("variable_sip_term_status")
-            .and_then(|s| s.parse::<u16>().ok())
-            .or_else(|| {
-                let v = ev.value("variable_proto_specific_hangup_cause")?;
-                v.strip_prefix("sip:")?.parse::<u16>().ok()
-            })
-            .filter(|c| (100..700).contains(c));
-        let sip_status = reported.or_else(|| sip::sip_for_cause_listed(&cause));
+        let sip_status = sip_status_of(ev, &cause);
         let reason = match sip_status {
             Some(code) if code >= 300 => SipStatus(code).to_string(),
             _ if answered => clock(duration),
@@ -143,6 +135,19 @@ impl CallOutcome {
         };
         format!("{}: {}", who.label(), self.reason)
     }
+}
+
+/// The final SIP status of a hang-up: `variable_sip_term_status`, else
+/// `variable_proto_specific_hangup_cause` (`sip:486`), else the cause table's listed mapping.
+pub(crate) fn sip_status_of(ev: &impl Headers, cause: &str) -> Option<u16> {
+    ev.value("variable_sip_term_status")
+        .and_then(|s| s.parse::<u16>().ok())
+        .or_else(|| {
+            let v = ev.value("variable_proto_specific_hangup_cause")?;
+            v.strip_prefix("sip:")?.parse::<u16>().ok()
+        })
+        .filter(|c| (100..700).contains(c))
+        .or_else(|| sip::sip_for_cause_listed(cause))
 }
 
 fn micros(ev: &impl Headers, name: &str) -> Option<u64> {

@@ -139,7 +139,12 @@ impl Truth {
             channel_list: Some(
                 self.channels
                     .iter()
-                    .map(|(u, c)| ChannelRow { uuid: u.clone(), call_uuid: c.clone(), name: String::new() })
+                    .map(|(u, c)| ChannelRow {
+                        uuid: u.clone(),
+                        call_uuid: c.clone(),
+                        name: String::new(),
+                        ..ChannelRow::default()
+                    })
                     .collect(),
             ),
             registrations: Some(RegistrationList { total: rows.len() as u64, rows }),

@@ -512,7 +512,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn row(uuid: &str, call: &str) -> ChannelRow {
-        ChannelRow { uuid: uuid.into(), call_uuid: call.into(), name: String::new() }
+        ChannelRow { uuid: uuid.into(), call_uuid: call.into(), name: String::new(), ..ChannelRow::default() }
     }
 
     #[test]
@@ -604,10 +604,30 @@ mod tests {
         assert_eq!(counts(&c), (Some(1), Some(4)), "loopback");
         // A listing says the same.
         let rows = [
-            ChannelRow { uuid: "la".into(), call_uuid: "la".into(), name: "sofia/internal/1001@x".into() },
-            ChannelRow { uuid: "lpa".into(), call_uuid: "la".into(), name: "loopback/1000-a".into() },
-            ChannelRow { uuid: "lpb".into(), call_uuid: "lpb".into(), name: "loopback/1000-b".into() },
-            ChannelRow { uuid: "lb".into(), call_uuid: "lpb".into(), name: "sofia/internal/1000@y".into() },
+            ChannelRow {
+                uuid: "la".into(),
+                call_uuid: "la".into(),
+                name: "sofia/internal/1001@x".into(),
+                ..ChannelRow::default()
+            },
+            ChannelRow {
+                uuid: "lpa".into(),
+                call_uuid: "la".into(),
+                name: "loopback/1000-a".into(),
+                ..ChannelRow::default()
+            },
+            ChannelRow {
+                uuid: "lpb".into(),
+                call_uuid: "lpb".into(),
+                name: "loopback/1000-b".into(),
+                ..ChannelRow::default()
+            },
+            ChannelRow {
+                uuid: "lb".into(),
+                call_uuid: "lpb".into(),
+                name: "sofia/internal/1000@y".into(),
+                ..ChannelRow::default()
+            },
         ];
         let mut listed = ChannelSet::default();
         listed.apply_refresh(Some(&rows), None, None);

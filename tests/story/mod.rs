@@ -351,7 +351,7 @@ impl Played {
     }
 }
 
-async fn checkpoints() {
+pub async fn checkpoints() {
     loop {
         sleep(CHECKPOINT).await;
         let _ = tokio::task::spawn_blocking(|| std::thread::sleep(LANDING)).await;

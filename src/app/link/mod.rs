@@ -31,7 +31,8 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tracing::{info, warn, Instrument};
 
-use crate::status::{LinkState, Notice, PbxStatus, RefreshCommand, StatusView};
+use crate::status::api::ChannelRow;
+use crate::status::{HeaderMap, Headers, LinkState, Notice, PbxStatus, RefreshCommand, StatusView};
 
 use backoff::Backoff;
 pub use esl_headers::EslHeaders;
@@ -122,6 +123,24 @@ pub struct LinkChannels {
     pub notices: mpsc::Sender<Notice>,
 }
 
+/// What a link hands the call view (`eslmatrix calls`) besides its [`StatusView`]: the
+/// channel events as they come, and the listing of every rebuild, so the view follows the
+/// calls one by one with the daemon's reconnects and rebuilds.
+#[derive(Debug, Clone)]
+pub enum CallFeed {
+    /// A channel event (CHANNEL_* or CODEC).
+    Event(HeaderMap),
+    /// A rebuild starts: calls created from here on are newer than its listing.
+    Rebuilding,
+    /// The rebuild's `show channels as json`.
+    Rebuilt(Vec<ChannelRow>),
+}
+
+/// How many feed items may wait for the call view. A link never waits for it: an item
+/// beyond this is dropped and the link rebuilds at once, so the view is right again from
+/// the rebuild's listing.
+pub const CALL_FEED_QUEUE: usize = 4096;
+
 /// What a link did, returned when it stops: for logs, tests and benchmarks.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LinkStats {
@@ -171,6 +190,19 @@ pub async fn supervise(
     server: ServerConfig,
     opts: LinkOptions,
     out: LinkChannels,
+    stop: watch::Receiver<bool>,
+) -> LinkStats {
+    supervise_feeding(index, server, opts, out, None, stop).await
+}
+
+/// [`supervise`], also feeding `calls` (the call view) every channel event and rebuild,
+/// with the events only the call view reads subscribed too.
+pub async fn supervise_feeding(
+    index: usize,
+    server: ServerConfig,
+    opts: LinkOptions,
+    out: LinkChannels,
+    calls: Option<mpsc::Sender<CallFeed>>,
     mut stop: watch::Receiver<bool>,
 ) -> LinkStats {
     // The password stays out of the span: only name and address label the logs.
@@ -191,6 +223,8 @@ pub async fn supervise(
         advised_multiple: false,
         unreadable_kinds: Vec::new(),
         skip_listings: Vec::new(),
+        calls,
+        calls_behind: false,
     };
     link.run(backoff, &mut stop).instrument(span).await
 }
@@ -231,6 +265,10 @@ struct Link {
     /// asks for that listing again, so a big PBX cannot cause a reconnect loop, while one
     /// network blip does not cost the listing for good.
     skip_listings: Vec<RefreshCommand>,
+    /// The call view's feed, when one runs.
+    calls: Option<mpsc::Sender<CallFeed>>,
+    /// The feed dropped an item: the session rebuilds at once.
+    calls_behind: bool,
 }
 
 impl Link {
@@ -333,8 +371,27 @@ impl Link {
 
     fn on_event(&mut self, event: &freeswitch_esl_tokio::EslEvent, now: Instant) {
         self.stats.events += 1;
-        if let Some(notice) = self.pbx.apply_event(&EslHeaders(event), now) {
+        let headers = EslHeaders(event);
+        if let Some(notice) = self.pbx.apply_event(&headers, now) {
             self.notify(notice);
+        }
+        if self.calls.is_some()
+            && headers.value("Event-Name").is_some_and(|n| n.starts_with("CHANNEL_") || n == "CODEC")
+        {
+            let mut copy = HeaderMap::new();
+            for (name, value) in event.headers() {
+                copy.push(name, value);
+            }
+            self.feed_calls(CallFeed::Event(copy));
+        }
+    }
+
+    /// Hands the call view an item without ever waiting for it.
+    fn feed_calls(&mut self, item: CallFeed) {
+        if let Some(feed) = &self.calls {
+            if feed.try_send(item).is_err() && !feed.is_closed() {
+                self.calls_behind = true;
+            }
         }
     }
 

@@ -11,7 +11,7 @@ use tokio::time::{sleep_until, timeout, Instant};
 use tracing::{debug, info, warn};
 
 use super::reconcile::{Cause, Figures, Schedule};
-use super::{stop_requested, Link, LinkOptions, ServerConfig, VIEW_TICK};
+use super::{stop_requested, CallFeed, Link, LinkOptions, ServerConfig, VIEW_TICK};
 use crate::status::{LinkState, RefreshCommand, RefreshResult};
 
 /// The event types the status model reads.
@@ -23,6 +23,18 @@ pub(super) const EVENTS: [EslEventType; 7] = [
     EslEventType::ChannelUnbridge,
     EslEventType::ChannelHangupComplete,
     EslEventType::Shutdown,
+];
+
+/// The events only the call view reads (`eslmatrix calls`): a link that feeds one subscribes
+/// to these too, so the daemon alone pays nothing for them.
+pub(super) const CALL_VIEW_EVENTS: [EslEventType; 7] = [
+    EslEventType::ChannelProgress,
+    EslEventType::ChannelProgressMedia,
+    EslEventType::ChannelCallstate,
+    EslEventType::ChannelHold,
+    EslEventType::ChannelUnhold,
+    EslEventType::ChannelHangup,
+    EslEventType::Codec,
 ];
 
 /// CUSTOM subclasses the status model reads; `CUSTOM` alone would deliver none of them.
@@ -118,9 +130,11 @@ pub(super) async fn connect(server: &ServerConfig, opts: &LinkOptions) -> Result
     }
 }
 
-/// The subscription every session makes.
-pub(super) fn subscription() -> Result<EventSubscription, EventSubscriptionError> {
-    EventSubscription::new(EventFormat::Plain).events(EVENTS).custom_subclasses(SUBCLASSES)
+/// The subscription every session makes; `call_view` adds [`CALL_VIEW_EVENTS`].
+pub(super) fn subscription(call_view: bool) -> Result<EventSubscription, EventSubscriptionError> {
+    let sub = EventSubscription::new(EventFormat::Plain).events(EVENTS);
+    let sub = if call_view { sub.events(CALL_VIEW_EVENTS) } else { sub };
+    sub.custom_subclasses(SUBCLASSES)
 }
 
 /// Runs one session to its end and says how it ended. The connection is closed on return.
@@ -150,7 +164,7 @@ async fn follow(
     stop: &mut watch::Receiver<bool>,
     lost_seen: &mut u64,
 ) -> Result<(), Ended> {
-    let sub = subscription().map_err(|e| (format!("bad subscription: {e}"), false))?;
+    let sub = subscription(link.calls.is_some()).map_err(|e| (format!("bad subscription: {e}"), false))?;
     tokio::select! {
         () = stop_requested(stop) => return Ok(()),
         r = client.apply_subscription(&sub) => r.map_err(|e| (format!("subscribe failed: {}", one_line(&e.to_string())), false))?,
@@ -160,6 +174,7 @@ async fn follow(
     link.pbx.set_link(LinkState::Up);
     // Events from here on may or may not be in the rebuild's answers; the model merges both.
     link.pbx.begin_refresh();
+    link.feed_calls(CallFeed::Rebuilding);
     let mut now = Instant::now();
     link.pbx.heard(now);
     link.publish(now);
@@ -187,10 +202,13 @@ async fn follow(
             if due {
                 needs_rebuild = false;
                 link.pbx.begin_refresh();
+                link.feed_calls(CallFeed::Rebuilding);
                 refresh.set(rebuild(client.clone(), skipped(&link.skip_listings)));
                 refreshing = true;
             }
         }
+        // The call view fell behind and lost an event: only a rebuild puts it right.
+        needs_rebuild |= std::mem::take(&mut link.calls_behind);
         let mut wake = now + VIEW_TICK;
         if !dead_after.is_zero() {
             wake = wake.min(last_seen + dead_after);
@@ -221,6 +239,9 @@ async fn follow(
                 now = Instant::now();
                 let before = Figures::of(&link.pbx);
                 link.pbx.apply_refresh(&result, now);
+                if let Some(rows) = &result.channel_list {
+                    link.feed_calls(CallFeed::Rebuilt(rows.clone()));
+                }
                 link.stats.refreshes += 1;
                 last_seen = now;
                 link.publish(now);
@@ -485,6 +506,8 @@ mod tests {
             advised_multiple: false,
             unreadable_kinds: Vec::new(),
             skip_listings: Vec::new(),
+            calls: None,
+            calls_behind: false,
         };
         let (stop_tx, mut stop) = watch::channel(false);
         let mut lost_seen = 0;
@@ -511,7 +534,7 @@ mod tests {
 
     #[test]
     fn subscription_names_every_event_and_subclass_with_custom_last() {
-        let sub = subscription().expect("constant subscription is valid");
+        let sub = subscription(false).expect("constant subscription is valid");
         let text = sub.to_event_string().expect("non-empty");
         let (types, subclasses) = text.split_once("CUSTOM").expect("CUSTOM present");
         for name in [
@@ -527,6 +550,18 @@ mod tests {
         }
         let subs: Vec<&str> = subclasses.split_whitespace().collect();
         assert_eq!(subs, SUBCLASSES);
+    }
+
+    #[test]
+    fn the_call_view_subscribes_to_progress_hold_and_codec_too() {
+        let plain = subscription(false).unwrap().to_event_string().unwrap();
+        let calls = subscription(true).unwrap().to_event_string().unwrap();
+        for name in ["CHANNEL_PROGRESS_MEDIA", "CHANNEL_HOLD", "CHANNEL_UNHOLD", "CHANNEL_CALLSTATE", "CODEC"]
+        {
+            assert!(!plain.split_whitespace().any(|t| t == name), "the daemon alone skips {name}");
+            assert!(calls.split_whitespace().any(|t| t == name), "{name} missing from {calls}");
+        }
+        assert!(calls.ends_with(SUBCLASSES.join(" ").as_str()), "CUSTOM's subclasses stay last: {calls}");
     }
 
     #[test]

@@ -1,0 +1,222 @@
+//! `eslmatrix calls`: the call view's loop. One supervised link per server, as the daemon
+//! runs them (same reconnects, rebuilds and timings), each also feeding its channel events
+//! and rebuild listings into that server's [`CallTable`]; the screen is drawn again when a
+//! feed or a key changed something, and on every seconds tick (durations count, ended calls
+//! expire, link states age).
+//!
+//! The loop reaches the terminal only through [`Surface`] and reads keys from any stream,
+//! so tests run it on ratatui's `TestBackend` under paused time.
+
+use std::future::Future;
+use std::io;
+use std::task::Poll;
+use std::time::Duration;
+
+use futures_util::{Stream, StreamExt};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+use tokio::time::{Instant, MissedTickBehavior};
+
+use super::link::{self, CallFeed, LinkChannels, LinkOptions, LinkStats, ServerConfig, CALL_FEED_QUEUE};
+use crate::status::call_table::CallTable;
+use crate::status::{PbxStatus, StatusView};
+use crate::tui::calls::ServerCalls;
+use crate::tui::{Action, Key, Screen, Surface, Ui};
+
+/// What the call view runs with; the config file and the flags build it.
+#[derive(Debug, Clone)]
+pub struct CallsSettings {
+    /// At least one server.
+    pub servers: Vec<ServerConfig>,
+    /// Supervision timings, the same for every server.
+    pub link: LinkOptions,
+    /// How long ended calls stay on screen.
+    pub keep_ended: Duration,
+}
+
+/// Feed items applied between two pictures at most, so a flood still redraws.
+const FEED_BATCH: usize = 1024;
+/// How long links get to close their sockets after the view ends.
+const LINK_STOP_GRACE: Duration = Duration::from_secs(2);
+
+struct Server {
+    status: watch::Receiver<StatusView>,
+    feed: mpsc::Receiver<CallFeed>,
+    table: CallTable,
+}
+
+fn apply(table: &mut CallTable, item: CallFeed, now: Instant) -> bool {
+    match item {
+        CallFeed::Event(headers) => table.apply_event(&headers, now),
+        CallFeed::Rebuilding => {
+            table.begin_rebuild();
+            false
+        }
+        CallFeed::Rebuilt(rows) => {
+            let epoch =
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+            table.rebuild(&rows, now, epoch);
+            true
+        }
+    }
+}
+
+/// The next feed item of any server, with the server's index; `None` once every feed closed.
+async fn next_feed(servers: &mut [Server]) -> Option<(usize, CallFeed)> {
+    std::future::poll_fn(|cx| {
+        let mut open = false;
+        for (i, s) in servers.iter_mut().enumerate() {
+            match s.feed.poll_recv(cx) {
+                Poll::Ready(Some(item)) => return Poll::Ready(Some((i, item))),
+                Poll::Ready(None) => {}
+                Poll::Pending => open = true,
+            }
+        }
+        if open {
+            Poll::Pending
+        } else {
+            Poll::Ready(None)
+        }
+    })
+    .await
+}
+
+/// Runs the view on `surface` until a quit key, `shutdown`, or the end of `keys` and
+/// `shutdown` both; then stops the links and returns what each did. A drawing error ends
+/// the view with that error.
+pub async fn run(
+    settings: &CallsSettings,
+    surface: &mut impl Surface,
+    mut keys: impl Stream<Item = Key> + Unpin,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<Vec<LinkStats>> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut links = JoinSet::new();
+    let mut servers = Vec::new();
+    // The daemon's notices are of no use here; the queue only has to exist (a link drops
+    // and counts what it cannot queue, never waits).
+    let (notices, _notices) = mpsc::channel(1);
+    let now = Instant::now();
+    for (index, server) in settings.servers.iter().enumerate() {
+        let (status_tx, status_rx) = watch::channel(PbxStatus::new(&server.name).view(now));
+        let (feed_tx, feed_rx) = mpsc::channel(CALL_FEED_QUEUE);
+        let out = LinkChannels { status: status_tx, notices: notices.clone() };
+        links.spawn(link::supervise_feeding(
+            index,
+            server.clone(),
+            settings.link.clone(),
+            out,
+            Some(feed_tx),
+            stop_rx.clone(),
+        ));
+        servers.push(Server { status: status_rx, feed: feed_rx, table: CallTable::new(settings.keep_ended) });
+    }
+    drop(notices);
+    let mut ui = Ui::default();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    tokio::pin!(shutdown);
+    let mut keys_open = true;
+    let result = loop {
+        let dirty = tokio::select! {
+            () = &mut shutdown => break Ok(()),
+            _ = tick.tick() => {
+                let now = Instant::now();
+                for s in &mut servers {
+                    s.table.expire(now);
+                }
+                true
+            }
+            key = keys.next(), if keys_open => {
+                if let Some(key) = key {
+                    let rows: usize = servers.iter().map(|s| s.table.live() + s.table.ended()).sum();
+                    match ui.handle(key, rows) {
+                        Action::Quit => break Ok(()),
+                        Action::Redraw => true,
+                        Action::None => false,
+                    }
+                } else {
+                    keys_open = false;
+                    false
+                }
+            }
+            item = next_feed(&mut servers) => match item {
+                Some((i, item)) => {
+                    let now = Instant::now();
+                    let mut changed = apply(&mut servers[i].table, item, now);
+                    for _ in 0..FEED_BATCH {
+                        let Ok(more) = servers[i].feed.try_recv() else { break };
+                        changed |= apply(&mut servers[i].table, more, now);
+                    }
+                    changed
+                }
+                None => false,
+            },
+        };
+        if dirty {
+            let views: Vec<StatusView> = servers.iter().map(|s| s.status.borrow().clone()).collect();
+            let screen = Screen {
+                servers: servers
+                    .iter()
+                    .zip(&views)
+                    .map(|(s, status)| ServerCalls { status, calls: &s.table })
+                    .collect(),
+                ui: &ui,
+                now: Instant::now(),
+            };
+            if let Err(e) = surface.show(&screen) {
+                break Err(e);
+            }
+        }
+    };
+    let _ = stop_tx.send(true);
+    let mut stats = Vec::new();
+    let _ = tokio::time::timeout(LINK_STOP_GRACE, async {
+        while let Some(done) = links.join_next().await {
+            if let Ok(s) = done {
+                stats.push(s);
+            }
+        }
+    })
+    .await;
+    result.map(|()| stats)
+}
+
+/// Whether every server's link is up and its figures rebuilt: the list then shows the
+/// server's truth, not a guess.
+fn settled(screen: &Screen<'_>) -> bool {
+    screen.servers.iter().all(|s| s.status.link == crate::status::LinkView::Up && !s.status.stale)
+}
+
+/// A surface that also says when the screen it drew was [`settled`].
+struct Settling<'s, S> {
+    inner: &'s mut S,
+    settled: watch::Sender<bool>,
+}
+
+impl<S: Surface> Surface for Settling<'_, S> {
+    fn show(&mut self, screen: &Screen<'_>) -> io::Result<()> {
+        self.inner.show(screen)?;
+        if settled(screen) {
+            self.settled.send_replace(true);
+        }
+        Ok(())
+    }
+}
+
+/// Runs the view on `surface` without keys until every link is up and rebuilt and the list
+/// drawn from it, or `limit` passes (the picture then says what the links are doing), and
+/// returns the links' stats: `eslmatrix calls` when stdout is not a terminal prints that
+/// one picture.
+pub async fn run_once(
+    settings: &CallsSettings,
+    surface: &mut impl Surface,
+    limit: Duration,
+) -> io::Result<Vec<LinkStats>> {
+    let (tx, mut rx) = watch::channel(false);
+    let mut settling = Settling { inner: surface, settled: tx };
+    let until = async move {
+        let _ = tokio::time::timeout(limit, rx.wait_for(|s| *s)).await;
+    };
+    run(settings, &mut settling, futures_util::stream::pending(), until).await
+}

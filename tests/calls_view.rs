@@ -1,0 +1,199 @@
+//! The call view (`eslmatrix calls`) as a person sees it: `app::calls::run` against the mock
+//! FreeSWITCH, drawing on ratatui's TestBackend under paused tokio time. Calls are driven
+//! through the mock's `Pbx` handle as the HIL stories drive them; each screen is an insta
+//! snapshot in golden/calls/ (regenerate with `INSTA_UPDATE=always`, review with `cargo
+//! insta review`).
+//!
+//! Actions happen at half seconds after the view starts and screens are read a fifth of a
+//! second after a tick, so a few milliseconds of loopback delay never change a duration.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use eslmatrix::app::calls::{self, CallsSettings};
+use eslmatrix::app::link::{LinkOptions, ServerConfig};
+use eslmatrix::tui::{Key, Screen, Surface};
+use eslmatrix_sim::fs::pbx::{Party, PbxConfig, Transport};
+use eslmatrix_sim::fs::{MockConfig, MockFreeSwitch};
+use ratatui::backend::TestBackend;
+use ratatui::style::Modifier;
+use ratatui::Terminal;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::{sleep_until, Instant};
+
+use crate::story::checkpoints;
+
+macro_rules! golden {
+    ($name:expr, $text:expr) => {
+        insta::with_settings!({snapshot_path => "../golden/calls", prepend_module_to_snapshot => false}, {
+            insta::assert_snapshot!($name, $text);
+        })
+    };
+}
+
+/// A TestBackend terminal the test reads while the view draws on it.
+#[derive(Clone)]
+struct Shared(Arc<Mutex<Terminal<TestBackend>>>);
+
+impl Shared {
+    fn new(cols: u16, rows: u16) -> Self {
+        Shared(Arc::new(Mutex::new(Terminal::new(TestBackend::new(cols, rows)).unwrap())))
+    }
+
+    /// The screen's text, one line per row, trailing blanks cut.
+    fn text(&self) -> String {
+        let term = self.0.lock().unwrap();
+        let buf = term.backend().buffer();
+        (0..buf.area.height)
+            .map(|y| {
+                let line: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
+                line.trim_end().to_owned()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Whether the cell at column 0 of the first row containing `needle` is dimmed.
+    fn dimmed(&self, needle: &str) -> bool {
+        let term = self.0.lock().unwrap();
+        let buf = term.backend().buffer();
+        (0..buf.area.height).any(|y| {
+            let line: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
+            line.contains(needle) && buf[(0, y)].modifier.contains(Modifier::DIM)
+        })
+    }
+
+    fn resize(&self, cols: u16, rows: u16) {
+        self.0.lock().unwrap().backend_mut().resize(cols, rows);
+    }
+}
+
+impl Surface for Shared {
+    fn show(&mut self, screen: &Screen<'_>) -> std::io::Result<()> {
+        self.0.lock().unwrap().show(screen)
+    }
+}
+
+fn settings(port: u16) -> CallsSettings {
+    let server = ServerConfig {
+        name: "pbx".into(),
+        host: "127.0.0.1".into(),
+        port,
+        password: "ClueCon".into(),
+        multiple_registrations: false,
+    };
+    CallsSettings {
+        servers: vec![server],
+        link: LinkOptions { jitter_seed: Some(42), ..LinkOptions::default() },
+        keep_ended: Duration::from_secs(30),
+    }
+}
+
+fn at(t0: Instant, secs: f64) -> Instant {
+    t0 + Duration::from_secs_f64(secs)
+}
+
+#[tokio::test(start_paused = true)]
+async fn calls_ring_answer_fail_and_end_on_screen() {
+    let mock =
+        MockConfig { pbx: PbxConfig { seed: Some(13), ..PbxConfig::default() }, ..MockConfig::default() };
+    let fs = MockFreeSwitch::start(mock).await.expect("mock starts");
+    let pbx = fs.pbx().clone();
+    pbx.register("1000", Transport::Udp, "Yealink SIP-T46S").unwrap();
+    pbx.register("1001", Transport::Wss, "SIP.js/0.21").unwrap();
+    pbx.register("1002", Transport::Udp, "Polycom VVX").unwrap();
+    let screen = Shared::new(80, 24);
+    let (key_tx, mut key_rx) = mpsc::channel::<Key>(8);
+    let keys = futures_util::stream::poll_fn(move |cx| key_rx.poll_recv(cx));
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let t0 = Instant::now();
+    let settings = settings(fs.addr().port());
+    let mut surface = screen.clone();
+    let view = calls::run(&settings, &mut surface, keys, async {
+        let _ = stop_rx.await;
+    });
+    let script = async {
+        sleep_until(at(t0, 1.2)).await;
+        golden!("calls_idle", screen.text());
+
+        sleep_until(at(t0, 1.5)).await;
+        let web = pbx.start_call("1001", "1000", Some("Web Visitor")).unwrap();
+        sleep_until(at(t0, 3.2)).await;
+        golden!("calls_ringing", screen.text());
+
+        sleep_until(at(t0, 3.5)).await;
+        pbx.answer(&web).unwrap();
+        sleep_until(at(t0, 4.5)).await;
+        let busy = pbx.start_call("1002", "1000", Some("Reception")).unwrap();
+        sleep_until(at(t0, 5.5)).await;
+        pbx.reject(&busy, 486).unwrap();
+        sleep_until(at(t0, 8.2)).await;
+        let text = screen.text();
+        golden!("calls_bridged_and_busy", text);
+        assert!(screen.dimmed("486 Busy Here"), "an ended call is dimmed:\n{text}");
+        assert!(!screen.dimmed("Web Visitor"), "a live call is not:\n{text}");
+
+        key_tx.send(Key::Char('s')).await.unwrap();
+        sleep_until(at(t0, 8.4)).await;
+        assert!(screen.text().contains("sort duration"), "{}", screen.text());
+
+        sleep_until(at(t0, 10.5)).await;
+        pbx.hangup(&web, Party::Caller).unwrap();
+        sleep_until(at(t0, 12.2)).await;
+        golden!("calls_all_ended", screen.text());
+
+        screen.resize(40, 10);
+        key_tx.send(Key::Resize).await.unwrap();
+        sleep_until(at(t0, 12.4)).await;
+        golden!("calls_narrow_40x10", screen.text());
+        screen.resize(20, 2);
+        key_tx.send(Key::Resize).await.unwrap();
+        sleep_until(at(t0, 12.6)).await;
+        golden!("calls_tiny_20x2", screen.text());
+        screen.resize(80, 24);
+
+        key_tx.send(Key::Char('?')).await.unwrap();
+        sleep_until(at(t0, 12.8)).await;
+        golden!("calls_help", screen.text());
+        key_tx.send(Key::Esc).await.unwrap();
+        sleep_until(at(t0, 13.0)).await;
+        assert!(!screen.text().contains("keys"), "Esc closes the help first");
+
+        sleep_until(at(t0, 41.2)).await;
+        assert!(
+            screen.text().contains("no calls"),
+            "ended calls expire after keep_ended:\n{}",
+            screen.text()
+        );
+        key_tx.send(Key::Char('q')).await.unwrap();
+        // `q` alone ends the view; the stop signal is the test's safety net.
+        sleep_until(at(t0, 45.0)).await;
+        let _ = stop_tx.send(());
+    };
+    let stats = tokio::select! {
+        (stats, ()) = async { tokio::join!(view, script) } => stats,
+        () = checkpoints() => unreachable!(),
+    };
+    let stats = stats.expect("the view draws");
+    assert_eq!(stats.len(), 1);
+    assert_eq!(stats[0].sessions, 1, "{stats:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_status_line_says_no_link_in_the_leds_words() {
+    // Nothing listens on the port: the link retries, the status line counts the outage.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let screen = Shared::new(80, 24);
+    let keys = futures_util::stream::pending::<Key>();
+    let t0 = Instant::now();
+    let settings = settings(port);
+    let mut surface = screen.clone();
+    let script = async {
+        sleep_until(at(t0, 125.2)).await;
+        golden!("calls_no_link", screen.text());
+    };
+    tokio::select! {
+        r = calls::run(&settings, &mut surface, keys, script) => { r.expect("the view draws"); }
+        () = checkpoints() => unreachable!(),
+    }
+}
