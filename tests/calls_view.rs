@@ -137,6 +137,22 @@ async fn calls_ring_answer_fail_and_end_on_screen() {
         sleep_until(at(t0, 8.4)).await;
         assert!(screen.text().contains("sort duration"), "{}", screen.text());
 
+        for key in [Key::Char('/'), Key::Char('r'), Key::Char('E'), Key::Char('c'), Key::Enter] {
+            key_tx.send(key).await.unwrap();
+        }
+        sleep_until(at(t0, 8.6)).await;
+        golden!("calls_filtered", screen.text());
+        key_tx.send(Key::Char('4')).await.unwrap();
+        sleep_until(at(t0, 8.7)).await;
+        assert!(screen.text().contains("no calls match \"rEc4\""), "{}", screen.text());
+        key_tx.send(Key::Esc).await.unwrap();
+        sleep_until(at(t0, 8.8)).await;
+        assert!(
+            screen.text().contains("Web Visitor") && !screen.text().contains("filter"),
+            "Esc clears: {}",
+            screen.text()
+        );
+
         sleep_until(at(t0, 10.5)).await;
         pbx.hangup(&web, Party::Caller).unwrap();
         sleep_until(at(t0, 12.2)).await;

@@ -129,7 +129,11 @@ pub async fn run(
             }
             key = keys.next(), if keys_open => {
                 if let Some(key) = key {
-                    let rows: usize = servers.iter().map(|s| s.table.live() + s.table.ended()).sum();
+                    let now = Instant::now();
+                    let rows: usize = servers
+                        .iter()
+                        .map(|s| s.table.rows(ui.sort, now).into_iter().filter(|c| ui.matches(c)).count())
+                        .sum();
                     match ui.handle(key, rows) {
                         Action::Quit => break Ok(()),
                         Action::Redraw => true,

@@ -37,6 +37,10 @@ pub enum Key {
     End,
     /// Escape.
     Esc,
+    /// Enter.
+    Enter,
+    /// Backspace.
+    Backspace,
     /// Ctrl-C (raw mode turns it into a key).
     Interrupt,
     /// The terminal changed size: draw again.
@@ -54,7 +58,8 @@ pub enum Action {
     Quit,
 }
 
-/// What the person chose: order, selection, help. Rows are counted over all servers.
+/// What the person chose: order, selection, help, filter. Rows are counted over all
+/// servers, after the filter.
 #[derive(Debug, Clone, Default)]
 pub struct Ui {
     /// The call order.
@@ -63,16 +68,89 @@ pub struct Ui {
     pub selected: usize,
     /// Whether the help box shows.
     pub help: bool,
+    /// Shows only the calls whose caller name or number, callee or state contains it
+    /// (ignoring case); at most [`FILTER_MAX`] characters.
+    pub filter: String,
+    /// Whether keys are typed into the filter (after `/` or a digit) rather than commands.
+    pub editing: bool,
 }
 
 /// Rows a page key moves.
 const PAGE: usize = 10;
 
+/// The longest filter: more than any number or name, and a bound on what a key-repeat
+/// can make the view compare.
+pub const FILTER_MAX: usize = 32;
+
+type Choices = (Sort, usize, bool, String, bool);
+
 impl Ui {
-    /// Applies `key` with `rows` rows on screen.
+    /// Whether `call` passes the filter.
+    pub fn matches(&self, call: &Call) -> bool {
+        if self.filter.is_empty() {
+            return true;
+        }
+        let needle = self.filter.to_lowercase();
+        let name = call.caller_name.as_deref().unwrap_or_default();
+        [name, &call.caller_number, &call.callee, call.state().word()]
+            .iter()
+            .any(|field| field.to_lowercase().contains(&needle))
+    }
+
+    fn choices(&self) -> Choices {
+        (self.sort, self.selected, self.help, self.filter.clone(), self.editing)
+    }
+
+    fn changed(&self, before: &Choices) -> Action {
+        if self.choices() == *before {
+            Action::None
+        } else {
+            Action::Redraw
+        }
+    }
+
+    /// Applies `key` with `rows` rows on screen (after the filter).
     pub fn handle(&mut self, key: Key, rows: usize) -> Action {
         let last = rows.saturating_sub(1);
-        let before = (self.sort, self.selected, self.help);
+        let before = self.choices();
+        if self.editing {
+            match key {
+                Key::Char(c) if !c.is_control() => {
+                    if self.filter.chars().count() < FILTER_MAX {
+                        self.filter.push(c);
+                        self.selected = 0;
+                    }
+                }
+                Key::Backspace => {
+                    self.filter.pop();
+                }
+                Key::Enter => self.editing = false,
+                Key::Esc => {
+                    self.filter.clear();
+                    self.editing = false;
+                }
+                _ => return self.navigate(key, last, &before),
+            }
+            return self.changed(&before);
+        }
+        match key {
+            Key::Char('/') => self.editing = true,
+            Key::Char(c @ ('0'..='9' | '+' | '*' | '#')) => {
+                self.editing = true;
+                self.filter.push(c);
+                self.selected = 0;
+            }
+            Key::Backspace => {
+                self.filter.pop();
+            }
+            Key::Esc if !self.help && !self.filter.is_empty() => self.filter.clear(),
+            _ => return self.navigate(key, last, &before),
+        }
+        self.changed(&before)
+    }
+
+    /// The keys that do the same while the filter is typed: moves, help and leaving.
+    fn navigate(&mut self, key: Key, last: usize, before: &Choices) -> Action {
         match key {
             Key::Char('q') | Key::Interrupt => return Action::Quit,
             Key::Esc if self.help => self.help = false,
@@ -86,14 +164,10 @@ impl Ui {
             Key::Home | Key::Char('g') => self.selected = 0,
             Key::End | Key::Char('G') => self.selected = last,
             Key::Resize => return Action::Redraw,
-            Key::Char(_) => {}
+            Key::Char(_) | Key::Enter | Key::Backspace => {}
         }
         self.selected = self.selected.min(last);
-        if (self.sort, self.selected, self.help) == before {
-            Action::None
-        } else {
-            Action::Redraw
-        }
+        self.changed(before)
     }
 }
 
@@ -123,6 +197,9 @@ impl Screen<'_> {
         for s in &self.servers {
             for call in s.calls.rows(self.ui.sort, self.now) {
                 let row = (s.status.server.as_str(), call);
+                if !self.ui.matches(call) {
+                    continue;
+                }
                 if call.ended.is_some() {
                     ended.push(row);
                 } else {
@@ -241,7 +318,14 @@ fn status_line(screen: &Screen<'_>, width: u16) -> Line<'static> {
     let live: usize = screen.servers.iter().map(|s| s.calls.live()).sum();
     let ended: usize = screen.servers.iter().map(|s| s.calls.ended()).sum();
     // The least needed part goes first when the line is too long; the link states stay.
+    let ui = screen.ui;
+    let filter = match (ui.editing, ui.filter.is_empty()) {
+        (true, _) => format!(" │ filter: {}▏", ui.filter),
+        (false, false) => format!(" │ filter: {}", ui.filter),
+        (false, true) => String::new(),
+    };
     let tail = [
+        filter,
         format!(" │ {live} live, {ended} ended"),
         format!(" │ sort {}", screen.ui.sort.word()),
         " │ ? help".to_owned(),
@@ -259,12 +343,13 @@ fn status_line(screen: &Screen<'_>, width: u16) -> Line<'static> {
     Line::from(spans).style(Style::new().add_modifier(Modifier::REVERSED))
 }
 
-const HELP: [(&str, &str); 6] = [
+const HELP: [(&str, &str); 7] = [
     ("↑ ↓ j k", "select a call"),
     ("PgUp PgDn", "ten calls up or down"),
     ("Home End", "first or last call"),
     ("s", "sort by start or duration"),
-    ("? h", "this help (Esc closes)"),
+    ("/ or 0-9", "filter: number, name, state"),
+    ("? h", "this help"),
     ("q Esc Ctrl-C", "quit"),
 ];
 
@@ -300,7 +385,12 @@ fn draw_list(frame: &mut Frame<'_>, screen: &Screen<'_>, area: Rect) {
             Table::new(Vec::<Row>::new(), cols.iter().map(|c| c.width())).header(header),
             head,
         );
-        frame.render_widget(Paragraph::new("no calls").style(Style::new().add_modifier(Modifier::DIM)), body);
+        let empty = if screen.ui.filter.is_empty() {
+            "no calls".to_owned()
+        } else {
+            format!("no calls match {:?}", screen.ui.filter)
+        };
+        frame.render_widget(Paragraph::new(empty).style(Style::new().add_modifier(Modifier::DIM)), body);
         return;
     }
     let body: Vec<Row> = rows
@@ -331,4 +421,106 @@ fn draw_help(frame: &mut Frame<'_>, area: Rect) {
     let lines: Vec<Line> = HELP.iter().map(|(keys, what)| Line::from(format!("{keys:<13}{what}"))).collect();
     frame.render_widget(Clear, rect);
     frame.render_widget(Paragraph::new(lines).block(Block::bordered().title(" keys ")), rect);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_move_within_the_rows_sort_help_and_quit() {
+        let mut ui = Ui::default();
+        assert_eq!(ui.handle(Key::Up, 5), Action::None, "already at the top");
+        assert_eq!(ui.handle(Key::End, 5), Action::Redraw);
+        assert_eq!(ui.selected, 4);
+        assert_eq!(ui.handle(Key::Down, 5), Action::None, "the last row stays selected");
+        ui.handle(Key::PageUp, 5);
+        assert_eq!(ui.selected, 0);
+        ui.handle(Key::PageDown, 30);
+        assert_eq!(ui.selected, 10);
+        ui.handle(Key::Resize, 3);
+        assert_eq!(ui.selected, 10, "a resize alone keeps the selection");
+        ui.handle(Key::Char('k'), 3);
+        assert_eq!(ui.selected, 2, "clamped to the rows there are");
+        ui.handle(Key::Char('s'), 3);
+        assert_eq!(ui.sort, Sort::Duration);
+        ui.handle(Key::Char('?'), 3);
+        assert!(ui.help);
+        assert_eq!(ui.handle(Key::Esc, 3), Action::Redraw, "Esc closes the help first");
+        assert_eq!(ui.handle(Key::Esc, 3), Action::Quit);
+        assert_eq!(Ui::default().handle(Key::Char('q'), 0), Action::Quit);
+        assert_eq!(Ui::default().handle(Key::Interrupt, 0), Action::Quit);
+    }
+
+    #[test]
+    fn typing_filters_and_esc_clears_before_it_quits() {
+        let mut ui = Ui::default();
+        ui.handle(Key::Char('1'), 9);
+        assert!(ui.editing, "a digit starts the filter");
+        ui.handle(Key::Char('0'), 9);
+        ui.handle(Key::Char('q'), 9);
+        assert_eq!(ui.filter, "10q", "while typing, letters are the filter's");
+        ui.handle(Key::Backspace, 9);
+        assert_eq!(ui.handle(Key::Enter, 9), Action::Redraw);
+        assert_eq!((ui.filter.as_str(), ui.editing), ("10", false));
+        assert_eq!(ui.handle(Key::Esc, 9), Action::Redraw, "Esc clears the filter first");
+        assert!(ui.filter.is_empty());
+        ui.handle(Key::Char('/'), 9);
+        for _ in 0..100 {
+            ui.handle(Key::Char('x'), 9);
+        }
+        assert_eq!(ui.filter.len(), FILTER_MAX, "bounded");
+        ui.handle(Key::Esc, 9);
+        assert_eq!((ui.filter.as_str(), ui.editing), ("", false));
+        assert_eq!(ui.handle(Key::Esc, 9), Action::Quit);
+    }
+}
+
+#[cfg(test)]
+mod scroll_tests {
+    use super::*;
+    use crate::status::{HeaderMap, PbxStatus};
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+
+    fn screen_text(terminal: &Terminal<TestBackend>) -> Vec<String> {
+        let buf = terminal.backend().buffer();
+        (0..buf.area.height)
+            .map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect::<String>())
+            .collect()
+    }
+
+    #[test]
+    fn the_selection_scrolls_into_view_on_a_short_screen() {
+        let t0 = Instant::now();
+        let mut table = CallTable::new(std::time::Duration::from_secs(60));
+        for i in 0..30u64 {
+            let id = format!("u{i}");
+            let ev = HeaderMap::new()
+                .with("Event-Name", "CHANNEL_CREATE")
+                .with("Unique-ID", &id)
+                .with("Caller-Caller-ID-Number", &format!("2{i:03}"))
+                .with("Caller-Destination-Number", "1000");
+            table.apply_event(&ev, t0 + std::time::Duration::from_secs(i));
+        }
+        let status = PbxStatus::new("pbx").view(t0);
+        let mut terminal = Terminal::new(TestBackend::new(80, 8)).unwrap();
+        let mut ui = Ui::default();
+        let draw = |terminal: &mut Terminal<TestBackend>, ui: &Ui| {
+            let screen = Screen {
+                servers: vec![ServerCalls { status: &status, calls: &table }],
+                ui,
+                now: t0 + std::time::Duration::from_secs(40),
+            };
+            terminal.draw(|f| draw(f, &screen)).unwrap();
+            screen_text(terminal)
+        };
+        let top = draw(&mut terminal, &ui);
+        assert!(top[1].contains("2029"), "newest first: {top:#?}");
+        ui.handle(Key::End, 30);
+        let bottom = draw(&mut terminal, &ui);
+        assert!(bottom.iter().any(|l| l.contains("2000")), "the last call is in view: {bottom:#?}");
+        assert!(!bottom.iter().any(|l| l.contains("2029")), "the first scrolled off: {bottom:#?}");
+        assert!(bottom[7].contains("CONNECTING"), "the status line stays: {bottom:#?}");
+    }
 }
