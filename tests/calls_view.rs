@@ -213,3 +213,47 @@ async fn the_status_line_says_no_link_in_the_leds_words() {
         () = checkpoints() => unreachable!(),
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn several_servers_share_one_list_each_row_named() {
+    let mut mocks = Vec::new();
+    for seed in [21, 22] {
+        let mock = MockConfig {
+            pbx: PbxConfig { seed: Some(seed), ..PbxConfig::default() },
+            ..MockConfig::default()
+        };
+        let fs = MockFreeSwitch::start(mock).await.expect("mock starts");
+        fs.pbx().register("1000", Transport::Udp, "Yealink SIP-T46S").unwrap();
+        fs.pbx().register("1001", Transport::Udp, "Polycom VVX").unwrap();
+        mocks.push(fs);
+    }
+    let mut settings = settings(0);
+    settings.servers = mocks
+        .iter()
+        .enumerate()
+        .map(|(i, fs)| ServerConfig {
+            name: format!("pbx{}", i + 1),
+            host: "127.0.0.1".into(),
+            port: fs.addr().port(),
+            password: "ClueCon".into(),
+            multiple_registrations: false,
+        })
+        .collect();
+    let screen = Shared::new(80, 24);
+    let t0 = Instant::now();
+    let mut surface = screen.clone();
+    let (one, two) = (mocks[0].pbx().clone(), mocks[1].pbx().clone());
+    let script = async {
+        sleep_until(at(t0, 1.5)).await;
+        one.start_call("1000", "1001", Some("Alice")).unwrap();
+        sleep_until(at(t0, 2.5)).await;
+        let c = two.start_call("1001", "1000", Some("Bob")).unwrap();
+        two.reject(&c, 603).unwrap();
+        sleep_until(at(t0, 4.2)).await;
+        golden!("calls_two_servers", screen.text());
+    };
+    tokio::select! {
+        r = calls::run(&settings, &mut surface, futures_util::stream::pending(), script) => { r.expect("the view draws"); }
+        () = checkpoints() => unreachable!(),
+    }
+}
