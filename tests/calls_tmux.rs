@@ -65,6 +65,14 @@ fn the_call_list_runs_in_tmux_narrows_and_q_gives_the_terminal_back() {
     assert!(has(&narrow, "Web Visitor (1001)"), "{narrow:#?}");
     assert!(narrow.iter().any(|l| l.starts_with("127.0.0.1: LINK UP")), "{narrow:#?}");
 
+    pane.tmux(&["send-keys", "/", "V", "i", "s", "Enter"]);
+    let filtered = pane.wait_for("the filter", |s| s.iter().any(|l| l.contains("filter: Vis")));
+    assert!(!filtered.iter().any(|l| l.contains("filter: Vis▏")), "Enter ends the typing: {filtered:#?}");
+    assert!(!has(&filtered, "Reception (1002)"), "only matching calls: {filtered:#?}");
+    pane.tmux(&["send-keys", "Escape"]);
+    pane.tmux(&["send-keys", "Tab"]);
+    let regs = pane.wait_for("the registrations tab", |s| s.first().is_some_and(|l| l.starts_with("User")));
+    assert!(regs.iter().any(|l| l.contains("1001@") && l.contains("wss web")), "{regs:#?}");
     pane.tmux(&["send-keys", "q"]);
     let after = pane.wait_for("the exit", |s| s.iter().any(|l| l == "EXIT=0"));
     assert!(!has(&after, "LINK UP"), "the person's screen is back, not the list: {after:#?}");

@@ -117,6 +117,7 @@ async fn calls_ring_answer_fail_and_end_on_screen() {
         golden!("calls_idle", screen.text());
 
         sleep_until(at(t0, 1.5)).await;
+        pbx.register("1003", Transport::Ws, "JsSIP 3.10.1").unwrap();
         let web = pbx.start_call("1001", "1000", Some("Web Visitor")).unwrap();
         sleep_until(at(t0, 3.2)).await;
         golden!("calls_ringing", screen.text());
@@ -167,6 +168,11 @@ async fn calls_ring_answer_fail_and_end_on_screen() {
         sleep_until(at(t0, 12.6)).await;
         golden!("calls_tiny_20x2", screen.text());
         screen.resize(80, 24);
+
+        key_tx.send(Key::Tab).await.unwrap();
+        sleep_until(at(t0, 12.7)).await;
+        golden!("calls_registrations", screen.text());
+        key_tx.send(Key::Tab).await.unwrap();
 
         key_tx.send(Key::Char('?')).await.unwrap();
         sleep_until(at(t0, 12.8)).await;

@@ -19,6 +19,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use super::link::{self, CallFeed, LinkChannels, LinkOptions, LinkStats, ServerConfig, CALL_FEED_QUEUE};
 use crate::status::call_table::CallTable;
+use crate::status::reg_table::RegTable;
 use crate::status::{PbxStatus, StatusView};
 use crate::tui::calls::ServerCalls;
 use crate::tui::{Action, Key, Screen, Surface, Ui};
@@ -43,11 +44,17 @@ struct Server {
     status: watch::Receiver<StatusView>,
     feed: mpsc::Receiver<CallFeed>,
     table: CallTable,
+    regs: RegTable,
 }
 
-fn apply(table: &mut CallTable, item: CallFeed, now: Instant) -> bool {
+fn apply(server: &mut Server, item: CallFeed, now: Instant) -> bool {
+    let table = &mut server.table;
     match item {
-        CallFeed::Event(headers) => table.apply_event(&headers, now),
+        CallFeed::Event(headers) => server.regs.apply_event(&headers, now) | table.apply_event(&headers, now),
+        CallFeed::Registrations(rows) => {
+            server.regs.rebuild(&rows);
+            true
+        }
         CallFeed::Rebuilding => {
             table.begin_rebuild();
             false
@@ -109,7 +116,12 @@ pub async fn run(
             Some(feed_tx),
             stop_rx.clone(),
         ));
-        servers.push(Server { status: status_rx, feed: feed_rx, table: CallTable::new(settings.keep_ended) });
+        servers.push(Server {
+            status: status_rx,
+            feed: feed_rx,
+            table: CallTable::new(settings.keep_ended),
+            regs: RegTable::default(),
+        });
     }
     drop(notices);
     let mut ui = Ui::default();
@@ -130,10 +142,14 @@ pub async fn run(
             key = keys.next(), if keys_open => {
                 if let Some(key) = key {
                     let now = Instant::now();
-                    let rows: usize = servers
-                        .iter()
-                        .map(|s| s.table.rows(ui.sort, now).into_iter().filter(|c| ui.matches(c)).count())
-                        .sum();
+                    let rows: usize = if ui.registrations {
+                        servers.iter().map(|s| s.regs.len()).sum()
+                    } else {
+                        servers
+                            .iter()
+                            .map(|s| s.table.rows(ui.sort, now).into_iter().filter(|c| ui.matches(c)).count())
+                            .sum()
+                    };
                     match ui.handle(key, rows) {
                         Action::Quit => break Ok(()),
                         Action::Redraw => true,
@@ -147,10 +163,10 @@ pub async fn run(
             item = next_feed(&mut servers) => match item {
                 Some((i, item)) => {
                     let now = Instant::now();
-                    let mut changed = apply(&mut servers[i].table, item, now);
+                    let mut changed = apply(&mut servers[i], item, now);
                     for _ in 0..FEED_BATCH {
                         let Ok(more) = servers[i].feed.try_recv() else { break };
-                        changed |= apply(&mut servers[i].table, more, now);
+                        changed |= apply(&mut servers[i], more, now);
                     }
                     changed
                 }
@@ -163,7 +179,7 @@ pub async fn run(
                 servers: servers
                     .iter()
                     .zip(&views)
-                    .map(|(s, status)| ServerCalls { status, calls: &s.table })
+                    .map(|(s, status)| ServerCalls { status, calls: &s.table, registrations: &s.regs })
                     .collect(),
                 ui: &ui,
                 now: Instant::now(),

@@ -41,6 +41,7 @@ pub mod calls;
 mod headers;
 mod model;
 mod refresh;
+pub mod reg_table;
 pub mod sip;
 pub mod tracking;
 

@@ -16,6 +16,7 @@ use tokio::time::Instant;
 use crate::scene::link_words;
 use crate::status::call_table::{Call, CallState, CallTable, Hangup, Sort};
 use crate::status::calls::clock;
+use crate::status::reg_table::RegTable;
 use crate::status::{LinkView, StatusView};
 
 /// A key the view reacts to, whatever terminal library read it.
@@ -41,6 +42,8 @@ pub enum Key {
     Enter,
     /// Backspace.
     Backspace,
+    /// Tab: calls or registrations.
+    Tab,
     /// Ctrl-C (raw mode turns it into a key).
     Interrupt,
     /// The terminal changed size: draw again.
@@ -73,6 +76,8 @@ pub struct Ui {
     pub filter: String,
     /// Whether keys are typed into the filter (after `/` or a digit) rather than commands.
     pub editing: bool,
+    /// The registrations tab shows instead of the calls.
+    pub registrations: bool,
 }
 
 /// Rows a page key moves.
@@ -82,7 +87,7 @@ const PAGE: usize = 10;
 /// can make the view compare.
 pub const FILTER_MAX: usize = 32;
 
-type Choices = (Sort, usize, bool, String, bool);
+type Choices = (Sort, usize, bool, String, bool, bool);
 
 impl Ui {
     /// Whether `call` passes the filter.
@@ -98,7 +103,7 @@ impl Ui {
     }
 
     fn choices(&self) -> Choices {
-        (self.sort, self.selected, self.help, self.filter.clone(), self.editing)
+        (self.sort, self.selected, self.help, self.filter.clone(), self.editing, self.registrations)
     }
 
     fn changed(&self, before: &Choices) -> Action {
@@ -164,6 +169,10 @@ impl Ui {
             Key::Home | Key::Char('g') => self.selected = 0,
             Key::End | Key::Char('G') => self.selected = last,
             Key::Resize => return Action::Redraw,
+            Key::Tab => {
+                self.registrations = !self.registrations;
+                self.selected = 0;
+            }
             Key::Char(_) | Key::Enter | Key::Backspace => {}
         }
         self.selected = self.selected.min(last);
@@ -177,6 +186,8 @@ pub struct ServerCalls<'a> {
     pub status: &'a StatusView,
     /// Its calls.
     pub calls: &'a CallTable,
+    /// Its registrations.
+    pub registrations: &'a RegTable,
 }
 
 /// Everything one picture shows.
@@ -328,6 +339,7 @@ fn status_line(screen: &Screen<'_>, width: u16) -> Line<'static> {
         filter,
         format!(" │ {live} live, {ended} ended"),
         format!(" │ sort {}", screen.ui.sort.word()),
+        if ui.registrations { " │ Tab calls" } else { " │ Tab registrations" }.to_owned(),
         " │ ? help".to_owned(),
     ];
     let used: usize = spans.iter().map(Span::width).sum();
@@ -343,10 +355,11 @@ fn status_line(screen: &Screen<'_>, width: u16) -> Line<'static> {
     Line::from(spans).style(Style::new().add_modifier(Modifier::REVERSED))
 }
 
-const HELP: [(&str, &str); 7] = [
+const HELP: [(&str, &str); 8] = [
     ("↑ ↓ j k", "select a call"),
     ("PgUp PgDn", "ten calls up or down"),
     ("Home End", "first or last call"),
+    ("Tab", "calls or registrations"),
     ("s", "sort by start or duration"),
     ("/ or 0-9", "filter: number, name, state"),
     ("? h", "this help"),
@@ -365,7 +378,9 @@ pub fn draw(frame: &mut Frame<'_>, screen: &Screen<'_>) {
             .style(Style::new().add_modifier(Modifier::REVERSED)),
         status,
     );
-    if list.height > 0 {
+    if list.height > 0 && screen.ui.registrations {
+        draw_registrations(frame, screen, list);
+    } else if list.height > 0 {
         draw_list(frame, screen, list);
     }
     if screen.ui.help {
@@ -412,6 +427,64 @@ fn draw_list(frame: &mut Frame<'_>, screen: &Screen<'_>, area: Rect) {
     frame.render_stateful_widget(table, area, &mut state);
 }
 
+/// The registrations tab: one row per binding, WebRTC marked, expiry counting down.
+fn draw_registrations(frame: &mut Frame<'_>, screen: &Screen<'_>, area: Rect) {
+    let several = screen.servers.len() > 1;
+    let wide = area.width >= 72;
+    let widest = area.width >= 120;
+    let mut titles = vec!["User", "Transport", "Expires", "Address"];
+    let mut widths =
+        vec![Constraint::Fill(1), Constraint::Length(9), Constraint::Length(7), Constraint::Length(21)];
+    if wide {
+        titles.push("User agent");
+        widths.push(Constraint::Fill(1));
+    }
+    if widest {
+        titles.push("Contact");
+        widths.push(Constraint::Fill(1));
+    }
+    if area.width < 50 {
+        titles.truncate(3);
+        widths.truncate(3);
+    }
+    let header =
+        Row::new(titles.iter().map(|t| Cell::from(*t))).style(Style::new().add_modifier(Modifier::BOLD));
+    let mut rows = Vec::new();
+    for s in &screen.servers {
+        for b in s.registrations.rows() {
+            let user = if several { format!("{}: {}", s.status.server, b.user) } else { b.user.clone() };
+            let transport = if b.webrtc { format!("{} web", b.transport) } else { b.transport.clone() };
+            let expires = b.expires_in(screen.now).map(clock).unwrap_or_default();
+            let mut cells = vec![
+                Cell::from(user),
+                Cell::from(transport),
+                Cell::from(Line::from(expires).right_aligned()),
+                Cell::from(b.network.clone().unwrap_or_default()),
+            ];
+            cells.push(Cell::from(b.user_agent.clone().unwrap_or_default()));
+            cells.push(Cell::from(b.contact.clone()));
+            cells.truncate(titles.len());
+            rows.push(Row::new(cells));
+        }
+    }
+    if rows.is_empty() {
+        let [head, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
+        frame.render_widget(Table::new(Vec::<Row>::new(), widths).header(header), head);
+        frame.render_widget(
+            Paragraph::new("no registrations").style(Style::new().add_modifier(Modifier::DIM)),
+            body,
+        );
+        return;
+    }
+    let count = rows.len();
+    let table = Table::new(rows, widths)
+        .header(header)
+        .column_spacing(1)
+        .row_highlight_style(Style::new().add_modifier(Modifier::REVERSED));
+    let mut state = TableState::default().with_selected(Some(screen.ui.selected.min(count - 1)));
+    frame.render_stateful_widget(table, area, &mut state);
+}
+
 fn draw_help(frame: &mut Frame<'_>, area: Rect) {
     let width = 44.min(area.width);
     let height = (HELP.len() as u16 + 2).min(area.height);
@@ -448,6 +521,13 @@ mod tests {
         assert!(ui.help);
         assert_eq!(ui.handle(Key::Esc, 3), Action::Redraw, "Esc closes the help first");
         assert_eq!(ui.handle(Key::Esc, 3), Action::Quit);
+        ui.handle(Key::End, 3);
+        ui.handle(Key::Tab, 3);
+        assert_eq!(
+            (ui.registrations, ui.selected),
+            (true, 0),
+            "Tab switches to the registrations, from the top"
+        );
         assert_eq!(Ui::default().handle(Key::Char('q'), 0), Action::Quit);
         assert_eq!(Ui::default().handle(Key::Interrupt, 0), Action::Quit);
     }
@@ -504,11 +584,12 @@ mod scroll_tests {
             table.apply_event(&ev, t0 + std::time::Duration::from_secs(i));
         }
         let status = PbxStatus::new("pbx").view(t0);
+        let regs = RegTable::default();
         let mut terminal = Terminal::new(TestBackend::new(80, 8)).unwrap();
         let mut ui = Ui::default();
         let draw = |terminal: &mut Terminal<TestBackend>, ui: &Ui| {
             let screen = Screen {
-                servers: vec![ServerCalls { status: &status, calls: &table }],
+                servers: vec![ServerCalls { status: &status, calls: &table, registrations: &regs }],
                 ui,
                 now: t0 + std::time::Duration::from_secs(40),
             };

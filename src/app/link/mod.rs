@@ -31,7 +31,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tracing::{info, warn, Instrument};
 
-use crate::status::api::ChannelRow;
+use crate::status::api::{ChannelRow, Registration};
 use crate::status::{HeaderMap, Headers, LinkState, Notice, PbxStatus, RefreshCommand, StatusView};
 
 use backoff::Backoff;
@@ -124,17 +124,22 @@ pub struct LinkChannels {
 }
 
 /// What a link hands the call view (`eslmatrix calls`) besides its [`StatusView`]: the
-/// channel events as they come, and the listing of every rebuild, so the view follows the
+/// channel and registration events as they come, and the listings of every rebuild, so the view follows the
 /// calls one by one with the daemon's reconnects and rebuilds.
 #[derive(Debug, Clone)]
 pub enum CallFeed {
-    /// A channel event (CHANNEL_* or CODEC).
+    /// A channel event (CHANNEL_* or CODEC) or a `sofia::` registration event.
     Event(HeaderMap),
     /// A rebuild starts: calls created from here on are newer than its listing.
     Rebuilding,
     /// The rebuild's `show channels as json`.
     Rebuilt(Vec<ChannelRow>),
+    /// The rebuild's registrations listing.
+    Registrations(Vec<Registration>),
 }
+
+/// The `sofia::` subclasses the registrations tab follows.
+const REGISTRATION_EVENTS: [&str; 3] = ["sofia::register", "sofia::unregister", "sofia::expire"];
 
 /// How many feed items may wait for the call view. A link never waits for it: an item
 /// beyond this is dropped and the link rebuilds at once, so the view is right again from
@@ -376,7 +381,8 @@ impl Link {
             self.notify(notice);
         }
         if self.calls.is_some()
-            && headers.value("Event-Name").is_some_and(|n| n.starts_with("CHANNEL_") || n == "CODEC")
+            && (headers.value("Event-Name").is_some_and(|n| n.starts_with("CHANNEL_") || n == "CODEC")
+                || headers.value("Event-Subclass").is_some_and(|s| REGISTRATION_EVENTS.contains(&s)))
         {
             let mut copy = HeaderMap::new();
             for (name, value) in event.headers() {

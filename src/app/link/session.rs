@@ -242,6 +242,9 @@ async fn follow(
                 if let Some(rows) = &result.channel_list {
                     link.feed_calls(CallFeed::Rebuilt(rows.clone()));
                 }
+                if let Some(list) = &result.registrations {
+                    link.feed_calls(CallFeed::Registrations(list.rows.clone()));
+                }
                 link.stats.refreshes += 1;
                 last_seen = now;
                 link.publish(now);
