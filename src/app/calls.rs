@@ -69,12 +69,19 @@ fn apply(server: &mut Server, item: CallFeed, now: Instant) -> bool {
 }
 
 /// The next feed item of any server, with the server's index; `None` once every feed closed.
-async fn next_feed(servers: &mut [Server]) -> Option<(usize, CallFeed)> {
+/// Servers are asked in turn from `*first` on, which then moves past the one that answered,
+/// so a flooding server cannot starve the others.
+async fn next_feed(servers: &mut [Server], first: &mut usize) -> Option<(usize, CallFeed)> {
     std::future::poll_fn(|cx| {
         let mut open = false;
-        for (i, s) in servers.iter_mut().enumerate() {
-            match s.feed.poll_recv(cx) {
-                Poll::Ready(Some(item)) => return Poll::Ready(Some((i, item))),
+        let n = servers.len();
+        for k in 0..n {
+            let i = (*first + k) % n;
+            match servers[i].feed.poll_recv(cx) {
+                Poll::Ready(Some(item)) => {
+                    *first = (i + 1) % n;
+                    return Poll::Ready(Some((i, item)));
+                }
                 Poll::Ready(None) => {}
                 Poll::Pending => open = true,
             }
@@ -129,6 +136,7 @@ pub async fn run(
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
     tokio::pin!(shutdown);
     let mut keys_open = true;
+    let mut first_feed = 0;
     let result = loop {
         let dirty = tokio::select! {
             () = &mut shutdown => break Ok(()),
@@ -160,7 +168,7 @@ pub async fn run(
                     false
                 }
             }
-            item = next_feed(&mut servers) => match item {
+            item = next_feed(&mut servers, &mut first_feed) => match item {
                 Some((i, item)) => {
                     let now = Instant::now();
                     let mut changed = apply(&mut servers[i], item, now);
