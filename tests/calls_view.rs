@@ -128,6 +128,11 @@ async fn calls_ring_answer_fail_and_end_on_screen() {
         let busy = pbx.start_call("1002", "1000", Some("Reception")).unwrap();
         sleep_until(at(t0, 5.5)).await;
         pbx.reject(&busy, 486).unwrap();
+        sleep_until(at(t0, 6.2)).await;
+        let status = screen.text().lines().last().unwrap_or_default().to_owned();
+        let rate: u64 =
+            status.split(" ev/s").next().and_then(|s| s.rsplit(' ').next()).unwrap().parse().unwrap();
+        assert!(rate > 0, "the rejection's events counted in the last second: {status}");
         sleep_until(at(t0, 8.2)).await;
         let text = screen.text();
         golden!("calls_bridged_and_busy", text);

@@ -45,12 +45,18 @@ struct Server {
     feed: mpsc::Receiver<CallFeed>,
     table: CallTable,
     regs: RegTable,
+    /// Events fed since the last tick, and the count of the last whole second.
+    events: u64,
+    rate: u64,
 }
 
 fn apply(server: &mut Server, item: CallFeed, now: Instant) -> bool {
     let table = &mut server.table;
     match item {
-        CallFeed::Event(headers) => server.regs.apply_event(&headers, now) | table.apply_event(&headers, now),
+        CallFeed::Event(headers) => {
+            server.events += 1;
+            server.regs.apply_event(&headers, now) | table.apply_event(&headers, now)
+        }
         CallFeed::Registrations(rows) => {
             server.regs.rebuild(&rows);
             true
@@ -128,6 +134,8 @@ pub async fn run(
             feed: feed_rx,
             table: CallTable::new(settings.keep_ended),
             regs: RegTable::default(),
+            events: 0,
+            rate: 0,
         });
     }
     drop(notices);
@@ -144,6 +152,7 @@ pub async fn run(
                 let now = Instant::now();
                 for s in &mut servers {
                     s.table.expire(now);
+                    s.rate = std::mem::take(&mut s.events);
                 }
                 true
             }
@@ -187,7 +196,12 @@ pub async fn run(
                 servers: servers
                     .iter()
                     .zip(&views)
-                    .map(|(s, status)| ServerCalls { status, calls: &s.table, registrations: &s.regs })
+                    .map(|(s, status)| ServerCalls {
+                        status,
+                        calls: &s.table,
+                        registrations: &s.regs,
+                        events_per_sec: s.rate,
+                    })
                     .collect(),
                 ui: &ui,
                 now: Instant::now(),

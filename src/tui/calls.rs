@@ -188,6 +188,8 @@ pub struct ServerCalls<'a> {
     pub calls: &'a CallTable,
     /// Its registrations.
     pub registrations: &'a RegTable,
+    /// Channel and registration events it sent in the last whole second.
+    pub events_per_sec: u64,
 }
 
 /// Everything one picture shows.
@@ -335,11 +337,13 @@ fn status_line(screen: &Screen<'_>, width: u16) -> Line<'static> {
         (false, false) => format!(" │ filter: {}", ui.filter),
         (false, true) => String::new(),
     };
+    let rate: u64 = screen.servers.iter().map(|s| s.events_per_sec).sum();
     let tail = [
         filter,
         format!(" │ {live} live, {ended} ended"),
+        format!(" │ {rate} ev/s"),
         format!(" │ sort {}", screen.ui.sort.word()),
-        if ui.registrations { " │ Tab calls" } else { " │ Tab registrations" }.to_owned(),
+        if ui.registrations { " │ Tab calls" } else { " │ Tab regs" }.to_owned(),
         " │ ? help".to_owned(),
     ];
     let used: usize = spans.iter().map(Span::width).sum();
@@ -589,7 +593,12 @@ mod scroll_tests {
         let mut ui = Ui::default();
         let draw = |terminal: &mut Terminal<TestBackend>, ui: &Ui| {
             let screen = Screen {
-                servers: vec![ServerCalls { status: &status, calls: &table, registrations: &regs }],
+                servers: vec![ServerCalls {
+                    status: &status,
+                    calls: &table,
+                    registrations: &regs,
+                    events_per_sec: 0,
+                }],
                 ui,
                 now: t0 + std::time::Duration::from_secs(40),
             };
