@@ -20,6 +20,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use super::link::{self, CallFeed, LinkChannels, LinkOptions, LinkStats, ServerConfig, CALL_FEED_QUEUE};
 use crate::status::call_table::CallTable;
 use crate::status::reg_table::RegTable;
+use crate::status::Headers;
 use crate::status::{PbxStatus, StatusView};
 use crate::tui::calls::ServerCalls;
 use crate::tui::{Action, Key, Screen, Surface, Ui};
@@ -54,11 +55,15 @@ fn apply(server: &mut Server, item: CallFeed, now: Instant) -> bool {
     let table = &mut server.table;
     match item {
         CallFeed::Event(headers) => {
+            // HEARTBEAT comes only to tell the PBX's clock (see `RegTable`), not as news.
+            if headers.value("Event-Name") == Some("HEARTBEAT") {
+                return server.regs.observe_clock(&headers, now);
+            }
             server.events += 1;
             server.regs.apply_event(&headers, now) | table.apply_event(&headers, now)
         }
         CallFeed::Registrations(rows) => {
-            server.regs.rebuild(&rows);
+            server.regs.rebuild(&rows, now);
             true
         }
         CallFeed::Rebuilding => {

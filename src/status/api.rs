@@ -214,7 +214,7 @@ pub fn parse_count(body: &str) -> Result<u64, ParseError> {
 }
 
 /// One registration binding, from `show registrations` or a sofia register event.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Registration {
     /// The registered user (`reg_user`).
     pub user: String,
@@ -224,8 +224,16 @@ pub struct Registration {
     pub call_id: String,
     /// The contact as FreeSWITCH stores it (`sofia/internal/sip:…`).
     pub url: String,
-    /// `udp`, `tcp`, `tls`, `ws`, `wss`…
+    /// `udp`, `tcp`, `tls`, `ws`, `wss`… (sofia writes only `udp`, `tcp` or `tls` here,
+    /// sofia_reg.c `sofia_reg_handle_register_token`).
     pub network_proto: String,
+    /// When FreeSWITCH drops the binding, epoch seconds on the PBX's clock: registration time
+    /// plus Expires plus `sip-expires-late-margin` (same function); `None` when unreadable.
+    pub expires: Option<u64>,
+    /// The address the REGISTER came from.
+    pub network_ip: String,
+    /// Its port (a string in the table).
+    pub network_port: String,
 }
 
 impl Registration {
@@ -296,6 +304,9 @@ pub fn parse_registrations_csv(body: &str) -> Result<RegistrationList, ParseErro
             realm: fields[1].to_owned(),
             call_id: fields[2].to_owned(),
             url: fields[3..n - 6].join(","),
+            expires: fields[n - 6].trim().parse().ok(),
+            network_ip: fields[n - 5].to_owned(),
+            network_port: fields[n - 4].to_owned(),
             network_proto: fields[n - 3].to_owned(),
         });
     }
@@ -322,6 +333,13 @@ struct JsonRegistration {
     url: String,
     #[serde(default)]
     network_proto: String,
+    /// Every column is a string in FreeSWITCH's JSON.
+    #[serde(default)]
+    expires: String,
+    #[serde(default)]
+    network_ip: String,
+    #[serde(default)]
+    network_port: String,
 }
 
 fn parse_json_list<R: for<'de> Deserialize<'de>>(body: &str) -> Result<JsonList<R>, ParseError> {
@@ -344,6 +362,9 @@ pub fn parse_registrations_json(body: &str) -> Result<RegistrationList, ParseErr
                 call_id: r.token,
                 url: r.url,
                 network_proto: r.network_proto,
+                expires: r.expires.trim().parse().ok(),
+                network_ip: r.network_ip,
+                network_port: r.network_port,
             })
             .collect(),
     })
@@ -770,6 +791,13 @@ mod tests {
         assert_eq!(a.rows[0].user, "6001");
         assert_eq!(a.rows[0].call_id, "uqS1ZvNpoR");
         assert_eq!(a.rows[0].url, "sofia/internal/sip:6001@192.168.2.47;transport=udp");
+        // The core table's expires is absolute, network_ip/port the REGISTER's source
+        // (switch_core_sqldb.c switch_core_add_registration, called from sofia_reg.c).
+        assert_eq!(a.rows[0].expires, Some(1_733_711_120));
+        assert_eq!(
+            (a.rows[0].network_ip.as_str(), a.rows[0].network_port.as_str()),
+            ("192.168.2.47", "5060")
+        );
         assert_eq!(a.webrtc(), 0);
         let b = parse_registrations_csv(parts[1]).unwrap();
         assert_eq!(b.total, 2);
@@ -788,6 +816,11 @@ mod tests {
         let l = parse_registrations_csv(body).unwrap();
         assert_eq!(l.total, 3);
         assert_eq!(l.rows[1].url, "sofia/internal/sip:y@h;transport=ws;a=b,c");
+        assert_eq!(
+            (l.rows[1].expires, l.rows[1].network_ip.as_str()),
+            (Some(1), "1.2.3.4"),
+            "counted from the right"
+        );
         assert_eq!(l.webrtc(), 2);
         assert_eq!(parse_registrations_csv("\n0 total.\n").unwrap().total, 0);
         assert!(parse_registrations_csv("a,b\n1,2\n").is_err());
@@ -802,6 +835,8 @@ mod tests {
         assert_eq!(one.total, 1);
         assert_eq!(one.rows[0].user, "1001");
         assert_eq!(one.rows[0].call_id, "Nz1kZTZmYjA0ZWQ5YjQ2NjM");
+        assert!(one.rows[0].expires.is_some_and(|e| e > 1_000_000_000), "{:?}", one.rows[0]);
+        assert!(!one.rows[0].network_ip.is_empty());
         assert!(!one.rows[0].is_webrtc());
         let ws = r#"{"row_count":2,"rows":[{"reg_user":"a","url":"sofia/internal/sip:a@h;transport=ws","network_proto":""},{"reg_user":"b","network_proto":"WSS"}]}"#;
         assert_eq!(parse_registrations_json(ws).unwrap().webrtc(), 2);

@@ -133,6 +133,7 @@ impl Truth {
                 call_id: call_id.clone(),
                 url: format!("sofia/internal/sip:{user}@198.51.100.7:5060"),
                 network_proto: if *webrtc { "wss" } else { "udp" }.into(),
+                ..Registration::default()
             })
             .collect::<Vec<_>>();
         RefreshResult {

@@ -3,8 +3,16 @@
 //!
 //! Bindings are keyed by user@realm, FreeSWITCH's default (see [`super::tracking`]). Events
 //! (`sofia::register`, `sofia::unregister`, `sofia::expire`) carry every field; the rebuild
-//! listing (`show registrations as json`, the core's table) has no user agent, address or
-//! expiry, so a binding known only from it shows them once its phone registers again.
+//! listing (`show registrations as json`, the core's `registrations` table,
+//! switch_core_sqldb.c) carries address and expiry but no user agent (sofia keeps that in its
+//! own `sip_registrations`), so a binding known only from the listing shows its user agent
+//! once its phone registers again.
+//!
+//! The listing's expiry is an epoch time on the PBX's clock. It is turned into a countdown
+//! against the PBX's clock as the link last saw it (`Event-Date-Timestamp` of the events fed
+//! here), never this machine's: the two can be minutes apart (no NTP, a VM resumed, a mock
+//! with its own epoch), and the countdown must say when FreeSWITCH drops the binding.
+//! Until an event told the PBX's time, such an expiry waits, unshown.
 //! At most [`MAX_REGISTRATIONS`] bindings are kept; beyond it new ones are counted only.
 
 use std::collections::BTreeMap;
@@ -33,8 +41,11 @@ pub struct Binding {
     pub user_agent: Option<String>,
     /// `ip:port` it registered from, when an event told it.
     pub network: Option<String>,
-    /// When it expires, when an event told it.
+    /// When it expires, once known (an event told it, or the listing's epoch with the PBX's
+    /// clock known).
     pub expires_at: Option<Instant>,
+    /// The listing's expiry (PBX epoch seconds) while the PBX's clock is not known yet.
+    expires_epoch: Option<u64>,
 }
 
 impl Binding {
@@ -49,6 +60,8 @@ impl Binding {
 pub struct RegTable {
     bindings: BTreeMap<String, Binding>,
     untracked: u64,
+    /// The PBX's clock as last seen: its epoch (µs) and the local instant it arrived.
+    pbx_clock: Option<(u64, Instant)>,
 }
 
 /// The transport a contact names (`;transport=wss`), if it names one.
@@ -85,8 +98,42 @@ impl RegTable {
         self.untracked
     }
 
+    /// The PBX's time at `now`, epoch seconds, if an event told it.
+    fn pbx_epoch(&self, now: Instant) -> Option<u64> {
+        self.pbx_clock.map(|(us, at)| (us + now.saturating_duration_since(at).as_micros() as u64) / 1_000_000)
+    }
+
+    /// The instant a PBX epoch time falls on, by the PBX's clock.
+    fn local_instant(&self, epoch: u64, now: Instant) -> Option<Instant> {
+        self.pbx_epoch(now).map(|pbx_now| now + Duration::from_secs(epoch.saturating_sub(pbx_now)))
+    }
+
+    /// Notes the PBX's time from any event's `Event-Date-Timestamp` (µs since the epoch, set
+    /// by FreeSWITCH when it fires the event) and places expiries that waited for it; `true`
+    /// if one did.
+    pub fn observe_clock(&mut self, ev: &impl Headers, now: Instant) -> bool {
+        let Some(us) = ev.value("Event-Date-Timestamp").and_then(|v| v.trim().parse::<u64>().ok()) else {
+            return false;
+        };
+        self.pbx_clock = Some((us, now));
+        let mut placed = false;
+        let pbx_now = us / 1_000_000;
+        for b in self.bindings.values_mut() {
+            if let Some(epoch) = b.expires_epoch.take() {
+                b.expires_at = Some(now + Duration::from_secs(epoch.saturating_sub(pbx_now)));
+                placed = true;
+            }
+        }
+        placed
+    }
+
     /// Applies a `sofia::` event at `now`; `true` if a binding changed.
     pub fn apply_event(&mut self, ev: &impl Headers, now: Instant) -> bool {
+        let placed = self.observe_clock(ev, now);
+        self.apply_registration(ev, now) || placed
+    }
+
+    fn apply_registration(&mut self, ev: &impl Headers, now: Instant) -> bool {
         let Some(subclass) = ev.value("Event-Subclass") else { return false };
         let user = ev.value("from-user").or_else(|| ev.value("user"));
         let realm = ev.value("from-host").or_else(|| ev.value("host"));
@@ -117,6 +164,7 @@ impl RegTable {
                     user_agent: ev.value("user-agent").map(str::to_owned),
                     network,
                     expires_at,
+                    expires_epoch: None,
                 };
                 self.bindings.insert(key, binding);
                 true
@@ -126,13 +174,22 @@ impl RegTable {
         }
     }
 
-    /// Rebuilds from the listing: bindings it lacks go, new ones come without the fields
-    /// only events carry, and known ones keep them.
-    pub fn rebuild(&mut self, rows: &[Registration]) {
+    /// Rebuilds from the listing at `now`: bindings it lacks go, new ones come with the
+    /// listing's address and expiry but no user agent, and known ones keep what events told
+    /// (the phone's own Expires, newer than or as new as the listing), gaining only what they
+    /// lacked.
+    pub fn rebuild(&mut self, rows: &[Registration], now: Instant) {
         let mut fresh = BTreeMap::new();
         for row in rows {
             let key = format!("{}@{}", row.user, row.realm);
-            let binding = self.bindings.remove(&key).unwrap_or_else(|| {
+            let network = match (row.network_ip.trim(), row.network_port.trim()) {
+                ("", _) => None,
+                (ip, "") => Some(ip.to_owned()),
+                (ip, port) => Some(format!("{ip}:{port}")),
+            };
+            let expires_at = row.expires.and_then(|e| self.local_instant(e, now));
+            let expires_epoch = if expires_at.is_none() { row.expires } else { None };
+            let mut binding = self.bindings.remove(&key).unwrap_or_else(|| {
                 let contact = row.url.clone();
                 // The contact says how the phone is reached; the listing's protocol column is
                 // empty or `udp` on some builds for a WebSocket binding.
@@ -147,8 +204,16 @@ impl RegTable {
                     user_agent: None,
                     network: None,
                     expires_at: None,
+                    expires_epoch: None,
                 }
             });
+            if binding.network.is_none() {
+                binding.network = network;
+            }
+            if binding.expires_at.is_none() {
+                binding.expires_at = expires_at;
+                binding.expires_epoch = expires_epoch;
+            }
             if fresh.len() < MAX_REGISTRATIONS {
                 fresh.insert(key, binding);
             }
@@ -190,8 +255,9 @@ mod tests {
             call_id: "c".into(),
             url: format!("sofia/internal/sip:{user}@192.0.2.8:5060;transport=tcp"),
             network_proto: "udp".into(),
+            ..Registration::default()
         };
-        t.rebuild(&[listed("1001"), listed("1002")]);
+        t.rebuild(&[listed("1001"), listed("1002")], t0);
         let rows: Vec<&Binding> = t.rows().collect();
         assert_eq!(
             rows[0].user_agent.as_deref(),
@@ -209,5 +275,47 @@ mod tests {
             .with("from-host", "pbx.local");
         assert!(t.apply_event(&gone, t0));
         assert_eq!(t.len(), 1);
+    }
+
+    #[test]
+    fn the_listings_expiry_counts_on_the_pbx_clock() {
+        let t0 = Instant::now();
+        let mut t = RegTable::default();
+        // The PBX's clock is an hour behind this machine's, and known only from events.
+        let pbx_now = 1_764_000_000u64;
+        let row = Registration {
+            user: "1002".into(),
+            realm: "pbx.local".into(),
+            url: "sofia/internal/sip:1002@192.0.2.9:5070".into(),
+            network_proto: "udp".into(),
+            // Registered at pbx_now - 40 with Expires 300, plus the 60 s late margin.
+            expires: Some(pbx_now - 40 + 300 + 60),
+            network_ip: "192.0.2.9".into(),
+            network_port: "5070".into(),
+            ..Registration::default()
+        };
+        t.rebuild(std::slice::from_ref(&row), t0);
+        let b = t.rows().next().unwrap();
+        assert_eq!(b.network.as_deref(), Some("192.0.2.9:5070"));
+        assert_eq!(b.expires_in(t0), None, "no PBX clock yet: nothing made up from ours");
+        let heartbeat = |epoch: u64| {
+            HeaderMap::new()
+                .with("Event-Name", "HEARTBEAT")
+                .with("Event-Date-Timestamp", &(epoch * 1_000_000).to_string())
+        };
+        let t1 = t0 + Duration::from_secs(5);
+        assert!(t.observe_clock(&heartbeat(pbx_now + 5), t1), "the waiting expiry is placed");
+        assert_eq!(t.rows().next().unwrap().expires_in(t1), Some(Duration::from_secs(315)));
+        // A later rebuild with the clock known places it at once; 10 s later by the link's
+        // instant, the PBX clock has moved on by as much.
+        let mut u = RegTable::default();
+        u.observe_clock(&heartbeat(pbx_now), t0);
+        u.rebuild(&[row], t0 + Duration::from_secs(10));
+        let b = u.rows().next().unwrap();
+        assert_eq!(b.expires_in(t0 + Duration::from_secs(10)), Some(Duration::from_secs(310)));
+        assert!(
+            !u.observe_clock(&HeaderMap::new().with("Event-Name", "HEARTBEAT"), t0),
+            "no timestamp, no clock"
+        );
     }
 }

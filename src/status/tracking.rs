@@ -842,6 +842,7 @@ mod tests {
             call_id: call_id.into(),
             url: String::new(),
             network_proto: proto.into(),
+            ..Registration::default()
         }
     }
 

@@ -128,7 +128,8 @@ pub struct LinkChannels {
 /// calls one by one with the daemon's reconnects and rebuilds.
 #[derive(Debug, Clone)]
 pub enum CallFeed {
-    /// A channel event (CHANNEL_* or CODEC) or a `sofia::` registration event.
+    /// A channel event (CHANNEL_* or CODEC), a `sofia::` registration event, or a HEARTBEAT
+    /// (its `Event-Date-Timestamp` is the PBX's clock, which the listing's expiries need).
     Event(HeaderMap),
     /// A rebuild starts: calls created from here on are newer than its listing.
     Rebuilding,
@@ -381,7 +382,9 @@ impl Link {
             self.notify(notice);
         }
         if self.calls.is_some()
-            && (headers.value("Event-Name").is_some_and(|n| n.starts_with("CHANNEL_") || n == "CODEC")
+            && (headers
+                .value("Event-Name")
+                .is_some_and(|n| n.starts_with("CHANNEL_") || n == "CODEC" || n == "HEARTBEAT")
                 || headers.value("Event-Subclass").is_some_and(|s| REGISTRATION_EVENTS.contains(&s)))
         {
             let mut copy = HeaderMap::new();
