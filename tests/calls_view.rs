@@ -268,3 +268,42 @@ async fn several_servers_share_one_list_each_row_named() {
         () = checkpoints() => unreachable!(),
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_idle_pbx_shows_the_listings_expiry_once_a_heartbeat_dates_it() {
+    // No call, no register while the view runs: the rows come from `show registrations`
+    // alone, whose expires is an epoch on the PBX's clock (switch_core_sqldb.c
+    // switch_core_add_registration, written by sofia_reg.c sofia_reg_handle_register_token as
+    // reg_time + Expires + sip-expires-late-margin). The mock's clock starts in 2025, far from
+    // this machine's, so only the PBX's own clock (HEARTBEAT's Event-Date-Timestamp,
+    // switch_core.c send_heartbeat, every 20 s) can count it down.
+    let mock = MockConfig::default();
+    let fs = MockFreeSwitch::start(mock).await.expect("mock starts");
+    fs.pbx().register("1000", Transport::Udp, "Yealink SIP-T46S").unwrap();
+    let screen = Shared::new(80, 24);
+    let (key_tx, mut key_rx) = mpsc::channel::<Key>(8);
+    let keys = futures_util::stream::poll_fn(move |cx| key_rx.poll_recv(cx));
+    let t0 = Instant::now();
+    let settings = settings(fs.addr().port());
+    let mut surface = screen.clone();
+    let row = |text: &str| text.lines().find(|l| l.starts_with("1000@")).map(str::to_owned);
+    let script = async {
+        key_tx.send(Key::Tab).await.unwrap();
+        sleep_until(at(t0, 1.2)).await;
+        let before = row(&screen.text()).unwrap_or_else(|| panic!("{}", screen.text()));
+        let words: Vec<&str> = before.split_whitespace().collect();
+        assert_eq!(words.len(), 3, "user, transport, address; no expiry yet: {before:?}");
+        assert!(words[2].contains(':') && words[2].contains('.'), "the listing's ip:port: {before:?}");
+        sleep_until(at(t0, 21.2)).await;
+        let after = row(&screen.text()).unwrap_or_else(|| panic!("{}", screen.text()));
+        let expiry = after.split_whitespace().nth(2).unwrap_or_default().to_owned();
+        let secs = expiry.split(':').try_fold(0u64, |acc, p| p.parse::<u64>().map(|n| acc * 60 + n));
+        // Registered with the mock's UDP Expires (3600) plus the 60 s margin, 21 s ago.
+        assert!(secs.as_ref().is_ok_and(|s| (3638..=3640).contains(s)), "{after:?}");
+        assert_eq!(after.split_whitespace().nth(3), Some(words[2]), "the address stays");
+    };
+    tokio::select! {
+        r = calls::run(&settings, &mut surface, keys, script) => { r.expect("the view draws"); }
+        () = checkpoints() => unreachable!(),
+    }
+}
