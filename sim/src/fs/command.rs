@@ -7,6 +7,10 @@ pub const MAX_HEADER_BLOCK: usize = 10 * 1024 * 1024;
 /// Content-Length cap added to FreeSWITCH in 2026 (commit a097e12421).
 pub const MAX_CONTENT_LENGTH: usize = 16 * 1024 * 1024;
 
+/// What a connection's read buffer keeps between commands: more than any ordinary command
+/// needs, a small fraction of the large ones it may have taken.
+const KEPT_CAPACITY: usize = 64 * 1024;
+
 /// One complete client command.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Command {
@@ -126,6 +130,11 @@ impl Framer {
         }
         let body = (length > 0).then(|| self.buf[end..end + length].to_vec());
         self.buf.drain(..end + length);
+        // One large command (a 16 MiB sendevent body) must not pin its buffer for the rest
+        // of a long-lived connection.
+        if self.buf.capacity() > KEPT_CAPACITY && self.buf.len() <= KEPT_CAPACITY / 2 {
+            self.buf.shrink_to(KEPT_CAPACITY);
+        }
         self.scanned = 0;
         self.newlines = 0;
         self.header_end = None;
@@ -172,6 +181,20 @@ mod tests {
         f.buffer().extend_from_slice(bytes);
         let r = f.next_command();
         (r, f.buf)
+    }
+
+    #[test]
+    fn a_large_command_does_not_keep_its_buffer() {
+        let mut f = Framer::default();
+        let body = vec![b'x'; 1 << 20];
+        f.buffer()
+            .extend_from_slice(format!("sendevent CUSTOM\nContent-Length: {}\n\n", body.len()).as_bytes());
+        f.buffer().extend_from_slice(&body);
+        f.buffer().extend_from_slice(b"api status\n\n");
+        let big = f.next_command().unwrap().unwrap();
+        assert_eq!(big.body.map(|b| b.len()), Some(1 << 20));
+        assert!(f.buffer().capacity() <= KEPT_CAPACITY, "{}", f.buffer().capacity());
+        assert_eq!(f.next_command().unwrap().unwrap().line, "api status", "what followed is kept");
     }
 
     #[test]

@@ -67,7 +67,7 @@ impl Delivery {
             plain.body.len() - 1
         };
         let exact = plain_is_exact(event);
-        let size = ENTRY_OVERHEAD + plain.len() + if exact { 0 } else { plain.len() };
+        let size = ENTRY_OVERHEAD + plain.len() + if exact { 0 } else { event_heap_bytes(event) };
         Delivery {
             size,
             plain,
@@ -123,6 +123,22 @@ impl Delivery {
         }
         event
     }
+}
+
+/// What a kept parsed event costs: two heap strings per header, each with malloc's own
+/// header, about three times its plain line (a `sofia::register` keeps its event: the
+/// contact's `fs_path` holds `%3A`). Counting only the plain length let a full queue
+/// hold twice its budget.
+fn event_heap_bytes(event: &Event) -> usize {
+    const PER_BLOCK: usize = 16;
+    let strings: usize =
+        event.headers.iter().map(|(name, value)| name.capacity() + value.capacity() + 2 * PER_BLOCK).sum();
+    let body = event.body.as_ref().map_or(0, |b| b.capacity() + PER_BLOCK);
+    std::mem::size_of::<Event>()
+        + PER_BLOCK
+        + event.headers.capacity() * std::mem::size_of::<(String, String)>()
+        + strings
+        + body
 }
 
 /// Whether [`Delivery::decoded`] gives this event back: the plain encoding is lossy for a
@@ -203,7 +219,8 @@ impl Listener {
     /// `noevents`: what is queued will not be written.
     pub(crate) fn clear_queue(&self) {
         let mut q = lock(&self.queue);
-        q.items.clear();
+        // Its capacity too: up to `event_queue` slots of a queue that was once full.
+        q.items = VecDeque::new();
         q.bytes = 0;
     }
 
@@ -322,6 +339,11 @@ impl Hub {
         if let Some(i) = all.iter().position(|l| l.id == id) {
             let l = all.swap_remove(i);
             l.clear_queue();
+        }
+        // After a crowd has left, the table need not keep room for it.
+        if all.capacity() > 64 && all.len() < all.capacity() / 4 {
+            let keep = (all.len() * 2).max(64);
+            all.shrink_to(keep);
         }
     }
 
@@ -493,7 +515,32 @@ mod tests {
         assert_eq!(d.size, plain + ENTRY_OVERHEAD);
         let lossy = Arc::new(Event::clone(&event).with("Escaped", "%41"));
         let d = Delivery::new(&lossy);
-        assert!(d.size > 2 * plain, "a kept event counts too");
+        let lossy_plain = wire::event_message(&lossy, Format::Plain).len();
+        let strings: usize = lossy.headers.iter().map(|(n, v)| n.len() + v.len() + 2 * 16).sum();
+        let headers = lossy.headers.len() * std::mem::size_of::<(String, String)>();
+        assert!(
+            d.size >= ENTRY_OVERHEAD + lossy_plain + strings + headers,
+            "a kept event counts at its heap size"
+        );
+    }
+
+    #[test]
+    fn leaving_listeners_give_back_their_room() {
+        let hub = hub(Limits::default());
+        let tx = Tx(&hub);
+        let all: Vec<_> = (0..500).map(|id| listen(&hub, id, "ALL")).collect();
+        for _ in 0..2000 {
+            tx.send(heartbeat()).unwrap();
+        }
+        assert!(lock(&all[0].queue).items.capacity() >= 2000);
+        all[0].clear_queue();
+        assert_eq!(lock(&all[0].queue).items.capacity(), 0, "noevents frees the slots");
+        for id in 0..500 {
+            hub.remove(id);
+        }
+        let table = hub.listeners.read().unwrap().capacity();
+        assert!(table <= 128, "{table}");
+        assert!(all.iter().all(|l| l.queued() == 0), "every queue freed");
     }
 
     #[test]
