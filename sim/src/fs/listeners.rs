@@ -57,7 +57,7 @@ const ENTRY_OVERHEAD: usize = std::mem::size_of::<Delivery>() + 64;
 
 impl Delivery {
     pub(crate) fn new(event: &Arc<Event>) -> Delivery {
-        let plain = wire::event_message(event, Format::Plain);
+        let plain = encoded(event, Format::Plain);
         let has_body = event.body.as_deref().is_some_and(|b| !b.is_empty());
         let headers_len = if has_body {
             let body = event.body.as_deref().unwrap_or_default();
@@ -82,7 +82,7 @@ impl Delivery {
     /// Encodes `format` now, from the parsed event the dispatcher still has.
     fn prepare(&self, format: Format, event: &Event) {
         if let Some(slot) = self.slot(format) {
-            slot.get_or_init(|| Box::new(wire::event_message(event, format)));
+            slot.get_or_init(|| Box::new(encoded(event, format)));
         }
     }
 
@@ -100,8 +100,8 @@ impl Delivery {
             None => &self.plain,
             Some(slot) => slot.get_or_init(|| {
                 let event = match &self.event {
-                    Some(event) => wire::event_message(event, format),
-                    None => wire::event_message(&self.decoded(), format),
+                    Some(event) => encoded(event, format),
+                    None => encoded(&self.decoded(), format),
                 };
                 Box::new(event)
             }),
@@ -123,6 +123,16 @@ impl Delivery {
         }
         event
     }
+}
+
+/// The event's bytes without the encoder's spare room: the plain encoder reserves 64 bytes
+/// a header, about twice what a channel event's lines take, and a queue keeps them for as
+/// long as its reader is behind (a full queue held twice its budget).
+fn encoded(event: &Event, format: Format) -> Message {
+    let mut m = wire::event_message(event, format);
+    m.head.shrink_to_fit();
+    m.body.shrink_to_fit();
+    m
 }
 
 /// What a kept parsed event costs: two heap strings per header, each with malloc's own
@@ -513,6 +523,12 @@ mod tests {
         let plain = wire::event_message(&event, Format::Plain).len();
         let d = Delivery::new(&event);
         assert_eq!(d.size, plain + ENTRY_OVERHEAD);
+        let m = d.message(Format::Plain);
+        assert_eq!(
+            (m.head.capacity(), m.body.capacity()),
+            (m.head.len(), m.body.len()),
+            "no spare room kept"
+        );
         let lossy = Arc::new(Event::clone(&event).with("Escaped", "%41"));
         let d = Delivery::new(&lossy);
         let lossy_plain = wire::event_message(&lossy, Format::Plain).len();
