@@ -71,8 +71,12 @@ fn apply(server: &mut Server, item: CallFeed, now: Instant) -> bool {
             false
         }
         CallFeed::Rebuilt(rows) => {
-            let epoch =
-                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+            // `created_epoch` is on the PBX's clock: its own time as its events date it is
+            // right; this machine's is only a guess (right with NTP on both) for the first
+            // rebuild, before any event came.
+            let epoch = server.regs.pbx_epoch(now).unwrap_or_else(|| {
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+            });
             table.rebuild(&rows, now, epoch);
             true
         }
@@ -266,4 +270,43 @@ pub async fn run_once(
         let _ = tokio::time::timeout(limit, rx.wait_for(|s| *s)).await;
     };
     run(settings, &mut settling, futures_util::stream::pending(), until).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::api::ChannelRow;
+    use crate::status::call_table::Sort;
+    use crate::status::HeaderMap;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rebuilt_call_is_dated_by_the_pbx_clock_once_known() {
+        let now = Instant::now();
+        let (_status_tx, status) = watch::channel(PbxStatus::new("pbx").view(now));
+        let (_feed_tx, feed) = mpsc::channel(1);
+        let mut server = Server {
+            status,
+            feed,
+            table: CallTable::new(Duration::from_secs(30)),
+            regs: RegTable::default(),
+            events: 0,
+            rate: 0,
+        };
+        // A PBX whose clock is years behind this machine's.
+        let pbx_now = 1_000_000_000u64;
+        let beat = HeaderMap::new()
+            .with("Event-Name", "HEARTBEAT")
+            .with("Event-Date-Timestamp", &(pbx_now * 1_000_000).to_string());
+        apply(&mut server, CallFeed::Event(beat), now);
+        assert_eq!(server.events, 0, "a HEARTBEAT is no channel or registration news");
+        let row = ChannelRow {
+            uuid: "a".into(),
+            created_epoch: (pbx_now - 42).to_string(),
+            callstate: "ACTIVE".into(),
+            ..ChannelRow::default()
+        };
+        apply(&mut server, CallFeed::Rebuilt(vec![row]), now);
+        let rows = server.table.rows(Sort::Start, now);
+        assert_eq!(rows[0].duration(now), Duration::from_secs(42));
+    }
 }

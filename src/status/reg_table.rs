@@ -98,8 +98,9 @@ impl RegTable {
         self.untracked
     }
 
-    /// The PBX's time at `now`, epoch seconds, if an event told it.
-    fn pbx_epoch(&self, now: Instant) -> Option<u64> {
+    /// The PBX's time at `now`, epoch seconds, if an event told it (the call list dates its
+    /// listing by it too).
+    pub fn pbx_epoch(&self, now: Instant) -> Option<u64> {
         self.pbx_clock.map(|(us, at)| (us + now.saturating_duration_since(at).as_micros() as u64) / 1_000_000)
     }
 
