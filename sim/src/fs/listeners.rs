@@ -9,10 +9,12 @@
 //! at once. On top of the count, a byte budget ([`Limits::queue_bytes`]) makes large events
 //! count as full early.
 //!
-//! An event enters as one [`Delivery`] shared by every queue it lands in: its bytes in each
-//! format the takers use (plain, json, xml), encoded once on the firing thread. Queues hold
-//! no parsed headers, so a full queue costs about its byte budget. When the last queue
-//! lets go, all of it is freed.
+//! An event enters as one [`Delivery`] shared by every queue it lands in. When several
+//! queues take it, it is held as its bytes in each format the takers use (plain, json,
+//! xml), encoded once on the firing thread, with no parsed headers, so a full queue costs
+//! about its byte budget. An event only one queue takes is encoded by that queue's writer
+//! instead, so with one reader the firing thread and the writer share the work across
+//! cores. When the last queue lets go, all of it is freed.
 //!
 //! The hub is the model's [`EventSink`]: events are queued on the firing thread, so an
 //! event fired before a command arrives is always queued ahead of that command's reply.
@@ -33,8 +35,8 @@ use super::wire::{self, Format, Message, LOST_EVENTS};
 
 /// One fired event on its way to listeners, as compact as a queue can hold it.
 ///
-/// The event is encoded on the firing thread, once, in every format a listener that takes
-/// it uses; queues hold only those bytes, shared. The parsed headers are dropped once the
+/// An event several listeners take is encoded on the firing thread, once, in every format
+/// they use; queues hold only those bytes, shared. The parsed headers are dropped once the
 /// event is dispatched (filters ran on them already), unless the plain bytes could not give
 /// them back exactly: a listener that switches format (`event json ...` after `event plain
 /// ...`) has its queued events written in the new format, as FreeSWITCH serializes at write
@@ -42,8 +44,11 @@ use super::wire::{self, Format, Message, LOST_EVENTS};
 pub(crate) struct Delivery {
     /// What it counts against a queue's byte budget: the bytes it holds.
     size: usize,
-    plain: Message,
-    /// Kept only when `plain` does not decode back to it (see [`plain_is_exact`]).
+    /// Made on the firing thread for an event several queues share; by the writer, on
+    /// first use, for an event only one queue takes ([`Delivery::for_one`]).
+    plain: OnceLock<Message>,
+    /// Kept while `plain` is not made yet, or when `plain` does not decode back to it
+    /// (see [`plain_is_exact`]).
     event: Option<Arc<Event>>,
     /// Where the header lines end in `plain.body`, and whether a body follows them.
     headers_len: u32,
@@ -70,10 +75,32 @@ impl Delivery {
         let size = ENTRY_OVERHEAD + plain.len() + if exact { 0 } else { plain.len() };
         Delivery {
             size,
-            plain,
+            plain: OnceLock::from(plain),
             event: (!exact).then(|| event.clone()),
             headers_len: u32::try_from(headers_len).unwrap_or(u32::MAX),
             has_body,
+            json: OnceLock::new(),
+            xml: OnceLock::new(),
+        }
+    }
+
+    /// An event only one queue takes: held parsed, and encoded by that queue's writer when
+    /// it writes it, so the firing thread does not wait for the encoding and, with one
+    /// reader, the two run on two cores. It counts against the budget as its text, about
+    /// what its encoding will take; the parsed headers' own heap cost (a 48-byte pair and
+    /// two allocations a header) comes on top, so such a queue may hold up to about three
+    /// times its budget in heap (16 MiB → about 50 MiB), still bounded. An event several
+    /// queues share is held as bytes only: the 500-reader figures are of those.
+    pub(crate) fn for_one(event: &Arc<Event>) -> Delivery {
+        let size = ENTRY_OVERHEAD
+            + event.headers.iter().map(|(n, v)| n.len() + v.len() + 4).sum::<usize>()
+            + event.body.as_ref().map_or(0, String::len);
+        Delivery {
+            size,
+            plain: OnceLock::new(),
+            event: Some(event.clone()),
+            headers_len: 0,
+            has_body: false,
             json: OnceLock::new(),
             xml: OnceLock::new(),
         }
@@ -97,7 +124,11 @@ impl Delivery {
     /// The framed message in `format`.
     pub(crate) fn message(&self, format: Format) -> &Message {
         match self.slot(format) {
-            None => &self.plain,
+            None => self.plain.get_or_init(|| match &self.event {
+                Some(event) => wire::event_message(event, Format::Plain),
+                // Not reached: a delivery is made either encoded or with its event.
+                None => Message::default(),
+            }),
             Some(slot) => slot.get_or_init(|| {
                 let event = match &self.event {
                     Some(event) => encoded(event, format),
@@ -110,7 +141,7 @@ impl Delivery {
 
     /// The event back from its plain bytes (exact when `event` is `None`).
     fn decoded(&self) -> Event {
-        let text = String::from_utf8_lossy(&self.plain.body);
+        let text = String::from_utf8_lossy(&self.message(Format::Plain).body);
         let (lines, rest) = text.split_at((self.headers_len as usize).min(text.len()));
         let mut event = Event::new();
         for line in lines.split_terminator('\n') {
@@ -351,6 +382,9 @@ impl EventSink for Hub {
     /// `event_handler`: the event goes into the queue of every listener that wants it.
     fn deliver(&self, event: &Arc<Event>) {
         let all = self.listeners.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let takes = |l: &Listener| l.listening.load(Ordering::Acquire) && l.interest().wants(event);
+        // How it is held depends on who takes it: the count stops at two.
+        let shared = all.iter().filter(|l| takes(l)).nth(1).is_some();
         let mut delivery: Option<Arc<Delivery>> = None;
         for l in all.iter() {
             if !l.listening.load(Ordering::Acquire) {
@@ -363,8 +397,12 @@ impl EventSink for Hub {
                 }
                 interest.sub.format
             };
-            let d = delivery.get_or_insert_with(|| Arc::new(Delivery::new(event)));
-            d.prepare(format, event);
+            let d = delivery.get_or_insert_with(|| {
+                Arc::new(if shared { Delivery::new(event) } else { Delivery::for_one(event) })
+            });
+            if shared {
+                d.prepare(format, event);
+            }
             if l.push(d, &self.limits) {
                 self.kills.fetch_add(1, Ordering::Relaxed);
             }
@@ -483,6 +521,8 @@ mod tests {
         let hub = hub(Limits::default());
         let tx = Tx(&hub);
         let l = listen(&hub, 1, "ALL");
+        // A second taker: shared events are the ones held as bytes.
+        let _other = listen(&hub, 2, "ALL");
         let mut events = vec![exact.clone(), with_body.clone()];
         for (name, value) in lossy {
             events.push(with_body.clone().with(name, value));
@@ -497,6 +537,30 @@ mod tests {
             assert_eq!(d.event.is_some(), i >= 2, "parsed headers kept only where plain is lossy: {e:?}");
             for format in [Format::Plain, Format::Json, Format::Xml] {
                 assert_eq!(*d.message(format), wire::event_message(e, format), "{format:?} of {e:?}");
+            }
+        }
+    }
+
+    /// An event for one queue only is left to its writer to encode (the firing thread does
+    /// not wait for it); once a second listener takes the same kind, events are held as
+    /// their shared bytes.
+    #[test]
+    fn an_event_one_queue_takes_is_encoded_by_its_writer() {
+        let hub = hub(Limits::default());
+        let tx = Tx(&hub);
+        let l = listen(&hub, 1, "HEARTBEAT");
+        let _custom = listen(&hub, 2, "CUSTOM");
+        tx.send(heartbeat()).unwrap();
+        let _second = listen(&hub, 3, "HEARTBEAT");
+        tx.send(heartbeat()).unwrap();
+        let mut queued = Vec::new();
+        l.pop_batch(10, usize::MAX, &mut queued);
+        assert_eq!(queued.len(), 2);
+        assert!(queued[0].plain.get().is_none() && queued[0].event.is_some(), "one taker: left parsed");
+        assert!(queued[1].plain.get().is_some() && queued[1].event.is_none(), "two takers: bytes only");
+        for d in &queued {
+            for format in [Format::Plain, Format::Json, Format::Xml] {
+                assert_eq!(*d.message(format), wire::event_message(&heartbeat(), format));
             }
         }
     }
