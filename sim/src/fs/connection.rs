@@ -119,6 +119,8 @@ impl Conn {
                 cut_header: false,
                 cut_body: false,
                 stall_mid: None,
+                own: Vec::new(),
+                scratch: String::new(),
             },
             listener,
             framer: Framer::default(),
@@ -145,6 +147,9 @@ struct Writer {
     cut_header: bool,
     cut_body: bool,
     stall_mid: Option<u64>,
+    /// Where events this writer alone holds are framed (reused; at most a batch's bytes).
+    own: Vec<u8>,
+    scratch: String,
 }
 
 impl Writer {
@@ -185,16 +190,39 @@ impl Writer {
             return Continue(());
         }
         // The events' shared bytes go out as they are (writev): nothing is copied per
-        // connection.
-        let mut slices = Vec::with_capacity(2 * batch.len());
+        // connection. An event only this connection took is framed into its own buffer,
+        // with no message made for it.
+        let mut own = std::mem::take(&mut self.own);
+        own.clear();
+        let mut spans = Vec::with_capacity(batch.len());
         for d in batch {
-            let msg = d.message(format);
-            slices.push(IoSlice::new(&msg.head));
-            if !msg.body.is_empty() {
-                slices.push(IoSlice::new(&msg.body));
+            let start = own.len();
+            let framed = format == Format::Plain && d.append_own_plain(&mut self.scratch, &mut own);
+            spans.push(framed.then_some(start..own.len()));
+        }
+        let mut slices = Vec::with_capacity(2 * batch.len());
+        for (d, span) in batch.iter().zip(spans) {
+            if let Some(span) = span {
+                slices.push(IoSlice::new(&own[span]));
+            } else {
+                let msg = d.message(format);
+                slices.push(IoSlice::new(&msg.head));
+                if !msg.body.is_empty() {
+                    slices.push(IoSlice::new(&msg.body));
+                }
             }
         }
-        self.write_slices(&mut slices).await
+        let step = self.write_slices(&mut slices).await;
+        drop(slices);
+        // A large event's room is not kept for the small ones after it.
+        if own.capacity() > 4 * BATCH_BYTES {
+            own = Vec::new();
+        }
+        if self.scratch.capacity() > BATCH_BYTES {
+            self.scratch = String::new();
+        }
+        self.own = own;
+        step
     }
 
     /// [`Writer::write`] for several buffers at once.

@@ -106,6 +106,22 @@ impl Delivery {
         }
     }
 
+    /// Frames this event in plain into `out` when the caller holds the only reference and
+    /// it was never encoded (an event only one queue took, popped by its writer): nothing
+    /// is kept. False when the delivery's own bytes are to be written instead.
+    pub(crate) fn append_own_plain(self: &Arc<Self>, scratch: &mut String, out: &mut Vec<u8>) -> bool {
+        if self.plain.get().is_some() || Arc::strong_count(self) != 1 {
+            return false;
+        }
+        match &self.event {
+            Some(event) => {
+                wire::append_plain_event(event, scratch, out);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Encodes `format` now, from the parsed event the dispatcher still has.
     fn prepare(&self, format: Format, event: &Event) {
         if let Some(slot) = self.slot(format) {
@@ -558,6 +574,15 @@ mod tests {
         assert_eq!(queued.len(), 2);
         assert!(queued[0].plain.get().is_none() && queued[0].event.is_some(), "one taker: left parsed");
         assert!(queued[1].plain.get().is_some() && queued[1].event.is_none(), "two takers: bytes only");
+        // Its writer, holding the only reference, frames it straight into its buffer.
+        let (mut scratch, mut out) = (String::new(), b"before|".to_vec());
+        assert!(queued[0].append_own_plain(&mut scratch, &mut out));
+        let mut expected = b"before|".to_vec();
+        wire::event_message(&heartbeat(), Format::Plain).append_to(&mut expected);
+        assert_eq!(out, expected);
+        assert!(!queued[1].append_own_plain(&mut scratch, &mut out), "encoded already: its bytes go out");
+        let held_twice = queued[0].clone();
+        assert!(!held_twice.append_own_plain(&mut scratch, &mut out), "shared: encoded once, kept");
         for d in &queued {
             for format in [Format::Plain, Format::Json, Format::Xml] {
                 assert_eq!(*d.message(format), wire::event_message(&heartbeat(), format));

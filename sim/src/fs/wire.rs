@@ -174,6 +174,19 @@ pub fn event_message(event: &Event, format: Format) -> Message {
     Message { head: head.into_bytes(), body }
 }
 
+/// [`event_message`] in plain, appended to `out` (head, then body), with `scratch` as the
+/// encoder's room: a writer that holds the only copy of an event frames it there, with no
+/// message of its own to allocate and free.
+pub(crate) fn append_plain_event(event: &Event, scratch: &mut String, out: &mut Vec<u8>) {
+    scratch.clear();
+    encode_plain_into(event, scratch);
+    let _ = std::io::Write::write_fmt(
+        out,
+        format_args!("Content-Length: {}\nContent-Type: {}\n\n", scratch.len(), Format::Plain.content_type()),
+    );
+    out.extend_from_slice(scratch.as_bytes());
+}
+
 /// Header order as a listener sees it: `switch_event_dup` re-creates `Event-Subclass`
 /// before copying the rest, so it comes first on every delivered CUSTOM event.
 fn ordered_headers(event: &Event) -> impl Iterator<Item = &(String, String)> {
