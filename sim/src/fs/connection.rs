@@ -264,24 +264,10 @@ impl Writer {
     /// [`NOTICE_TIMEOUT`] to go out (so the notice can follow a whole frame), then the
     /// connection ends silently: a peer that does not read cannot hold the task.
     async fn write(&mut self, bytes: &[u8]) -> Step {
-        let mut at = 0;
-        let mut grace: Option<Instant> = self.listener.killed().map(|_| Instant::now() + NOTICE_TIMEOUT);
-        while at < bytes.len() {
-            tokio::select! {
-                biased;
-                written = self.half.write(&bytes[at..]) => match written {
-                    Ok(n) if n > 0 => at += n,
-                    _ => return Break(Ending::Silent),
-                },
-                _ = self.listener.kill.notified(), if grace.is_none() => {
-                    grace = Some(Instant::now() + NOTICE_TIMEOUT);
-                }
-                _ = sleep_until(grace.unwrap_or_else(Instant::now)), if grace.is_some() => {
-                    return Break(Ending::Silent);
-                }
-            }
+        if bytes.is_empty() {
+            return Continue(());
         }
-        Continue(())
+        self.write_slices(&mut [IoSlice::new(bytes)]).await
     }
 }
 
