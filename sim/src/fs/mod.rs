@@ -10,6 +10,7 @@
 //! * [`filter`]: `event`/`nixevent`/`filter` semantics; [`acl`]: CIDR allow-lists.
 //! * [`fault`]: misbehaviour on demand; [`pbx`]: the model every answer derives from.
 //! * [`http`]: the web API (mod_xml_rpc's `/api/`, `/webapi/`, `/txtapi/`) over the same model.
+//! * [`sip`]: real SIP clients (UDP, TCP; WebSocket) on the internal profile, into the model.
 //! * [`userauth`]: `userauth` logins against the directory and their permissions.
 
 pub mod acl;
@@ -27,6 +28,7 @@ mod outbound;
 pub mod pbx;
 pub mod server;
 mod shared;
+pub mod sip;
 pub mod userauth;
 pub mod wire;
 

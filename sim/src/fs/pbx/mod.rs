@@ -261,6 +261,9 @@ struct State {
     sockets: Option<tokio::sync::mpsc::Sender<socket_app::SocketRequest>>,
     /// Where `httapi` queues its calls for the web client (none: it holds the call).
     httapi: Option<tokio::sync::mpsc::Sender<httapi_app::HttapiRequest>>,
+    /// SIP listeners really bound (`mock-fs --sip`), in bind order; `sofia status` shows
+    /// these instead of the vanilla profile's when any is open.
+    sip_bindings: Vec<(Transport, std::net::SocketAddr)>,
 }
 
 /// The longest `msleep` the mock honours (one hour): a typo must not pin a connection for days.
@@ -639,6 +642,7 @@ impl Pbx {
             logs: logs.clone(),
             sockets: None,
             httapi: None,
+            sip_bindings: Vec::new(),
         };
         Pbx { inner: Arc::new(Mutex::new(state)), events, logs }
     }
@@ -878,6 +882,24 @@ impl Pbx {
     /// ESL client's `sendevent` produces it. Returns its `Event-UUID`.
     pub fn message(&self, text: &str) -> String {
         self.lock().message(text)
+    }
+
+    /// `FreeSWITCH-Version` (`1.10.12-release~64bit`).
+    pub fn version(&self) -> String {
+        self.lock().config.version.clone()
+    }
+
+    /// A SIP listener is bound (see `fs::sip::SipCore::bind`).
+    pub(crate) fn sip_bind(&self, transport: Transport, addr: std::net::SocketAddr) {
+        self.lock().sip_bindings.push((transport, addr));
+    }
+
+    /// A SIP listener closed.
+    pub(crate) fn sip_unbind(&self, transport: Transport, addr: std::net::SocketAddr) {
+        let mut state = self.lock();
+        if let Some(i) = state.sip_bindings.iter().position(|b| *b == (transport, addr)) {
+            state.sip_bindings.remove(i);
+        }
     }
 
     /// UUIDs of the live channels, oldest first.
