@@ -33,15 +33,15 @@ macro_rules! golden {
 
 /// A TestBackend terminal the test reads while the view draws on it.
 #[derive(Clone)]
-struct Shared(Arc<Mutex<Terminal<TestBackend>>>);
+pub(crate) struct Shared(Arc<Mutex<Terminal<TestBackend>>>);
 
 impl Shared {
-    fn new(cols: u16, rows: u16) -> Self {
+    pub(crate) fn new(cols: u16, rows: u16) -> Self {
         Shared(Arc::new(Mutex::new(Terminal::new(TestBackend::new(cols, rows)).unwrap())))
     }
 
     /// The screen's text, one line per row, trailing blanks cut.
-    fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         let term = self.0.lock().unwrap();
         let buf = term.backend().buffer();
         (0..buf.area.height)
@@ -63,7 +63,7 @@ impl Shared {
         })
     }
 
-    fn resize(&self, cols: u16, rows: u16) {
+    pub(crate) fn resize(&self, cols: u16, rows: u16) {
         self.0.lock().unwrap().backend_mut().resize(cols, rows);
     }
 }
@@ -74,7 +74,7 @@ impl Surface for Shared {
     }
 }
 
-fn settings(port: u16) -> CallsSettings {
+pub(crate) fn settings(port: u16) -> CallsSettings {
     let server = ServerConfig {
         name: "pbx".into(),
         host: "127.0.0.1".into(),
@@ -89,7 +89,7 @@ fn settings(port: u16) -> CallsSettings {
     }
 }
 
-fn at(t0: Instant, secs: f64) -> Instant {
+pub(crate) fn at(t0: Instant, secs: f64) -> Instant {
     t0 + Duration::from_secs_f64(secs)
 }
 

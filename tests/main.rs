@@ -6,6 +6,7 @@ mod link_support;
 mod story;
 
 mod backends;
+mod calls_flow;
 mod calls_tmux;
 mod calls_view;
 mod cli;

@@ -110,6 +110,43 @@ async fn next_feed(servers: &mut [Server], first: &mut usize) -> Option<(usize, 
     .await
 }
 
+fn views_of(servers: &[Server]) -> Vec<StatusView> {
+    servers.iter().map(|s| s.status.borrow().clone()).collect()
+}
+
+fn screen_of<'a>(servers: &'a [Server], views: &'a [StatusView], ui: &'a Ui, now: Instant) -> Screen<'a> {
+    Screen {
+        servers: servers
+            .iter()
+            .zip(views)
+            .map(|(s, status)| ServerCalls {
+                status,
+                calls: &s.table,
+                registrations: &s.regs,
+                events_per_sec: s.rate,
+            })
+            .collect(),
+        ui,
+        now,
+    }
+}
+
+/// The rows the keys move over: the open ladder's events, the registrations, or the calls
+/// that pass the filter.
+fn rows_shown(servers: &[Server], ui: &Ui, now: Instant) -> usize {
+    if let Some(flow) = &ui.flow {
+        return servers
+            .get(flow.server)
+            .and_then(|s| s.table.get(&flow.call))
+            .map_or(0, |c| c.flow.events.len());
+    }
+    if ui.registrations {
+        servers.iter().map(|s| s.regs.len()).sum()
+    } else {
+        servers.iter().map(|s| s.table.rows(ui.sort, now).into_iter().filter(|c| ui.matches(c)).count()).sum()
+    }
+}
+
 /// Runs the view on `surface` until a quit key, `shutdown`, or the end of `keys` and
 /// `shutdown` both; then stops the links and returns what each did. A drawing error ends
 /// the view with that error.
@@ -168,18 +205,19 @@ pub async fn run(
             key = keys.next(), if keys_open => {
                 if let Some(key) = key {
                     let now = Instant::now();
-                    let rows: usize = if ui.registrations {
-                        servers.iter().map(|s| s.regs.len()).sum()
-                    } else {
-                        servers
-                            .iter()
-                            .map(|s| s.table.rows(ui.sort, now).into_iter().filter(|c| ui.matches(c)).count())
-                            .sum()
-                    };
-                    match ui.handle(key, rows) {
+                    match ui.handle(key, rows_shown(&servers, &ui, now)) {
                         Action::Quit => break Ok(()),
                         Action::Redraw => true,
                         Action::None => false,
+                        Action::Open => {
+                            let views = views_of(&servers);
+                            let screen = screen_of(&servers, &views, &ui, now);
+                            let chosen = screen.selected_call();
+                            if let Some((server, call)) = chosen {
+                                ui.open_flow(server, call);
+                            }
+                            true
+                        }
                     }
                 } else {
                     keys_open = false;
@@ -200,21 +238,8 @@ pub async fn run(
             },
         };
         if dirty {
-            let views: Vec<StatusView> = servers.iter().map(|s| s.status.borrow().clone()).collect();
-            let screen = Screen {
-                servers: servers
-                    .iter()
-                    .zip(&views)
-                    .map(|(s, status)| ServerCalls {
-                        status,
-                        calls: &s.table,
-                        registrations: &s.regs,
-                        events_per_sec: s.rate,
-                    })
-                    .collect(),
-                ui: &ui,
-                now: Instant::now(),
-            };
+            let views = views_of(&servers);
+            let screen = screen_of(&servers, &views, &ui, Instant::now());
             if let Err(e) = surface.show(&screen) {
                 break Err(e);
             }

@@ -17,6 +17,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::api::ChannelRow;
+use super::call_flow::{Flow, RawHeaders};
 use super::calls::sip_status_of;
 use super::headers::Headers;
 use super::sip::SipStatus;
@@ -112,6 +113,9 @@ pub struct Call {
     pub ended: Option<Instant>,
     /// Why, once hung up.
     pub hangup: Option<Hangup>,
+    /// Its events for the ladder (none for a call known only from a rebuild's listing,
+    /// until its next event).
+    pub flow: Flow,
     legs: BTreeMap<String, Leg>,
     seq: u64,
 }
@@ -189,6 +193,7 @@ pub struct CallTable {
     /// Calls created from this sequence number on postdate the rebuild in flight.
     refresh_mark: Option<u64>,
     untracked: u64,
+    raw: RawHeaders,
 }
 
 fn is_channel_event(name: &str) -> bool {
@@ -208,6 +213,7 @@ impl CallTable {
             next_seq: 0,
             refresh_mark: None,
             untracked: 0,
+            raw: RawHeaders::default(),
         }
     }
 
@@ -219,6 +225,22 @@ impl CallTable {
     /// Calls not followed because [`MAX_CALLS`] were live.
     pub fn untracked(&self) -> u64 {
         self.untracked
+    }
+
+    /// The call `id`, live or ended, while the table keeps it.
+    pub fn get(&self, id: &str) -> Option<&Call> {
+        self.live.get(id).or_else(|| self.ended.iter().find(|c| c.id == id))
+    }
+
+    /// The raw headers of a flow event ([`FlowEvent::raw`](super::call_flow::FlowEvent::raw)),
+    /// unless the bound let them go.
+    pub fn raw(&self, id: u64) -> Option<&str> {
+        self.raw.get(id)
+    }
+
+    /// The raw headers held, for every call together: `(events, bytes)`.
+    pub fn raw_held(&self) -> (usize, usize) {
+        (self.raw.len(), self.raw.bytes())
     }
 
     /// Live calls.
@@ -261,6 +283,8 @@ impl CallTable {
             }
         };
         let Some(call) = self.live.get_mut(&call_id) else { return false };
+        let raw = self.raw.keep(ev);
+        call.flow.record(ev, uuid, &call.id, now, raw);
         let leg = call.legs.entry(uuid.to_owned()).or_default();
         if let Some(state) = ev.value("Channel-Call-State") {
             state.clone_into(&mut leg.callstate);
@@ -338,6 +362,7 @@ impl CallTable {
             started: now,
             ended: None,
             hangup: None,
+            flow: Flow::default(),
             legs: BTreeMap::new(),
             seq: self.next_seq,
         }
@@ -435,6 +460,7 @@ impl CallTable {
                     started: now.checked_sub(age).unwrap_or(now),
                     ended: None,
                     hangup: None,
+                    flow: Flow::default(),
                     legs: BTreeMap::new(),
                     seq: self.next_seq,
                 };

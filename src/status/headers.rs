@@ -18,6 +18,12 @@ pub trait Headers {
     fn value(&self, name: &str) -> Option<&str> {
         self.header(name).map(str::trim).filter(|v| !v.is_empty() && *v != "_undef_")
     }
+
+    /// Calls `f` with every header in order, for the call view's raw headers; a source that
+    /// cannot list its headers lists none.
+    fn each_header(&self, f: &mut dyn FnMut(&str, &str)) {
+        let _ = f;
+    }
 }
 
 /// A plain ordered header list, as read from a `text/event-plain` block.
@@ -97,6 +103,12 @@ impl Headers for HeaderMap {
 
     fn body(&self) -> Option<&str> {
         self.body.as_deref()
+    }
+
+    fn each_header(&self, f: &mut dyn FnMut(&str, &str)) {
+        for (name, value) in &self.headers {
+            f(name, value);
+        }
     }
 }
 

@@ -36,6 +36,7 @@
 //! ```
 
 pub mod api;
+pub mod call_flow;
 pub mod call_table;
 pub mod calls;
 mod headers;

@@ -59,11 +59,13 @@ pub enum Action {
     Redraw,
     /// Leave.
     Quit,
+    /// Open the selected call's ladder.
+    Open,
 }
 
-/// What the person chose: order, selection, help, filter. Rows are counted over all
-/// servers, after the filter.
-#[derive(Debug, Clone, Default)]
+/// What the person chose: order, selection, help, filter, the call whose flow shows. Rows
+/// are counted over all servers, after the filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Ui {
     /// The call order.
     pub sort: Sort,
@@ -78,6 +80,23 @@ pub struct Ui {
     pub editing: bool,
     /// The registrations tab shows instead of the calls.
     pub registrations: bool,
+    /// The call whose ladder shows instead of the list (Enter opens it, Esc goes back).
+    pub flow: Option<FlowChoice>,
+}
+
+/// The ladder of one call: which call, which event is selected, whether its raw headers show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowChoice {
+    /// The server's index in [`Screen::servers`].
+    pub server: usize,
+    /// The call's ID.
+    pub call: String,
+    /// The selected event, counted over the events the call keeps.
+    pub selected: usize,
+    /// Whether the selected event's raw headers show (`v`).
+    pub raw: bool,
+    /// The first header line shown.
+    pub raw_scroll: usize,
 }
 
 /// Rows a page key moves.
@@ -86,8 +105,6 @@ const PAGE: usize = 10;
 /// The longest filter: more than any number or name, and a bound on what a key-repeat
 /// can make the view compare.
 pub const FILTER_MAX: usize = 32;
-
-type Choices = (Sort, usize, bool, String, bool, bool);
 
 impl Ui {
     /// Whether `call` passes the filter.
@@ -102,22 +119,28 @@ impl Ui {
             .any(|field| field.to_lowercase().contains(&needle))
     }
 
-    fn choices(&self) -> Choices {
-        (self.sort, self.selected, self.help, self.filter.clone(), self.editing, self.registrations)
-    }
-
-    fn changed(&self, before: &Choices) -> Action {
-        if self.choices() == *before {
+    fn changed(&self, before: &Ui) -> Action {
+        if self == before {
             Action::None
         } else {
             Action::Redraw
         }
     }
 
-    /// Applies `key` with `rows` rows on screen (after the filter).
+    /// Opens the ladder of call `call` of server `server`.
+    pub fn open_flow(&mut self, server: usize, call: String) {
+        self.flow = Some(FlowChoice { server, call, selected: 0, raw: false, raw_scroll: 0 });
+    }
+
+    /// Applies `key` with `rows` rows on screen (after the filter); with a ladder open,
+    /// `rows` is its events. [`Action::Open`] asks the loop to open the selected call's
+    /// ladder ([`Ui::open_flow`]).
     pub fn handle(&mut self, key: Key, rows: usize) -> Action {
         let last = rows.saturating_sub(1);
-        let before = self.choices();
+        let before = self.clone();
+        if self.flow.is_some() {
+            return self.handle_flow(key, last, &before);
+        }
         if self.editing {
             match key {
                 Key::Char(c) if !c.is_control() => {
@@ -149,13 +172,51 @@ impl Ui {
                 self.filter.pop();
             }
             Key::Esc if !self.help && !self.filter.is_empty() => self.filter.clear(),
+            Key::Enter if !self.help && !self.registrations && rows > 0 => return Action::Open,
             _ => return self.navigate(key, last, &before),
         }
         self.changed(&before)
     }
 
+    /// The ladder's keys: events up and down, `v` for the headers, Esc or Backspace back.
+    fn handle_flow(&mut self, key: Key, last: usize, before: &Ui) -> Action {
+        match key {
+            Key::Char('q') | Key::Interrupt => return Action::Quit,
+            Key::Esc if self.help => self.help = false,
+            Key::Char('?' | 'h') => self.help = !self.help,
+            Key::Esc | Key::Backspace => self.flow = None,
+            Key::Resize => return Action::Redraw,
+            _ => {}
+        }
+        if let Some(flow) = self.flow.as_mut() {
+            let selected = flow.selected;
+            match key {
+                Key::Char('v') | Key::Enter => {
+                    flow.raw = !flow.raw;
+                    flow.raw_scroll = 0;
+                }
+                Key::Up | Key::Char('k') => flow.selected = flow.selected.saturating_sub(1),
+                Key::Down | Key::Char('j') => flow.selected = (flow.selected + 1).min(last),
+                Key::PageUp if flow.raw => flow.raw_scroll = flow.raw_scroll.saturating_sub(PAGE),
+                Key::PageDown if flow.raw => {
+                    flow.raw_scroll = flow.raw_scroll.saturating_add(PAGE).min(RAW_SCROLL_MAX)
+                }
+                Key::PageUp => flow.selected = flow.selected.saturating_sub(PAGE),
+                Key::PageDown => flow.selected = (flow.selected + PAGE).min(last),
+                Key::Home | Key::Char('g') => flow.selected = 0,
+                Key::End | Key::Char('G') => flow.selected = last,
+                _ => {}
+            }
+            flow.selected = flow.selected.min(last);
+            if flow.selected != selected {
+                flow.raw_scroll = 0;
+            }
+        }
+        self.changed(before)
+    }
+
     /// The keys that do the same while the filter is typed: moves, help and leaving.
-    fn navigate(&mut self, key: Key, last: usize, before: &Choices) -> Action {
+    fn navigate(&mut self, key: Key, last: usize, before: &Ui) -> Action {
         match key {
             Key::Char('q') | Key::Interrupt => return Action::Quit,
             Key::Esc if self.help => self.help = false,
@@ -179,6 +240,9 @@ impl Ui {
         self.changed(before)
     }
 }
+
+/// How far the headers scroll at most: more lines than any event has.
+const RAW_SCROLL_MAX: usize = 4096;
 
 /// One server as the view sees it.
 pub struct ServerCalls<'a> {
@@ -205,11 +269,26 @@ pub struct Screen<'a> {
 impl Screen<'_> {
     /// The rows shown, in order, with the server each belongs to.
     pub fn rows(&self) -> Vec<(&str, &Call)> {
+        self.indexed_rows()
+            .into_iter()
+            .map(|(i, call)| (self.servers[i].status.server.as_str(), call))
+            .collect()
+    }
+
+    /// The selected call of the list, as its server's index and its ID.
+    pub fn selected_call(&self) -> Option<(usize, String)> {
+        let rows = self.indexed_rows();
+        let last = rows.len().checked_sub(1)?;
+        rows.get(self.ui.selected.min(last)).map(|(i, call)| (*i, call.id.clone()))
+    }
+
+    /// The rows shown, in order, with the index of the server each belongs to.
+    fn indexed_rows(&self) -> Vec<(usize, &Call)> {
         let mut live = Vec::new();
         let mut ended = Vec::new();
-        for s in &self.servers {
+        for (i, s) in self.servers.iter().enumerate() {
             for call in s.calls.rows(self.ui.sort, self.now) {
-                let row = (s.status.server.as_str(), call);
+                let row = (i, call);
                 if !self.ui.matches(call) {
                     continue;
                 }
@@ -313,8 +392,8 @@ fn cell(column: Column, call: &Call, server: &str, several: bool, now: Instant) 
     }
 }
 
-/// The status line: each server's link state in the LEDs' words, the counts, the order.
-fn status_line(screen: &Screen<'_>, width: u16) -> Line<'static> {
+/// Each server's name and link state in the LEDs' words, as the status lines begin.
+pub(super) fn link_spans(screen: &Screen<'_>) -> Vec<Span<'static>> {
     let mut spans = Vec::new();
     for (i, s) in screen.servers.iter().enumerate() {
         if i > 0 {
@@ -328,6 +407,12 @@ fn status_line(screen: &Screen<'_>, width: u16) -> Line<'static> {
         spans.push(Span::raw(format!("{}: ", s.status.server)));
         spans.push(Span::styled(link_words(&s.status.link), style));
     }
+    spans
+}
+
+/// The status line: each server's link state in the LEDs' words, the counts, the order.
+fn status_line(screen: &Screen<'_>, width: u16) -> Line<'static> {
+    let mut spans = link_spans(screen);
     let live: usize = screen.servers.iter().map(|s| s.calls.live()).sum();
     let ended: usize = screen.servers.iter().map(|s| s.calls.ended()).sum();
     // The least needed part goes first when the line is too long; the link states stay.
@@ -359,10 +444,12 @@ fn status_line(screen: &Screen<'_>, width: u16) -> Line<'static> {
     Line::from(spans).style(Style::new().add_modifier(Modifier::REVERSED))
 }
 
-const HELP: [(&str, &str); 8] = [
-    ("↑ ↓ j k", "select a call"),
+const HELP: [(&str, &str); 10] = [
+    ("↑ ↓ j k", "select a call (or event)"),
     ("PgUp PgDn", "ten calls up or down"),
     ("Home End", "first or last call"),
+    ("Enter", "the call's flow; Esc back"),
+    ("v", "flow: the event's headers"),
     ("Tab", "calls or registrations"),
     ("s", "sort by start or duration"),
     ("/ or 0-9", "filter: number, name, state"),
@@ -374,6 +461,13 @@ const HELP: [(&str, &str); 8] = [
 pub fn draw(frame: &mut Frame<'_>, screen: &Screen<'_>) {
     let area = frame.area();
     if area.height == 0 || area.width == 0 {
+        return;
+    }
+    if let Some(flow) = &screen.ui.flow {
+        super::flow::draw(frame, screen, flow);
+        if screen.ui.help {
+            draw_help(frame, area);
+        }
         return;
     }
     let [list, status] = Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(area);
@@ -534,6 +628,32 @@ mod tests {
         );
         assert_eq!(Ui::default().handle(Key::Char('q'), 0), Action::Quit);
         assert_eq!(Ui::default().handle(Key::Interrupt, 0), Action::Quit);
+    }
+
+    #[test]
+    fn enter_opens_a_ladder_whose_keys_select_events_show_headers_and_go_back() {
+        let mut ui = Ui::default();
+        assert_eq!(ui.handle(Key::Enter, 0), Action::None, "no call, no ladder");
+        assert_eq!(ui.handle(Key::Enter, 3), Action::Open);
+        ui.open_flow(0, "a".into());
+        assert_eq!(ui.handle(Key::Up, 5), Action::None);
+        ui.handle(Key::End, 5);
+        assert_eq!(ui.flow.as_ref().unwrap().selected, 4);
+        ui.handle(Key::Char('v'), 5);
+        ui.handle(Key::PageDown, 5);
+        let flow = ui.flow.clone().unwrap();
+        assert_eq!((flow.raw, flow.raw_scroll, flow.selected), (true, PAGE, 4), "PgDn scrolls the headers");
+        ui.handle(Key::Up, 5);
+        assert_eq!(ui.flow.as_ref().unwrap().raw_scroll, 0, "another event's headers from the top");
+        ui.handle(Key::Char('s'), 5);
+        assert_eq!(ui.sort, Sort::Start, "list keys do nothing on the ladder");
+        assert_eq!(ui.handle(Key::Esc, 5), Action::Redraw);
+        assert!(ui.flow.is_none(), "Esc goes back, not out");
+        ui.open_flow(0, "a".into());
+        ui.handle(Key::Backspace, 5);
+        assert!(ui.flow.is_none());
+        ui.open_flow(0, "a".into());
+        assert_eq!(ui.handle(Key::Char('q'), 5), Action::Quit);
     }
 
     #[test]

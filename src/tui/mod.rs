@@ -10,11 +10,12 @@
 //! [`CallTable`]: crate::status::call_table::CallTable
 
 pub mod calls;
+pub mod flow;
 pub mod terminal;
 
 use std::io;
 
-pub use calls::{Action, Key, Screen, Ui};
+pub use calls::{Action, FlowChoice, Key, Screen, Ui};
 
 /// Where a [`Screen`] is drawn: a ratatui `Terminal` (the real one or a `TestBackend`), or a
 /// test's wrapper around one.

@@ -1,0 +1,165 @@
+//! The call flow of `eslmatrix calls` (Enter on a call): its ladder as a person sees it,
+//! `app::calls::run` against the mock FreeSWITCH playing its shipped scenarios, drawn on
+//! ratatui's TestBackend under paused tokio time; each screen is an insta snapshot in
+//! golden/calls/ (regenerate with `INSTA_UPDATE=always`).
+
+use eslmatrix::app::calls;
+use eslmatrix::tui::Key;
+use eslmatrix_sim::fs::pbx::scenario::Scenario;
+use eslmatrix_sim::fs::pbx::PbxConfig;
+use eslmatrix_sim::fs::{MockConfig, MockFreeSwitch};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::{sleep_until, Instant};
+
+use crate::calls_view::{at, settings, Shared};
+use crate::story::checkpoints;
+
+macro_rules! golden {
+    ($name:expr, $text:expr) => {
+        insta::with_settings!({snapshot_path => "../golden/calls", prepend_module_to_snapshot => false}, {
+            insta::assert_snapshot!($name, $text);
+        })
+    };
+}
+
+async fn mock(seed: u64) -> eslmatrix_sim::fs::MockHandle {
+    let config =
+        MockConfig { pbx: PbxConfig { seed: Some(seed), ..PbxConfig::default() }, ..MockConfig::default() };
+    MockFreeSwitch::start(config).await.expect("mock starts")
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_webrtc_calls_ladder_from_ring_to_hang_up_with_its_headers() {
+    let fs = mock(13).await;
+    let scenario = Scenario::builtin("webrtc-click-to-call").unwrap().unwrap();
+    let screen = Shared::new(80, 24);
+    let (key_tx, mut key_rx) = mpsc::channel::<Key>(16);
+    let keys = futures_util::stream::poll_fn(move |cx| key_rx.poll_recv(cx));
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let t0 = Instant::now();
+    let settings = settings(fs.addr().port());
+    let mut surface = screen.clone();
+    let view = calls::run(&settings, &mut surface, keys, async {
+        let _ = stop_rx.await;
+    });
+    let (pbx, faults) = (fs.pbx().clone(), fs.faults().clone());
+    let play = async {
+        // The scenario starts half a second after the view, so its steps land between ticks.
+        sleep_until(at(t0, 0.5)).await;
+        scenario.run(&pbx, &faults).await;
+    };
+    let script = async {
+        // The call rings from 2.5 s; Enter opens its ladder.
+        sleep_until(at(t0, 3.2)).await;
+        key_tx.send(Key::Enter).await.unwrap();
+        sleep_until(at(t0, 3.4)).await;
+        golden!("flow_ringing", screen.text());
+
+        // Answered at 6.5 s (ring_for 4 s) and bridged.
+        sleep_until(at(t0, 8.2)).await;
+        let text = screen.text();
+        golden!("flow_answered", text);
+        for name in ["CREATE", "ANSWER", "BRIDGE"] {
+            assert!(text.contains(name), "{name} on the ladder:\n{text}");
+        }
+
+        // The selected event's raw headers: the third event, `v`.
+        for key in [Key::Down, Key::Down, Key::Char('v')] {
+            key_tx.send(key).await.unwrap();
+        }
+        sleep_until(at(t0, 8.4)).await;
+        let text = screen.text();
+        golden!("flow_headers", text);
+        assert!(text.contains("Event-Name: CHANNEL_"), "{text}");
+        key_tx.send(Key::Char('v')).await.unwrap();
+
+        // The caller hangs up at 26.5 s.
+        sleep_until(at(t0, 28.2)).await;
+        let text = screen.text();
+        golden!("flow_hung_up", text);
+        assert!(text.contains("HANGUP"), "{text}");
+
+        screen.resize(40, 12);
+        key_tx.send(Key::Resize).await.unwrap();
+        sleep_until(at(t0, 28.4)).await;
+        golden!("flow_narrow_40x12", screen.text());
+        screen.resize(20, 4);
+        key_tx.send(Key::Resize).await.unwrap();
+        sleep_until(at(t0, 28.6)).await;
+        golden!("flow_tiny_20x4", screen.text());
+        screen.resize(80, 24);
+
+        key_tx.send(Key::Esc).await.unwrap();
+        sleep_until(at(t0, 28.8)).await;
+        let text = screen.text();
+        assert!(text.starts_with("Dir Caller"), "Esc goes back to the list:\n{text}");
+        key_tx.send(Key::Enter).await.unwrap();
+        key_tx.send(Key::Backspace).await.unwrap();
+        sleep_until(at(t0, 29.0)).await;
+        assert!(screen.text().starts_with("Dir Caller"), "so does Backspace:\n{}", screen.text());
+
+        // Ended calls leave after keep_ended (30 s); an open ladder says so.
+        key_tx.send(Key::Enter).await.unwrap();
+        sleep_until(at(t0, 58.2)).await;
+        let text = screen.text();
+        assert!(text.contains("no longer kept"), "{text}");
+        key_tx.send(Key::Char('q')).await.unwrap();
+        sleep_until(at(t0, 60.0)).await;
+        let _ = stop_tx.send(());
+    };
+    let stats = tokio::select! {
+        (stats, (), ()) = async { tokio::join!(view, script, play) } => stats,
+        () = checkpoints() => unreachable!(),
+    };
+    stats.expect("the view draws");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rejected_calls_ladder_ends_with_its_cause_and_sip_status() {
+    let fs = mock(14).await;
+    let scenario = Scenario::builtin("rejections").unwrap().unwrap();
+    let screen = Shared::new(80, 24);
+    let (key_tx, mut key_rx) = mpsc::channel::<Key>(16);
+    let keys = futures_util::stream::poll_fn(move |cx| key_rx.poll_recv(cx));
+    let t0 = Instant::now();
+    let settings = settings(fs.addr().port());
+    let mut surface = screen.clone();
+    let (pbx, faults) = (fs.pbx().clone(), fs.faults().clone());
+    let script = async {
+        let play = async {
+            sleep_until(at(t0, 0.5)).await;
+            scenario.run(&pbx, &faults).await;
+        };
+        let look = async {
+            // The first call (busy) rings at 1.5 s and is rejected 0.5 s later.
+            sleep_until(at(t0, 3.2)).await;
+            key_tx.send(Key::Enter).await.unwrap();
+            sleep_until(at(t0, 3.4)).await;
+            let text = screen.text();
+            golden!("flow_busy", text);
+            assert!(text.contains("486 Busy Here"), "{text}");
+        };
+        tokio::select! {
+            () = play => {}
+            () = look => {}
+        }
+    };
+    tokio::select! {
+        r = calls::run(&settings, &mut surface, keys, script) => { r.expect("the view draws"); }
+        () = checkpoints() => unreachable!(),
+    }
+}
+
+#[test]
+fn the_readme_shows_the_busy_flow_as_its_golden_has_it() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
+    let golden = std::fs::read_to_string(format!("{root}/golden/calls/flow_busy.snap")).unwrap();
+    let screen: Vec<&str> =
+        golden.splitn(3, "---\n").nth(2).unwrap().lines().take_while(|l| !l.is_empty()).collect();
+    assert!(screen.len() > 5, "{golden}");
+    assert!(
+        readme.contains(&screen.join("\n")),
+        "README's flow excerpt differs from golden/calls/flow_busy.snap"
+    );
+}
