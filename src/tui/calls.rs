@@ -199,7 +199,7 @@ impl Ui {
                 Key::Down | Key::Char('j') => flow.selected = (flow.selected + 1).min(last),
                 Key::PageUp if flow.raw => flow.raw_scroll = flow.raw_scroll.saturating_sub(PAGE),
                 Key::PageDown if flow.raw => {
-                    flow.raw_scroll = flow.raw_scroll.saturating_add(PAGE).min(RAW_SCROLL_MAX)
+                    flow.raw_scroll = flow.raw_scroll.saturating_add(PAGE).min(RAW_SCROLL_MAX);
                 }
                 Key::PageUp => flow.selected = flow.selected.saturating_sub(PAGE),
                 Key::PageDown => flow.selected = (flow.selected + PAGE).min(last),
@@ -457,17 +457,10 @@ const HELP: [(&str, &str); 10] = [
     ("q Esc Ctrl-C", "quit"),
 ];
 
-/// Draws `screen` on the whole frame.
+/// Draws the call list (or the registrations tab) of `screen` on the whole frame.
 pub fn draw(frame: &mut Frame<'_>, screen: &Screen<'_>) {
     let area = frame.area();
     if area.height == 0 || area.width == 0 {
-        return;
-    }
-    if let Some(flow) = &screen.ui.flow {
-        super::flow::draw(frame, screen, flow);
-        if screen.ui.help {
-            draw_help(frame, area);
-        }
         return;
     }
     let [list, status] = Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(area);
@@ -583,7 +576,8 @@ fn draw_registrations(frame: &mut Frame<'_>, screen: &Screen<'_>, area: Rect) {
     frame.render_stateful_widget(table, area, &mut state);
 }
 
-fn draw_help(frame: &mut Frame<'_>, area: Rect) {
+/// The keys, in a box over the middle of `area`.
+pub fn draw_help(frame: &mut Frame<'_>, area: Rect) {
     let width = 44.min(area.width);
     let height = (HELP.len() as u16 + 2).min(area.height);
     let x = area.x + (area.width - width) / 2;

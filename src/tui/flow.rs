@@ -146,11 +146,9 @@ impl Row {
     /// Writes `text` from `x` on, one cell per character (wider or control characters as
     /// `?`), never past the row's end.
     fn text(&mut self, x: usize, text: &str, style: Style) {
-        let mut x = x;
-        for c in text.chars() {
+        for (x, c) in (x..).zip(text.chars()) {
             let c = if c.is_control() || Span::raw(c.to_string()).width() != 1 { '?' } else { c };
             self.put(x, c, style);
-            x += 1;
         }
     }
 

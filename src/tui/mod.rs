@@ -26,7 +26,21 @@ pub trait Surface {
 
 impl<B: ratatui::backend::Backend> Surface for ratatui::Terminal<B> {
     fn show(&mut self, screen: &Screen<'_>) -> io::Result<()> {
-        self.draw(|frame| calls::draw(frame, screen)).map(|_| ()).map_err(|e| io::Error::other(e.to_string()))
+        self.draw(|frame| draw(frame, screen)).map(|_| ()).map_err(|e| io::Error::other(e.to_string()))
+    }
+}
+
+/// Draws `screen` on the whole frame: the open call's ladder, else the list (or the
+/// registrations tab), with the help box over either.
+pub fn draw(frame: &mut ratatui::Frame<'_>, screen: &Screen<'_>) {
+    match &screen.ui.flow {
+        Some(choice) => {
+            flow::draw(frame, screen, choice);
+            if screen.ui.help {
+                calls::draw_help(frame, frame.area());
+            }
+        }
+        None => calls::draw(frame, screen),
     }
 }
 
