@@ -31,11 +31,11 @@ fn scroll_step(c: &mut Criterion) {
             mode: ScrollMode::Continuous { gap: 8 },
             ..PlayerOptions::default()
         };
-        let cue = Cue {
-            text: "3 calls  42 reg  up 3d 04:05  FreeSWITCH 1.10.12 on pbx1".into(),
-            style: CueStyle::default(),
-            kind: CueKind::Page,
-        };
+        let cue = Cue::text(
+            "3 calls  42 reg  up 3d 04:05  FreeSWITCH 1.10.12 on pbx1",
+            CueStyle::default(),
+            CueKind::Page,
+        );
         let anim = Animation::new(cue, modules * 8, opts);
         let mut frame = Frame::new(modules * 8, 8);
         let mut t = Duration::ZERO;

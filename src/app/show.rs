@@ -59,7 +59,7 @@ pub async fn scroll_once(out: &mut Output, text: &str, opts: PlayerOptions, live
     let (w, h) = out.wiring().logical_size();
     let opts = PlayerOptions { mode: ScrollMode::Once, delay: Duration::ZERO, ..opts };
     let style = CueStyle { scroll: ScrollPolicy::Always, ..CueStyle::default() };
-    let anim = Animation::new(Cue { text: text.to_owned(), style, kind: CueKind::Page }, w, opts);
+    let anim = Animation::new(Cue::text(text, style, CueKind::Page), w, opts);
     let mut frame = Frame::new(w, h);
     let origin = Instant::now();
     let mut t = Duration::ZERO;

@@ -35,8 +35,14 @@ use crate::app::player::{Combine, PlayerOptions, ScrollMode, DEFAULT_DWELL, DEFA
 use crate::backend::spidev::SpiSpeed;
 use crate::backend::{BackendSpec, OutputSpec};
 use crate::driver::{DisplaySpec, DisplaySpecError, Intensity, PowerBudget, Wiring};
+use crate::render::lamps::{choose_layout, dot_capacity};
 use crate::render::{Align, Blink, Speed};
-use crate::scene::{AlertRule, AlertRules, CueStyle, Page, Priority, SceneConfig, ScrollPolicy, Template};
+use crate::scene::{
+    AlertRule, AlertRules, CueStyle, Page, PageContent, Priority, SceneConfig, ScrollPolicy, Template,
+    MAX_LINES,
+};
+
+pub mod extensions;
 
 /// The environment variable that supplies the Event Socket password for servers whose
 /// table has none, so the secret can stay out of the file.
@@ -250,13 +256,63 @@ struct BlinkFile {
     off: Option<ConfigDuration>,
 }
 
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum PageKind {
+    /// A template's text.
+    #[default]
+    Text,
+    /// A busy-lamp field.
+    Blf,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PageFile {
-    template: Template,
-    server: Option<String>,
     #[serde(default)]
-    style: CueStyle,
+    kind: PageKind,
+    template: Option<Template>,
+    extensions: Option<Vec<String>>,
+    server: Option<String>,
+    style: Option<CueStyle>,
+}
+
+impl PageFile {
+    /// What the page shows, checked for a display of `width`×`height`; `n` numbers the page
+    /// in messages.
+    fn content(&self, n: usize, width: u32, height: u32) -> Result<PageContent, ConfigError> {
+        let err = |m: String| ConfigError(format!("page {n}: {m}"));
+        match self.kind {
+            PageKind::Text => {
+                if self.extensions.is_some() {
+                    return Err(err("extensions: only a kind = \"blf\" page has them".into()));
+                }
+                let template = self.template.clone().ok_or_else(|| err("template is missing".into()))?;
+                Ok(PageContent::Text(template))
+            }
+            PageKind::Blf => {
+                if self.template.is_some() {
+                    return Err(err("template: a kind = \"blf\" page shows lamps, not text".into()));
+                }
+                if self.style.is_some() {
+                    return Err(err("style: a kind = \"blf\" page has no text to style".into()));
+                }
+                let items = self
+                    .extensions
+                    .as_deref()
+                    .ok_or_else(|| err("extensions is missing (e.g. extensions = [\"1000-1015\"])".into()))?;
+                let list = extensions::expand(items).map_err(|m| err(format!("extensions {m}")))?;
+                if choose_layout(&list, width, height).is_none() {
+                    return Err(err(format!(
+                        "{} extensions do not fit the {width}x{height} display (one LED each: at most {})",
+                        list.len(),
+                        dot_capacity(width, height)
+                    )));
+                }
+                Ok(PageContent::Lamps(list.into()))
+            }
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -465,8 +521,10 @@ impl FileConfig {
         };
 
         let names: Vec<&str> = servers.iter().map(|s| s.name.as_str()).collect();
+        let (width, height) = wiring.logical_size();
         let mut pages = Vec::new();
         for (i, p) in self.page.into_iter().enumerate() {
+            let content = p.content(i + 1, width, height)?;
             if let Some(server) = &p.server {
                 // The sum is the only view when servers are summed.
                 let known = match self.servers_shown {
@@ -484,7 +542,7 @@ impl FileConfig {
                     )));
                 }
             }
-            pages.push(Page { template: p.template, style: p.style, server: p.server });
+            pages.push(Page { content, style: p.style.unwrap_or_default(), server: p.server });
         }
         // Showing each server: a page not tied to one server repeats for every server.
         if self.servers_shown == Combine::Each && servers.len() > 1 {
@@ -512,6 +570,22 @@ impl FileConfig {
             link_down: a.link_down.over(base.link_down, "link_down")?,
             link_up: a.link_up.over(base.link_up, "link_up")?,
         };
+        let mut lines: Vec<String> = pages
+            .iter()
+            .filter_map(|p| match &p.content {
+                PageContent::Lamps(list) => Some(list.iter().cloned()),
+                PageContent::Text(_) => None,
+            })
+            .flatten()
+            .collect();
+        lines.sort();
+        lines.dedup();
+        if lines.len() > MAX_LINES {
+            return Err(ConfigError(format!(
+                "the blf pages show {} extensions in all, at most {MAX_LINES}",
+                lines.len()
+            )));
+        }
         let mut scene = SceneConfig { pages, alerts, ..SceneConfig::default() };
         if let Some(t) = self.page_time {
             scene.page_time = positive("page_time", t.0)?;
@@ -521,7 +595,7 @@ impl FileConfig {
         }
 
         let l = &self.link;
-        let mut link = LinkOptions::default();
+        let mut link = LinkOptions { lines, ..LinkOptions::default() };
         for (key, value, slot) in [
             ("link.heartbeat", l.heartbeat, &mut link.heartbeat),
             ("link.backoff_min", l.backoff_min, &mut link.backoff_min),

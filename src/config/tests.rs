@@ -202,3 +202,41 @@ fn durations_need_a_unit_and_stay_within_a_year() {
     assert!(parse_duration("").is_err());
     assert!(!err("[display]\nrefresh_every = 60\n").contains('\n'), "a number, not text, is one line too");
 }
+
+#[test]
+fn a_blf_page_lists_its_extensions_and_the_links_follow_them() {
+    let text = "[display]\nmodules = \"4x1\"\n\
+                [[page]]\ntemplate = \"{calls} calls\"\n\
+                [[page]]\nkind = \"blf\"\nextensions = [\"1000-1003\", \"2000\"]\n\
+                [[page]]\nkind = \"blf\"\nextensions = [\"2000\", \"1000\"]\n";
+    let c = Config::parse(text, None).unwrap();
+    let pages = &c.daemon.scene.pages;
+    assert_eq!(pages.len(), 3);
+    match &pages[1].content {
+        PageContent::Lamps(list) => assert_eq!(&list[..], ["1000", "1001", "1002", "1003", "2000"]),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(c.daemon.link.lines, ["1000", "1001", "1002", "1003", "2000"], "each extension once");
+    assert!(Config::parse("", None).unwrap().daemon.link.lines.is_empty(), "no lamps, nothing followed");
+}
+
+#[test]
+fn a_bad_blf_page_is_one_line_naming_the_page() {
+    let blf = |extra: &str| err(&format!("[display]\nmodules = \"4x1\"\n[[page]]\nkind = \"blf\"\n{extra}"));
+    assert_eq!(blf(""), "page 1: extensions is missing (e.g. extensions = [\"1000-1015\"])");
+    assert!(blf("extensions = []\n").starts_with("page 1: extensions is empty"));
+    assert!(blf("extensions = [\"10x-12\"]\n").contains("\"10x-12\" is not an extension or a range"));
+    assert!(blf("extensions = [\"12-10\"]\n").contains("runs backwards"));
+    assert_eq!(
+        blf("extensions = [\"1000-1256\"]\n"),
+        "page 1: 257 extensions do not fit the 32x8 display (one LED each: at most 256)"
+    );
+    assert!(blf("extensions = [\"1\"]\ntemplate = \"x\"\n").contains("shows lamps, not text"));
+    assert!(blf("extensions = [\"1\"]\nstyle = { invert = true }\n").contains("no text to style"));
+    assert!(err("[[page]]\nkind = \"lamp\"\n").contains("unknown variant `lamp`"));
+    assert!(err("[[page]]\nextensions = [\"1\"]\ntemplate = \"x\"\n").contains("only a kind = \"blf\" page"));
+    assert_eq!(err("[[page]]\n"), "page 1: template is missing");
+    for e in [blf(""), blf("extensions = [\"12-10\"]\n")] {
+        assert!(!e.contains('\n'));
+    }
+}

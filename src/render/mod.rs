@@ -24,6 +24,7 @@
 pub mod effects;
 pub mod font;
 pub mod frame;
+pub mod lamps;
 pub mod layout;
 pub mod scroll;
 pub mod speed;
@@ -36,6 +37,7 @@ mod golden;
 pub use effects::{Blink, Effects};
 pub use font::{Font, UnknownFont};
 pub use frame::Frame;
+pub use lamps::{Lamp, LampField, LampLayout};
 pub use layout::{draw_aligned, fits, render_aligned, Align};
 pub use scroll::{Repeat, Scroll};
 pub use speed::{Speed, SpeedError};

@@ -68,8 +68,12 @@ use serde::Deserialize;
 pub use alert::{Alert, AlertRule, AlertRules, Priority};
 pub use template::{compact_age, compact_uptime, Field, Rendered, Template, TemplateError, STALE_MARKER};
 
-use crate::render::Align;
-use crate::status::{LinkView, Notice, StatusView};
+use std::sync::Arc;
+
+use crate::render::{Align, Lamp, LampField};
+/// Most extensions the busy-lamp field pages of one config show in all (one server's lamps).
+pub use crate::status::lines::MAX_LINES;
+use crate::status::{LineState, LinkView, Notice, StatusView};
 
 /// When a cue's text scrolls: a policy, which the player turns into a
 /// [`render::Scroll`](crate::render::Scroll) (the engine) when it applies.
@@ -132,27 +136,65 @@ pub struct Cue {
     pub style: CueStyle,
     /// Page or alert.
     pub kind: CueKind,
+    /// A busy-lamp field page draws these lamps instead of its text (which names the page
+    /// in logs).
+    pub lamps: Option<LampField>,
 }
 
-/// One page of the rotation. Deserializes from a config table such as
-/// `{ template = "{calls} calls", server = "pbx2", style = { invert = true } }`, validating
-/// the template as it loads.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+impl Cue {
+    /// A text cue.
+    pub fn text(text: impl Into<String>, style: CueStyle, kind: CueKind) -> Self {
+        Cue { text: text.into(), style, kind, lamps: None }
+    }
+}
+
+/// What a page shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageContent {
+    /// Text from a template.
+    Text(Template),
+    /// A busy-lamp field of these extensions, in display order.
+    Lamps(Arc<[String]>),
+}
+
+/// The text a busy-lamp field shows when its server's states cannot be vouched for: not
+/// refreshed since the last reconnect, or the server gone quiet.
+pub const LAMPS_STALE: &str = "BLF ?~";
+/// The text a busy-lamp field shows when the states are not followed one by one (a PBX too
+/// big to list, or more legs than the lamps follow).
+pub const LAMPS_UNKNOWN: &str = "BLF ?";
+
+/// The lamp an extension's state shows.
+pub fn lamp_for(state: LineState) -> Lamp {
+    match state {
+        LineState::Unregistered => Lamp::Faint,
+        LineState::Idle => Lamp::Dark,
+        LineState::Held => Lamp::SlowBlink,
+        LineState::InCall => Lamp::Lit,
+        LineState::Ringing => Lamp::FastBlink,
+    }
+}
+
+/// One page of the rotation.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page {
-    /// What it says.
-    pub template: Template,
-    /// How it looks.
-    #[serde(default)]
+    /// What it shows.
+    pub content: PageContent,
+    /// How its text looks.
     pub style: CueStyle,
     /// Which server's view it shows; `None` is the first server the scene heard of.
-    #[serde(default)]
     pub server: Option<String>,
 }
 
 impl Page {
-    /// A page with the default style, for the first server.
+    /// A text page with the default style, for the first server.
     pub fn new(template: Template) -> Self {
-        Self { template, style: CueStyle::default(), server: None }
+        Self { content: PageContent::Text(template), style: CueStyle::default(), server: None }
+    }
+
+    /// A busy-lamp field of `extensions`, for the first server.
+    pub fn lamps(extensions: Arc<[String]>) -> Self {
+        Self { content: PageContent::Lamps(extensions), style: CueStyle::default(), server: None }
     }
 }
 
@@ -557,19 +599,16 @@ impl Scene {
     fn cue_at(&self, t: Duration) -> (Cue, Option<Duration>) {
         match &self.showing {
             Showing::Alert { waiting, .. } => (
-                Cue {
-                    text: waiting.alert.text.clone(),
-                    style: waiting.alert.style,
-                    kind: CueKind::Alert(waiting.alert.priority),
-                },
+                Cue::text(
+                    waiting.alert.text.clone(),
+                    waiting.alert.style,
+                    CueKind::Alert(waiting.alert.priority),
+                ),
                 None,
             ),
             Showing::Page { .. } => {
                 let Some(page) = self.pages.get(self.page_index) else {
-                    return (
-                        Cue { text: String::new(), style: CueStyle::default(), kind: CueKind::Page },
-                        None,
-                    );
+                    return (Cue::text(String::new(), CueStyle::default(), CueKind::Page), None);
                 };
                 let found = match &page.server {
                     Some(name) => self.views.iter().find(|(v, _)| &v.server == name),
@@ -577,7 +616,7 @@ impl Scene {
                 };
                 let prefix =
                     |server: &str| if self.views.len() > 1 { format!("{server}: ") } else { String::new() };
-                let page_cue = |text: String, style: CueStyle| Cue { text, style, kind: CueKind::Page };
+                let page_cue = |text: String, style: CueStyle| Cue::text(text, style, CueKind::Page);
                 let Some((view, at)) = found else {
                     let who = page.server.as_deref().map(|s| format!("{s}: ")).unwrap_or_default();
                     return (page_cue(format!("{who}CONNECTING"), CueStyle::default()), None);
@@ -586,10 +625,35 @@ impl Scene {
                 if let Some((text, style, tick)) = link_text(&view.link, elapsed) {
                     return (page_cue(format!("{}{text}", prefix(&view.server)), style), tick.map(|d| t + d));
                 }
-                let r = page.template.render(view, elapsed);
-                (page_cue(r.text, page.style), r.changes_in.map(|d| t + d))
+                match &page.content {
+                    PageContent::Text(template) => {
+                        let r = template.render(view, elapsed);
+                        (page_cue(r.text, page.style), r.changes_in.map(|d| t + d))
+                    }
+                    PageContent::Lamps(extensions) => (lamps_cue(extensions, view), None),
+                }
             }
         }
+    }
+}
+
+/// A busy-lamp field page's cue: the lamps when the view can vouch for them, else a word
+/// saying why not (see [`LAMPS_STALE`], [`LAMPS_UNKNOWN`]).
+fn lamps_cue(extensions: &Arc<[String]>, view: &StatusView) -> Cue {
+    let plain = CueStyle::default();
+    if view.stale {
+        return Cue::text(LAMPS_STALE, plain, CueKind::Page);
+    }
+    let Some(states) = &view.lines else { return Cue::text(LAMPS_UNKNOWN, plain, CueKind::Page) };
+    // An extension the link does not follow has no state to show: say so rather than guess.
+    let Some(lamps) = extensions.iter().map(|e| states.get(e).map(lamp_for)).collect() else {
+        return Cue::text(LAMPS_UNKNOWN, plain, CueKind::Page);
+    };
+    Cue {
+        text: "BLF".into(),
+        style: plain,
+        kind: CueKind::Page,
+        lamps: Some(LampField { extensions: extensions.clone(), lamps }),
     }
 }
 

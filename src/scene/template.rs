@@ -317,6 +317,7 @@ mod tests {
             registrations_counted: false,
             link: LinkView::Up,
             stale: false,
+            lines: None,
         }
     }
 

@@ -32,6 +32,7 @@ fn view(server: &str, calls: u64) -> StatusView {
         registrations_counted: false,
         link: LinkView::Up,
         stale: false,
+        lines: None,
     }
 }
 
@@ -61,7 +62,7 @@ fn text(sc: &mut Scene, t: Duration) -> String {
 fn before_any_status_it_says_connecting() {
     let mut sc = scene(&["{calls} calls"]);
     let cue = sc.current(s(0));
-    assert_eq!(cue, Cue { text: "CONNECTING".into(), style: CueStyle::default(), kind: CueKind::Page });
+    assert_eq!(cue, Cue::text("CONNECTING", CueStyle::default(), CueKind::Page));
     assert_eq!(sc.next_change(s(0)), None);
 }
 
@@ -654,9 +655,18 @@ proptest! {
 
 #[test]
 fn pages_load_from_config_and_bad_fields_are_named() {
+    // The config's page table, as far as the scene's types read it.
+    #[derive(serde::Deserialize)]
+    struct PageTable {
+        #[allow(dead_code)]
+        template: Template,
+        server: Option<String>,
+        #[serde(default)]
+        style: CueStyle,
+    }
     #[derive(serde::Deserialize)]
     struct Config {
-        pages: Vec<Page>,
+        pages: Vec<PageTable>,
     }
     let c: Config = toml::from_str(
         r#"pages = [
@@ -750,4 +760,36 @@ fn status_to_scene_end_to_end() {
     assert_eq!(text(&mut sc, s(180)), "LINK UP");
     // Up again, not yet refreshed: the uptime stays at what the server last vouched for.
     assert_eq!(text(&mut sc, s(183)), "2~ calls  12~ reg  up 2d 03:04~", "up again, not yet refreshed");
+}
+
+#[test]
+fn a_blf_page_shows_lamps_only_when_the_view_vouches_for_them() {
+    use crate::render::Lamp;
+    use crate::status::{LineState, LineStates};
+    let exts: std::sync::Arc<[String]> = ["1001", "1000", "1002"].iter().map(|e| (*e).to_owned()).collect();
+    let mut sc = quiet_scene(vec![Page::lamps(exts)]);
+    let mut v = view("pbx", 1);
+    v.lines = Some(LineStates::from_pairs(&[
+        ("1000", LineState::Ringing),
+        ("1001", LineState::Held),
+        ("1002", LineState::Unregistered),
+    ]));
+    sc.on_status(v.clone(), s(0));
+    let cue = sc.current(s(0));
+    let lamps = cue.lamps.expect("lamps");
+    assert_eq!(lamps.lamps, [Lamp::SlowBlink, Lamp::FastBlink, Lamp::Faint], "in the page's order");
+    assert_eq!(&lamps.extensions[..], ["1001", "1000", "1002"]);
+    assert_eq!(sc.next_change(s(0)), None, "the scene has nothing to change; the lamps blink by themselves");
+
+    sc.on_status(StatusView { stale: true, ..v.clone() }, s(1));
+    let cue = sc.current(s(1));
+    assert_eq!((cue.text.as_str(), cue.lamps.is_none()), (LAMPS_STALE, true));
+    sc.on_status(StatusView { lines: None, ..v.clone() }, s(2));
+    assert_eq!(sc.current(s(2)).text, LAMPS_UNKNOWN);
+    let missing = LineStates::from_pairs(&[("1000", LineState::Idle)]);
+    sc.on_status(StatusView { lines: Some(missing), ..v.clone() }, s(3));
+    assert_eq!(sc.current(s(3)).text, LAMPS_UNKNOWN, "an extension not followed is not guessed");
+    sc.on_status(StatusView { link: LinkView::NoLink { down_for: s(5) }, ..v }, s(4));
+    let cue = sc.current(s(4));
+    assert_eq!((cue.text.as_str(), cue.style.frame), ("NO LINK 5s", true), "as other pages say it");
 }

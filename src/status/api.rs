@@ -405,6 +405,11 @@ pub struct ChannelRow {
     /// The codec read, once media is up.
     #[serde(default)]
     pub read_codec: String,
+    /// `user@domain` the channel's presence (and a phone's busy lamp) is about: the caller's
+    /// on a phone's inbound leg, the callee's on a `user/` leg (mod_sofia's presence and
+    /// `mod_dptools`' user endpoint set it).
+    #[serde(default)]
+    pub presence_id: String,
 }
 
 impl ChannelRow {

@@ -8,6 +8,7 @@ use tokio::time::Instant;
 use super::api::{self, GatewayState, VersionInfo};
 use super::calls::{CallInfo, CallOutcome, Notice};
 use super::headers::Headers;
+use super::lines::{LineSet, LineStates};
 use super::refresh::RefreshResult;
 use super::tracking::{Binding, ChannelSet, Drift, RegistrationSet};
 
@@ -88,6 +89,8 @@ pub struct PbxStatus {
     stale: bool,
     channels: ChannelSet,
     registrations: RegistrationSet,
+    /// The busy lamps' extensions, when a BLF page watches some.
+    lines: LineSet,
     uptime: Option<(Duration, Instant)>,
     sessions_per_sec: Option<u64>,
     peak: Option<u64>,
@@ -112,6 +115,7 @@ impl PbxStatus {
             stale: true,
             channels: ChannelSet::default(),
             registrations: RegistrationSet::default(),
+            lines: LineSet::default(),
             uptime: None,
             sessions_per_sec: None,
             peak: None,
@@ -139,6 +143,31 @@ impl PbxStatus {
     /// (`multiple-registrations`), by user@realm otherwise (FreeSWITCH's default).
     pub fn set_multiple_registrations(&mut self, multiple: bool) {
         self.registrations.set_multiple(multiple);
+    }
+
+    /// Follows the calls and registrations of `extensions` one by one for the busy lamps
+    /// ([`lines`](super::lines); at most [`MAX_LINES`](super::lines::MAX_LINES)). Call before
+    /// the first refresh: the lamps are unknown until a refresh lists the channels.
+    pub fn watch_lines(&mut self, extensions: &[String]) {
+        self.lines.watch(extensions);
+    }
+
+    /// Whether any extension is watched: the link then subscribes to the call-state and
+    /// hold events the lamps need.
+    pub fn watches_lines(&self) -> bool {
+        self.lines.watching()
+    }
+
+    /// The watched extensions' states, when they can be vouched for: channels listed and
+    /// followed one by one, bindings too.
+    pub fn lines(&self) -> Option<LineStates> {
+        if !self.lines.watching() || self.channels.counted() {
+            return None;
+        }
+        let regs = &self.registrations;
+        let registered = |u: &str| regs.user_registered(u).unwrap_or(false);
+        let followed = regs.followed();
+        self.lines.states(followed.then_some(&registered as &dyn Fn(&str) -> bool))
     }
 
     /// The first sign of drift since the last call (see [`tracking`](super::tracking)):
@@ -282,6 +311,7 @@ impl PbxStatus {
     pub fn begin_refresh(&mut self) {
         self.channels.begin_refresh();
         self.registrations.begin_refresh();
+        self.lines.begin_refresh();
     }
 
     /// Takes in the results of a refresh and clears the stale mark.
@@ -290,6 +320,11 @@ impl PbxStatus {
         let vanished =
             self.channels.apply_refresh(r.channel_list.as_deref(), r.channels.or(status_sessions), r.calls);
         self.vanished.extend(vanished);
+        let fresh: Option<Vec<_>> = r
+            .channel_list
+            .as_ref()
+            .map(|rows| rows.iter().filter(|row| !self.channels.is_ended(&row.uuid)).cloned().collect());
+        self.lines.apply_refresh(fresh.as_deref());
         self.vanished.truncate(super::tracking::VANISHED_REPORTED);
         let profile_regs: Option<u64> = {
             let counts: Vec<u64> =
@@ -331,6 +366,9 @@ impl PbxStatus {
     pub fn apply_event(&mut self, ev: &impl Headers, now: Instant) -> Option<Notice> {
         self.heard(now);
         let name = ev.value("Event-Name")?.to_ascii_uppercase();
+        if name.starts_with("CHANNEL_") {
+            self.lines.on_event(&name, ev);
+        }
         match name.as_str() {
             "HEARTBEAT" => {
                 self.heartbeat(ev, now);
@@ -482,6 +520,7 @@ impl PbxStatus {
                 LinkState::ShuttingDown => LinkView::ShuttingDown,
             },
             stale: self.stale_at(now),
+            lines: self.lines(),
         }
     }
 }
@@ -527,6 +566,8 @@ pub struct StatusView {
     pub link: LinkView,
     /// Figures not confirmed since the last (re)connect.
     pub stale: bool,
+    /// The busy lamps' extensions, when watched and known (see [`PbxStatus::lines`]).
+    pub lines: Option<LineStates>,
 }
 
 /// Several servers summed into one view, for a "sum" page.
@@ -582,6 +623,7 @@ impl Aggregate {
             registrations_counted: views.iter().any(|v| v.registrations_counted),
             link: views.iter().map(|v| v.link).max_by_key(LinkView::severity).unwrap_or(LinkView::Connecting),
             stale: views.is_empty() || missing || views.iter().any(|v| v.stale || v.link != LinkView::Up),
+            lines: LineStates::combine(&views.iter().map(|v| v.lines.as_ref()).collect::<Vec<_>>()),
         }
     }
 }
@@ -898,5 +940,70 @@ mod tests {
         b.set_link(LinkState::AuthFailed);
         assert_eq!(Aggregate::combine("sum", &[a.view(later), b.view(later)]).link, LinkView::AuthFailed);
         assert!(Aggregate::combine("none", &[]).stale);
+    }
+
+    #[test]
+    fn busy_lamps_follow_calls_and_registrations_through_events_and_rebuilds() {
+        use crate::status::LineState::*;
+        let now = t0();
+        let mut s = PbxStatus::new("pbx1");
+        s.watch_lines(&["1000".into(), "1001".into(), "1002".into()]);
+        assert!(s.watches_lines());
+        s.set_link(LinkState::Up);
+        assert_eq!(s.lines(), None, "nothing known before the first rebuild");
+        s.begin_refresh();
+        let mut r = RefreshResult::default();
+        r.record(&Cmd::ChannelsJson, "{\"row_count\": 0}\n").unwrap();
+        let regs = r#"{"row_count": 2, "rows": [
+            {"reg_user": "1000", "realm": "pbx", "token": "t0"},
+            {"reg_user": "1001", "realm": "pbx", "token": "t1"}]}"#;
+        r.record(&Cmd::RegistrationsJson, regs).unwrap();
+        s.apply_refresh(&r, now);
+        let states = |s: &PbxStatus| {
+            let l = s.view(now).lines.expect("known");
+            ["1000", "1001", "1002"].map(|e| l.get(e).unwrap())
+        };
+        assert_eq!(states(&s), [Idle, Idle, Unregistered]);
+        let ev = |name: &str, uuid: &str, dir: &str, presence: &str, state: &str| {
+            HeaderMap::new()
+                .with("Event-Name", name)
+                .with("Unique-ID", uuid)
+                .with("Channel-Call-UUID", "a")
+                .with("Call-Direction", dir)
+                .with("Channel-Presence-ID", presence)
+                .with("Channel-Call-State", state)
+        };
+        s.apply_event(&ev("CHANNEL_CREATE", "a", "inbound", "1001@pbx", "DOWN"), now);
+        s.apply_event(&ev("CHANNEL_CREATE", "b", "outbound", "1000@pbx", "DOWN"), now);
+        assert_eq!(states(&s), [Ringing, InCall, Unregistered]);
+        s.apply_event(&ev("CHANNEL_ANSWER", "b", "outbound", "1000@pbx", "RINGING"), now);
+        s.apply_event(&ev("CHANNEL_HOLD", "a", "inbound", "1001@pbx", "HELD"), now);
+        assert_eq!(states(&s), [InCall, Held, Unregistered]);
+        let unreg = HeaderMap::new()
+            .with("Event-Name", "CUSTOM")
+            .with("Event-Subclass", "sofia::unregister")
+            .with("from-user", "1000")
+            .with("from-host", "pbx")
+            .with("call-id", "t0");
+        s.apply_event(&unreg, now);
+        s.apply_event(&ev("CHANNEL_HANGUP_COMPLETE", "b", "outbound", "1000@pbx", "HANGUP"), now);
+        s.apply_event(&ev("CHANNEL_HANGUP_COMPLETE", "a", "inbound", "1001@pbx", "HANGUP"), now);
+        assert_eq!(states(&s), [Unregistered, Idle, Unregistered]);
+        // A reconnect: stale until the rebuild, which lists a call that started meanwhile.
+        s.set_link(LinkState::NoLink { since: now });
+        assert!(s.view(now).stale, "the scene shows the link, not the lamps");
+        s.set_link(LinkState::Up);
+        s.begin_refresh();
+        let mut r = RefreshResult::default();
+        let rows = r#"{"row_count": 1, "rows": [
+            {"uuid": "c", "direction": "outbound", "presence_id": "1001@pbx", "callstate": "RINGING"}]}"#;
+        r.record(&Cmd::ChannelsJson, rows).unwrap();
+        r.record(&Cmd::RegistrationsJson, regs).unwrap();
+        s.apply_refresh(&r, now);
+        assert_eq!(states(&s), [Idle, Ringing, Unregistered]);
+        // Counts only: the lamps cannot be vouched for.
+        s.begin_refresh();
+        s.apply_refresh(&RefreshResult { channels: Some(1), calls: Some(1), ..Default::default() }, now);
+        assert_eq!(s.view(now).lines, None);
     }
 }

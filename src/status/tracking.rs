@@ -336,15 +336,17 @@ pub(crate) struct Binding<'a> {
 
 #[derive(Debug, Clone)]
 enum RegOp {
-    Add { key: String, call_id: String, webrtc: bool, update: bool },
+    Add { key: String, call_id: String, webrtc: bool, update: bool, user: String },
     Remove { key: String },
 }
 
 /// Registered bindings, total and WebRTC.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct RegistrationSet {
-    /// Binding key (see [`RegistrationSet::key`]) → (Call-ID, is WebRTC).
-    known: HashMap<String, (String, bool)>,
+    /// Binding key (see [`RegistrationSet::key`]) → (Call-ID, is WebRTC, user).
+    known: HashMap<String, (String, bool, String)>,
+    /// Known bindings per user, for the busy lamps.
+    per_user: HashMap<String, u32>,
     untracked: u64,
     journal: Vec<RegOp>,
     refreshing: bool,
@@ -364,7 +366,46 @@ impl RegistrationSet {
     }
 
     pub(crate) fn webrtc(&self) -> Option<u64> {
-        self.known_webrtc.then(|| self.known.values().filter(|(_, w)| *w).count() as u64)
+        self.known_webrtc.then(|| self.known.values().filter(|(_, w, _)| *w).count() as u64)
+    }
+
+    /// Whether `user` has a binding, when bindings are followed one by one (a listing, and
+    /// fewer than [`MAX_TRACKED_REGISTRATIONS`]); `None` otherwise.
+    pub(crate) fn user_registered(&self, user: &str) -> Option<bool> {
+        self.followed().then(|| self.per_user.get(user).is_some_and(|n| *n > 0))
+    }
+
+    /// Whether every binding is known by its user (not just counted).
+    pub(crate) fn followed(&self) -> bool {
+        self.known_total && self.known_webrtc
+    }
+
+    fn insert_known(&mut self, key: String, value: (String, bool, String)) -> Option<(String, bool, String)> {
+        *self.per_user.entry(value.2.clone()).or_default() += 1;
+        let before = self.known.insert(key, value);
+        if let Some(old) = &before {
+            self.forget_user(&old.2);
+        }
+        before
+    }
+
+    fn remove_known(&mut self, key: &str) -> bool {
+        match self.known.remove(key) {
+            Some((_, _, user)) => {
+                self.forget_user(&user);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn forget_user(&mut self, user: &str) {
+        if let Some(n) = self.per_user.get_mut(user) {
+            *n -= 1;
+            if *n == 0 {
+                self.per_user.remove(user);
+            }
+        }
     }
 
     /// Whether the total is a count rather than bindings followed one by one.
@@ -409,7 +450,7 @@ impl RegistrationSet {
 
     fn apply(&mut self, op: &RegOp) -> Option<Drift> {
         match op {
-            RegOp::Add { key, call_id, webrtc, update } => {
+            RegOp::Add { key, call_id, webrtc, update, user } => {
                 if self.known.len() >= MAX_TRACKED_REGISTRATIONS && !self.known.contains_key(key) {
                     // Counted only: a refresh of a binding already counted adds nothing.
                     if !*update {
@@ -420,18 +461,18 @@ impl RegistrationSet {
                 }
                 // A refresh of a binding a counts-only refresh already counted moves it from
                 // the anonymous count into the known set instead of counting it twice.
-                let before = self.known.insert(key.clone(), (call_id.clone(), *webrtc));
+                let before = self.insert_known(key.clone(), (call_id.clone(), *webrtc, user.clone()));
                 match before {
                     None if *update && self.untracked > 0 => {
                         self.untracked -= 1;
                         None
                     }
-                    Some((old, _)) if old != *call_id => Some(Drift::NewCallId),
+                    Some((old, _, _)) if old != *call_id => Some(Drift::NewCallId),
                     _ => None,
                 }
             }
             RegOp::Remove { key } => {
-                if self.known.remove(key).is_some() {
+                if self.remove_known(key) {
                     None
                 } else if self.untracked > 0 {
                     self.untracked -= 1;
@@ -455,7 +496,8 @@ impl RegistrationSet {
     pub(crate) fn register(&mut self, b: Binding<'_>, webrtc: bool, update: bool) {
         let Some(key) = self.key(b) else { return };
         let call_id = b.call_id.unwrap_or_default().to_owned();
-        self.record(RegOp::Add { key, call_id, webrtc, update });
+        let user = b.user.unwrap_or_default().to_owned();
+        self.record(RegOp::Add { key, call_id, webrtc, update, user });
     }
 
     pub(crate) fn unregister(&mut self, b: Binding<'_>) {
@@ -463,7 +505,7 @@ impl RegistrationSet {
         if !self.multiple && (b.user.is_none() || b.realm.is_none()) {
             // An event that names only the Call-ID: find the binding that has it (rare, so a
             // scan is fine).
-            if let Some(found) = self.known.iter().find(|(_, (c, _))| Some(c.as_str()) == b.call_id) {
+            if let Some(found) = self.known.iter().find(|(_, (c, _, _))| Some(c.as_str()) == b.call_id) {
                 key = found.0.clone();
             }
         }
@@ -478,8 +520,12 @@ impl RegistrationSet {
             for r in list.rows.iter().take(MAX_TRACKED_REGISTRATIONS) {
                 let b = Binding { user: Some(&r.user), realm: Some(&r.realm), call_id: Some(&r.call_id) };
                 if let Some(key) = self.key(b) {
-                    known.insert(key, (r.call_id.clone(), r.is_webrtc()));
+                    known.insert(key, (r.call_id.clone(), r.is_webrtc(), r.user.clone()));
                 }
+            }
+            self.per_user.clear();
+            for (_, _, user) in known.values() {
+                *self.per_user.entry(user.clone()).or_default() += 1;
             }
             self.saw_several_per_user =
                 !self.multiple && known.len() < list.rows.len().min(MAX_TRACKED_REGISTRATIONS);
@@ -491,6 +537,7 @@ impl RegistrationSet {
             self.known_webrtc = list.rows.len() <= MAX_TRACKED_REGISTRATIONS;
         } else if let Some(n) = count {
             self.known.clear();
+            self.per_user.clear();
             self.untracked = n;
             self.known_total = true;
             self.known_webrtc = false;

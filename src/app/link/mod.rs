@@ -95,6 +95,10 @@ pub struct LinkOptions {
     /// figure stays wrong longer than this whatever happened to the events. Signs of drift
     /// (see [`crate::status::Drift`]) rebuild at once.
     pub reconcile: Duration,
+    /// The extensions the busy-lamp field pages show: their calls and registrations are
+    /// followed one by one (see [`crate::status::lines`]) and the events their lamps need
+    /// (call state, hold) subscribed. Empty: none, and the daemon pays nothing for lamps.
+    pub lines: Vec<String>,
     /// Seeds the backoff jitter. `None` seeds from the clock and process, so displays that
     /// lost the same switch do not all come back at the same instant; tests set a value.
     pub jitter_seed: Option<u64>,
@@ -110,6 +114,7 @@ impl Default for LinkOptions {
             connect_timeout: Duration::from_secs(5),
             command_timeout: Duration::from_secs(5),
             reconcile: Duration::from_secs(60),
+            lines: Vec::new(),
             jitter_seed: None,
         }
     }
@@ -219,6 +224,7 @@ pub async fn supervise_feeding(
     let mut pbx = PbxStatus::new(&server.name);
     pbx.set_quiet_after(Some(opts.heartbeat.mul_f64(QUIET_HEARTBEATS)));
     pbx.set_multiple_registrations(server.multiple_registrations);
+    pbx.watch_lines(&opts.lines);
     let link = Link {
         pbx,
         server,

@@ -25,8 +25,9 @@ pub(super) const EVENTS: [EslEventType; 7] = [
     EslEventType::Shutdown,
 ];
 
-/// The events only the call view reads (`eslmatrix calls`): a link that feeds one subscribes
-/// to these too, so the daemon alone pays nothing for them.
+/// The events only the call view (`eslmatrix calls`) and the busy lamps read: a link that
+/// feeds a call view or watches extensions subscribes to these too, so the daemon alone pays
+/// nothing for them.
 pub(super) const CALL_VIEW_EVENTS: [EslEventType; 7] = [
     EslEventType::ChannelProgress,
     EslEventType::ChannelProgressMedia,
@@ -164,7 +165,8 @@ async fn follow(
     stop: &mut watch::Receiver<bool>,
     lost_seen: &mut u64,
 ) -> Result<(), Ended> {
-    let sub = subscription(link.calls.is_some()).map_err(|e| (format!("bad subscription: {e}"), false))?;
+    let sub = subscription(link.calls.is_some() || link.pbx.watches_lines())
+        .map_err(|e| (format!("bad subscription: {e}"), false))?;
     tokio::select! {
         () = stop_requested(stop) => return Ok(()),
         r = client.apply_subscription(&sub) => r.map_err(|e| (format!("subscribe failed: {}", one_line(&e.to_string())), false))?,

@@ -117,18 +117,26 @@ pub struct Animation {
     cue: Cue,
     scroll: Option<Scroll>,
     width: u32,
+    height: u32,
     opts: PlayerOptions,
 }
 
 impl Animation {
-    /// The animation of `cue` on a display `width` columns wide.
+    /// The animation of `cue` on a display `width` columns wide and one module tall.
     pub fn new(cue: Cue, width: u32, opts: PlayerOptions) -> Self {
+        Self::for_display(cue, width, 8, opts)
+    }
+
+    /// The animation of `cue` on a display `width`×`height`: a busy-lamp field's layout
+    /// depends on both.
+    pub fn for_display(cue: Cue, width: u32, height: u32, opts: PlayerOptions) -> Self {
         let font = opts.font;
-        let scrolls = match cue.style.scroll {
-            ScrollPolicy::Always => true,
-            ScrollPolicy::Never => false,
-            ScrollPolicy::Auto => !render::fits(&cue.text, font, width),
-        };
+        let scrolls = cue.lamps.is_none()
+            && match cue.style.scroll {
+                ScrollPolicy::Always => true,
+                ScrollPolicy::Never => false,
+                ScrollPolicy::Auto => !render::fits(&cue.text, font, width),
+            };
         let scroll = scrolls.then(|| {
             let repeat = match opts.mode {
                 ScrollMode::Continuous { gap } => Repeat::Loop { gap },
@@ -137,7 +145,7 @@ impl Animation {
             };
             Scroll::new(render::render_text(&cue.text, font), width).with_repeat(repeat)
         });
-        Animation { cue, scroll, width, opts }
+        Animation { cue, scroll, width, height, opts }
     }
 
     /// The cue this animation draws.
@@ -196,9 +204,10 @@ impl Animation {
 
     /// Draws the picture `t` after the cue appeared.
     pub fn draw(&self, t: Duration, frame: &mut Frame) {
-        match &self.scroll {
-            Some(scroll) => scroll.step(self.step_at(scroll, t).0, frame),
-            None => render::draw_aligned(frame, &self.cue.text, self.opts.font, self.cue.style.align),
+        match (&self.cue.lamps, &self.scroll) {
+            (Some(lamps), _) => lamps.draw(frame, t),
+            (None, Some(scroll)) => scroll.step(self.step_at(scroll, t).0, frame),
+            (None, None) => render::draw_aligned(frame, &self.cue.text, self.opts.font, self.cue.style.align),
         }
         let effects = Effects {
             inverse: self.cue.style.invert != self.opts.invert,
@@ -211,6 +220,9 @@ impl Animation {
     /// When, after the cue appeared, the picture next changes by itself: the next scroll
     /// column or blink phase (of the text or its frame). `None` for a still picture.
     pub fn next_change(&self, t: Duration) -> Option<Duration> {
+        if let Some(lamps) = &self.cue.lamps {
+            return lamps.next_change(self.width, self.height, t);
+        }
         let scroll = self.scroll.as_ref().and_then(|s| self.step_at(s, t).1);
         let blinks = self.cue.style.blink || self.cue.style.frame;
         let blink = blinks.then(|| {
@@ -331,14 +343,14 @@ impl Player {
         match &mut self.showing {
             Some(s) if !restart => {
                 if s.animation.cue() != &cue {
-                    s.animation = Animation::new(cue, width, self.opts);
+                    s.animation = Animation::for_display(cue, width, height, self.opts);
                 }
                 s.page_index = page_index;
             }
             _ => {
                 tracing::debug!(text = %cue.text, kind = ?cue.kind, "cue");
                 self.showing = Some(OnDisplay {
-                    animation: Animation::new(cue, width, self.opts),
+                    animation: Animation::for_display(cue, width, height, self.opts),
                     page_index,
                     since: now,
                 });

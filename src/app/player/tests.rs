@@ -16,7 +16,7 @@ const MS: fn(u64) -> Duration = Duration::from_millis;
 const LONG: &str = "Incoming call from Alice (1001)";
 
 fn cue(text: &str, style: CueStyle) -> Cue {
-    Cue { text: text.into(), style, kind: CueKind::Page }
+    Cue::text(text, style, CueKind::Page)
 }
 
 fn opts(mode: ScrollMode) -> PlayerOptions {
@@ -286,4 +286,31 @@ async fn summed_servers_show_one_total() {
     let rows: Vec<_> = rec.shots().into_iter().map(|s| s.rows).collect();
     let shown = |t: &str| render_aligned(t, Font::Proportional8, 32, 8, Align::Center).to_rows();
     assert_eq!(rows, vec![shown("5c"), shown("7c")]);
+}
+
+#[test]
+fn a_lamp_cue_draws_its_lamps_and_wakes_at_each_blink_edge() {
+    use crate::render::lamps::FAST_BLINK;
+    use crate::render::{Lamp, LampField};
+    let extensions: std::sync::Arc<[String]> = (0..70).map(|i| format!("{}", 1000 + i)).collect();
+    let mut lamps = vec![Lamp::Dark; 70];
+    lamps[0] = Lamp::Lit;
+    lamps[69] = Lamp::FastBlink;
+    let cue = Cue { lamps: Some(LampField { extensions, lamps }), ..cue("BLF", CueStyle::default()) };
+    let anim = Animation::for_display(cue, 16, 8, PlayerOptions::default());
+    assert!(!anim.scrolls());
+    let mut f = Frame::new(16, 8);
+    anim.draw(Duration::ZERO, &mut f);
+    assert!(f.get(0, 0) && f.get(13, 0) && f.lit() == 2, "extension 69 is the sixth LED of module 1");
+    assert_eq!(anim.next_change(Duration::ZERO), Some(FAST_BLINK));
+    anim.draw(FAST_BLINK, &mut f);
+    assert_eq!(f.lit(), 1);
+    let inverted = Animation::for_display(
+        anim.cue().clone(),
+        16,
+        8,
+        PlayerOptions { invert: true, ..PlayerOptions::default() },
+    );
+    inverted.draw(FAST_BLINK, &mut f);
+    assert_eq!(f.lit(), 16 * 8 - 1, "the display's invert applies to lamps too");
 }
