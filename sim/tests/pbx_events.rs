@@ -561,3 +561,93 @@ async fn heartbeat_uptime_and_reset() {
     let snap = pbx.snapshot();
     assert_eq!((snap.registrations, snap.channels, snap.calls), (0, 0, 0));
 }
+
+fn api_text(pbx: &Pbx, command: &str, args: &str) -> String {
+    match pbx.api(command, args) {
+        eslmatrix_sim::fs::pbx::ApiOutput::Text(t) => t,
+        other => panic!("{command} {args}: {other:?}"),
+    }
+}
+
+/// `(Event-Name, Channel-Call-State)` of the channel events of `uuid`, without the state
+/// machine's.
+fn hold_events(events: &[Arc<Event>], uuid: &str) -> Vec<(String, String)> {
+    events
+        .iter()
+        .filter(|e| e.get("Unique-ID") == Some(uuid) && e.name() != Some("CHANNEL_STATE"))
+        .map(|e| (e.name().unwrap_or("").to_owned(), e.get("Channel-Call-State").unwrap_or("").to_owned()))
+        .collect()
+}
+
+/// `uuid_hold` as mod_commands.c `uuid_hold_function` runs it: `switch_ivr_hold` sends
+/// SWITCH_MESSAGE_INDICATE_HOLD, which mod_sofia (mod_sofia.c `sofia_receive_message`)
+/// answers by setting CF_LEG_HOLDING; on an answered leg `switch_channel_set_flag_value`
+/// makes that callstate HELD (CHANNEL_CALLSTATE), then `switch_ivr_hold` fires CHANNEL_HOLD.
+/// `switch_ivr_unhold` refuses a leg that is not HELD; clearing the flag
+/// (`switch_channel_clear_flag`) makes it UNHELD, not ACTIVE, before CHANNEL_UNHOLD.
+#[tokio::test(start_paused = true)]
+async fn uuid_hold_fires_hold_and_unhold_as_switch_ivr_does() {
+    let (pbx, mut rx) = office();
+    let call = pbx.start_call("1001", "1000", None).unwrap();
+    let (_, b) = legs(&call);
+    pbx.answer(&call).unwrap();
+    drain(&mut rx);
+    let ev = |name: &str, state: &str| (name.to_owned(), state.to_owned());
+
+    assert_eq!(api_text(&pbx, "uuid_hold", &b), "+OK Success\n");
+    let events = drain(&mut rx);
+    assert_eq!(hold_events(&events, &b), [ev("CHANNEL_CALLSTATE", "HELD"), ev("CHANNEL_HOLD", "HELD")]);
+    let callstate = find(&events, "CHANNEL_CALLSTATE", &b);
+    assert_eq!(callstate.get("Original-Channel-Call-State"), Some("ACTIVE"));
+    assert_eq!(callstate.get("Channel-Call-State-Number"), Some("5"));
+    let hold = find(&events, "CHANNEL_HOLD", &b);
+    assert_eq!(
+        (hold.get("Event-Calling-File"), hold.get("Event-Calling-Function")),
+        (Some("switch_ivr.c"), Some("switch_ivr_hold"))
+    );
+    assert!(hold_events(&events, &call.a).is_empty(), "the other leg keeps its state");
+    assert!(api_text(&pbx, "show", "channels").contains("HELD"), "show channels lists the call state");
+
+    // switch_ivr_hold: "Call is already on hold. No need to hold again."
+    assert_eq!(api_text(&pbx, "uuid_hold", &b), "-ERR Operation failed\n");
+    assert!(drain(&mut rx).is_empty());
+
+    assert_eq!(api_text(&pbx, "uuid_hold", &format!("off {b}")), "+OK Success\n");
+    let events = drain(&mut rx);
+    assert_eq!(hold_events(&events, &b), [ev("CHANNEL_CALLSTATE", "UNHELD"), ev("CHANNEL_UNHOLD", "UNHELD")]);
+    assert_eq!(find(&events, "CHANNEL_CALLSTATE", &b).get("Channel-Call-State-Number"), Some("8"));
+    // switch_ivr_unhold: "Call is not on hold. No need to unhold."
+    assert_eq!(api_text(&pbx, "uuid_hold", &format!("off {b}")), "-ERR Operation failed\n");
+
+    // switch_ivr_hold_toggle_uuid: UNHELD or ACTIVE is held, HELD is taken off.
+    assert_eq!(api_text(&pbx, "uuid_hold", &format!("toggle {b}")), "+OK Success\n");
+    assert_eq!(hold_events(&drain(&mut rx), &b).last(), Some(&ev("CHANNEL_HOLD", "HELD")));
+    assert_eq!(api_text(&pbx, "uuid_hold", &format!("toggle {b}")), "+OK Success\n");
+    assert_eq!(hold_events(&drain(&mut rx), &b).last(), Some(&ev("CHANNEL_UNHOLD", "UNHELD")));
+    assert_eq!(api_text(&pbx, "uuid_hold", &format!("toggle {}", call.a)), "+OK Success\n");
+    assert_eq!(hold_events(&drain(&mut rx), &call.a).last(), Some(&ev("CHANNEL_HOLD", "HELD")));
+
+    // switch_ivr_hold_uuid starts from SWITCH_STATUS_SUCCESS: no session, nothing fails.
+    assert_eq!(api_text(&pbx, "uuid_hold", "no-such-uuid"), "+OK Success\n");
+    assert_eq!(
+        api_text(&pbx, "uuid_hold", ""),
+        "-USAGE: [off|toggle] <uuid> [<display>]\n-ERR Operation failed\n"
+    );
+    pbx.hangup(&call, Party::Caller).unwrap();
+}
+
+/// A ringing leg is not ACTIVE: `switch_channel_set_flag_value` sets HELD only on an
+/// answered leg, so CHANNEL_HOLD fires with the call state unchanged, and `toggle` (which
+/// acts on ACTIVE, UNHELD or HELD only) leaves it alone.
+#[tokio::test(start_paused = true)]
+async fn holding_a_ringing_leg_fires_hold_without_a_call_state() {
+    let (pbx, mut rx) = office();
+    let call = pbx.start_call("1001", "1000", None).unwrap();
+    let (_, b) = legs(&call);
+    drain(&mut rx);
+    assert_eq!(api_text(&pbx, "uuid_hold", &format!("toggle {b}")), "+OK Success\n");
+    assert!(drain(&mut rx).is_empty());
+    assert_eq!(api_text(&pbx, "uuid_hold", &b), "+OK Success\n");
+    assert_eq!(hold_events(&drain(&mut rx), &b), [("CHANNEL_HOLD".to_owned(), "RINGING".to_owned())]);
+    assert_eq!(api_text(&pbx, "uuid_hold", &format!("off {b}")), "-ERR Operation failed\n");
+}

@@ -2,7 +2,7 @@
 //! (including the ones without a trailing newline: `uuid_exists`, `uuid_getvar`,
 //! `global_setvar`, `msleep`, `hostname`, `echo`, `eval`).
 
-use super::channel::ChanState;
+use super::channel::{CallState, ChanState};
 use super::dialstring::{separate_blank, separate_char};
 use super::{Site, State};
 use crate::fs::wire;
@@ -19,6 +19,8 @@ const GLOBAL_SETVAR_SYNTAX: &str = "<var>=<value> [=<value2>]";
 const NO_CHANNEL: &str = "-ERR No such channel!\n";
 
 const SITE_DUMP: Site = ("mod_commands.c", "uuid_dump_function", 6495);
+const SITE_HOLD: Site = ("switch_ivr.c", "switch_ivr_hold", 1558);
+const SITE_UNHOLD: Site = ("switch_ivr.c", "switch_ivr_unhold", 1638);
 
 impl State {
     /// The commands of this module, or `None` when `command` is not one of them.
@@ -244,20 +246,63 @@ impl State {
         "+OK\n".into()
     }
 
+    /// `uuid_hold [off|toggle] <uuid>` (mod_commands.c `uuid_hold_function`): `+OK Success`
+    /// unless the hold or unhold itself fails; a UUID with no channel is a success, as
+    /// `switch_ivr_hold_uuid` starts from SWITCH_STATUS_SUCCESS and finds no session to act on.
     fn uuid_hold(&mut self, args: &str) -> String {
         let argv = separate_blank(args, 4);
         let Some(first) = argv.first().filter(|a| !a.is_empty()) else {
             return format!("-USAGE: {HOLD_SYNTAX}\n-ERR Operation failed\n");
         };
-        let uuid = if first.eq_ignore_ascii_case("off") || first.eq_ignore_ascii_case("toggle") {
-            argv.get(1).cloned().unwrap_or_default()
+        let uuid = |i: usize| argv.get(i).cloned().unwrap_or_default();
+        let done = if first.eq_ignore_ascii_case("off") {
+            self.unhold(&uuid(1))
+        } else if first.eq_ignore_ascii_case("toggle") {
+            // switch_ivr_hold_toggle_uuid: only an ACTIVE or UNHELD leg is held, only a HELD
+            // one is taken off; any other leg is left alone, successfully.
+            let target = uuid(1);
+            match self.chan(&target).map(|c| c.callstate) {
+                Some(CallState::Active | CallState::Unheld) => self.hold(&target),
+                Some(CallState::Held) => self.unhold(&target),
+                _ => true,
+            }
         } else {
-            first.clone()
+            self.hold(first)
         };
-        match self.chan(&uuid) {
-            Some(c) if c.answered => "+OK Success\n".into(),
-            _ => "-ERR Operation failed\n".into(),
+        if done {
+            "+OK Success\n".into()
+        } else {
+            "-ERR Operation failed\n".into()
         }
+    }
+
+    /// `switch_ivr_hold`: refused on a leg already HELD. mod_sofia answers
+    /// SWITCH_MESSAGE_INDICATE_HOLD by setting CF_LEG_HOLDING, which makes an answered leg
+    /// HELD (CHANNEL_CALLSTATE) before CHANNEL_HOLD fires; other endpoints set no such flag,
+    /// so their call state stays. (The hold music FreeSWITCH broadcasts to the partner is
+    /// not modelled.) `true` when it succeeded or there was no channel.
+    fn hold(&mut self, uuid: &str) -> bool {
+        let Some(ch) = self.chan(uuid) else { return true };
+        if ch.callstate == CallState::Held {
+            return false;
+        }
+        if ch.answered && ch.name.starts_with("sofia/") {
+            self.set_callstate(uuid, CallState::Held);
+        }
+        self.fire_channel("CHANNEL_HOLD", SITE_HOLD, uuid, &[]);
+        true
+    }
+
+    /// `switch_ivr_unhold`: refused unless the leg is HELD; mod_sofia clears CF_LEG_HOLDING
+    /// (the leg becomes UNHELD) before CHANNEL_UNHOLD fires.
+    fn unhold(&mut self, uuid: &str) -> bool {
+        let Some(ch) = self.chan(uuid) else { return true };
+        if ch.callstate != CallState::Held {
+            return false;
+        }
+        self.set_callstate(uuid, CallState::Unheld);
+        self.fire_channel("CHANNEL_UNHOLD", SITE_UNHOLD, uuid, &[]);
+        true
     }
 
     fn global_getvar(&self, args: &str) -> String {

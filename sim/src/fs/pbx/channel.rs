@@ -36,6 +36,10 @@ pub enum CallState {
     Early,
     /// Answered.
     Active,
+    /// On hold (`switch_channel_set_flag_value`: CF_LEG_HOLDING on an answered leg).
+    Held,
+    /// Taken off hold (`switch_channel_clear_flag`: CF_LEG_HOLDING cleared); not ACTIVE again.
+    Unheld,
     /// Hung up.
     Hangup,
 }
@@ -48,7 +52,9 @@ impl CallState {
             CallState::Ringing => 2,
             CallState::Early => 3,
             CallState::Active => 4,
+            CallState::Held => 5,
             CallState::Hangup => 7,
+            CallState::Unheld => 8,
         }
     }
 
@@ -59,6 +65,8 @@ impl CallState {
             CallState::Ringing => "RINGING",
             CallState::Early => "EARLY",
             CallState::Active => "ACTIVE",
+            CallState::Held => "HELD",
+            CallState::Unheld => "UNHELD",
             CallState::Hangup => "HANGUP",
         }
     }
