@@ -23,3 +23,4 @@ mod pbx_consistency;
 mod pbx_events;
 mod pbx_registry;
 mod pbx_scenarios;
+mod sip_ws;

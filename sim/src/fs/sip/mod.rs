@@ -4,6 +4,8 @@
 //! * [`message`]: SIP messages, parsed and written, bounded.
 //! * [`transport`]: what a transport hands the core ([`Link`], [`Connection`],
 //!   [`Binding`]) and how the core answers on the same link.
+//! * [`ws`]: SIP over WebSocket (RFC 7118), the `ws-binding`/`wss-binding` browsers use;
+//!   [`tls`]: the certificate the `wss` binding presents (generated or given).
 //! * [`SipCore`]: stateless answers (OPTIONS, errors) so far; the registrar and calls
 //!   build on it.
 //!
@@ -12,7 +14,9 @@
 //! response of bounded size, and nothing is kept for a message that fails to parse.
 
 pub mod message;
+pub mod tls;
 pub mod transport;
+pub mod ws;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
