@@ -177,6 +177,8 @@ async fn calls_ring_answer_fail_and_end_on_screen() {
         key_tx.send(Key::Tab).await.unwrap();
         sleep_until(at(t0, 12.7)).await;
         golden!("calls_registrations", screen.text());
+        // Tab goes round: registrations, gateways, calls.
+        key_tx.send(Key::Tab).await.unwrap();
         key_tx.send(Key::Tab).await.unwrap();
 
         key_tx.send(Key::Char('?')).await.unwrap();
@@ -301,6 +303,59 @@ async fn an_idle_pbx_shows_the_listings_expiry_once_a_heartbeat_dates_it() {
         // Registered with the mock's UDP Expires (3600) plus the 60 s margin, 21 s ago.
         assert!(secs.as_ref().is_ok_and(|s| (3638..=3640).contains(s)), "{after:?}");
         assert_eq!(after.split_whitespace().nth(3), Some(words[2]), "the address stays");
+    };
+    tokio::select! {
+        r = calls::run(&settings, &mut surface, keys, script) => { r.expect("the view draws"); }
+        () = checkpoints() => unreachable!(),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_gateways_tab_follows_gateway_events_and_every_rebuild() {
+    use eslmatrix_sim::fs::fault::Fault;
+    // Two trunks before the view starts: the first rebuild's `sofia status` lists them
+    // (mod_sofia.c cmd_status: `profile::name`, `gateway`, register_to, the state and
+    // ` (retry: Ns)` while FAILED).
+    let fs = MockFreeSwitch::start(MockConfig::default()).await.expect("mock starts");
+    let pbx = fs.pbx().clone();
+    pbx.set_gateway("carrier-a", true).unwrap();
+    pbx.set_gateway("carrier-b", true).unwrap();
+    pbx.set_gateway("carrier-b", false).unwrap();
+    let screen = Shared::new(80, 24);
+    let (key_tx, mut key_rx) = mpsc::channel::<Key>(8);
+    let keys = futures_util::stream::poll_fn(move |cx| key_rx.poll_recv(cx));
+    let t0 = Instant::now();
+    let settings = settings(fs.addr().port());
+    let mut surface = screen.clone();
+    let row = |name: &str| {
+        screen.text().lines().find(|l| l.starts_with(name)).map(str::to_owned).unwrap_or_default()
+    };
+    let script = async {
+        key_tx.send(Key::Tab).await.unwrap();
+        key_tx.send(Key::Tab).await.unwrap();
+        sleep_until(at(t0, 1.2)).await;
+        golden!("calls_gateways", screen.text());
+        assert!(row("carrier-b").contains("FAILED"), "{}", screen.text());
+
+        // sofia::gateway_state (sofia_reg.c sofia_reg_fire_custom_gateway_state_event).
+        sleep_until(at(t0, 1.5)).await;
+        pbx.set_gateway("carrier-a", false).unwrap();
+        sleep_until(at(t0, 4.2)).await;
+        let a = row("carrier-a");
+        assert!(a.contains("FAILED") && a.contains("408 Request Timeout") && a.contains("0:02"), "{a:?}");
+
+        // While the link is down the events go nowhere; the rebuild after the reconnect
+        // tells the state.
+        fs.faults().inject(Fault::Restart { down_ms: 1_000 });
+        sleep_until(at(t0, 4.5)).await;
+        pbx.set_gateway("carrier-b", true).unwrap();
+        sleep_until(at(t0, 9.2)).await;
+        let b = row("carrier-b");
+        assert!(
+            b.contains("REGED"),
+            "the rebuild after the reconnect says it is back: {b:?}\n{}",
+            screen.text()
+        );
     };
     tokio::select! {
         r = calls::run(&settings, &mut surface, keys, script) => { r.expect("the view draws"); }

@@ -19,11 +19,12 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use super::link::{self, CallFeed, LinkChannels, LinkOptions, LinkStats, ServerConfig, CALL_FEED_QUEUE};
 use crate::status::call_table::CallTable;
+use crate::status::gateway_table::GatewayTable;
 use crate::status::reg_table::RegTable;
 use crate::status::Headers;
 use crate::status::{PbxStatus, StatusView};
 use crate::tui::calls::ServerCalls;
-use crate::tui::{Action, Key, Screen, Surface, Ui};
+use crate::tui::{Action, Key, Screen, Surface, Tab, Ui};
 
 /// What the call view runs with; the config file and the flags build it.
 #[derive(Debug, Clone)]
@@ -46,6 +47,7 @@ struct Server {
     feed: mpsc::Receiver<CallFeed>,
     table: CallTable,
     regs: RegTable,
+    gateways: GatewayTable,
     /// Events fed since the last tick, and the count of the last whole second.
     events: u64,
     rate: u64,
@@ -60,7 +62,13 @@ fn apply(server: &mut Server, item: CallFeed, now: Instant) -> bool {
                 return server.regs.observe_clock(&headers, now);
             }
             server.events += 1;
-            server.regs.apply_event(&headers, now) | table.apply_event(&headers, now)
+            server.regs.apply_event(&headers, now)
+                | server.gateways.apply_event(&headers, now)
+                | table.apply_event(&headers, now)
+        }
+        CallFeed::Gateways(sofia) => {
+            server.gateways.rebuild(&sofia, now);
+            true
         }
         CallFeed::Registrations(rows) => {
             server.regs.rebuild(&rows, now);
@@ -123,6 +131,7 @@ fn screen_of<'a>(servers: &'a [Server], views: &'a [StatusView], ui: &'a Ui, now
                 status,
                 calls: &s.table,
                 registrations: &s.regs,
+                gateways: &s.gateways,
                 events_per_sec: s.rate,
             })
             .collect(),
@@ -140,10 +149,13 @@ fn rows_shown(servers: &[Server], ui: &Ui, now: Instant) -> usize {
             .and_then(|s| s.table.get(&flow.call))
             .map_or(0, |c| c.flow.events.len());
     }
-    if ui.registrations {
-        servers.iter().map(|s| s.regs.len()).sum()
-    } else {
-        servers.iter().map(|s| s.table.rows(ui.sort, now).into_iter().filter(|c| ui.matches(c)).count()).sum()
+    match ui.tab {
+        Tab::Registrations => servers.iter().map(|s| s.regs.len()).sum(),
+        Tab::Gateways => servers.iter().map(|s| s.gateways.len()).sum(),
+        Tab::Calls => servers
+            .iter()
+            .map(|s| s.table.rows(ui.sort, now).into_iter().filter(|c| ui.matches(c)).count())
+            .sum(),
     }
 }
 
@@ -180,6 +192,7 @@ pub async fn run(
             feed: feed_rx,
             table: CallTable::new(settings.keep_ended),
             regs: RegTable::default(),
+            gateways: GatewayTable::default(),
             events: 0,
             rate: 0,
         });
@@ -314,6 +327,7 @@ mod tests {
             feed,
             table: CallTable::new(Duration::from_secs(30)),
             regs: RegTable::default(),
+            gateways: GatewayTable::default(),
             events: 0,
             rate: 0,
         };

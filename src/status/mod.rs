@@ -39,6 +39,7 @@ pub mod api;
 pub mod call_flow;
 pub mod call_table;
 pub mod calls;
+pub mod gateway_table;
 mod headers;
 pub mod lines;
 mod model;

@@ -16,6 +16,7 @@ use tokio::time::Instant;
 use crate::scene::link_words;
 use crate::status::call_table::{Call, CallState, CallTable, Hangup, Sort};
 use crate::status::calls::clock;
+use crate::status::gateway_table::{Gateway, GatewayTable};
 use crate::status::reg_table::RegTable;
 use crate::status::{LinkView, StatusView};
 
@@ -78,10 +79,33 @@ pub struct Ui {
     pub filter: String,
     /// Whether keys are typed into the filter (after `/` or a digit) rather than commands.
     pub editing: bool,
-    /// The registrations tab shows instead of the calls.
-    pub registrations: bool,
+    /// The tab shown: calls, registrations or gateways (Tab goes round).
+    pub tab: Tab,
     /// The call whose ladder shows instead of the list (Enter opens it, Esc goes back).
     pub flow: Option<FlowChoice>,
+}
+
+/// What the list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Tab {
+    /// The calls.
+    #[default]
+    Calls,
+    /// The registrations.
+    Registrations,
+    /// The gateways (SIP trunks).
+    Gateways,
+}
+
+impl Tab {
+    /// The tab Tab goes to.
+    pub fn next(self) -> Self {
+        match self {
+            Self::Calls => Self::Registrations,
+            Self::Registrations => Self::Gateways,
+            Self::Gateways => Self::Calls,
+        }
+    }
 }
 
 /// The ladder of one call: which call, which event is selected, whether its raw headers show.
@@ -172,7 +196,7 @@ impl Ui {
                 self.filter.pop();
             }
             Key::Esc if !self.help && !self.filter.is_empty() => self.filter.clear(),
-            Key::Enter if !self.help && !self.registrations && rows > 0 => return Action::Open,
+            Key::Enter if !self.help && self.tab == Tab::Calls && rows > 0 => return Action::Open,
             _ => return self.navigate(key, last, &before),
         }
         self.changed(&before)
@@ -231,7 +255,7 @@ impl Ui {
             Key::End | Key::Char('G') => self.selected = last,
             Key::Resize => return Action::Redraw,
             Key::Tab => {
-                self.registrations = !self.registrations;
+                self.tab = self.tab.next();
                 self.selected = 0;
             }
             Key::Char(_) | Key::Enter | Key::Backspace => {}
@@ -252,6 +276,8 @@ pub struct ServerCalls<'a> {
     pub calls: &'a CallTable,
     /// Its registrations.
     pub registrations: &'a RegTable,
+    /// Its gateways.
+    pub gateways: &'a GatewayTable,
     /// Channel and registration events it sent in the last whole second.
     pub events_per_sec: u64,
 }
@@ -428,7 +454,12 @@ fn status_line(screen: &Screen<'_>, width: u16) -> Line<'static> {
         format!(" │ {live} live, {ended} ended"),
         format!(" │ {rate} ev/s"),
         format!(" │ sort {}", screen.ui.sort.word()),
-        if ui.registrations { " │ Tab calls" } else { " │ Tab regs" }.to_owned(),
+        match ui.tab.next() {
+            Tab::Calls => " │ Tab calls",
+            Tab::Registrations => " │ Tab regs",
+            Tab::Gateways => " │ Tab gateways",
+        }
+        .to_owned(),
         " │ ? help".to_owned(),
     ];
     let used: usize = spans.iter().map(Span::width).sum();
@@ -450,7 +481,7 @@ const HELP: [(&str, &str); 10] = [
     ("Home End", "first or last call"),
     ("Enter", "the call's flow; Esc back"),
     ("v", "flow: the event's headers"),
-    ("Tab", "calls or registrations"),
+    ("Tab", "calls, regs, gateways"),
     ("s", "sort by start or duration"),
     ("/ or 0-9", "filter: number, name, state"),
     ("? h", "this help"),
@@ -469,10 +500,12 @@ pub fn draw(frame: &mut Frame<'_>, screen: &Screen<'_>) {
             .style(Style::new().add_modifier(Modifier::REVERSED)),
         status,
     );
-    if list.height > 0 && screen.ui.registrations {
-        draw_registrations(frame, screen, list);
-    } else if list.height > 0 {
-        draw_list(frame, screen, list);
+    if list.height > 0 {
+        match screen.ui.tab {
+            Tab::Calls => draw_list(frame, screen, list),
+            Tab::Registrations => draw_registrations(frame, screen, list),
+            Tab::Gateways => draw_gateways(frame, screen, list),
+        }
     }
     if screen.ui.help {
         draw_help(frame, area);
@@ -576,6 +609,96 @@ fn draw_registrations(frame: &mut Frame<'_>, screen: &Screen<'_>, area: Rect) {
     frame.render_stateful_widget(table, area, &mut state);
 }
 
+fn gateway_cells(g: &Gateway, server: &str, several: bool, now: Instant) -> Vec<Cell<'static>> {
+    let name = if several { format!("{server}: {}", g.name) } else { g.name.clone() };
+    let style = if g.state.is_up() {
+        Style::new().fg(Color::Green)
+    } else {
+        Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)
+    };
+    // A failed gateway's retry counts down; otherwise how long it has been in its state.
+    let time = match (g.retry_at, g.since) {
+        (Some(at), _) if !g.state.is_up() => format!("in {}", clock(at.saturating_duration_since(now))),
+        (_, Some(since)) => clock(now.saturating_duration_since(since)),
+        _ => String::new(),
+    };
+    vec![
+        Cell::from(name),
+        Cell::from(g.state.as_str().to_owned()).style(style),
+        Cell::from(Line::from(time).right_aligned()),
+        Cell::from(g.ping.clone().unwrap_or_default()),
+        Cell::from(g.reply.clone().unwrap_or_default()),
+        Cell::from(g.register_to.clone().unwrap_or_default()),
+    ]
+}
+
+/// The gateways tab: one row per gateway, its state (red when calls cannot go out through
+/// it), since when or when it retries, ping, the reply that changed it, where it registers.
+fn draw_gateways(frame: &mut Frame<'_>, screen: &Screen<'_>, area: Rect) {
+    let several = screen.servers.len() > 1;
+    let mut titles = vec!["Gateway", "State", "Time", "Ping", "Last reply", "Register to"];
+    let mut widths = vec![
+        Constraint::Length(12),
+        Constraint::Length(10),
+        Constraint::Length(8),
+        Constraint::Length(4),
+        Constraint::Length(20),
+        Constraint::Fill(1),
+    ];
+    let keep = if area.width >= 72 {
+        6
+    } else if area.width >= 50 {
+        5
+    } else {
+        3
+    };
+    if keep < 6 {
+        // Narrow: the address goes first, then ping and reply.
+        titles.remove(5);
+        widths.remove(5);
+        if keep < 5 {
+            titles.truncate(3);
+            widths.truncate(3);
+        } else {
+            titles.remove(3);
+            widths.remove(3);
+        }
+    }
+    let header =
+        Row::new(titles.iter().map(|t| Cell::from(*t))).style(Style::new().add_modifier(Modifier::BOLD));
+    let mut rows = Vec::new();
+    for s in &screen.servers {
+        for g in s.gateways.rows() {
+            let mut cells = gateway_cells(g, &s.status.server, several, screen.now);
+            if keep < 6 {
+                cells.remove(5);
+                if keep < 5 {
+                    cells.truncate(3);
+                } else {
+                    cells.remove(3);
+                }
+            }
+            rows.push(Row::new(cells));
+        }
+    }
+    if rows.is_empty() {
+        let [head, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
+        frame.render_widget(Table::new(Vec::<Row>::new(), widths).header(header), head);
+        frame.render_widget(
+            Paragraph::new("no gateways").style(Style::new().add_modifier(Modifier::DIM)),
+            body,
+        );
+        return;
+    }
+    let count = rows.len();
+    let table = Table::new(rows, widths)
+        .header(header)
+        .column_spacing(1)
+        .row_highlight_style(Style::new().add_modifier(Modifier::REVERSED));
+    let mut state = TableState::default().with_selected(Some(screen.ui.selected.min(count - 1)));
+    frame.render_stateful_widget(table, area, &mut state);
+}
+
 /// The keys, in a box over the middle of `area`.
 pub fn draw_help(frame: &mut Frame<'_>, area: Rect) {
     let width = 44.min(area.width);
@@ -616,8 +739,8 @@ mod tests {
         ui.handle(Key::End, 3);
         ui.handle(Key::Tab, 3);
         assert_eq!(
-            (ui.registrations, ui.selected),
-            (true, 0),
+            (ui.tab, ui.selected),
+            (Tab::Registrations, 0),
             "Tab switches to the registrations, from the top"
         );
         assert_eq!(Ui::default().handle(Key::Char('q'), 0), Action::Quit);
@@ -703,6 +826,7 @@ mod scroll_tests {
         }
         let status = PbxStatus::new("pbx").view(t0);
         let regs = RegTable::default();
+        let gateways = GatewayTable::default();
         let mut terminal = Terminal::new(TestBackend::new(80, 8)).unwrap();
         let mut ui = Ui::default();
         let draw = |terminal: &mut Terminal<TestBackend>, ui: &Ui| {
@@ -711,6 +835,7 @@ mod scroll_tests {
                     status: &status,
                     calls: &table,
                     registrations: &regs,
+                    gateways: &gateways,
                     events_per_sec: 0,
                 }],
                 ui,

@@ -15,7 +15,7 @@ pub mod terminal;
 
 use std::io;
 
-pub use calls::{Action, FlowChoice, Key, Screen, Ui};
+pub use calls::{Action, FlowChoice, Key, Screen, Tab, Ui};
 
 /// Where a [`Screen`] is drawn: a ratatui `Terminal` (the real one or a `TestBackend`), or a
 /// test's wrapper around one.

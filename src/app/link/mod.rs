@@ -31,7 +31,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tracing::{info, warn, Instrument};
 
-use crate::status::api::{ChannelRow, Registration};
+use crate::status::api::{ChannelRow, Registration, SofiaStatus};
 use crate::status::{HeaderMap, Headers, LinkState, Notice, PbxStatus, RefreshCommand, StatusView};
 
 use backoff::Backoff;
@@ -142,10 +142,13 @@ pub enum CallFeed {
     Rebuilt(Vec<ChannelRow>),
     /// The rebuild's registrations listing.
     Registrations(Vec<Registration>),
+    /// The rebuild's `sofia status`, for the gateways tab.
+    Gateways(SofiaStatus),
 }
 
-/// The `sofia::` subclasses the registrations tab follows.
-const REGISTRATION_EVENTS: [&str; 3] = ["sofia::register", "sofia::unregister", "sofia::expire"];
+/// The `sofia::` subclasses the registrations and gateways tabs follow.
+const CALL_VIEW_SUBCLASSES: [&str; 4] =
+    ["sofia::register", "sofia::unregister", "sofia::expire", "sofia::gateway_state"];
 
 /// How many feed items may wait for the call view. A link never waits for it: an item
 /// beyond this is dropped and the link rebuilds at once, so the view is right again from
@@ -391,7 +394,7 @@ impl Link {
             && (headers
                 .value("Event-Name")
                 .is_some_and(|n| n.starts_with("CHANNEL_") || n == "CODEC" || n == "HEARTBEAT")
-                || headers.value("Event-Subclass").is_some_and(|s| REGISTRATION_EVENTS.contains(&s)))
+                || headers.value("Event-Subclass").is_some_and(|s| CALL_VIEW_SUBCLASSES.contains(&s)))
         {
             let mut copy = HeaderMap::new();
             for (name, value) in event.headers() {

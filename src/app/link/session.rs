@@ -247,6 +247,9 @@ async fn follow(
                 if let Some(list) = &result.registrations {
                     link.feed_calls(CallFeed::Registrations(list.rows.clone()));
                 }
+                if let Some(sofia) = &result.sofia {
+                    link.feed_calls(CallFeed::Gateways(sofia.clone()));
+                }
                 link.stats.refreshes += 1;
                 last_seen = now;
                 link.publish(now);
