@@ -2,6 +2,7 @@
 //! binary, and linking the crate once instead of per file is most of the build time saved.
 
 mod esl_support;
+mod node_support;
 
 mod chain_luma;
 mod chain_max7219;
@@ -23,4 +24,5 @@ mod pbx_consistency;
 mod pbx_events;
 mod pbx_registry;
 mod pbx_scenarios;
+mod sip_pages;
 mod sip_ws;

@@ -5,7 +5,8 @@
 //! * [`transport`]: what a transport hands the core ([`Link`], [`Connection`],
 //!   [`Binding`]) and how the core answers on the same link.
 //! * [`ws`]: SIP over WebSocket (RFC 7118), the `ws-binding`/`wss-binding` browsers use;
-//!   [`tls`]: the certificate the `wss` binding presents (generated or given).
+//!   [`tls`]: the certificate the `wss` binding presents (generated or given); [`pages`]:
+//!   the example WebRTC pages (fixtures/webrtc/) served for `eslmatrix demo --sip`.
 //! * [`SipCore`]: stateless answers (OPTIONS, errors) so far; the registrar and calls
 //!   build on it.
 //!
@@ -14,6 +15,7 @@
 //! response of bounded size, and nothing is kept for a message that fails to parse.
 
 pub mod message;
+pub mod pages;
 pub mod tls;
 pub mod transport;
 pub mod ws;
