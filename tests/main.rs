@@ -10,6 +10,7 @@ mod calls_flow;
 mod calls_tmux;
 mod calls_view;
 mod cli;
+mod daemon_blf;
 mod daemon_cli;
 mod daemon_hil;
 mod daemon_truth;

@@ -62,6 +62,11 @@ pub const NARROW: Screen = Screen { width: WIDTH };
 /// 32 modules: wide enough for a call and its outcome on one picture.
 pub const WIDE: Screen = Screen { width: 256 };
 
+/// A display of `width` columns (whole modules), one module tall.
+pub const fn screen(width: u32) -> Screen {
+    Screen { width }
+}
+
 impl Screen {
     /// `text` as this display shows a page.
     pub fn page(self, text: &str) -> Vec<String> {
