@@ -25,4 +25,5 @@ mod pbx_events;
 mod pbx_registry;
 mod pbx_scenarios;
 mod sip_pages;
+mod sip_register;
 mod sip_ws;

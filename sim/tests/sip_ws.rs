@@ -30,7 +30,7 @@ struct Binding {
 }
 
 async fn binding(tls: Option<TlsIdentity>, limits: WsLimits) -> Binding {
-    let core = SipCore::new(Pbx::new(PbxConfig::default()));
+    let core = SipCore::new(Pbx::new(PbxConfig::default()), &eslmatrix_sim::fs::sip::SipConfig::default());
     let listener = ws::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.unwrap();
     let addr = listener.local_addr().unwrap();
     let task = ws::spawn(core.clone(), listener, tls, limits).unwrap();

@@ -52,6 +52,10 @@ pub struct MockFsArgs {
     /// The web API's password (auth-pass).
     #[arg(long, value_name = "PASSWORD", default_value = "works", requires = "http")]
     pub http_password: String,
+    /// Also take real SIP clients on the internal profile: UDP and TCP on HOST:PORT
+    /// (127.0.0.1:5060 when no address is given). A scenario's [sip] table does the same.
+    #[arg(long, value_name = "HOST:PORT", num_args = 0..=1, default_missing_value = "127.0.0.1:5060")]
+    pub sip: Option<String>,
     /// The URL the `httapi` application requests when its data names none (httapi.conf's
     /// gateway-url).
     #[arg(long, value_name = "URL")]
@@ -94,6 +98,36 @@ fn resolve_addr(flag: &str, spec: &str) -> Result<SocketAddr, CliError> {
     addrs.next().ok_or_else(|| bad(format!("{host:?} has no address")))
 }
 
+/// `--sip` wins over the scenario's `[sip]`; the scenario's registrar settings apply
+/// either way.
+fn sip_config(
+    flag: Option<&str>,
+    spec: Option<&eslmatrix_sim::fs::pbx::scenario::SipSpec>,
+    seed: Option<u64>,
+) -> Result<Option<eslmatrix_sim::fs::sip::SipConfig>, CliError> {
+    use eslmatrix_sim::fs::sip::{digest::Algorithm, listen::ListenConfig, SipConfig};
+    let listen = match (flag, spec.and_then(|s| s.listen.as_deref())) {
+        (Some(f), _) => resolve_addr("--sip", f)?,
+        (None, Some(l)) => resolve_addr("[sip] listen", l)?,
+        (None, None) if spec.is_some() => ListenConfig::default().listen,
+        (None, None) => return Ok(None),
+    };
+    let mut config = SipConfig { seed: seed.unwrap_or_else(rand_seed), ..SipConfig::default() };
+    config.listen.listen = listen;
+    if let Some(spec) = spec {
+        config.listen.udp = spec.udp;
+        config.listen.tcp = spec.tcp;
+        config.registrar.min_expires = spec.min_expires.unwrap_or(0);
+        config.registrar.digest = spec.digest.iter().filter_map(|a| Algorithm::parse(a)).collect();
+    }
+    Ok(Some(config))
+}
+
+/// A per-start seed for nonces when `--seed` is not given.
+fn rand_seed() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
+}
+
 fn init_logs(verbose: u8) {
     let level = ["warn", "info", "debug"].get(usize::from(verbose)).copied().unwrap_or("trace");
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -129,6 +163,7 @@ pub fn run(a: MockFsArgs) -> Result<(), CliError> {
         }),
         None => None,
     };
+    let sip = sip_config(a.sip.as_deref(), scenario.as_ref().and_then(|s| s.sip.as_ref()), a.seed)?;
     let mut config = MockConfig {
         pbx: eslmatrix_sim::fs::pbx::PbxConfig {
             start_wall: std::time::SystemTime::now(),
@@ -141,6 +176,7 @@ pub fn run(a: MockFsArgs) -> Result<(), CliError> {
         heartbeat: (a.heartbeat > 0).then(|| Duration::from_secs(a.heartbeat)),
         http,
         httapi: eslmatrix_sim::fs::http::httapi::HttapiConfig { url: a.httapi_url, ..Default::default() },
+        sip,
         ..MockConfig::default()
     };
     if !acl.is_empty() {
@@ -152,6 +188,12 @@ pub fn run(a: MockFsArgs) -> Result<(), CliError> {
     block_on(Threads::Workers(2), async move {
         let handle = MockFreeSwitch::start(config).await.map_err(CliError::usage)?;
         println!("mock FreeSWITCH listening on {} (Ctrl-C to stop)", handle.addr());
+        if let Some(udp) = handle.sip_udp_addr() {
+            println!("SIP on udp {udp}");
+        }
+        if let Some(tcp) = handle.sip_tcp_addr() {
+            println!("SIP on tcp {tcp}");
+        }
         if let Some(web) = handle.http_addr() {
             println!("web API on http://{web}/ (/api/, /webapi/, /txtapi/)");
         }

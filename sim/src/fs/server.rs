@@ -26,6 +26,8 @@ use super::listeners::Hub;
 use super::pbx::socket_app::SocketRequest;
 use super::pbx::{ApiOutput, Pbx, PbxConfig};
 use super::shared::{Control, Shared};
+use super::sip::listen::SipServer;
+use super::sip::{SipConfig, SipCore};
 use super::wire;
 
 /// Everything a mock FreeSWITCH is started with. `Default` is FreeSWITCH's own defaults
@@ -58,6 +60,8 @@ pub struct MockConfig {
     pub http: Option<HttpConfig>,
     /// The `httapi` application's default profile (URL, method, permissions).
     pub httapi: HttapiConfig,
+    /// Real SIP listeners on the internal profile (`mock-fs --sip`); `None`: none.
+    pub sip: Option<SipConfig>,
 }
 
 impl Default for MockConfig {
@@ -75,6 +79,7 @@ impl Default for MockConfig {
             limits: Limits::default(),
             http: None,
             httapi: HttapiConfig::default(),
+            sip: None,
         }
     }
 }
@@ -146,11 +151,22 @@ impl MockFreeSwitch {
             }
             _ => None,
         };
+        let sip = match &config.sip {
+            Some(c) => {
+                let core = SipCore::new(shared.pbx.clone(), c);
+                let server = SipServer::start(&c.listen, core.clone())
+                    .await
+                    .map_err(|source| MockError::Bind { addr: c.listen.listen, source })?;
+                tracing::info!(udp = ?server.udp, tcp = ?server.tcp, "mock FreeSWITCH SIP listening");
+                Some((core, server))
+            }
+            None => None,
+        };
         let web_client = httapi::spawn(shared.pbx.attach_httapi(), shared.pbx.clone(), config.httapi.clone());
         let task =
             tokio::spawn(accept_loop(listener, addr, config.heartbeat, shared.clone(), stopped, sockets));
         tracing::info!(%addr, "mock FreeSWITCH listening");
-        Ok(MockHandle { addr, shared, stop: Some(stop), task: Some(task), web, web_client })
+        Ok(MockHandle { addr, shared, stop: Some(stop), task: Some(task), web, web_client, sip })
     }
 }
 
@@ -180,6 +196,8 @@ pub struct MockHandle {
     web: Option<(SocketAddr, JoinHandle<()>)>,
     /// The `httapi` application's web client.
     web_client: JoinHandle<()>,
+    /// The SIP core and its listeners, when [`MockConfig::sip`] asked for them.
+    sip: Option<(SipCore, SipServer)>,
 }
 
 impl MockHandle {
@@ -191,6 +209,21 @@ impl MockHandle {
     /// Where the web API answers, when [`MockConfig::http`] was set.
     pub fn http_addr(&self) -> Option<SocketAddr> {
         self.web.as_ref().map(|(a, _)| *a)
+    }
+
+    /// The SIP core (for transports of other kinds and for tests), when SIP is served.
+    pub fn sip(&self) -> Option<&SipCore> {
+        self.sip.as_ref().map(|(core, _)| core)
+    }
+
+    /// Where SIP over UDP is served, when it is.
+    pub fn sip_udp_addr(&self) -> Option<SocketAddr> {
+        self.sip.as_ref().and_then(|(_, s)| s.udp)
+    }
+
+    /// Where SIP over TCP is served, when it is.
+    pub fn sip_tcp_addr(&self) -> Option<SocketAddr> {
+        self.sip.as_ref().and_then(|(_, s)| s.tcp)
     }
 
     /// The PBX model behind the socket: drive calls and registrations through it.
@@ -234,6 +267,9 @@ impl MockHandle {
         }
         if let Some((_, web)) = self.web.take() {
             let _ = web.await;
+        }
+        if let Some((_, sip)) = self.sip.take() {
+            sip.shutdown().await;
         }
         self.web_client.abort();
     }
@@ -335,6 +371,8 @@ async fn accept_loop(
                     }
                 }
             }
+            // A new binding may expire sooner than the one slept for: look again.
+            _ = shared.pbx.bindings_changed() => {}
             _ = sleep_until(expiry.unwrap_or_else(Instant::now)), if expiry.is_some() && listener.is_some() => {
                 let gone = shared.pbx.expire_due();
                 tracing::info!("{gone} registrations expired");

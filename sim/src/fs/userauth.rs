@@ -164,6 +164,7 @@ mod tests {
                 allowed_events: Some("CHANNEL_CREATE,HEARTBEAT,CUSTOM,sofia::register".into()),
                 allowed_api: Some("status,bgapi,show".into()),
                 allowed_log: Some("false".into()),
+                password: None,
             }],
         }
     }

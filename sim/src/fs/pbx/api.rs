@@ -8,7 +8,7 @@ use super::causes::Cause;
 use super::channel::{basic_calls_row, ChanState};
 use super::dialstring::{separate_blank, DialString, MAX_ARGS};
 use super::endpoints::Origin;
-use super::{ApiOutput, State};
+use super::{ApiOutput, State, Transport};
 
 const SHOW_SYNTAX: &str = "codec|endpoint|application|api|dialplan|file|timer|calls [count]|channels [count|like <match string>]|calls|detailed_calls|bridged_calls|detailed_bridged_calls|aliases|complete|chat|management|modules|nat_map|say|interfaces|interface_types|tasks|limits|status";
 const ORIGINATE_SYNTAX: &str = "<call url> <exten>|&<application_name>(<app_args>) [<dialplan>] [<context>] [<cid_name>] [<cid_num>] [<timeout_sec>]";
@@ -420,7 +420,11 @@ impl State {
             };
             row(&mut out, &format!("external::{}", g.name), "gateway", &g.register_to, &state);
         }
-        row(&mut out, "internal", "profile", &format!("sip:mod_sofia@{ip}:5060"), &running("internal"));
+        let internal_url = match self.open_bindings() {
+            Some(b) => b.url.unwrap_or_default(),
+            None => format!("sip:mod_sofia@{ip}:5060"),
+        };
+        row(&mut out, "internal", "profile", &internal_url, &running("internal"));
         let _ = writeln!(out, "{RULE}");
         out.push_str("2 profiles 1 alias\n");
         out
@@ -452,14 +456,26 @@ impl State {
             ("Dialplan", "XML".into()),
             ("Context", "public".into()),
             ("Challenge Realm", "auto_from".into()),
-            ("RTP-IP", ip.clone()),
-            ("SIP-IP", ip.clone()),
-            ("URL", format!("sip:mod_sofia@{ip}:{port}")),
-            ("BIND-URL", format!("sip:mod_sofia@{ip}:{port};transport=udp,tcp")),
         ]);
-        if internal {
-            lines.push(("WS-BIND-URL", format!("sip:mod_sofia@{ip}:5066;transport=ws")));
-            lines.push(("WSS-BIND-URL", format!("sips:mod_sofia@{ip}:7443;transport=wss")));
+        // config_sofia_profile_urls (sofia.c): the URLs of what is really bound.
+        if let Some(open) = self.open_bindings().filter(|_| internal) {
+            lines.push(("RTP-IP", open.ip.clone()));
+            lines.push(("SIP-IP", open.ip.clone()));
+            if let (Some(url), Some(bind)) = (open.url, open.bind_url) {
+                lines.push(("URL", url));
+                lines.push(("BIND-URL", bind));
+            }
+            lines.extend(open.ws.map(|u| ("WS-BIND-URL", u)));
+            lines.extend(open.wss.map(|u| ("WSS-BIND-URL", u)));
+        } else {
+            lines.push(("RTP-IP", ip.clone()));
+            lines.push(("SIP-IP", ip.clone()));
+            lines.push(("URL", format!("sip:mod_sofia@{ip}:{port}")));
+            lines.push(("BIND-URL", format!("sip:mod_sofia@{ip}:{port};transport=udp,tcp")));
+            if internal {
+                lines.push(("WS-BIND-URL", format!("sip:mod_sofia@{ip}:5066;transport=ws")));
+                lines.push(("WSS-BIND-URL", format!("sips:mod_sofia@{ip}:7443;transport=wss")));
+            }
         }
         lines.extend([
             ("HOLD-MUSIC", "local_stream://moh".to_string()),
@@ -489,6 +505,38 @@ impl State {
             let _ = writeln!(out, "{key:<width$}\t{value}");
         }
         out
+    }
+
+    /// The internal profile's URLs from the SIP listeners really bound (`mock-fs --sip`),
+    /// as `config_sofia_profile_urls` (sofia.c) writes them; `None` when none is bound
+    /// (the mock then shows the vanilla profile's ports, as its scenarios assume).
+    fn open_bindings(&self) -> Option<OpenBindings> {
+        use std::net::SocketAddr;
+        if self.sip_bindings.is_empty() {
+            return None;
+        }
+        let host = |a: &SocketAddr| {
+            let ip = if a.ip().is_unspecified() { self.sip_ip() } else { a.ip().to_string() };
+            if ip.contains(':') {
+                format!("[{ip}]")
+            } else {
+                ip
+            }
+        };
+        let first = |t: Transport| self.sip_bindings.iter().find(|(k, _)| *k == t).map(|(_, a)| *a);
+        let (udp, tcp) = (first(Transport::Udp), first(Transport::Tcp));
+        let main = udp.or(tcp);
+        let ip =
+            main.or(first(Transport::Ws)).or(first(Transport::Wss)).map(|a| host(&a)).unwrap_or_default();
+        let url = main.map(|a| format!("sip:mod_sofia@{}:{}", host(&a), a.port()));
+        let transports: Vec<&str> =
+            [(udp, "udp"), (tcp, "tcp")].iter().filter(|(a, _)| a.is_some()).map(|(_, t)| *t).collect();
+        let bind_url = url.as_ref().map(|u| format!("{u};transport={}", transports.join(",")));
+        let ws =
+            first(Transport::Ws).map(|a| format!("sip:mod_sofia@{}:{};transport=ws", host(&a), a.port()));
+        let wss =
+            first(Transport::Wss).map(|a| format!("sips:mod_sofia@{}:{};transport=wss", host(&a), a.port()));
+        Some(OpenBindings { ip: ip.trim_matches(['[', ']']).to_string(), url, bind_url, ws, wss })
     }
 
     fn sofia_gateway(&self, name: &str) -> String {
@@ -633,6 +681,15 @@ impl State {
 fn retry_secs(now_us: u64, failed_at_us: u64) -> u64 {
     let elapsed = now_us.saturating_sub(failed_at_us) / 1_000_000;
     30 - elapsed % 30
+}
+
+/// The internal profile's URLs as its open listeners make them.
+struct OpenBindings {
+    ip: String,
+    url: Option<String>,
+    bind_url: Option<String>,
+    ws: Option<String>,
+    wss: Option<String>,
 }
 
 #[cfg(test)]

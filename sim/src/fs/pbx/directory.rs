@@ -17,7 +17,13 @@ pub struct User {
     pub allowed_api: Option<String>,
     /// `esl-allowed-log`: whether the user may receive log lines.
     pub allowed_log: Option<String>,
+    /// The `password` param: what a SIP device's digest authentication is checked
+    /// against (`sofia_reg_parse_auth`). `None`: the user cannot register over SIP.
+    pub password: Option<String>,
 }
+
+/// vars.xml's `default_password`, every vanilla user's SIP password.
+pub const VANILLA_PASSWORD: &str = "1234";
 
 /// The users the model knows; empty means every valid user name exists.
 #[derive(Clone, Debug, Default)]
@@ -30,6 +36,17 @@ impl Directory {
     /// Whether a `user/<id>` exists (always, with no users configured).
     pub fn has(&self, id: &str) -> bool {
         self.users.is_empty() || self.users.iter().any(|u| u.id == id)
+    }
+
+    /// The SIP password of `id@domain` (`sofia_reg_parse_auth`'s user lookup). With no
+    /// users configured this is FreeSWITCH's vanilla directory: users 1000 to 1019 with
+    /// `$${default_password}` 1234 (conf/directory/default/1000.xml…, vars.xml).
+    pub fn sip_password(&self, id: &str, domain: &str) -> Option<String> {
+        if self.users.is_empty() {
+            let vanilla = id.len() == 4 && id.parse::<u32>().is_ok_and(|n| (1000..=1019).contains(&n));
+            return vanilla.then(|| VANILLA_PASSWORD.to_string());
+        }
+        self.find(id, domain)?.password.clone()
     }
 
     /// The entry a `userauth id@domain` logs in as, if configured.

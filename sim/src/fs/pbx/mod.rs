@@ -52,7 +52,7 @@ pub use causes::Cause;
 pub use channel::{CallState, Direction};
 pub use counters::CounterSnapshot;
 use counters::Counters;
-pub use registry::{MultipleRegistrations, Registration, Transport, UnknownTransport};
+pub use registry::{DeviceShape, MultipleRegistrations, Registration, Transport, UnknownTransport};
 
 /// Fixed facts about the mocked FreeSWITCH.
 #[derive(Clone, Debug)]
@@ -184,6 +184,8 @@ pub struct Snapshot {
 #[derive(Clone)]
 pub struct Pbx {
     inner: Arc<Mutex<State>>,
+    /// Woken when a binding is added, so the server's expiry sweep looks again.
+    bindings_changed: Arc<tokio::sync::Notify>,
     events: EventBus,
     logs: broadcast::Sender<Arc<logs::LogLine>>,
 }
@@ -478,6 +480,38 @@ impl State {
         Ok(done.reg)
     }
 
+    /// A real device's REGISTER (`fs::sip`): realm from its request, shape from its
+    /// headers and source address.
+    fn register_device(
+        &mut self,
+        user: &str,
+        realm: &str,
+        transport: Transport,
+        user_agent: &str,
+        expires_secs: u64,
+        shape: registry::DeviceShape,
+    ) -> Registration {
+        let now = self.now_us() / 1_000_000;
+        let done = self.registry.register_real(user, realm, transport, user_agent, expires_secs, now, shape);
+        let mut ev = self.custom_at("sofia::register", SITE_REGISTER);
+        registry::fill_register(&mut ev, &done, &self.sip_ip());
+        self.fire(ev);
+        done.reg
+    }
+
+    /// A real device's `Expires: 0`: with `multiple-registrations` off every binding
+    /// of the user goes (`delete … where sip_user and sip_host`), else only its Call-ID's.
+    fn unregister_device(&mut self, user: &str, call_id: &str) -> usize {
+        let gone = match self.registry.mode() {
+            MultipleRegistrations::Off => self.registry.remove_user(user),
+            _ => self.registry.remove_call_id(user, call_id),
+        };
+        for r in &gone {
+            self.fire_gone(r, false);
+        }
+        gone.len()
+    }
+
     /// Removes every binding of `user`; `expired` picks the event (timeout vs REGISTER
     /// with `Expires: 0`).
     fn drop_bindings(&mut self, user: &str, expired: bool) -> Result<usize, PbxError> {
@@ -644,7 +678,7 @@ impl Pbx {
             httapi: None,
             sip_bindings: Vec::new(),
         };
-        Pbx { inner: Arc::new(Mutex::new(state)), events, logs }
+        Pbx { inner: Arc::new(Mutex::new(state)), bindings_changed: Arc::default(), events, logs }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -776,7 +810,9 @@ impl Pbx {
         transport: Transport,
         user_agent: &str,
     ) -> Result<Registration, PbxError> {
-        self.lock().register(user, transport, user_agent, None)
+        let reg = self.lock().register(user, transport, user_agent, None);
+        self.bindings_changed.notify_one();
+        reg
     }
 
     /// [`Pbx::register`] with the device's `Expires` in seconds (at least 1).
@@ -787,7 +823,35 @@ impl Pbx {
         user_agent: &str,
         expires_secs: u64,
     ) -> Result<Registration, PbxError> {
-        self.lock().register(user, transport, user_agent, Some(expires_secs.max(1)))
+        let reg = self.lock().register(user, transport, user_agent, Some(expires_secs.max(1)));
+        self.bindings_changed.notify_one();
+        reg
+    }
+
+    /// A REGISTER from a real SIP device (see `fs::sip`): fires `sofia::register` with
+    /// the device's own Call-ID, contact and source address.
+    pub fn register_device(
+        &self,
+        user: &str,
+        realm: &str,
+        transport: Transport,
+        user_agent: &str,
+        expires_secs: u64,
+        shape: registry::DeviceShape,
+    ) -> Registration {
+        let reg = self.lock().register_device(user, realm, transport, user_agent, expires_secs.max(1), shape);
+        self.bindings_changed.notify_one();
+        reg
+    }
+
+    /// Resolves once a binding was added since the last call (the expiry sweep's wake-up).
+    pub async fn bindings_changed(&self) {
+        self.bindings_changed.notified().await;
+    }
+
+    /// A real device's REGISTER with `Expires: 0`; how many bindings went.
+    pub fn unregister_device(&self, user: &str, call_id: &str) -> usize {
+        self.lock().unregister_device(user, call_id)
     }
 
     /// The profile's `multiple-registrations` (shipped default: off).

@@ -207,11 +207,21 @@ struct Binding {
     expires_secs: u64,
     expires_epoch: u64,
     transport: Transport,
+    /// A real SIP device's own Call-ID, contact and source (`fs::sip`); `None` for a
+    /// modelled device, whose shape derives from `device`.
+    real: Option<Box<DeviceShape>>,
 }
 
 impl Binding {
+    fn shape(&self) -> DeviceShape {
+        match &self.real {
+            Some(real) => (**real).clone(),
+            None => device_shape(&self.user, self.transport, self.device),
+        }
+    }
+
     fn registration(&self) -> Registration {
-        let shape = device_shape(&self.user, self.transport, self.device);
+        let shape = self.shape();
         debug_assert_eq!(*shape.contact, *self.contact);
         Registration {
             user: self.user.to_string(),
@@ -323,6 +333,63 @@ impl Registry {
         Some(b.registration())
     }
 
+    /// A REGISTER from a real device (`fs::sip`): its own Call-ID, contact and source
+    /// address. Its refresh is a REGISTER with the same Call-ID (RFC 3261 §10.2.4).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn register_real(
+        &mut self,
+        user: &str,
+        realm: &str,
+        transport: Transport,
+        user_agent: &str,
+        expires_secs: u64,
+        now_epoch: u64,
+        shape: DeviceShape,
+    ) -> Registered {
+        let rows: Vec<u64> = self.rows_of(user).collect();
+        let own = rows
+            .iter()
+            .copied()
+            .find(|r| self.rows[r].real.as_ref().is_some_and(|d| d.call_id == shape.call_id));
+        let update = self.mode != MultipleRegistrations::Off && own.is_some();
+        let replaced: Vec<u64> = match self.mode {
+            MultipleRegistrations::Off => rows,
+            _ => own.into_iter().collect(),
+        };
+        for row in replaced {
+            self.remove(row);
+        }
+        let binding = Binding {
+            user: user.into(),
+            realm: self.strings.get(realm),
+            user_agent: self.strings.get(user_agent),
+            contact: shape.contact.as_str().into(),
+            device: 0,
+            expires_secs,
+            expires_epoch: now_epoch + expires_secs + LATE_MARGIN_SECS,
+            transport,
+            real: Some(Box::new(shape)),
+        };
+        let reg = binding.registration();
+        self.insert(binding);
+        Registered { reg, update }
+    }
+
+    /// The bindings of `user` with that Call-ID (an unregister with
+    /// `multiple-registrations` on: `delete … where call_id`, sofia_reg.c).
+    pub(crate) fn remove_call_id(&mut self, user: &str, call_id: &str) -> Vec<Registration> {
+        let rows: Vec<u64> = self
+            .rows_of(user)
+            .filter(|r| self.rows[r].real.as_ref().is_some_and(|d| d.call_id == call_id))
+            .collect();
+        rows.into_iter().filter_map(|row| self.remove(row)).collect()
+    }
+
+    /// The profile's `multiple-registrations`.
+    pub(crate) fn mode(&self) -> MultipleRegistrations {
+        self.mode
+    }
+
     /// A REGISTER with `Expires: expires_secs` (above 0) at `now_epoch`.
     pub(crate) fn register(
         &mut self,
@@ -360,6 +427,7 @@ impl Registry {
             expires_secs,
             expires_epoch: now_epoch + expires_secs + LATE_MARGIN_SECS,
             transport,
+            real: None,
         };
         let reg = Registration {
             user: user.to_string(),
@@ -411,12 +479,19 @@ impl Registry {
             out.push(',');
             out.push_str(&b.realm);
             out.push(',');
-            push_token(out, call_id_seed(b.device), CALL_ID_LEN);
+            match &b.real {
+                Some(d) => out.push_str(&d.call_id),
+                None => push_token(out, call_id_seed(b.device), CALL_ID_LEN),
+            }
             out.push_str(",sofia/internal/");
             out.push_str(contact_uri(&b.contact));
             let _ = write!(out, ",{},", b.expires_epoch);
-            let (network, port) = network_address(b.transport, b.device);
-            let _ = write!(out, "{}.{},{port},", network.0, network.1);
+            if let Some(d) = &b.real {
+                let _ = write!(out, "{},{},", d.network_ip, d.network_port);
+            } else {
+                let (network, port) = network_address(b.transport, b.device);
+                let _ = write!(out, "{}.{},{port},", network.0, network.1);
+            }
             out.push_str(b.transport.network_proto());
             out.push(',');
             out.push_str(hostname);
@@ -481,7 +556,7 @@ pub(crate) fn fill_expire(ev: &mut Event, r: &Registration) {
 }
 
 /// Characters `switch_url_encode` escapes (the set §1.7 lists for event values).
-fn url_encode(s: &str) -> String {
+pub(crate) fn url_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len() * 3);
     for b in s.bytes() {
         let special = b" #%&+:;<=>?@[\\]^`{|}\"".contains(&b);
@@ -494,13 +569,21 @@ fn url_encode(s: &str) -> String {
     out
 }
 
-/// Everything that differs per device, derived from a counter so runs are reproducible.
-pub(crate) struct DeviceShape {
+/// Everything that differs per device: derived from a counter for modelled devices so
+/// runs are reproducible, taken from the REGISTER for real ones.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceShape {
+    /// The contact URI's user part.
     pub contact_user: String,
+    /// The contact URI's `host[:port]`.
     pub contact_host: String,
+    /// The contact as sofia stores it (display name, `fs_nat`, `fs_path`).
     pub contact: String,
+    /// The REGISTER's source address.
     pub network_ip: String,
+    /// The REGISTER's source port.
     pub network_port: u16,
+    /// The REGISTER's Call-ID.
     pub call_id: String,
 }
 

@@ -107,8 +107,66 @@ pub struct Scenario {
     /// `[[dialplan]]` extensions, installed ahead of the shipped dialplan when the
     /// scenario runs.
     pub dialplan: Vec<ExtensionSpec>,
-    /// `[[user]]` directory entries (who `userauth` and `user/` know).
+    /// `[[user]]` directory entries (who `userauth`, `user/` and SIP digest auth know).
     pub users: Vec<User>,
+    /// `[sip]`: real SIP listeners for the scenario (`mock-fs` opens them).
+    pub sip: Option<SipSpec>,
+}
+
+/// A scenario's `[sip]` table: where the internal profile listens for real clients.
+/// Plain values here; `mock-fs` turns them into the SIP server's configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SipSpec {
+    /// `listen`: HOST:PORT for UDP and TCP (default `127.0.0.1:5060`).
+    pub listen: Option<String>,
+    /// `udp` (default true).
+    pub udp: bool,
+    /// `tcp` (default true).
+    pub tcp: bool,
+    /// `min_expires`: a REGISTER asking less is answered 423 (default: no minimum, as
+    /// sofia has none).
+    pub min_expires: Option<u64>,
+    /// `digest`: the algorithms challenged, in order (`["MD5"]` default, as the vanilla
+    /// profile; `"SHA-256"` as `auth-digest-algorithms` adds it, RFC 8760).
+    pub digest: Vec<String>,
+}
+
+fn parse_sip(t: &Table) -> Result<SipSpec, ScenarioError> {
+    let prefix = |e: ScenarioError| match e {
+        ScenarioError::Top { key, message } => ScenarioError::Top { key: format!("sip.{key}"), message },
+        other => other,
+    };
+    let mut keys = Keys::new(t, Place::Top);
+    let listen = keys.opt_str("listen").map_err(prefix)?;
+    let mut flag = |name: &'static str| match keys.get(name) {
+        None => Ok(true),
+        Some(Value::Boolean(b)) => Ok(*b),
+        Some(_) => Err(Place::Top.err(&format!("sip.{name}"), "expected true or false")),
+    };
+    let (udp, tcp) = (flag("udp")?, flag("tcp")?);
+    let min_expires = match keys.opt_int("min_expires").map_err(prefix)? {
+        None => None,
+        Some(n) if n >= 0 => Some(n as u64),
+        Some(_) => return Err(Place::Top.err("sip.min_expires", "expected seconds, at least 0")),
+    };
+    let digest = match keys.get("digest") {
+        None => vec!["MD5".to_string()],
+        Some(Value::Array(items)) if !items.is_empty() => {
+            let mut out = Vec::new();
+            for item in items {
+                match item.as_str() {
+                    Some(a) if a.eq_ignore_ascii_case("MD5") || a.eq_ignore_ascii_case("SHA-256") => {
+                        out.push(a.to_ascii_uppercase());
+                    }
+                    _ => return Err(Place::Top.err("sip.digest", "expected \"MD5\" and/or \"SHA-256\"")),
+                }
+            }
+            out
+        }
+        Some(_) => return Err(Place::Top.err("sip.digest", "expected a list such as [\"SHA-256\", \"MD5\"]")),
+    };
+    keys.finish().map_err(prefix)?;
+    Ok(SipSpec { listen, udp, tcp, min_expires, digest })
 }
 
 /// What a run did; model errors (a call killed by `hupall` before its answer step, a
@@ -316,12 +374,18 @@ impl Scenario {
                         allowed_events: keys.opt_str("esl-allowed-events")?,
                         allowed_api: keys.opt_str("esl-allowed-api")?,
                         allowed_log: keys.opt_str("esl-allowed-log")?,
+                        password: keys.opt_str("password")?,
                     });
                     keys.finish()?;
                 }
             }
             Some(_) => return Err(Place::Top.err("user", "expected [[user]] tables")),
         }
+        let sip = match top.get("sip") {
+            None => None,
+            Some(Value::Table(t)) => Some(parse_sip(t)?),
+            Some(_) => return Err(Place::Top.err("sip", "expected a table")),
+        };
         top.finish()?;
 
         if repeat == Repeat::Forever && steps.is_empty() && generator.is_none() {
@@ -337,6 +401,7 @@ impl Scenario {
             multiple_registrations,
             dialplan,
             users,
+            sip,
         })
     }
 

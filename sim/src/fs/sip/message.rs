@@ -251,7 +251,9 @@ fn is_token(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b))
 }
 
-fn parse_start(line: &str) -> Result<StartLine, ParseError> {
+/// The start line, and a fault found in it that still lets the head be read (a
+/// request's unknown version: answered 505 with the head's Via).
+fn parse_start(line: &str) -> Result<(StartLine, Option<ParseErrorKind>), ParseError> {
     let mut parts = line.splitn(3, ' ');
     let (a, b, c) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
     if let Some(version) = a.strip_prefix("SIP/") {
@@ -262,15 +264,13 @@ fn parse_start(line: &str) -> Result<StartLine, ParseError> {
             Ok(s) if (100..=699).contains(&s) && b.len() == 3 => s,
             _ => return Err(ParseError::bare(ParseErrorKind::BadStartLine)),
         };
-        return Ok(StartLine::Response { status, reason: c.to_string() });
+        return Ok((StartLine::Response { status, reason: c.to_string() }, None));
     }
     if !is_token(a) || b.is_empty() || b.contains(' ') || !c.starts_with("SIP/") || c.contains(' ') {
         return Err(ParseError::bare(ParseErrorKind::BadStartLine));
     }
-    if !c.eq_ignore_ascii_case("SIP/2.0") {
-        return Err(ParseError::bare(ParseErrorKind::BadVersion(c.to_string())));
-    }
-    Ok(StartLine::Request { method: a.to_string(), uri: b.to_string() })
+    let version = (!c.eq_ignore_ascii_case("SIP/2.0")).then(|| ParseErrorKind::BadVersion(c.to_string()));
+    Ok((StartLine::Request { method: a.to_string(), uri: b.to_string() }, version))
 }
 
 impl Message {
@@ -286,10 +286,9 @@ impl Message {
         let head =
             std::str::from_utf8(&bytes[..end]).map_err(|_| ParseError::bare(ParseErrorKind::NotUtf8))?;
         let mut lines = head.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
-        let start = parse_start(lines.next().unwrap_or(""))?;
+        let (start, mut broken) = parse_start(lines.next().unwrap_or(""))?;
         let mut msg = Message { start, headers: Vec::new(), body: Vec::new() };
         let mut line_no = 1;
-        let mut broken = None;
         for line in lines {
             line_no += 1;
             if line.is_empty() {

@@ -4,35 +4,65 @@
 //! * [`message`]: SIP messages, parsed and written, bounded.
 //! * [`transport`]: what a transport hands the core ([`Link`], [`Connection`],
 //!   [`Binding`]) and how the core answers on the same link.
+//! * [`listen`]: the UDP and TCP listeners (`mock-fs --sip`).
+//! * [`registrar`] with [`digest`]: REGISTER, digest auth (MD5, SHA-256), expiry.
+//! * `reply`: responses as RFC 3261 §8.2.6 builds them.
 //! * [`ws`]: SIP over WebSocket (RFC 7118), the `ws-binding`/`wss-binding` browsers use;
 //!   [`tls`]: the certificate the `wss` binding presents (generated or given); [`pages`]:
 //!   the example WebRTC pages (fixtures/webrtc/) served for `eslmatrix demo --sip`.
-//! * [`SipCore`]: stateless answers (OPTIONS, errors) so far; the registrar and calls
-//!   build on it.
+//! * [`SipCore`]: the dispatcher: request checks (RFC 3261 §8.2), server-transaction
+//!   retransmissions, OPTIONS, REGISTER.
 //!
-//! Bounds: every message is bounded by [`message::MAX_MESSAGE`] and
-//! [`message::MAX_HEADERS`]; the work for one datagram is one parse plus at most one
-//! response of bounded size, and nothing is kept for a message that fails to parse.
+//! Bounds and cost: every message is bounded by [`message::MAX_MESSAGE`] and
+//! [`message::MAX_HEADERS`]; a datagram costs one parse, linear in its length, and at
+//! most one response no longer than its head plus a few hundred bytes; a malformed one
+//! leaves nothing behind. So a flood of malformed datagrams costs O(bytes received) CPU
+//! and no memory. Kept state is bounded: [`MAX_TRANSACTIONS`] answered transactions
+//! (for retransmissions, each at most one response), [`digest::MAX_NONCES`] nonces,
+//! one [`Link`] per open connection (the listeners bound those).
 
+pub mod digest;
+pub mod listen;
 pub mod message;
 pub mod pages;
+pub mod registrar;
+mod reply;
 pub mod tls;
 pub mod transport;
 pub mod ws;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use message::{Message, StartLine};
+use registrar::{Registrar, RegistrarConfig};
 pub use transport::{Binding, Connection, Link, Transport};
 
 use super::pbx::Pbx;
 
-/// Methods the profile accepts (`Allow` of sofia's responses, mod_sofia.c's
-/// `SOFIA_DEFAULT_ALLOW`-like list, minus the ones the mock never handles).
-pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, MESSAGE, INFO, UPDATE, REGISTER, REFER, NOTIFY";
+/// Methods the profile accepts (`Allow` of its answers; sofia's list less SUBSCRIBE,
+/// NOTIFY, PUBLISH and PRACK, which the mock does not serve).
+pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, MESSAGE, INFO, UPDATE, REGISTER, REFER";
+/// Option tags we support (`Supported`); a `Require` naming another is 420.
+pub const SUPPORTED: [&str; 3] = ["timer", "path", "replaces"];
+/// Methods RFC 3261 and its extensions define that the mock refuses with 405.
+const KNOWN: [&str; 5] = ["SUBSCRIBE", "NOTIFY", "PUBLISH", "PRACK", "REFER"];
+/// Answered server transactions kept for retransmissions (RFC 3261 §17.2: a
+/// retransmitted request gets the last response again, not a second processing).
+pub const MAX_TRANSACTIONS: usize = 4096;
+
+/// The core's settings (`mock-fs --sip` and a scenario's `[sip]` fill them).
+#[derive(Clone, Debug, Default)]
+pub struct SipConfig {
+    /// Where UDP and TCP listen.
+    pub listen: listen::ListenConfig,
+    /// The registrar's settings.
+    pub registrar: RegistrarConfig,
+    /// Seeds nonces and tags (a seeded model's seed makes runs reproducible).
+    pub seed: u64,
+}
 
 /// Counts of what the core did, for tests and benchmarks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -44,6 +74,8 @@ pub struct SipStats {
     pub malformed: u64,
     /// Responses and requests sent.
     pub sent: u64,
+    /// Retransmitted requests answered from the transaction cache.
+    pub retransmissions: u64,
 }
 
 #[derive(Default)]
@@ -51,6 +83,7 @@ struct Counters {
     received: AtomicU64,
     malformed: AtomicU64,
     sent: AtomicU64,
+    retransmissions: AtomicU64,
 }
 
 /// The SIP side of the mock: cheap to clone, all clones share one state.
@@ -61,25 +94,48 @@ pub struct SipCore {
 
 struct Inner {
     pbx: Pbx,
-    /// `Server` / `User-Agent` on what we send: `FreeSWITCH-mod_sofia/<version>`.
+    /// `User-Agent` on what we send: `FreeSWITCH-mod_sofia/<version>`.
     agent: String,
     counters: Counters,
     state: Mutex<CoreState>,
 }
 
-#[derive(Default)]
+/// A transaction: top Via branch, sent-by and CSeq method (RFC 3261 §17.2.3).
+type TxKey = (String, String, String);
+
 struct CoreState {
     /// Open connections by transport and peer: where requests to a device registered
     /// over a connection go.
     links: HashMap<(Transport, SocketAddr), Link>,
+    registrar: Registrar,
+    /// Final responses sent, by transaction, oldest first in `tx_order`.
+    answered: HashMap<TxKey, Vec<u8>>,
+    tx_order: VecDeque<TxKey>,
+}
+
+impl transport::Owner for Inner {
+    fn disconnected(&self, link: &Link) {
+        let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        state.links.remove(&link.key());
+    }
+
+    fn unbind(&self, transport: Transport, addr: SocketAddr) {
+        self.pbx.sip_unbind(transport, addr);
+    }
 }
 
 impl SipCore {
     /// A core over `pbx`; transports then bind, connect and receive.
-    pub fn new(pbx: Pbx) -> SipCore {
+    pub fn new(pbx: Pbx, config: &SipConfig) -> SipCore {
         let agent = format!("FreeSWITCH-mod_sofia/{}", pbx.version());
+        let state = CoreState {
+            links: HashMap::new(),
+            registrar: Registrar::new(config.registrar.clone(), config.seed),
+            answered: HashMap::new(),
+            tx_order: VecDeque::new(),
+        };
         SipCore {
-            inner: Arc::new(Inner { pbx, agent, counters: Counters::default(), state: Mutex::default() }),
+            inner: Arc::new(Inner { pbx, agent, counters: Counters::default(), state: Mutex::new(state) }),
         }
     }
 
@@ -96,27 +152,24 @@ impl SipCore {
     /// returned [`Binding`] lives.
     pub fn bind(&self, transport: Transport, addr: SocketAddr) -> Binding {
         self.inner.pbx.sip_bind(transport, addr);
-        Binding { transport, addr, core: self.clone() }
-    }
-
-    pub(crate) fn unbind(&self, transport: Transport, addr: SocketAddr) {
-        self.inner.pbx.sip_unbind(transport, addr);
+        Binding { transport, addr, owner: self.inner.clone() }
     }
 
     /// A connection opened (TCP, WS, WSS): requests to devices registered over it go
     /// back on it while the returned [`Connection`] lives.
     pub fn connect(&self, link: Link) -> Connection {
         self.lock().links.insert(link.key(), link.clone());
-        Connection { link, core: self.clone() }
-    }
-
-    pub(crate) fn disconnected(&self, link: &Link) {
-        self.lock().links.remove(&link.key());
+        Connection { link, owner: self.inner.clone() }
     }
 
     /// Connections open now.
     pub fn connections(&self) -> usize {
         self.lock().links.len()
+    }
+
+    /// Nonces outstanding.
+    pub fn nonces(&self) -> usize {
+        self.lock().registrar.nonces()
     }
 
     /// What the core did so far.
@@ -126,144 +179,161 @@ impl SipCore {
             received: c.received.load(Ordering::Relaxed),
             malformed: c.malformed.load(Ordering::Relaxed),
             sent: c.sent.load(Ordering::Relaxed),
+            retransmissions: c.retransmissions.load(Ordering::Relaxed),
         }
     }
 
-    fn send(&self, link: &Link, msg: &Message) {
-        if link.send(msg.to_bytes()) {
+    fn send_bytes(&self, link: &Link, bytes: Vec<u8>) {
+        if link.send(bytes) {
             self.inner.counters.sent.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Sends a final response and keeps it for the request's retransmissions.
+    fn answer(&self, link: &Link, req: &Message, resp: &Message) {
+        let bytes = resp.to_bytes();
+        if let Some(key) = tx_key(req) {
+            let mut state = self.lock();
+            if state.tx_order.len() >= MAX_TRANSACTIONS {
+                if let Some(old) = state.tx_order.pop_front() {
+                    state.answered.remove(&old);
+                }
+            }
+            if state.answered.insert(key.clone(), bytes.clone()).is_none() {
+                state.tx_order.push_back(key);
+            }
+        }
+        self.send_bytes(link, bytes);
+    }
+
+    fn reply(&self, req: &Message, link: &Link, status: u16) -> Message {
+        reply::response(req, link, status, reply::phrase(status), &self.inner.agent)
     }
 
     /// One whole SIP message from `link` (a datagram, a framed stream message, a
     /// WebSocket message). Never blocks and never panics on any input.
     pub fn receive(&self, link: &Link, bytes: &[u8]) {
         self.inner.counters.received.fetch_add(1, Ordering::Relaxed);
-        let msg = match Message::parse(bytes) {
-            Ok(msg) => msg,
-            Err(e) => {
-                self.inner.counters.malformed.fetch_add(1, Ordering::Relaxed);
-                tracing::debug!(peer = %link.peer, "malformed SIP message: {e}");
-                // RFC 3261 §8.2: a request we can address gets its 4xx/5xx; anything
-                // else (a response, unreadable garbage) is dropped silently.
-                if let Some(head) = e.head.as_deref() {
-                    if head.method().is_some_and(|m| m != "ACK") && sendable(head) {
-                        let (status, reason) = e.response();
-                        let mut resp = self.response(head, link, status, &reason);
-                        resp.body.clear();
-                        self.send(link, &resp);
-                    }
-                }
-                return;
-            }
-        };
-        match &msg.start {
-            StartLine::Request { method, .. } => self.request(link, method.clone().as_str(), &msg),
-            StartLine::Response { .. } => {}
+        match Message::parse(bytes) {
+            Ok(msg) => match &msg.start {
+                StartLine::Request { .. } => self.request(link, &msg),
+                StartLine::Response { .. } => {}
+            },
+            Err(e) => self.malformed(link, e),
         }
     }
 
-    fn request(&self, link: &Link, method: &str, msg: &Message) {
+    /// A stream's framing failed (no `Content-Length`, too large): answered like a
+    /// malformed message, from what of its head is readable.
+    pub fn receive_unframed(&self, link: &Link, bytes: &[u8], error: message::ParseError) {
+        self.inner.counters.received.fetch_add(1, Ordering::Relaxed);
+        let head = match Message::parse(bytes) {
+            Ok(m) => Some(Box::new(m)),
+            Err(e) => e.head,
+        };
+        self.malformed(link, message::ParseError { kind: error.kind, head });
+    }
+
+    fn malformed(&self, link: &Link, e: message::ParseError) {
+        self.inner.counters.malformed.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(peer = %link.peer, "malformed SIP message: {e}");
+        // RFC 3261 §8.2: a request we can address gets its 4xx/5xx; anything else (a
+        // response, unreadable garbage) is dropped silently.
+        if let Some(head) = e.head.as_deref() {
+            if head.method().is_some_and(|m| m != "ACK") && reply::sendable(head) {
+                let (status, reason) = e.response();
+                let resp = reply::response(head, link, status, &reason, &self.inner.agent);
+                self.send_bytes(link, resp.to_bytes());
+            }
+        }
+    }
+
+    fn request(&self, link: &Link, req: &Message) {
+        let method = req.method().unwrap_or_default();
+        if method != "ACK" {
+            if let Some(key) = tx_key(req) {
+                let again = self.lock().answered.get(&key).cloned();
+                if let Some(bytes) = again {
+                    self.inner.counters.retransmissions.fetch_add(1, Ordering::Relaxed);
+                    self.send_bytes(link, bytes);
+                    return;
+                }
+            }
+        }
+        if let Some(resp) = self.refuse(link, req, method) {
+            if method != "ACK" {
+                self.answer(link, req, &resp);
+            }
+            return;
+        }
         match method {
             "OPTIONS" => {
-                let mut resp = self.response(msg, link, 200, "OK");
+                let mut resp = self.reply(req, link, 200);
                 resp.push("Allow", ALLOW);
                 resp.push("Accept", "application/sdp");
-                resp.push("Supported", "timer, path, replaces");
-                self.send(link, &resp);
+                resp.push("Supported", SUPPORTED.join(", "));
+                self.answer(link, req, &resp);
+            }
+            "REGISTER" => {
+                let resp = {
+                    let mut state = self.lock();
+                    state.registrar.register(&self.inner.pbx, link, req, &self.inner.agent)
+                };
+                self.answer(link, req, &resp);
             }
             "ACK" => {}
             _ => {
-                let mut resp = self.response(msg, link, 501, "Not Implemented");
+                let mut resp = self.reply(req, link, 501);
                 resp.push("Allow", ALLOW);
-                self.send(link, &resp);
+                self.answer(link, req, &resp);
             }
         }
     }
 
-    /// A response to `req` (RFC 3261 §8.2.6): its Vias (the top one with `received` and,
-    /// when asked, `rport` of the peer, RFC 3581), From, To with our tag, Call-ID, CSeq.
-    fn response(&self, req: &Message, link: &Link, status: u16, reason: &str) -> Message {
-        let mut resp = Message {
-            start: StartLine::Response { status, reason: reason.to_string() },
-            headers: Vec::with_capacity(8),
-            body: Vec::new(),
-        };
-        for (i, via) in req.values("Via").enumerate() {
-            if i == 0 {
-                resp.push("Via", received_via(via, link.peer));
-            } else {
-                resp.push("Via", via);
-            }
+    /// The checks RFC 3261 §8.2.1–8.2.2 and sofia-sip's nta make before a request is
+    /// handled: 405 for a method we know but do not serve, 420 for an unsupported
+    /// `Require`, 483 for `Max-Forwards: 0` on what we would relay, 482 for a request
+    /// that carries our own Via (a loop).
+    fn refuse(&self, link: &Link, req: &Message, method: &str) -> Option<Message> {
+        if KNOWN.contains(&method) {
+            let mut resp = self.reply(req, link, 405);
+            resp.push("Allow", ALLOW);
+            return Some(resp);
         }
-        for name in ["From", "To", "Call-ID", "CSeq"] {
-            if let Some(v) = req.header(name) {
-                let v = if name == "To" && status > 100 && message::param(v, "tag").is_none() {
-                    format!("{v};tag={}", self.to_tag(req))
-                } else {
-                    v.to_string()
-                };
-                resp.push(name, v);
-            }
+        let unsupported: Vec<&str> =
+            req.values("Require").filter(|t| !SUPPORTED.iter().any(|s| s.eq_ignore_ascii_case(t))).collect();
+        if !unsupported.is_empty() && method != "ACK" && method != "CANCEL" {
+            let mut resp = self.reply(req, link, 420);
+            resp.push("Unsupported", unsupported.join(", "));
+            return Some(resp);
         }
-        resp.push("User-Agent", self.inner.agent.clone());
-        resp
-    }
-
-    /// The tag we put in To: stable for one request (a retransmission gets the same).
-    fn to_tag(&self, req: &Message) -> String {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        (req.header("Call-ID"), req.header("From"), req.cseq().map(|c| c.0)).hash(&mut h);
-        format!("{:x}", h.finish())
+        let hops = req.header("Max-Forwards").map(|v| v.trim().parse::<u32>());
+        match hops {
+            Some(Err(_)) => return Some(self.reply(req, link, 400)),
+            Some(Ok(0)) if matches!(method, "INVITE" | "MESSAGE") => return Some(self.reply(req, link, 483)),
+            _ => {}
+        }
+        if req
+            .values("Via")
+            .any(|v| message::param(v, "branch").flatten().is_some_and(|b| b.starts_with(OUR_BRANCH)))
+        {
+            return Some(self.reply(req, link, 482));
+        }
+        None
     }
 }
 
-/// Whether a response to this head can be addressed: it has the headers one copies.
-fn sendable(head: &Message) -> bool {
-    ["Via", "From", "To", "Call-ID", "CSeq"].iter().all(|h| head.header(h).is_some())
-}
+/// The prefix of the branches we put in our own Vias (after RFC 3261's magic cookie).
+const OUR_BRANCH: &str = "z9hG4bKesm";
 
-/// The top Via with `received` (always, as sofia-sip's `nta` adds it when the host
-/// differs, and harmlessly when it does not) and `rport` filled in when the client
-/// asked for it (RFC 3581 §4).
-fn received_via(via: &str, peer: SocketAddr) -> String {
-    let (main, params) = message::params(via);
-    let mut out = main.to_string();
-    let mut had_received = false;
-    for (n, v) in params {
-        if n.eq_ignore_ascii_case("rport") {
-            out.push_str(&format!(";rport={}", peer.port()));
-        } else if n.eq_ignore_ascii_case("received") {
-            had_received = true;
-            out.push_str(&format!(";received={}", peer.ip()));
-        } else {
-            match v {
-                Some(v) => out.push_str(&format!(";{n}={v}")),
-                None => out.push_str(&format!(";{n}")),
-            }
-        }
+/// The transaction a request belongs to; `None` without an RFC 3261 branch.
+fn tx_key(req: &Message) -> Option<TxKey> {
+    let via = req.values("Via").next()?;
+    let branch = message::param(via, "branch").flatten()?;
+    if !branch.starts_with("z9hG4bK") {
+        return None;
     }
-    if !had_received {
-        out.push_str(&format!(";received={}", peer.ip()));
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn received_and_rport_are_filled_from_the_peer() {
-        let peer: SocketAddr = "10.0.0.9:40000".parse().unwrap();
-        assert_eq!(
-            received_via("SIP/2.0/UDP 10.0.0.5:5062;branch=z9hG4bK1;rport", peer),
-            "SIP/2.0/UDP 10.0.0.5:5062;branch=z9hG4bK1;rport=40000;received=10.0.0.9"
-        );
-        assert_eq!(
-            received_via("SIP/2.0/TCP h;received=1.1.1.1;branch=z9hG4bK2", peer),
-            "SIP/2.0/TCP h;received=10.0.0.9;branch=z9hG4bK2"
-        );
-    }
+    let sent_by = message::params(via).0.to_string();
+    let method = req.cseq()?.1.to_string();
+    Some((branch.to_string(), sent_by, method))
 }

@@ -110,11 +110,20 @@ impl Link {
     }
 }
 
+/// What a [`Connection`] or [`Binding`] tells the core when it is dropped; the core
+/// implements it, so this file never names the core.
+pub(crate) trait Owner: Send + Sync {
+    /// The connection of `link` closed.
+    fn disconnected(&self, link: &Link);
+    /// The listener at `addr` closed.
+    fn unbind(&self, transport: Transport, addr: SocketAddr);
+}
+
 /// A connection the core knows; dropping it tells the core the connection closed.
 #[must_use = "the core forgets the connection when this is dropped"]
 pub struct Connection {
     pub(crate) link: Link,
-    pub(crate) core: super::SipCore,
+    pub(crate) owner: Arc<dyn Owner>,
 }
 
 impl Connection {
@@ -126,7 +135,7 @@ impl Connection {
 
 impl Drop for Connection {
     fn drop(&mut self) {
-        self.core.disconnected(&self.link);
+        self.owner.disconnected(&self.link);
     }
 }
 
@@ -135,11 +144,11 @@ impl Drop for Connection {
 pub struct Binding {
     pub(crate) transport: Transport,
     pub(crate) addr: SocketAddr,
-    pub(crate) core: super::SipCore,
+    pub(crate) owner: Arc<dyn Owner>,
 }
 
 impl Drop for Binding {
     fn drop(&mut self) {
-        self.core.unbind(self.transport, self.addr);
+        self.owner.unbind(self.transport, self.addr);
     }
 }
