@@ -100,8 +100,9 @@ struct Inner {
     state: Mutex<CoreState>,
 }
 
-/// A transaction: top Via branch, sent-by and CSeq method (RFC 3261 §17.2.3).
-type TxKey = (String, String, String);
+/// A transaction: top Via branch, sent-by and CSeq method (RFC 3261 §17.2.3), and the
+/// source it came from (two clients that pick the same branch are two transactions).
+type TxKey = (String, String, String, SocketAddr);
 
 struct CoreState {
     /// Open connections by transport and peer: where requests to a device registered
@@ -192,7 +193,7 @@ impl SipCore {
     /// Sends a final response and keeps it for the request's retransmissions.
     fn answer(&self, link: &Link, req: &Message, resp: &Message) {
         let bytes = resp.to_bytes();
-        if let Some(key) = tx_key(req) {
+        if let Some(key) = tx_key(req, link) {
             let mut state = self.lock();
             if state.tx_order.len() >= MAX_TRANSACTIONS {
                 if let Some(old) = state.tx_order.pop_front() {
@@ -251,7 +252,7 @@ impl SipCore {
     fn request(&self, link: &Link, req: &Message) {
         let method = req.method().unwrap_or_default();
         if method != "ACK" {
-            if let Some(key) = tx_key(req) {
+            if let Some(key) = tx_key(req, link) {
                 let again = self.lock().answered.get(&key).cloned();
                 if let Some(bytes) = again {
                     self.inner.counters.retransmissions.fetch_add(1, Ordering::Relaxed);
@@ -327,7 +328,7 @@ impl SipCore {
 const OUR_BRANCH: &str = "z9hG4bKesm";
 
 /// The transaction a request belongs to; `None` without an RFC 3261 branch.
-fn tx_key(req: &Message) -> Option<TxKey> {
+fn tx_key(req: &Message, link: &Link) -> Option<TxKey> {
     let via = req.values("Via").next()?;
     let branch = message::param(via, "branch").flatten()?;
     if !branch.starts_with("z9hG4bK") {
@@ -335,5 +336,5 @@ fn tx_key(req: &Message) -> Option<TxKey> {
     }
     let sent_by = message::params(via).0.to_string();
     let method = req.cseq()?.1.to_string();
-    Some((branch.to_string(), sent_by, method))
+    Some((branch.to_string(), sent_by, method, link.peer))
 }
