@@ -26,4 +26,5 @@ mod pbx_registry;
 mod pbx_scenarios;
 mod sip_pages;
 mod sip_register;
+mod sip_sipp;
 mod sip_ws;
