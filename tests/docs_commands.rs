@@ -298,6 +298,9 @@ fn workdir(name: &str, port: Option<u16>) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     #[cfg(unix)]
     std::os::unix::fs::symlink(repo().join("fixtures"), dir.join("fixtures")).unwrap();
+    // Commands that make the docs' pictures write them under docs/; here they land in the
+    // scratch copy (`docs_pictures_are_what_their_commands_make` compares them).
+    std::fs::create_dir_all(dir.join("docs")).unwrap();
     let mut config = std::fs::read_to_string(repo().join("fixtures/config/eslmatrix.toml")).unwrap();
     if let Some(port) = port {
         config = config.replace("port = 8021", &format!("port = {port}"));
@@ -535,4 +538,36 @@ fn no_link_is_centred_inverted_blinking_and_held() {
     let total: Duration = frames.iter().map(|f| Duration::from(f.delay())).sum();
     assert!(frames.len() >= 8, "blinks: {} pictures", frames.len());
     assert!(total >= Duration::from_millis(4500), "held about 5 s: {total:?}");
+}
+
+/// The busy-lamp field's pictures in docs/ are exactly what the README's commands make.
+#[test]
+fn docs_pictures_are_what_their_commands_make() {
+    for (starts, picture) in [
+        ("eslmatrix selftest --only blf-panel --modules 8x1 --backend png:", "docs/blf-panel.png"),
+        ("eslmatrix selftest --only blf-panel --modules 8x1 --backend gif:", "docs/blf-panel.gif"),
+    ] {
+        let args = readme_command(starts);
+        assert!(args.iter().any(|a| a.contains(picture)), "{args:?} writes {picture}");
+        let dir = workdir(&format!("picture-{}", picture.replace('/', "-")), None);
+        let o = Command::new(env!("CARGO_BIN_EXE_eslmatrix")).args(&args).current_dir(&dir).output().unwrap();
+        assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        let (made, kept) = (dir.join(picture), repo().join(picture));
+        // A GIF is timed by the clock it was recorded on: its pictures must match, not its delays.
+        let same = if picture.ends_with(".gif") {
+            gif_pictures(&made) == gif_pictures(&kept)
+        } else {
+            std::fs::read(&made).unwrap() == std::fs::read(&kept).unwrap()
+        };
+        assert!(same, "{picture} is not what `{}` makes: run it again", args.join(" "));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+fn gif_pictures(path: &Path) -> Vec<Vec<u8>> {
+    let decoder =
+        image::codecs::gif::GifDecoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()))
+            .unwrap();
+    let frames = image::AnimationDecoder::into_frames(decoder).collect_frames().unwrap();
+    frames.into_iter().map(|f| f.into_buffer().into_raw()).collect()
 }

@@ -52,6 +52,37 @@ fn selftest_on_a_file_backend_runs_without_waiting_and_keeps_the_last_pattern() 
 }
 
 #[test]
+fn selftest_blf_shows_each_lamp_with_its_legend() {
+    let o = eslmatrix(&["selftest", "--blf", "--modules", "8x1", "--backend", "virtual"], "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let legends: Vec<String> = stderr(&o).lines().filter(|l| l.starts_with('[')).map(str::to_owned).collect();
+    let names: Vec<&str> =
+        legends.iter().map(|l| l.split_whitespace().nth(1).unwrap_or("").trim_end_matches(':')).collect();
+    assert_eq!(
+        names,
+        [
+            "blf-idle",
+            "blf-in-call",
+            "blf-ringing",
+            "blf-on-hold",
+            "blf-not-registered",
+            "blf-panel",
+            "blf-dots"
+        ]
+    );
+    assert!(legends[2].contains("blinking fast, 125 ms lit, 125 ms dark"), "{legends:?}");
+    assert!(legends[3].contains("blinking slowly, 500 ms lit, 500 ms dark"), "{legends:?}");
+    // It ends on the dots: row 0 idle (dark), row 1 in a call, rows 2-4 blinking or blipping
+    // in their lit phase, row 5 idle.
+    let rows: Vec<String> = stdout(&o).lines().map(str::to_owned).collect();
+    assert_eq!(rows.len(), 8);
+    assert!(!rows[0].contains('#') && !rows[5].contains('#'));
+    assert!([1, 2, 3, 4, 6, 7].iter().all(|&r| !rows[r].contains('.')));
+    let both = eslmatrix(&["selftest", "--blf", "--only", "arrows", "--backend", "virtual"], "");
+    assert_eq!(both.status.code(), Some(2), "--blf is its own list: {}", stderr(&both));
+}
+
+#[test]
 fn wiring_wizard_answers_become_a_config_section() {
     // The virtual backend is a generic row-major chain: module 1 lights first, module 3
     // second, the arrow points up and the F reads normally.

@@ -164,3 +164,41 @@ fn still_patterns_match_the_goldens() {
         }
     }
 }
+
+#[test]
+fn the_blf_patterns_show_each_lamp_through_the_wiring() {
+    use eslmatrix::render::{Frame, Lamp};
+    let wiring = wide();
+    let chain = VirtualChain::new(wiring.chips()).with_layout(sim_layout(&wiring)).unwrap();
+    let mut out =
+        Output::with_bus(Bus::Chain(chain), Box::new(NoView), wiring, Intensity::new(5).unwrap()).unwrap();
+    let mut rec = Recorder::default();
+    selftest::run(&mut out, &Pattern::BLF, &mut rec).unwrap();
+    let lit = |rows: &[String]| rows.iter().map(|r| r.matches('#').count()).sum::<usize>();
+    let idle = &of(&rec, Pattern::BlfIdle)[0].rows;
+    let call = &of(&rec, Pattern::BlfInCall)[0].rows;
+    // Four modules: five extensions (one per lamp) in one-digit blocks of 3×7 lit LEDs.
+    let field = Pattern::BlfIdle.lamp_field(32, 8);
+    assert_eq!(field.extensions.len(), 5);
+    assert_eq!(lit(idle) + lit(call), 5 * 3 * 7, "in a call is idle inverted in every block");
+    for (p, half) in [(Pattern::BlfRinging, 2), (Pattern::BlfHeld, 2)] {
+        let seen: Vec<&Vec<String>> = of(&rec, p).iter().map(|s| &s.rows).collect();
+        assert_eq!(seen.len(), half, "{p:?}");
+        assert_eq!((seen[0], seen[1]), (idle, call), "{p:?}: dark, then lit (the pass ends lit)");
+    }
+    let faint = &of(&rec, Pattern::BlfUnregistered)[0].rows;
+    assert!(lit(faint) > 0 && lit(faint) < lit(idle), "not registered: sparser than idle");
+    // The panel's last picture is every lamp in its lit phase, as the renderer draws it.
+    let panel = of(&rec, Pattern::BlfPanel);
+    let mut expected = Frame::new(32, 8);
+    Pattern::BlfPanel.lamp_field(32, 8).draw(&mut expected, Duration::ZERO);
+    assert_eq!(panel.last().unwrap().rows, expected.to_rows());
+    assert_eq!(
+        Pattern::BlfPanel.lamp_field(32, 8).lamps,
+        [Lamp::Dark, Lamp::Lit, Lamp::FastBlink, Lamp::SlowBlink, Lamp::Faint]
+    );
+    assert!(panel.iter().any(|s| s.rows != expected.to_rows()), "and it blinks");
+    let dots = of(&rec, Pattern::BlfDots);
+    assert_eq!(Pattern::BlfDots.lamp_field(32, 8).extensions.len(), 256, "one per LED");
+    assert_eq!(dots.len(), 80, "2 s in steps of 25 ms: every edge of every lamp");
+}

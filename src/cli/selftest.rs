@@ -20,9 +20,15 @@ pub struct SelftestArgs {
     #[arg(long, value_name = "SECS")]
     pub hold: Option<f64>,
     /// Only these patterns, comma-separated: all-on, chain-index, arrows, row-sweep,
-    /// column-sweep, brightness, checkerboard.
+    /// column-sweep, brightness, checkerboard; or of the busy-lamp field: blf-idle,
+    /// blf-in-call, blf-ringing, blf-on-hold, blf-not-registered, blf-panel, blf-dots.
     #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_pattern)]
     pub only: Vec<Pattern>,
+    /// The busy-lamp field's look instead of the test patterns: each state in turn on every
+    /// cell, then all of them side by side as labelled blocks and as single LEDs, each with
+    /// its legend.
+    #[arg(long, conflicts_with = "only")]
+    pub blf: bool,
     #[command(flatten)]
     pub display: DisplayArgs,
     #[command(flatten)]
@@ -42,7 +48,11 @@ pub fn run(a: SelftestArgs) -> Result<(), CliError> {
         Some(s) => return Err(CliError::usage(format!("--hold {s}: expected seconds, 0 or more"))),
         None => None,
     };
-    let patterns = if a.only.is_empty() { Pattern::ALL.to_vec() } else { a.only.clone() };
+    let patterns = match (a.blf, a.only.is_empty()) {
+        (true, _) => Pattern::BLF.to_vec(),
+        (false, true) => Pattern::ALL.to_vec(),
+        (false, false) => a.only.clone(),
+    };
     let backend = &a.output.backend();
     // The terminal preview redraws in place on stdout; a line typed there would shift it.
     let preview = matches!(backend, BackendSpec::Terminal);

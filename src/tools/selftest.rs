@@ -13,7 +13,8 @@ use super::modules::{draw_glyph, module_squares};
 use crate::backend::{Output, OutputError};
 use crate::driver::wiring::Wiring;
 use crate::driver::Intensity;
-use crate::render::{draw_text, text_width, Font, Frame};
+use crate::render::lamps::{block_capacity, dot_capacity, FAINT_EVERY, FAST_BLINK, SLOW_BLINK};
+use crate::render::{draw_text, text_width, Font, Frame, Lamp, LampField};
 
 /// An arrow pointing up and right: a module mounted turned or mirrored shows it pointing
 /// elsewhere, and a whole display turned shows every arrow turned alike.
@@ -37,7 +38,29 @@ pub enum Pattern {
     Brightness,
     /// A checkerboard and its inverse, alternating: every LED toggles.
     Checkerboard,
+    /// Busy-lamp field: every cell idle.
+    BlfIdle,
+    /// Every cell in a call.
+    BlfInCall,
+    /// Every cell ringing.
+    BlfRinging,
+    /// Every cell on hold.
+    BlfHeld,
+    /// Every cell not registered.
+    BlfUnregistered,
+    /// The cells in turn idle, in a call, ringing, on hold, not registered, in the layout a
+    /// small PBX gets on this display.
+    BlfPanel,
+    /// One LED per extension on every LED of the display, row by row in the same turn.
+    BlfDots,
 }
+
+/// The lamps in the order the BLF panels repeat them.
+const PANEL_ORDER: [Lamp; 5] = [Lamp::Dark, Lamp::Lit, Lamp::FastBlink, Lamp::SlowBlink, Lamp::Faint];
+
+/// The time step of a BLF pattern that blips (the shortest edge: a not-registered LED is on
+/// for 100 ms of every 2 s, and every blink edge falls on it too).
+const BLF_STEP: Duration = Duration::from_millis(25);
 
 impl Pattern {
     /// Every pattern, in the order they run.
@@ -51,6 +74,18 @@ impl Pattern {
         Pattern::Checkerboard,
     ];
 
+    /// The busy-lamp field's patterns (`selftest --blf`), in the order they run: each lamp on
+    /// every cell in turn, then all of them side by side as labelled blocks and as dots.
+    pub const BLF: [Pattern; 7] = [
+        Pattern::BlfIdle,
+        Pattern::BlfInCall,
+        Pattern::BlfRinging,
+        Pattern::BlfHeld,
+        Pattern::BlfUnregistered,
+        Pattern::BlfPanel,
+        Pattern::BlfDots,
+    ];
+
     /// The name `--only` takes and the golden files use.
     pub fn name(self) -> &'static str {
         match self {
@@ -61,6 +96,13 @@ impl Pattern {
             Pattern::ColumnSweep => "column-sweep",
             Pattern::Brightness => "brightness",
             Pattern::Checkerboard => "checkerboard",
+            Pattern::BlfIdle => "blf-idle",
+            Pattern::BlfInCall => "blf-in-call",
+            Pattern::BlfRinging => "blf-ringing",
+            Pattern::BlfHeld => "blf-on-hold",
+            Pattern::BlfUnregistered => "blf-not-registered",
+            Pattern::BlfPanel => "blf-panel",
+            Pattern::BlfDots => "blf-dots",
         }
     }
 
@@ -76,6 +118,20 @@ impl Pattern {
             Pattern::ColumnSweep => "one full-height column moving from left to right, no gaps",
             Pattern::Brightness => "the whole display brightening in 16 steps, the level on the first module",
             Pattern::Checkerboard => "a checkerboard that inverts: every LED blinks, no stuck rows",
+            Pattern::BlfIdle => "idle: each block's digits lit on a dark block (one LED each: off)",
+            Pattern::BlfInCall => "in a call: each block lit, its digits dark (one LED each: on)",
+            Pattern::BlfRinging => "ringing: blinking fast, 125 ms lit, 125 ms dark",
+            Pattern::BlfHeld => "on hold: blinking slowly, 500 ms lit, 500 ms dark",
+            Pattern::BlfUnregistered => {
+                "not registered: the digits on every other LED (one LED each: a 100 ms blip every 2 s)"
+            }
+            Pattern::BlfPanel => {
+                "legend, cell by cell: idle, in a call, ringing, on hold, not registered, and again"
+            }
+            Pattern::BlfDots => {
+                "one LED per extension, 64 per module, row by row: idle, in a call, ringing, on hold, \
+                 not registered, and again"
+            }
         }
     }
 
@@ -86,7 +142,14 @@ impl Pattern {
             Pattern::ColumnSweep => Duration::from_millis(40),
             Pattern::Brightness => Duration::from_millis(200),
             Pattern::Checkerboard => Duration::from_millis(500),
-            Pattern::AllOn | Pattern::ChainIndex | Pattern::Arrows => Duration::ZERO,
+            Pattern::BlfRinging => FAST_BLINK,
+            Pattern::BlfHeld => SLOW_BLINK,
+            Pattern::BlfUnregistered | Pattern::BlfPanel | Pattern::BlfDots => BLF_STEP,
+            Pattern::AllOn
+            | Pattern::ChainIndex
+            | Pattern::Arrows
+            | Pattern::BlfIdle
+            | Pattern::BlfInCall => Duration::ZERO,
         }
     }
 
@@ -124,6 +187,32 @@ impl Pattern {
                     })
                     .collect()
             }
+            Pattern::BlfIdle
+            | Pattern::BlfInCall
+            | Pattern::BlfRinging
+            | Pattern::BlfHeld
+            | Pattern::BlfUnregistered
+            | Pattern::BlfPanel
+            | Pattern::BlfDots => {
+                let field = self.lamp_field(w, h);
+                let step = self.step();
+                // One cycle of every lamp (each period divides FAINT_EVERY), ending on its
+                // first phase: a file backend keeps the last picture, which then shows the
+                // blinking lamps lit.
+                let count =
+                    if step.is_zero() { 1 } else { (FAINT_EVERY.as_millis() / step.as_millis()) as u32 };
+                let count = match self {
+                    Pattern::BlfRinging | Pattern::BlfHeld => 2,
+                    _ => count,
+                };
+                (1..=count)
+                    .map(|k| {
+                        let mut frame = Frame::new(w, h);
+                        field.draw(&mut frame, step * k);
+                        Shot { frame, test: false, intensity }
+                    })
+                    .collect()
+            }
             Pattern::Checkerboard => [0, 1]
                 .into_iter()
                 .map(|phase| Shot {
@@ -136,11 +225,37 @@ impl Pattern {
     }
 }
 
+impl Pattern {
+    /// The cells a BLF pattern shows on a `w`×`h` display: as many two-digit blocks as fit
+    /// (at least five, one per lamp, in smaller blocks or dots if need be), or, for
+    /// [`Pattern::BlfDots`], one extension per LED.
+    pub fn lamp_field(self, w: u32, h: u32) -> LampField {
+        let n = match self {
+            Pattern::BlfDots => dot_capacity(w, h),
+            _ => block_capacity(2, w, h).max(PANEL_ORDER.len()).min(dot_capacity(w, h)),
+        };
+        let extensions: std::sync::Arc<[String]> = (0..n).map(|i| (1000 + i).to_string()).collect();
+        let lamps = (0..n)
+            .map(|i| match self {
+                Pattern::BlfIdle => Lamp::Dark,
+                Pattern::BlfInCall => Lamp::Lit,
+                Pattern::BlfRinging => Lamp::FastBlink,
+                Pattern::BlfHeld => Lamp::SlowBlink,
+                Pattern::BlfUnregistered => Lamp::Faint,
+                // Row by row within each module.
+                Pattern::BlfDots => PANEL_ORDER[(i % 64 / 8) % PANEL_ORDER.len()],
+                _ => PANEL_ORDER[i % PANEL_ORDER.len()],
+            })
+            .collect();
+        LampField { extensions, lamps }
+    }
+}
+
 impl std::str::FromStr for Pattern {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Pattern::ALL.into_iter().find(|p| p.name() == s.trim()).ok_or_else(|| {
-            let names: Vec<_> = Pattern::ALL.iter().map(|p| p.name()).collect();
+        Pattern::ALL.into_iter().chain(Pattern::BLF).find(|p| p.name() == s.trim()).ok_or_else(|| {
+            let names: Vec<_> = Pattern::ALL.iter().chain(&Pattern::BLF).map(|p| p.name()).collect();
             format!("unknown pattern {s:?}: expected one of {}", names.join(", "))
         })
     }
