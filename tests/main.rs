@@ -29,3 +29,4 @@ mod tools_cli;
 mod tools_probe;
 mod tools_selftest;
 mod tools_wizard;
+mod webrtc_pages;

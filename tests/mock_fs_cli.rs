@@ -86,3 +86,55 @@ fn mock_fs_flag_errors_are_one_line_and_exit_code_2() {
         assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
     }
 }
+
+// mock_fs's WebSocket flags: with --sip on a free port, ws and wss get free ports too and
+// sofia status lists exactly them (mod_sofia.c cmd_status prints WS-BIND-URL and
+// WSS-BIND-URL only for bindings the profile really opened); `off` leaves one out.
+#[test]
+fn mock_fs_sip_opens_ws_and_wss_and_sofia_status_lists_them() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_eslmatrix"))
+        .args(["mock-fs", "--listen", "127.0.0.1:0", "--sip", "127.0.0.1:0", "--sip-wss", "off"])
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run eslmatrix mock-fs");
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut said = Vec::new();
+    let ws = loop {
+        let mut line = String::new();
+        assert!(out.read_line(&mut line).unwrap() > 0, "mock-fs ended: {said:?}");
+        if let Some(addr) = line.trim().strip_prefix("SIP on ws://") {
+            break addr.to_string();
+        }
+        said.push(line);
+    };
+    let mock = Mock(child);
+    let esl = said[0].split_whitespace().nth(4).unwrap().to_string();
+    let mut s = TcpStream::connect(esl.as_str()).unwrap();
+    read_until(&mut s, "auth/request\n\n");
+    s.write_all(b"auth ClueCon\n\napi sofia status profile internal\n\n").unwrap();
+    let status = read_until(&mut s, "CALLS-IN");
+    assert!(status.contains(&format!("WS-BIND-URL     \tsip:mod_sofia@{ws};transport=ws\n")), "{status}");
+    assert!(!status.contains("WSS-BIND-URL"), "wss was turned off: {status}");
+    assert!(!said.iter().any(|l| l.contains("wss://")), "{said:?}");
+    drop(mock);
+
+    let dir = std::env::temp_dir().join(format!("eslmatrix-mockfs-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let junk = dir.join("junk.pem");
+    std::fs::write(&junk, "not pem\n").unwrap();
+    let junk = junk.to_str().unwrap();
+    for args in [
+        &["--sip-ws", "127.0.0.1:0"][..],
+        &["--sip", "127.0.0.1:0", "--sip-ws", "127.0.0.1"],
+        &["--sip", "127.0.0.1:0", "--sip-tls-cert", junk],
+        &["--listen", "127.0.0.1:0", "--sip", "127.0.0.1:0", "--sip-tls-cert", junk, "--sip-tls-key", junk],
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_eslmatrix")).arg("mock-fs").args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

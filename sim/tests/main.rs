@@ -28,3 +28,4 @@ mod sip_pages;
 mod sip_register;
 mod sip_sipp;
 mod sip_ws;
+mod sip_ws_sipjs;

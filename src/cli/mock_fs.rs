@@ -56,6 +56,22 @@ pub struct MockFsArgs {
     /// (127.0.0.1:5060 when no address is given). A scenario's [sip] table does the same.
     #[arg(long, value_name = "HOST:PORT", num_args = 0..=1, default_missing_value = "127.0.0.1:5060")]
     pub sip: Option<String>,
+    /// With --sip: SIP over WebSocket (RFC 7118, what SIP.js in a browser uses) on
+    /// HOST:PORT, or `off`. Default: --sip's host, port 5066 (sofia's ws-binding); a free
+    /// port when --sip's port is 0.
+    #[arg(long, value_name = "HOST:PORT|off")]
+    pub sip_ws: Option<String>,
+    /// With --sip: SIP over secure WebSocket on HOST:PORT, or `off`. Default: --sip's host,
+    /// port 7443 (sofia's wss-binding); a free port when --sip's port is 0.
+    #[arg(long, value_name = "HOST:PORT|off")]
+    pub sip_wss: Option<String>,
+    /// The wss certificate chain (PEM); without it a self-signed one for localhost,
+    /// 127.0.0.1 and ::1 is made at start.
+    #[arg(long, value_name = "FILE")]
+    pub sip_tls_cert: Option<std::path::PathBuf>,
+    /// The wss certificate's private key (PEM).
+    #[arg(long, value_name = "FILE")]
+    pub sip_tls_key: Option<std::path::PathBuf>,
     /// The URL the `httapi` application requests when its data names none (httapi.conf's
     /// gateway-url).
     #[arg(long, value_name = "URL")]
@@ -86,7 +102,7 @@ fn resolve_listen(spec: &str) -> Result<SocketAddr, CliError> {
     resolve_addr("--listen", spec)
 }
 
-fn resolve_addr(flag: &str, spec: &str) -> Result<SocketAddr, CliError> {
+pub fn resolve_addr(flag: &str, spec: &str) -> Result<SocketAddr, CliError> {
     let bad = |why: String| CliError::usage(format!("{flag} {spec:?}: {why}"));
     let (host, port) = match spec.rsplit_once(':') {
         Some((host, port)) => (host.trim_start_matches('[').trim_end_matches(']'), port),
@@ -121,6 +137,35 @@ fn sip_config(
         config.registrar.digest = spec.digest.iter().filter_map(|a| Algorithm::parse(a)).collect();
     }
     Ok(Some(config))
+}
+
+/// `--sip-ws` / `--sip-wss` and the certificate flags, on a SIP config `--sip` made.
+pub fn websocket_flags(
+    sip: &mut eslmatrix_sim::fs::sip::SipConfig,
+    ws: Option<&str>,
+    wss: Option<&str>,
+    cert: Option<std::path::PathBuf>,
+    key: Option<std::path::PathBuf>,
+) -> Result<(), CliError> {
+    use eslmatrix_sim::fs::sip::tls::TlsSource;
+    use eslmatrix_sim::fs::sip::ws::{WSS_PORT, WS_PORT};
+    let base = sip.listen.listen;
+    let binding = |flag: &str, given: Option<&str>, port: u16| -> Result<Option<SocketAddr>, CliError> {
+        match given {
+            Some("off") => Ok(None),
+            Some(spec) => resolve_addr(flag, spec).map(Some),
+            // Tests and scripts that let --sip pick a port get free ones here too.
+            None => Ok(Some(SocketAddr::new(base.ip(), if base.port() == 0 { 0 } else { port }))),
+        }
+    };
+    sip.websocket.ws = binding("--sip-ws", ws, WS_PORT)?;
+    sip.websocket.wss = binding("--sip-wss", wss, WSS_PORT)?;
+    match (cert, key) {
+        (Some(cert), Some(key)) => sip.websocket.tls = TlsSource::Files { cert, key },
+        (None, None) => {}
+        _ => return Err(CliError::usage("--sip-tls-cert and --sip-tls-key go together")),
+    }
+    Ok(())
 }
 
 /// A per-start seed for nonces when `--seed` is not given.
@@ -163,7 +208,20 @@ pub fn run(a: MockFsArgs) -> Result<(), CliError> {
         }),
         None => None,
     };
-    let sip = sip_config(a.sip.as_deref(), scenario.as_ref().and_then(|s| s.sip.as_ref()), a.seed)?;
+    let mut sip = sip_config(a.sip.as_deref(), scenario.as_ref().and_then(|s| s.sip.as_ref()), a.seed)?;
+    match sip.as_mut() {
+        Some(sip) => {
+            websocket_flags(sip, a.sip_ws.as_deref(), a.sip_wss.as_deref(), a.sip_tls_cert, a.sip_tls_key)?;
+        }
+        None if a.sip_ws.is_some()
+            || a.sip_wss.is_some()
+            || a.sip_tls_cert.is_some()
+            || a.sip_tls_key.is_some() =>
+        {
+            return Err(CliError::usage("--sip-ws, --sip-wss, --sip-tls-cert and --sip-tls-key need --sip"));
+        }
+        None => {}
+    }
     let mut config = MockConfig {
         pbx: eslmatrix_sim::fs::pbx::PbxConfig {
             start_wall: std::time::SystemTime::now(),
@@ -193,6 +251,12 @@ pub fn run(a: MockFsArgs) -> Result<(), CliError> {
         }
         if let Some(tcp) = handle.sip_tcp_addr() {
             println!("SIP on tcp {tcp}");
+        }
+        if let Some(ws) = handle.sip_ws_addr() {
+            println!("SIP on ws://{ws}");
+        }
+        if let Some(wss) = handle.sip_wss_addr() {
+            println!("SIP on wss://{wss}");
         }
         if let Some(web) = handle.http_addr() {
             println!("web API on http://{web}/ (/api/, /webapi/, /txtapi/)");

@@ -190,6 +190,11 @@ impl Story {
         self.fs.pbx().clone()
     }
 
+    /// The mock itself (its SIP bindings' addresses, say).
+    pub fn mock(&self) -> &MockHandle {
+        &self.fs
+    }
+
     /// The mock's fault switchboard.
     pub fn faults(&self) -> FaultControl {
         self.fs.faults().clone()

@@ -27,6 +27,7 @@ use super::pbx::socket_app::SocketRequest;
 use super::pbx::{ApiOutput, Pbx, PbxConfig};
 use super::shared::{Control, Shared};
 use super::sip::listen::SipServer;
+use super::sip::ws::{WsServer, WsStartError};
 use super::sip::{SipConfig, SipCore};
 use super::wire;
 
@@ -95,6 +96,9 @@ pub enum MockError {
         /// The OS's reason.
         source: io::Error,
     },
+    /// A SIP WebSocket binding could not open (its address, or the wss certificate).
+    #[error("SIP WebSocket: {0}")]
+    WebSocket(#[from] WsStartError),
 }
 
 /// Decrements the live count however a connection task ends (including abort).
@@ -151,6 +155,7 @@ impl MockFreeSwitch {
             }
             _ => None,
         };
+        let mut websocket = None;
         let sip = match &config.sip {
             Some(c) => {
                 let core = SipCore::new(shared.pbx.clone(), c);
@@ -158,6 +163,7 @@ impl MockFreeSwitch {
                     .await
                     .map_err(|source| MockError::Bind { addr: c.listen.listen, source })?;
                 tracing::info!(udp = ?server.udp, tcp = ?server.tcp, "mock FreeSWITCH SIP listening");
+                websocket = Some(WsServer::start(&c.websocket, &core).await?);
                 Some((core, server))
             }
             None => None,
@@ -166,7 +172,7 @@ impl MockFreeSwitch {
         let task =
             tokio::spawn(accept_loop(listener, addr, config.heartbeat, shared.clone(), stopped, sockets));
         tracing::info!(%addr, "mock FreeSWITCH listening");
-        Ok(MockHandle { addr, shared, stop: Some(stop), task: Some(task), web, web_client, sip })
+        Ok(MockHandle { addr, shared, stop: Some(stop), task: Some(task), web, web_client, sip, websocket })
     }
 }
 
@@ -198,6 +204,8 @@ pub struct MockHandle {
     web_client: JoinHandle<()>,
     /// The SIP core and its listeners, when [`MockConfig::sip`] asked for them.
     sip: Option<(SipCore, SipServer)>,
+    /// The SIP WebSocket bindings (fs::sip::ws), when SIP is served.
+    websocket: Option<WsServer>,
 }
 
 impl MockHandle {
@@ -219,6 +227,21 @@ impl MockHandle {
     /// Where SIP over UDP is served, when it is.
     pub fn sip_udp_addr(&self) -> Option<SocketAddr> {
         self.sip.as_ref().and_then(|(_, s)| s.udp)
+    }
+
+    /// Where SIP over WebSocket (`ws-binding`) is served, when it is.
+    pub fn sip_ws_addr(&self) -> Option<SocketAddr> {
+        self.websocket.as_ref().and_then(|w| w.ws)
+    }
+
+    /// Where SIP over secure WebSocket (`wss-binding`) is served, when it is.
+    pub fn sip_wss_addr(&self) -> Option<SocketAddr> {
+        self.websocket.as_ref().and_then(|w| w.wss)
+    }
+
+    /// The certificate the `wss-binding` presents (PEM), for clients that must trust it.
+    pub fn sip_wss_certificate(&self) -> Option<&str> {
+        self.websocket.as_ref().and_then(|w| w.wss_certificate.as_deref())
     }
 
     /// Where SIP over TCP is served, when it is.
@@ -268,6 +291,7 @@ impl MockHandle {
         if let Some((_, web)) = self.web.take() {
             let _ = web.await;
         }
+        self.websocket = None;
         if let Some((_, sip)) = self.sip.take() {
             sip.shutdown().await;
         }

@@ -60,6 +60,8 @@ pub struct SipConfig {
     pub listen: listen::ListenConfig,
     /// The registrar's settings.
     pub registrar: RegistrarConfig,
+    /// The WebSocket bindings (ws, wss) beside UDP and TCP; none by default.
+    pub websocket: ws::WsBindings,
     /// Seeds nonces and tags (a seeded model's seed makes runs reproducible).
     pub seed: u64,
 }

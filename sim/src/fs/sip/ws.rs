@@ -40,7 +40,7 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message};
 
 use super::message::MAX_MESSAGE;
-use super::tls::TlsIdentity;
+use super::tls::{TlsError, TlsIdentity, TlsSource};
 use super::transport::{Link, Transport, LINK_QUEUE};
 use super::SipCore;
 
@@ -75,6 +75,85 @@ impl Default for WsLimits {
             handshake_timeout: Duration::from_secs(10),
             keepalive: Duration::from_secs(30),
             pings_unanswered: 2,
+        }
+    }
+}
+
+/// `mock-fs --sip` / a scenario's `[sip]`: which WebSocket bindings to open. `Default` opens
+/// none (tests pick ports; `mock-fs --sip` asks for sofia's 5066 and 7443).
+#[derive(Clone, Debug, Default)]
+pub struct WsBindings {
+    /// The `ws-binding` (sofia's internal profile: `:5066`).
+    pub ws: Option<SocketAddr>,
+    /// The `wss-binding` (`:7443`).
+    pub wss: Option<SocketAddr>,
+    /// The certificate `wss` presents.
+    pub tls: TlsSource,
+    /// Bounds of both.
+    pub limits: WsLimits,
+}
+
+/// Why the WebSocket bindings could not open: one line.
+#[derive(Debug, thiserror::Error)]
+pub enum WsStartError {
+    /// An address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The OS's reason.
+        source: io::Error,
+    },
+    /// The wss certificate could not be made or read.
+    #[error("wss certificate: {0}")]
+    Tls(#[from] TlsError),
+}
+
+/// The open WebSocket bindings; dropping this closes them and every connection.
+#[derive(Debug, Default)]
+pub struct WsServer {
+    /// Where `ws` listens, when it does.
+    pub ws: Option<SocketAddr>,
+    /// Where `wss` listens, when it does.
+    pub wss: Option<SocketAddr>,
+    /// The certificate `wss` presents, when it listens (PEM, for clients to trust).
+    pub wss_certificate: Option<String>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl WsServer {
+    /// Binds what `config` asks for and serves it for `core`.
+    pub async fn start(config: &WsBindings, core: &SipCore) -> Result<WsServer, WsStartError> {
+        let mut server = WsServer::default();
+        let bound = |addr: SocketAddr| async move {
+            let l = bind(addr).await.map_err(|source| WsStartError::Bind { addr, source })?;
+            let at = l.local_addr().map_err(|source| WsStartError::Bind { addr, source })?;
+            Ok::<_, WsStartError>((l, at))
+        };
+        if let Some(addr) = config.ws {
+            let (l, at) = bound(addr).await?;
+            let task = spawn(core.clone(), l, None, config.limits.clone())
+                .map_err(|source| WsStartError::Bind { addr, source })?;
+            server.tasks.push(task);
+            server.ws = Some(at);
+        }
+        if let Some(addr) = config.wss {
+            let identity = TlsIdentity::load(&config.tls)?;
+            server.wss_certificate = Some(identity.certificate_pem());
+            let (l, at) = bound(addr).await?;
+            let task = spawn(core.clone(), l, Some(identity), config.limits.clone())
+                .map_err(|source| WsStartError::Bind { addr, source })?;
+            server.tasks.push(task);
+            server.wss = Some(at);
+        }
+        Ok(server)
+    }
+}
+
+impl Drop for WsServer {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
         }
     }
 }

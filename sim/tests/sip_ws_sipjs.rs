@@ -1,0 +1,255 @@
+//! SIP.js (pinned in sim/tests/clients/package.json, installed by .ci/run into
+//! target/node) under Node with the `ws` package: an independent client of the mock's
+//! WebSocket bindings. The script (sim/tests/clients/sipjs_ws.js) runs user agents with a
+//! fake SessionDescriptionHandler and reports each event as a JSON line. Without node or
+//! the packages the test fails when `CI` is set and says it skipped otherwise.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use crate::node_support::{node_or_skip, workspace};
+use std::process::Stdio;
+use std::time::Duration;
+
+use eslmatrix_sim::fs::sip::listen::ListenConfig;
+use eslmatrix_sim::fs::sip::ws::WsBindings;
+use eslmatrix_sim::fs::sip::SipConfig;
+use eslmatrix_sim::fs::{MockConfig, MockFreeSwitch, MockHandle};
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+
+use tokio::time::timeout;
+
+/// The SIP.js script as a child: commands in, events out, everything it said kept.
+pub struct SipJs {
+    child: Child,
+    stdin: ChildStdin,
+    lines: Lines<BufReader<ChildStdout>>,
+    pub seen: Vec<Value>,
+}
+
+impl SipJs {
+    pub async fn start(modules: &PathBuf, uas: Value, ca_pem: Option<String>) -> SipJs {
+        let script = workspace().join("sim/tests/clients/sipjs_ws.js");
+        let mut cmd = Command::new("node");
+        cmd.arg(&script)
+            .env("NODE_PATH", modules)
+            .env("UAS", uas.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true);
+        if let Some(pem) = ca_pem {
+            cmd.env("CA_PEM", pem);
+        }
+        let mut child = cmd.spawn().expect("node runs");
+        let stdin = child.stdin.take().unwrap();
+        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut js = SipJs { child, stdin, lines, seen: Vec::new() };
+        js.until(|v| v.get("ready").is_some()).await;
+        js
+    }
+
+    pub async fn say(&mut self, command: &str) {
+        self.stdin.write_all(format!("{command}\n").as_bytes()).await.unwrap();
+    }
+
+    /// Reads events until one matches; fails on a script error or after 30 s.
+    pub async fn until(&mut self, want: impl Fn(&Value) -> bool) -> Value {
+        loop {
+            let line = timeout(Duration::from_secs(30), self.lines.next_line())
+                .await
+                .unwrap_or_else(|_| panic!("SIP.js did not report in time; it said: {:?}", self.seen))
+                .expect("reads")
+                .unwrap_or_else(|| panic!("the SIP.js script ended; it said: {:?}", self.seen));
+            let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line}: {e}"));
+            self.seen.push(v.clone());
+            assert!(
+                v.get("fatal").is_none() && v.get("error").is_none(),
+                "SIP.js: {v} after {:?}",
+                self.seen
+            );
+            if want(&v) {
+                return v;
+            }
+        }
+    }
+
+    /// `{"name": name, key: value}` arrives.
+    pub async fn event(&mut self, name: &str, key: &str, value: &str) -> Value {
+        self.until(|v| v["name"] == name && v[key] == value).await
+    }
+
+    pub async fn quit(mut self) {
+        self.say("quit").await;
+        self.until(|v| v.get("end").is_some()).await;
+        let _ = timeout(Duration::from_secs(10), self.child.wait()).await;
+    }
+}
+
+/// tshark on the loopback interface, recording one TCP port (the ws binding) to a file.
+pub struct Capture {
+    child: Child,
+    file: PathBuf,
+    port: u16,
+}
+
+/// One SIP message as tshark decoded it off the wire.
+#[derive(Debug, PartialEq, Eq)]
+pub struct WireSip {
+    /// The method of a request, or the status of a response.
+    pub what: String,
+}
+
+impl Capture {
+    /// Starts capturing; `None` (after saying why) where tshark cannot run, a failure on CI.
+    pub async fn start(port: u16) -> Option<Capture> {
+        let usable =
+            std::process::Command::new("tshark").arg("--version").output().is_ok_and(|o| o.status.success());
+        if !usable {
+            assert!(std::env::var_os("CI").is_none(), "tshark is missing on CI (.ci/run installs it)");
+            eprintln!("not checking the wire: tshark is not installed");
+            return None;
+        }
+        let file =
+            std::env::temp_dir().join(format!("eslmatrix-sip-ws-{}-{port}.pcapng", std::process::id()));
+        let mut child = Command::new("tshark")
+            .args(["-i", "lo", "-f", &format!("tcp port {port}"), "-w"])
+            .arg(&file)
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("tshark runs");
+        let mut err = BufReader::new(child.stderr.take().unwrap()).lines();
+        let mut said = Vec::new();
+        let started = timeout(Duration::from_secs(20), async {
+            while let Ok(Some(line)) = err.next_line().await {
+                if line.contains("Capturing on") {
+                    return true;
+                }
+                said.push(line);
+            }
+            false
+        })
+        .await;
+        if started != Ok(true) {
+            // Capturing needs root or CAP_NET_RAW: CI has it, a developer's account may not.
+            assert!(std::env::var_os("CI").is_none(), "tshark could not capture on CI: {said:?}");
+            eprintln!("not checking the wire: tshark could not capture: {said:?}");
+            return None;
+        }
+        // Keep draining its notices so it never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = err.next_line().await {} });
+        Some(Capture { child, file, port })
+    }
+
+    /// Stops the capture and decodes it: every WebSocket data frame on the port must be
+    /// one well-formed SIP message (tshark's SIP dissector, reached through the HTTP
+    /// upgrade and the `sip` subprotocol), with no malformed packet or expert warning.
+    pub async fn sip(mut self) -> Vec<WireSip> {
+        // Let the last frames reach the capture before it stops.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let pid = self.child.id().expect("tshark still runs");
+        let _ = std::process::Command::new("kill").args(["-INT", &pid.to_string()]).status();
+        let _ = timeout(Duration::from_secs(20), self.child.wait()).await.expect("tshark stops");
+        let out = std::process::Command::new("tshark")
+            .arg("-r")
+            .arg(&self.file)
+            .args(["-d", &format!("tcp.port=={},http", self.port), "-T", "fields", "-E", "separator=|"])
+            .args(["-e", "frame.number", "-e", "frame.protocols", "-e", "websocket.opcode"])
+            .args([
+                "-e",
+                "sip.Method",
+                "-e",
+                "sip.Status-Code",
+                "-e",
+                "_ws.malformed",
+                "-e",
+                "_ws.expert.severity",
+            ])
+            .output()
+            .expect("tshark reads its capture");
+        let _ = std::fs::remove_file(&self.file);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        // PI_WARN (0x00600000) and above: tshark found something wrong with the packet.
+        const WARN: u64 = 0x0060_0000;
+        let mut sip = Vec::new();
+        for line in text.lines() {
+            let f: Vec<&str> = line.split('|').collect();
+            let [frame, protocols, opcodes, method, status, malformed, severity] = f[..] else {
+                panic!("unexpected tshark line {line:?}");
+            };
+            assert!(malformed.is_empty(), "frame {frame} is malformed: {line}");
+            let worst = severity.split(',').filter_map(|s| s.parse::<u64>().ok()).max().unwrap_or(0);
+            if protocols.contains("websocket") {
+                assert!(worst < WARN, "frame {frame}: tshark warns: {line}\n{text}");
+            }
+            let data = opcodes.split(',').any(|o| o == "1" || o == "2");
+            if data {
+                assert!(
+                    protocols.ends_with(":sip"),
+                    "frame {frame} carries a WebSocket message that is not SIP: {line}"
+                );
+                for what in method.split(',').chain(status.split(',')).filter(|w| !w.is_empty()) {
+                    sip.push(WireSip { what: what.to_string() });
+                }
+            }
+        }
+        sip
+    }
+}
+
+/// A mock with SIP on loopback: UDP/TCP, ws and wss each on a free port.
+pub async fn mock_with_websockets() -> MockHandle {
+    let any = SocketAddr::from(([127, 0, 0, 1], 0));
+    let sip = SipConfig {
+        listen: ListenConfig { listen: any, ..ListenConfig::default() },
+        websocket: WsBindings { ws: Some(any), wss: Some(any), ..WsBindings::default() },
+        ..SipConfig::default()
+    };
+    MockFreeSwitch::start(MockConfig { sip: Some(sip), heartbeat: None, ..MockConfig::default() })
+        .await
+        .unwrap()
+}
+
+fn registrations(mock: &MockHandle) -> Vec<(String, String)> {
+    let mut r: Vec<(String, String)> =
+        mock.pbx().registrations().into_iter().map(|r| (r.user, r.transport.as_str().to_string())).collect();
+    r.sort();
+    r
+}
+
+// RFC 7118 over a real client: SIP.js connects with subprotocol `sip` over ws and over
+// wss (trusting exactly the generated certificate) and REGISTERs through the digest
+// challenge; the registry shows each binding with its WebSocket transport, and an
+// unregister takes it out again.
+#[tokio::test]
+async fn sipjs_registers_over_ws_and_wss() {
+    let Some(modules) = node_or_skip("sipjs_registers_over_ws_and_wss", &["sip.js", "ws"]) else { return };
+    let mock = mock_with_websockets().await;
+    let (plain, secure) = (mock.sip_ws_addr().unwrap(), mock.sip_wss_addr().unwrap());
+    let pem = mock.sip_wss_certificate().unwrap().to_string();
+    let uas = json!([
+        {"name": "ws", "user": "1001", "password": "1234", "domain": "127.0.0.1", "server": format!("ws://127.0.0.1:{}", plain.port())},
+        {"name": "wss", "user": "1000", "password": "1234", "domain": "127.0.0.1", "server": format!("wss://localhost:{}", secure.port())},
+    ]);
+    let capture = Capture::start(plain.port()).await;
+    let mut js = SipJs::start(&modules, uas, Some(pem)).await;
+    js.say("register ws").await;
+    js.event("ws", "registration", "Registered").await;
+    js.say("register wss").await;
+    js.event("wss", "registration", "Registered").await;
+    assert_eq!(mock.sip().unwrap().connections(), 2);
+    assert_eq!(registrations(&mock), [("1000".into(), "wss".into()), ("1001".into(), "ws".into())]);
+    js.say("unregister ws").await;
+    js.event("ws", "registration", "Unregistered").await;
+    assert_eq!(registrations(&mock), [("1000".to_string(), "wss".to_string())]);
+    js.quit().await;
+    if let Some(capture) = capture {
+        // What the plain ws connection carried, as tshark reads it (wss is encrypted).
+        let seen: Vec<String> = capture.sip().await.into_iter().map(|w| w.what).collect();
+        assert_eq!(seen, ["REGISTER", "401", "REGISTER", "200", "REGISTER", "401", "REGISTER", "200"]);
+    }
+}

@@ -1,0 +1,172 @@
+//! The two example pages (fixtures/webrtc/) in a real browser against the mock, with the
+//! daemon on a virtual chain watching: Debian's Chromium, driven by playwright-core
+//! (sim/tests/clients/webrtc_pages.js) with a fake microphone. The answer page registers as
+//! 1000 over the mock's ws binding, the click-to-call page (1001) calls it, the LEDs show
+//! the ringing alert, the answer and the count of calls, audio flows page to page (RTP
+//! bytes received on both sides; the mock relays only SIP), and the hang-up shows too.
+//! The pages come from the same page server `demo --sip` runs; SIP.js from the npm
+//! package in place of its CDN, checked against the pages' SHA-384 pins by Chromium.
+//! Without Chromium, node or the packages the test fails when `CI` is set and says it
+//! skipped otherwise.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use eslmatrix::app::recording::Recording;
+use eslmatrix_sim::fs::sip::listen::ListenConfig;
+use eslmatrix_sim::fs::sip::ws::WsBindings;
+use eslmatrix_sim::fs::sip::{pages, SipConfig};
+use eslmatrix_sim::fs::MockConfig;
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::net::TcpListener;
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::time::{sleep, timeout, Instant};
+
+use crate::story::{story, WIDE};
+
+/// Each step's bound: Chromium on a loaded 2-core machine is slow, a stuck step still fails.
+const STEP: Duration = Duration::from_secs(40);
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The installed Node packages, or why the browser test cannot run here.
+fn browser_kit() -> Result<PathBuf, String> {
+    if !Path::new(CHROMIUM).exists() {
+        return Err(format!("{CHROMIUM} is missing (apt-get install chromium, as .ci/run does)"));
+    }
+    let dir = std::env::var_os("ESLMATRIX_NODE_MODULES")
+        .map_or_else(|| repo().join("target/node/node_modules"), PathBuf::from);
+    for p in ["playwright-core", "sip.js"] {
+        if !dir.join(p).join("package.json").is_file() {
+            return Err(format!("{p} is not installed in {} (as .ci/run does)", dir.display()));
+        }
+    }
+    Ok(dir)
+}
+
+/// The playwright driver as a child: one command per line in, one JSON event per line out.
+struct Browser {
+    child: Child,
+    stdin: ChildStdin,
+    lines: Lines<BufReader<ChildStdout>>,
+    seen: Vec<Value>,
+}
+
+impl Browser {
+    async fn start(modules: &Path, origin: &str, query: &str) -> Browser {
+        let mut child = Command::new("node")
+            .arg(repo().join("sim/tests/clients/webrtc_pages.js"))
+            .env("NODE_PATH", modules)
+            .env("PAGES_DIR", repo().join("fixtures/webrtc"))
+            .env("PAGES_ORIGIN", origin)
+            .env("QUERY", query)
+            .env("CHROMIUM", CHROMIUM)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("node runs");
+        let stdin = child.stdin.take().unwrap();
+        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut b = Browser { child, stdin, lines, seen: Vec::new() };
+        b.expect("ready").await;
+        b
+    }
+
+    /// Waits for the event that has `key`; fails on a page error or after [`STEP`].
+    async fn expect(&mut self, key: &str) -> Value {
+        loop {
+            let line = timeout(STEP, self.lines.next_line())
+                .await
+                .unwrap_or_else(|_| {
+                    panic!("the browser did not report {key:?} in time; it said {:?}", self.seen)
+                })
+                .expect("reads")
+                .unwrap_or_else(|| panic!("the driver ended before {key:?}; it said {:?}", self.seen));
+            let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line}: {e}"));
+            self.seen.push(v.clone());
+            for bad in ["fatal", "error", "pageerror", "offline_request"] {
+                assert!(v.get(bad).is_none(), "browser: {v}; before it: {:?}", self.seen);
+            }
+            if v.get(key).is_some() {
+                return v;
+            }
+        }
+    }
+
+    /// Sends `command` and waits for the event `key` that says it was done.
+    async fn run(&mut self, command: &str, key: &str) -> Value {
+        self.stdin.write_all(format!("{command}\n").as_bytes()).await.unwrap();
+        self.expect(key).await
+    }
+
+    async fn quit(mut self) {
+        let _ = self.stdin.write_all(b"quit\n").await;
+        let _ = timeout(STEP, self.expect("end")).await;
+        let _ = timeout(STEP, self.child.wait()).await;
+    }
+}
+
+/// Waits (real time, bounded) until the display shows `rows` in a picture after the
+/// first `after` ones (what it showed before the step that should change it); says what
+/// it showed if not. Returns the count of pictures so far, for the next step.
+async fn until_shown(rec: &Recording, rows: &[String], what: &str, after: usize) -> usize {
+    let deadline = Instant::now() + STEP;
+    while Instant::now() < deadline {
+        let shots = rec.shots();
+        if shots.iter().skip(after).any(|s| s.rows == rows) {
+            return shots.len();
+        }
+        sleep(Duration::from_millis(20)).await;
+    }
+    let shown: Vec<String> = rec.distinct().iter().map(|r| r.join("\n")).collect();
+    panic!("the display never showed {what}:\n{}\nit showed:\n{}", rows.join("\n"), shown.join("\n\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_answer_page_registers_as_1000_and_the_leds_count_it() {
+    let modules = match browser_kit() {
+        Ok(m) => m,
+        Err(why) if std::env::var_os("CI").is_some() => panic!("browser test cannot run on CI: {why}"),
+        Err(why) => {
+            eprintln!("skipped the WebRTC pages test: {why}");
+            return;
+        }
+    };
+    let any = SocketAddr::from(([127, 0, 0, 1], 0));
+    let sip = SipConfig {
+        listen: ListenConfig { listen: any, ..ListenConfig::default() },
+        websocket: WsBindings { ws: Some(any), ..WsBindings::default() },
+        ..SipConfig::default()
+    };
+    let mock = MockConfig { sip: Some(sip), ..MockConfig::default() };
+    let story = story(&["{calls} calls  {webrtc} webrtc"]).screen(WIDE).mock(mock).start().await;
+    let ws_port = story.mock().sip_ws_addr().expect("ws binding").port();
+    let pages_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = format!("http://{}", pages_listener.local_addr().unwrap());
+    let _pages = pages::spawn(pages_listener);
+    let query = format!("?server=ws://127.0.0.1:{ws_port}&domain=127.0.0.1");
+    let pbx = story.pbx();
+
+    story
+        .play(|rec| async move {
+            let idle = until_shown(&rec, &WIDE.page("0 calls  0 webrtc"), "the idle page", 0).await;
+            let mut browser = Browser::start(&modules, &origin, &query).await;
+            browser.run("open-answer", "registered").await;
+            until_shown(&rec, &WIDE.page("0 calls  1 webrtc"), "1000's registration", idle).await;
+            let regs = pbx.registrations();
+            assert_eq!(regs.len(), 1, "{regs:?}");
+            assert_eq!((regs[0].user.as_str(), regs[0].transport.as_str()), ("1000", "ws"));
+            // The 0.21.2 package still calls itself 0.21.1 (its lib/version.js).
+            assert!(regs[0].user_agent.starts_with("SIP.js/0.21"), "{:?}", regs[0].user_agent);
+            browser.quit().await;
+        })
+        .await;
+}
