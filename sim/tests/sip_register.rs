@@ -41,13 +41,15 @@ pub(crate) struct Phone {
     call_id: String,
     cseq: u32,
     branch: u32,
+    /// Where the Contact says the phone is (another process's port, e.g. a SIPp UAS).
+    pub contact_port: Option<u16>,
 }
 
 impl Phone {
     pub(crate) async fn udp(server: SocketAddr, user: &str) -> Phone {
         let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let call_id = format!("reg-{user}-{}@127.0.0.1", sock.local_addr().unwrap().port());
-        Phone { sock, server, user: user.into(), call_id, cseq: 0, branch: 0 }
+        Phone { sock, server, user: user.into(), call_id, cseq: 0, branch: 0, contact_port: None }
     }
 
     pub(crate) fn port(&self) -> u16 {
@@ -58,6 +60,7 @@ impl Phone {
         self.cseq += 1;
         self.branch += 1;
         let (user, port, host) = (&self.user, self.port(), self.server.ip());
+        let contact = self.contact_port.unwrap_or(port);
         let auth = auth.map(|a| format!("Authorization: {a}\r\n")).unwrap_or_default();
         format!(
             "REGISTER sip:{host} SIP/2.0\r\n\
@@ -67,7 +70,7 @@ impl Phone {
              To: <sip:{user}@{host}>\r\n\
              Call-ID: {}\r\n\
              CSeq: {} REGISTER\r\n\
-             Contact: <sip:{user}@127.0.0.1:{port}>\r\n\
+             Contact: <sip:{user}@127.0.0.1:{contact}>\r\n\
              Expires: {expires}\r\n\
              User-Agent: test-phone/1.0\r\n\
              {auth}Content-Length: 0\r\n\r\n",

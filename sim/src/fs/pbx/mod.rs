@@ -883,6 +883,11 @@ impl Pbx {
         self.lock().drop_bindings(user, true)
     }
 
+    /// The newest binding of `user`: where a call to them goes.
+    pub fn binding(&self, user: &str) -> Option<Registration> {
+        self.lock().binding(user)
+    }
+
     /// Current bindings, oldest first.
     pub fn registrations(&self) -> Vec<Registration> {
         self.lock().registry.iter().collect()
@@ -946,6 +951,11 @@ impl Pbx {
     /// ESL client's `sendevent` produces it. Returns its `Event-UUID`.
     pub fn message(&self, text: &str) -> String {
         self.lock().message(text)
+    }
+
+    /// The cause of the most recent hangup (a refused call's, right after `start_call`).
+    pub fn last_cause(&self) -> Option<Cause> {
+        self.lock().last_cause.clone()
     }
 
     /// `FreeSWITCH-Version` (`1.10.12-release~64bit`).

@@ -6,6 +6,8 @@
 //!   [`Binding`]) and how the core answers on the same link.
 //! * [`listen`]: the UDP and TCP listeners (`mock-fs --sip`).
 //! * [`registrar`] with [`digest`]: REGISTER, digest auth (MD5, SHA-256), expiry.
+//! * [`b2bua`]: calls between real clients, two dialogs per call, into the model's legs;
+//!   MESSAGE to the user `display` is a pushed message (CUSTOM `eslmatrix::message`).
 //! * `reply`: responses as RFC 3261 §8.2.6 builds them.
 //! * [`ws`]: SIP over WebSocket (RFC 7118), the `ws-binding`/`wss-binding` browsers use;
 //!   [`tls`]: the certificate the `wss` binding presents (generated or given); [`pages`]:
@@ -21,6 +23,7 @@
 //! (for retransmissions, each at most one response), [`digest::MAX_NONCES`] nonces,
 //! one [`Link`] per open connection (the listeners bound those).
 
+pub mod b2bua;
 pub mod digest;
 pub mod listen;
 pub mod message;
@@ -42,9 +45,7 @@ pub use transport::{Binding, Connection, Link, Transport};
 
 use super::pbx::Pbx;
 
-/// Methods the profile accepts (`Allow` of its answers; sofia's list less SUBSCRIBE,
-/// NOTIFY, PUBLISH and PRACK, which the mock does not serve).
-pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, MESSAGE, INFO, UPDATE, REGISTER, REFER";
+pub use reply::ALLOW;
 /// Option tags we support (`Supported`); a `Require` naming another is 420.
 pub const SUPPORTED: [&str; 3] = ["timer", "path", "replaces"];
 /// Methods RFC 3261 and its extensions define that the mock refuses with 405.
@@ -54,7 +55,7 @@ const KNOWN: [&str; 5] = ["SUBSCRIBE", "NOTIFY", "PUBLISH", "PRACK", "REFER"];
 pub const MAX_TRANSACTIONS: usize = 4096;
 
 /// The core's settings (`mock-fs --sip` and a scenario's `[sip]` fill them).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct SipConfig {
     /// Where UDP and TCP listen.
     pub listen: listen::ListenConfig,
@@ -64,7 +65,23 @@ pub struct SipConfig {
     pub websocket: ws::WsBindings,
     /// Seeds nonces and tags (a seeded model's seed makes runs reproducible).
     pub seed: u64,
+    /// The profile's `auth-calls` (vanilla: true): an INVITE must answer a 407 challenge.
+    pub auth_calls: bool,
 }
+
+impl Default for SipConfig {
+    fn default() -> Self {
+        SipConfig {
+            listen: listen::ListenConfig::default(),
+            registrar: RegistrarConfig::default(),
+            seed: 0,
+            auth_calls: true,
+        }
+    }
+}
+
+/// The user a MESSAGE is addressed to when it is meant for the LEDs.
+pub const DISPLAY_USER: &str = "display";
 
 /// Counts of what the core did, for tests and benchmarks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -114,6 +131,39 @@ struct CoreState {
     /// Final responses sent, by transaction, oldest first in `tx_order`.
     answered: HashMap<TxKey, Vec<u8>>,
     tx_order: VecDeque<TxKey>,
+    calls: b2bua::Calls,
+    /// A UDP link of our listener: devices registered over UDP are reached from it.
+    udp: Option<Link>,
+    auth_calls: bool,
+}
+
+/// What the call side sees of the core while its state is locked.
+struct NetView<'a> {
+    links: &'a HashMap<(Transport, SocketAddr), Link>,
+    udp: Option<&'a Link>,
+    sent: &'a AtomicU64,
+}
+
+impl b2bua::Net for NetView<'_> {
+    fn send(&self, link: &Link, msg: &Message) {
+        if link.send(msg.to_bytes()) {
+            self.sent.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn reach(&self, reg: &crate::fs::pbx::Registration, via: &Link) -> Option<Link> {
+        let network: Option<SocketAddr> = format!("{}:{}", reg.network_ip, reg.network_port).parse().ok();
+        if reg.transport != Transport::Udp {
+            // sofia-sip's tport: back over the connection the device registered on.
+            return self.links.get(&(reg.transport, network?)).cloned();
+        }
+        // A UDP device is reached at its Contact when that is an address, else where
+        // its REGISTER came from.
+        let contact: Option<SocketAddr> =
+            reg.contact_host.parse().ok().or_else(|| format!("{}:5060", reg.contact_host).parse().ok());
+        let to = contact.or(network)?;
+        via.to_peer(to).or_else(|| self.udp.and_then(|u| u.to_peer(to)))
+    }
 }
 
 impl transport::Owner for Inner {
@@ -136,6 +186,9 @@ impl SipCore {
             registrar: Registrar::new(config.registrar.clone(), config.seed),
             answered: HashMap::new(),
             tx_order: VecDeque::new(),
+            calls: b2bua::Calls::default(),
+            udp: None,
+            auth_calls: config.auth_calls,
         };
         SipCore {
             inner: Arc::new(Inner { pbx, agent, counters: Counters::default(), state: Mutex::new(state) }),
@@ -220,7 +273,16 @@ impl SipCore {
         match Message::parse(bytes) {
             Ok(msg) => match &msg.start {
                 StartLine::Request { .. } => self.request(link, &msg),
-                StartLine::Response { .. } => {}
+                StartLine::Response { .. } => {
+                    let mut guard = self.lock();
+                    let state = &mut *guard;
+                    let net = NetView {
+                        links: &state.links,
+                        udp: state.udp.as_ref(),
+                        sent: &self.inner.counters.sent,
+                    };
+                    state.calls.response(&net, &self.inner.pbx, &msg, &self.inner.agent);
+                }
             },
             Err(e) => self.malformed(link, e),
         }
@@ -253,6 +315,9 @@ impl SipCore {
 
     fn request(&self, link: &Link, req: &Message) {
         let method = req.method().unwrap_or_default();
+        if !link.is_stream() && self.lock().udp.is_none() {
+            self.lock().udp = Some(link.clone());
+        }
         if method != "ACK" {
             if let Some(key) = tx_key(req, link) {
                 let again = self.lock().answered.get(&key).cloned();
@@ -284,13 +349,69 @@ impl SipCore {
                 };
                 self.answer(link, req, &resp);
             }
-            "ACK" => {}
+            "INVITE" | "ACK" | "CANCEL" | "BYE" | "INFO" | "UPDATE" | "MESSAGE" => {
+                self.dialog(link, method, req);
+            }
             _ => {
                 let mut resp = self.reply(req, link, 501);
                 resp.push("Allow", ALLOW);
                 self.answer(link, req, &resp);
             }
         }
+    }
+
+    /// Requests of calls and messages: a new INVITE (authenticated when `auth_calls`),
+    /// anything inside a known call, MESSAGE to the display; else 481 (ACK: nothing).
+    fn dialog(&self, link: &Link, method: &str, req: &Message) {
+        let pbx = &self.inner.pbx;
+        let agent = &self.inner.agent;
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        let net = NetView { links: &state.links, udp: state.udp.as_ref(), sent: &self.inner.counters.sent };
+        if state.calls.in_dialog(&net, pbx, link, req, agent) {
+            return;
+        }
+        let has_tag = req.header("To").and_then(|t| message::param(t, "tag")).is_some();
+        match method {
+            "INVITE" if !has_tag => {
+                let caller = if state.auth_calls {
+                    match state.registrar.authorize_invite(pbx, link, req, agent) {
+                        Ok(user) => user,
+                        Err(challenge) => {
+                            drop(guard);
+                            return self.answer(link, req, &challenge);
+                        }
+                    }
+                } else {
+                    let from = req.header("From").map(message::addr_uri).and_then(message::Uri::parse);
+                    from.and_then(|u| u.user.map(str::to_string)).unwrap_or_default()
+                };
+                state.calls.invite(&net, pbx, link, req, &caller, agent);
+            }
+            "MESSAGE" if !has_tag => {
+                let user = req.uri().and_then(message::Uri::parse).and_then(|u| u.user.map(str::to_string));
+                drop(guard);
+                let status = if user.as_deref() == Some(DISPLAY_USER) {
+                    pbx.message(String::from_utf8_lossy(&req.body).trim());
+                    202
+                } else {
+                    404
+                };
+                let resp = self.reply(req, link, status);
+                self.answer(link, req, &resp);
+            }
+            "ACK" => {}
+            _ => {
+                drop(guard);
+                let resp = self.reply(req, link, 481);
+                self.answer(link, req, &resp);
+            }
+        }
+    }
+
+    /// SIP calls in progress.
+    pub fn calls(&self) -> usize {
+        self.lock().calls.len()
     }
 
     /// The checks RFC 3261 §8.2.1–8.2.2 and sofia-sip's nta make before a request is

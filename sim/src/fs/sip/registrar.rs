@@ -117,6 +117,46 @@ impl Registrar {
         r
     }
 
+    /// A call's INVITE as sofia_reg_handle_register_token(REG_INVITE) checks it
+    /// (`auth-calls`): `Proxy-Authorization` answering our `Proxy-Authenticate`. `Ok` is
+    /// the authenticated user; `Err` the 407 (a new or stale challenge) or 403 to send.
+    pub fn authorize_invite(
+        &mut self,
+        pbx: &Pbx,
+        link: &Link,
+        req: &Message,
+        agent: &str,
+    ) -> Result<String, Message> {
+        let now = pbx.now_us() / 1_000_000;
+        let method = req.method().unwrap_or("INVITE");
+        let stale = match req.header("Proxy-Authorization") {
+            None => false,
+            Some(h) => match Credentials::parse(h) {
+                None => true,
+                Some(creds) => {
+                    let password = pbx.directory().sip_password(&creds.username, &creds.realm);
+                    match self.nonces.check(&creds, method, password.as_deref(), now, 0) {
+                        Verdict::Ok => return Ok(creds.username),
+                        Verdict::Forbidden => return Err(response(req, link, 403, phrase(403), agent)),
+                        Verdict::Stale => true,
+                    }
+                }
+            },
+        };
+        let realm = req
+            .header("From")
+            .map(message::addr_uri)
+            .and_then(Uri::parse)
+            .map(|u| u.host.to_string())
+            .unwrap_or_default();
+        let mut r = response(req, link, 407, phrase(407), agent);
+        for &alg in &self.config.digest {
+            let nonce = self.nonces.issue(alg, now, self.seed);
+            r.push("Proxy-Authenticate", digest::challenge(&realm, &nonce, alg, stale));
+        }
+        Err(r)
+    }
+
     /// An authenticated REGISTER: store, refresh or remove, and answer 200 with the
     /// bindings as RFC 3261 §10.3 step 8 lists them.
     #[allow(clippy::too_many_arguments)]

@@ -5,6 +5,10 @@ use std::net::SocketAddr;
 use super::message::{self, Message, StartLine};
 use super::transport::Link;
 
+/// Methods the profile accepts (`Allow` of its answers; sofia's list less SUBSCRIBE,
+/// NOTIFY, PUBLISH and PRACK, which the mock does not serve).
+pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, MESSAGE, INFO, UPDATE, REGISTER, REFER";
+
 /// A response to `req`: its Vias (the top one with `received` and, when asked, `rport`
 /// of the peer, RFC 3581), From, To with our tag, Call-ID, CSeq, and `User-Agent`.
 pub fn response(req: &Message, link: &Link, status: u16, reason: &str, agent: &str) -> Message {
