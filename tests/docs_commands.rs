@@ -232,6 +232,17 @@ fn plan(block: &Block, line: &str, mock_port: Option<u16>) -> Result<Plan, Strin
         }
         None => {}
     }
+    // SIP's fixed ports (5060, 5066, 7443) and the pages' (8060) may be taken on this
+    // machine or by a test beside this one: free ports, the documented flags otherwise.
+    if let Some(i) = args.iter().position(|a| a == "--sip") {
+        match args.get(i + 1) {
+            Some(v) if !v.starts_with('-') => "127.0.0.1:0".clone_into(&mut args[i + 1]),
+            _ => args.insert(i + 1, "127.0.0.1:0".into()),
+        }
+        if sub == "demo" {
+            set_flag(&mut args, &["--pages"], "127.0.0.1:0");
+        }
+    }
     if (sub == "run" || sub == "demo") && !args.iter().any(|a| a == "--seconds") {
         args.extend(["--seconds".into(), "2".into()]);
     }
@@ -463,6 +474,16 @@ fn the_markers_mean_what_they_say() {
     assert_eq!(r.env, [("ESLMATRIX_PASSWORD".to_owned(), "secret".to_owned())]);
     assert_eq!(r.args, ["run", "--server", "127.0.0.1:9", "--backend", "virtual", "--seconds", "2"]);
     assert_eq!(password_of("", Some(&r)), "secret");
+    // SIP and the pages on free ports, whether --sip names an address or not.
+    let Ok(Plan::Eslmatrix(r)) = plan(&block(""), "eslmatrix demo --sip", None) else { panic!() };
+    assert_eq!(
+        r.args,
+        ["demo", "--sip", "127.0.0.1:0", "--backend", "virtual", "--pages", "127.0.0.1:0", "--seconds", "2"]
+    );
+    let Ok(Plan::Eslmatrix(r)) = plan(&block(""), "eslmatrix mock-fs --sip 127.0.0.1:5060 -v", None) else {
+        panic!()
+    };
+    assert_eq!(r.args, ["mock-fs", "--sip", "127.0.0.1:0", "-v"]);
     assert_eq!(password_of(r"printf 'auth s3cret\n\napi status\n\n' | nc 192.0.2.10 8021", None), "s3cret");
     assert_eq!(
         words(r#"eslmatrix text "Zoë's \"call\"" --x 'a b' # note"#),

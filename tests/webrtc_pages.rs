@@ -170,3 +170,103 @@ async fn the_answer_page_registers_as_1000_and_the_leds_count_it() {
         })
         .await;
 }
+
+/// `demo --sip` as a person runs it (free ports here): it says where the pages are, serves
+/// them, and its ws binding speaks SIP over WebSocket (RFC 7118's handshake, answered with
+/// the `sip` subprotocol, then an OPTIONS answered 200 in one frame).
+#[test]
+fn demo_sip_serves_the_pages_and_takes_sip_over_websocket() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_eslmatrix"))
+        .args([
+            "demo",
+            "--sip",
+            "127.0.0.1:0",
+            "--pages",
+            "127.0.0.1:0",
+            "--backend",
+            "virtual",
+            "--seconds",
+            "60",
+        ])
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("eslmatrix demo runs");
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let demo = Kill(child);
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    let url = |page: &str| {
+        let at = line.find("http://127.0.0.1:").unwrap_or_else(|| panic!("no address in {line:?}"));
+        let rest = &line[at + "http://".len()..];
+        let host = rest.split('/').next().unwrap().to_string();
+        let query =
+            rest.split_once(&format!("/{page}")).map(|(_, q)| q.split_whitespace().next().unwrap_or(""));
+        (host, query.unwrap_or_else(|| panic!("no {page} in {line:?}")).to_string())
+    };
+    let (pages, query) = url("answer.html");
+    let ws =
+        query.strip_prefix("?server=ws://").unwrap_or_else(|| panic!("ws address in {line:?}")).to_string();
+
+    let get = |addr: &str, request: &[u8], until: &str| -> String {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(STEP)).unwrap();
+        s.write_all(request).unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !String::from_utf8_lossy(&got).contains(until) {
+            match s.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+        String::from_utf8_lossy(&got).into_owned()
+    };
+    let page = get(&pages, b"GET /answer.html HTTP/1.1\r\nHost: x\r\n\r\n", "</html>");
+    assert!(page.starts_with("HTTP/1.1 200 OK") && page.contains("answer.js"), "{pages} {line}: {page}");
+
+    // A client's handshake, then one masked text frame, by hand (RFC 6455 §4.1, §5.3).
+    let mut s = std::net::TcpStream::connect(&ws).unwrap();
+    s.set_read_timeout(Some(STEP)).unwrap();
+    let upgrade = format!(
+        "GET / HTTP/1.1\r\nHost: {ws}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+         Sec-WebSocket-Protocol: sip\r\n\r\n"
+    );
+    s.write_all(upgrade.as_bytes()).unwrap();
+    let read_until = |s: &mut std::net::TcpStream, until: &str| {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !String::from_utf8_lossy(&got).contains(until) {
+            match s.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+        String::from_utf8_lossy(&got).into_owned()
+    };
+    let head = read_until(&mut s, "\r\n\r\n");
+    assert!(head.starts_with("HTTP/1.1 101 Switching Protocols\r\n"), "{head}");
+    assert!(head.to_ascii_lowercase().contains("sec-websocket-protocol: sip\r\n"), "{head}");
+    let options = "OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/WS x.invalid;branch=z9hG4bKdemo\r\n\
+        From: <sip:a@x.invalid>;tag=1\r\nTo: <sip:127.0.0.1>\r\nCall-ID: demo\r\nCSeq: 1 OPTIONS\r\n\
+        Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n";
+    let mask = [1u8, 2, 3, 4];
+    let mut frame = vec![0x81, 0x80 | 126];
+    frame.extend(u16::try_from(options.len()).unwrap().to_be_bytes());
+    frame.extend(mask);
+    frame.extend(options.bytes().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    s.write_all(&frame).unwrap();
+    let answer = read_until(&mut s, "CSeq: 1 OPTIONS");
+    assert!(answer.contains("SIP/2.0 200 OK\r\n"), "{answer}");
+    drop(demo);
+}
