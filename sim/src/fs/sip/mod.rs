@@ -74,6 +74,7 @@ impl Default for SipConfig {
         SipConfig {
             listen: listen::ListenConfig::default(),
             registrar: RegistrarConfig::default(),
+            websocket: ws::WsBindings::default(),
             seed: 0,
             auth_calls: true,
         }
