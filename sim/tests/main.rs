@@ -24,6 +24,7 @@ mod pbx_consistency;
 mod pbx_events;
 mod pbx_registry;
 mod pbx_scenarios;
+mod sip_b2bua;
 mod sip_calls;
 mod sip_pages;
 mod sip_register;

@@ -159,3 +159,81 @@ async fn sipp_cancelled_call() {
     assert_eq!(mock.pbx().snapshot().channels, 0);
     assert_eq!(mock.sip().unwrap().calls(), 0);
 }
+
+// A short load run: SIPp calls 1001 at 20 calls/s until 100 calls (each through the 407
+// challenge, answered, 300 ms of talk, BYE). Every call shows in the model exactly: 200
+// legs created and hung up NORMAL_CLEARING, `status` counts 200 sessions since startup,
+// the profile 100 calls in and 100 out, nothing left up.
+#[tokio::test]
+async fn sipp_load_run_counts_exactly() {
+    let mock = mock_with(SipConfig::default()).await;
+    let uas_port = free_port();
+    register_at(&mock, "1001", uas_port).await;
+    let mut rx = mock.pbx().subscribe();
+    let calls = 100;
+    let callee_args: Vec<String> = [
+        "-sf",
+        &path("uas_answer.xml"),
+        "-i",
+        "127.0.0.1",
+        "-p",
+        &uas_port.to_string(),
+        "-m",
+        &calls.to_string(),
+        "-t",
+        "u1",
+    ]
+    .iter()
+    .map(ToString::to_string)
+    .collect();
+    let callee = tokio::spawn(async move { sipp(&callee_args).await });
+    bound(uas_port).await;
+    let server = mock.sip_udp_addr().unwrap().to_string();
+    let caller_args: Vec<String> = [
+        server.as_str(),
+        "-sf",
+        &path("uac_auth.xml"),
+        "-inf",
+        &path("callers.csv"),
+        "-s",
+        "1001",
+        "-i",
+        "127.0.0.1",
+        "-p",
+        &free_port().to_string(),
+        "-m",
+        &calls.to_string(),
+        "-r",
+        "20",
+        "-t",
+        "u1",
+    ]
+    .iter()
+    .map(ToString::to_string)
+    .collect();
+    let (ok, out) = sipp(&caller_args).await;
+    assert!(ok, "every SIPp call succeeds:\n{out}");
+    let (ok, out) = callee.await.unwrap();
+    assert!(ok, "{out}");
+    let events = channel_events(&drain(&mut rx));
+    assert_eq!(named(&events, "CHANNEL_CREATE").len(), 2 * calls);
+    assert_eq!(named(&events, "CHANNEL_BRIDGE").len(), calls);
+    let hangups = named(&events, "CHANNEL_HANGUP");
+    assert_eq!(hangups.len(), 2 * calls);
+    assert!(hangups.iter().all(|(_, c)| c == "NORMAL_CLEARING"));
+    let snap = mock.pbx().snapshot();
+    assert_eq!((snap.channels, snap.calls, snap.counters.since_startup), (0, 0, 2 * calls as u64));
+    let status = match mock.pbx().api("status", "") {
+        eslmatrix_sim::fs::pbx::ApiOutput::Text(t) => t,
+        other => panic!("{other:?}"),
+    };
+    assert!(status.contains(&format!("{} session(s) since startup", 2 * calls)), "{status}");
+    let profile = match mock.pbx().api("sofia", "status profile internal") {
+        eslmatrix_sim::fs::pbx::ApiOutput::Text(t) => t,
+        other => panic!("{other:?}"),
+    };
+    assert!(profile.contains(&format!("CALLS-IN         \t{calls}\n")), "{profile}");
+    assert!(profile.contains(&format!("CALLS-OUT        \t{calls}\n")), "{profile}");
+    assert!(profile.contains("FAILED-CALLS-IN  \t0\n"));
+    assert_eq!(mock.sip().unwrap().calls(), 0);
+}
