@@ -360,3 +360,18 @@ args = "loopback/9201/test &park()"
     let err = Scenario::parse("[[dialplan]]\ncondition = \"^1$\"").unwrap_err();
     assert_eq!(err.to_string(), "dialplan entry 1: key \"actions\": missing");
 }
+
+/// fixtures/scenarios/blf.toml (the BLF screenshot's): seven phones, 1006 never registers.
+#[test]
+fn the_blf_picture_scenario_loads() {
+    let s = shipped("blf");
+    let users: Vec<String> = s
+        .steps
+        .iter()
+        .filter_map(|st| match &st.action {
+            Action::Register { user, .. } => Some(user.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(users, ["1000", "1001", "1002", "1003", "1004", "1005", "1007"]);
+}

@@ -240,3 +240,10 @@ fn a_bad_blf_page_is_one_line_naming_the_page() {
         assert!(!e.contains('\n'));
     }
 }
+
+#[test]
+fn the_blf_example_loads() {
+    let c = Config::parse(include_str!("../../fixtures/config/blf.toml"), None).unwrap();
+    assert!(matches!(&c.daemon.scene.pages[0].content, PageContent::Lamps(l) if l.len() == 8));
+    assert!(c.daemon.scene.alerts.incoming.is_none(), "lamps only");
+}
