@@ -72,6 +72,11 @@ fn selftest_blf_shows_each_lamp_with_its_legend() {
     );
     assert!(legends[2].contains("blinking fast, 125 ms lit, 125 ms dark"), "{legends:?}");
     assert!(legends[3].contains("blinking slowly, 500 ms lit, 500 ms dark"), "{legends:?}");
+    // The panels say which cell is which on this display.
+    assert!(stderr(&o).contains(
+        "2-digit blocks from the left: 00 idle, 01 in a call, 02 ringing, 03 on hold, 04 not registered, 05 idle"
+    ));
+    assert!(stderr(&o).contains("64 per module: row 0 idle, row 1 in a call, row 2 ringing"));
     // It ends on the dots: row 0 idle (dark), row 1 in a call, rows 2-4 blinking or blipping
     // in their lit phase, row 5 idle.
     let rows: Vec<String> = stdout(&o).lines().map(str::to_owned).collect();

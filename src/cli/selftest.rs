@@ -63,7 +63,9 @@ pub fn run(a: SelftestArgs) -> Result<(), CliError> {
         None => Box::new(Timed::new(DEFAULT_HOLD)),
     };
     let in_place = preview && std::io::stdout().is_terminal();
-    let mut narrated = Narrated { inner: pace, count: patterns.len(), shown: 0, in_place, pending: None };
+    let size = wiring.logical_size();
+    let mut narrated =
+        Narrated { inner: pace, count: patterns.len(), shown: 0, in_place, pending: None, size };
     let output = OutputSpec {
         backend: backend.clone(),
         wiring,
@@ -113,6 +115,8 @@ struct Narrated {
     /// next redraw lands where the last one was.
     in_place: bool,
     pending: Option<String>,
+    /// The display's size, for the BLF panels' legends.
+    size: (u32, u32),
 }
 
 impl Narrated {
@@ -128,8 +132,12 @@ impl Narrated {
 impl Pace for Narrated {
     fn begin(&mut self, pattern: Pattern) {
         self.shown += 1;
-        self.pending =
-            Some(format!("[{}/{}] {}: {}", self.shown, self.count, pattern.name(), pattern.expect()));
+        let mut line = format!("[{}/{}] {}: {}", self.shown, self.count, pattern.name(), pattern.expect());
+        if let Some(legend) = pattern.legend(self.size.0, self.size.1) {
+            // Not in place: the legend is for reading while the lamps are up.
+            line = if self.in_place { format!("{line} ({legend})") } else { format!("{line}\n    {legend}") };
+        }
+        self.pending = Some(line);
         if !self.in_place {
             self.say();
         }

@@ -251,6 +251,43 @@ impl Pattern {
     }
 }
 
+impl Pattern {
+    /// For the BLF panels, which cell shows what on a `w`×`h` display, in the words a person
+    /// reads it by: `"2-digit blocks: 00 idle, 01 in a call, …"`. `None` for other patterns.
+    pub fn legend(self, w: u32, h: u32) -> Option<String> {
+        let word = |l: Lamp| match l {
+            Lamp::Dark => "idle",
+            Lamp::Lit => "in a call",
+            Lamp::FastBlink => "ringing",
+            Lamp::SlowBlink => "on hold",
+            Lamp::Faint => "not registered",
+        };
+        let field = self.lamp_field(w, h);
+        match (self, crate::render::lamps::choose_layout(&field.extensions, w, h)) {
+            (Pattern::BlfPanel, Some(crate::render::LampLayout::Blocks { chars })) => {
+                let cells: Vec<String> = field
+                    .extensions
+                    .iter()
+                    .zip(&field.lamps)
+                    .map(|(e, l)| format!("{} {}", &e[e.len().saturating_sub(chars)..], word(*l)))
+                    .collect();
+                Some(format!("{chars}-digit blocks from the left: {}", cells.join(", ")))
+            }
+            (Pattern::BlfPanel | Pattern::BlfDots, Some(_)) => {
+                let rows: Vec<String> =
+                    (0..8).map(|r| format!("row {r} {}", word(PANEL_ORDER[r % 5]))).collect();
+                let rows = if self == Pattern::BlfDots {
+                    rows
+                } else {
+                    field.lamps.iter().enumerate().map(|(i, l)| format!("LED {i} {}", word(*l))).collect()
+                };
+                Some(format!("one LED each, 64 per module: {}", rows.join(", ")))
+            }
+            _ => None,
+        }
+    }
+}
+
 impl std::str::FromStr for Pattern {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
