@@ -130,8 +130,22 @@ async fn until_shown(rec: &Recording, rows: &[String], what: &str, after: usize)
     panic!("the display never showed {what}:\n{}\nit showed:\n{}", rows.join("\n"), shown.join("\n\n"));
 }
 
+/// [`until_shown`] for the first of several pictures.
+async fn until_any(rec: &Recording, candidates: &[Vec<String>], what: &str, after: usize) -> usize {
+    let deadline = Instant::now() + STEP;
+    while Instant::now() < deadline {
+        let shots = rec.shots();
+        if shots.iter().skip(after).any(|s| candidates.contains(&s.rows)) {
+            return shots.len();
+        }
+        sleep(Duration::from_millis(20)).await;
+    }
+    let shown: Vec<String> = rec.distinct().iter().map(|r| r.join("\n")).collect();
+    panic!("the display never showed {what}; it showed:\n{}", shown.join("\n\n"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_answer_page_registers_as_1000_and_the_leds_count_it() {
+async fn the_answer_page_takes_a_call_from_the_click_to_call_page_and_the_leds_follow() {
     let modules = match browser_kit() {
         Ok(m) => m,
         Err(why) if std::env::var_os("CI").is_some() => panic!("browser test cannot run on CI: {why}"),
@@ -160,12 +174,37 @@ async fn the_answer_page_registers_as_1000_and_the_leds_count_it() {
             let idle = until_shown(&rec, &WIDE.page("0 calls  0 webrtc"), "the idle page", 0).await;
             let mut browser = Browser::start(&modules, &origin, &query).await;
             browser.run("open-answer", "registered").await;
-            until_shown(&rec, &WIDE.page("0 calls  1 webrtc"), "1000's registration", idle).await;
+            let registered =
+                until_shown(&rec, &WIDE.page("0 calls  1 webrtc"), "1000's registration", idle).await;
             let regs = pbx.registrations();
             assert_eq!(regs.len(), 1, "{regs:?}");
             assert_eq!((regs[0].user.as_str(), regs[0].transport.as_str()), ("1000", "ws"));
             // The 0.21.2 package still calls itself 0.21.1 (its lib/version.js).
             assert!(regs[0].user_agent.starts_with("SIP.js/0.21"), "{:?}", regs[0].user_agent);
+
+            // The visitor's page does not register: it only calls.
+            browser.run("open-call", "call_ready").await;
+            let ringing = browser.run("call", "ringing").await;
+            assert_eq!(ringing["caller"], "1001", "{ringing}");
+            // scene::alert's texts: the caller's name and number, blinking while it rings.
+            let rang =
+                until_shown(&rec, &WIDE.framed("Web Visitor (1001) → 1000"), "the ringing alert", registered)
+                    .await;
+            browser.run("answer", "answered").await;
+            let took =
+                until_shown(&rec, &WIDE.page("Web Visitor (1001) → 1000 answered"), "the answer", rang).await;
+            let answered = until_shown(&rec, &WIDE.page("1 calls  1 webrtc"), "the call counted", took).await;
+            let media = browser.run("media", "media").await;
+            for side in ["call", "answer"] {
+                assert!(media["media"][side].as_u64().unwrap_or(0) > 2000, "{side} received RTP: {media}");
+            }
+            browser.run("hangup", "hung_up").await;
+            // The end with the call's length, which depends on this machine's pace.
+            let ends: Vec<Vec<String>> = (0..120)
+                .map(|s| WIDE.page(&format!("Web Visitor (1001) → 1000: {}:{:02}", s / 60, s % 60)))
+                .collect();
+            let ended = until_any(&rec, &ends, "the hang-up with the call's length", answered).await;
+            until_shown(&rec, &WIDE.page("0 calls  1 webrtc"), "no call left", ended).await;
             browser.quit().await;
         })
         .await;

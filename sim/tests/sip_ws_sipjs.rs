@@ -253,3 +253,52 @@ async fn sipjs_registers_over_ws_and_wss() {
         assert_eq!(seen, ["REGISTER", "401", "REGISTER", "200", "REGISTER", "401", "REGISTER", "200"]);
     }
 }
+
+fn api(mock: &MockHandle, cmd: &str, args: &str) -> String {
+    match mock.pbx().api(cmd, args) {
+        eslmatrix_sim::fs::pbx::ApiOutput::Text(t) => t,
+        eslmatrix_sim::fs::pbx::ApiOutput::NotFound => panic!("{cmd} not found"),
+    }
+}
+
+// A call between two SIP.js user agents through the mock's B2BUA: 1001 over ws calls 1000
+// registered over wss; the INVITE reaches 1000 over the connection it registered on (its
+// Contact is a *.invalid host, RFC 7118 §5), 1000 answers, SDP passes through unchanged,
+// `show calls` counts the call while it lasts, and the caller's BYE ends both sides.
+#[tokio::test]
+async fn sipjs_receives_a_call_over_wss_and_the_caller_hangs_up() {
+    let Some(modules) = node_or_skip("sipjs_receives_a_call_over_wss", &["sip.js", "ws"]) else { return };
+    let mock = mock_with_websockets().await;
+    let (plain, secure) = (mock.sip_ws_addr().unwrap(), mock.sip_wss_addr().unwrap());
+    let pem = mock.sip_wss_certificate().unwrap().to_string();
+    let uas = json!([
+        {"name": "caller", "user": "1001", "password": "1234", "domain": "127.0.0.1", "display": "Web Visitor",
+         "server": format!("ws://127.0.0.1:{}", plain.port())},
+        {"name": "callee", "user": "1000", "password": "1234", "domain": "127.0.0.1",
+         "server": format!("wss://localhost:{}", secure.port())},
+    ]);
+    let mut js = SipJs::start(&modules, uas, Some(pem)).await;
+    js.say("register callee").await;
+    js.event("callee", "registration", "Registered").await;
+    js.say("call caller 1000").await;
+    let invite = js.until(|v| v["name"] == "callee" && v.get("invite").is_some()).await;
+    assert_eq!((invite["invite"].as_str(), invite["display"].as_str()), (Some("1001"), Some("Web Visitor")));
+    // SIP.js reads the offer when it accepts: the caller's SDP as the caller wrote it
+    // (origin line), and the answer back the same way.
+    js.say("answer callee").await;
+    js.until(|v| v["name"] == "callee" && v["remote_sdp"] == "o=1001 1 1 IN IP4 127.0.0.1").await;
+    js.until(|v| v["name"] == "caller" && v["remote_sdp"] == "o=1000 1 1 IN IP4 127.0.0.1").await;
+    js.event("caller", "session", "Established").await;
+    assert!(api(&mock, "show", "calls count").contains("1 total"), "{}", api(&mock, "show", "calls count"));
+    js.say("bye caller").await;
+    js.event("caller", "session", "Terminated").await;
+    js.event("callee", "session", "Terminated").await;
+    for _ in 0..200 {
+        if api(&mock, "show", "calls count").contains("0 total") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(api(&mock, "show", "calls count").contains("0 total"), "{}", api(&mock, "show", "calls count"));
+    js.quit().await;
+}

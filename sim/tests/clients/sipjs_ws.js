@@ -28,7 +28,7 @@ const sdp = (user) =>
   ["v=0", `o=${user} 1 1 IN IP4 127.0.0.1`, "s=-", "c=IN IP4 127.0.0.1", "t=0 0",
     "m=audio 9 UDP/TLS/RTP/SAVPF 111", "a=rtpmap:111 opus/48000/2", "a=sendrecv", ""].join("\r\n");
 
-function fakeMedia(user) {
+function fakeMedia(name, user) {
   return () => ({
     close() {},
     getDescription() {
@@ -44,7 +44,7 @@ function fakeMedia(user) {
       return false;
     },
     setDescription(body) {
-      say({ name: user, remote_sdp: body.split("\r\n")[1] || "" });
+      say({ name, remote_sdp: body.split("\r\n")[1] || "" });
       return Promise.resolve();
     },
   });
@@ -69,7 +69,7 @@ function fakeMedia(user) {
       authorizationPassword: c.password,
       displayName: c.display || c.user,
       transportOptions: { server: c.server, traceSip: false },
-      sessionDescriptionHandlerFactory: fakeMedia(c.user),
+      sessionDescriptionHandlerFactory: fakeMedia(c.name, c.user),
       logBuiltinEnabled: false,
       delegate: {
         onInvite(invitation) {

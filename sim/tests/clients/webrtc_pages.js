@@ -75,16 +75,17 @@ function serveFrom(dir, prefix, extraHeaders) {
   const status = (name) => pages[name].textContent("#status");
   // Waits until `fn` holds in the page, or the page reports a failure (then at once).
   const waitFor = async (name, fn) => {
-    const why = async (e) => `${name} page: ${e}; status "${await status(name)}", log ${JSON.stringify(await pages[name].evaluate(() => window.phone && window.phone.log))}`;
-    let done;
-    try {
-      done = await pages[name].waitForFunction(
-        `(async () => (window.phone && window.phone.failure) ? "failed" : ((await (${fn.toString()})()) ? "ok" : false))()`,
-        undefined, { timeout: STEP, polling: 100 });
-    } catch (e) {
-      throw new Error(await why(e.message.split("\n")[0]));
+    const page = pages[name];
+    const deadline = Date.now() + STEP;
+    for (;;) {
+      const failure = await page.evaluate(() => window.phone && window.phone.failure);
+      if (failure || Date.now() > deadline) {
+        const log = await page.evaluate(() => window.phone && window.phone.log);
+        throw new Error(`${name} page: ${failure ? "failed" : `no ${fn} in time`}; status "${await status(name)}", log ${JSON.stringify(log)}`);
+      }
+      if (await page.evaluate(fn)) return;
+      await new Promise((r) => setTimeout(r, 100));
     }
-    if ((await done.jsonValue()) !== "ok") throw new Error(await why("failed"));
   };
   say({ ready: true, chromium: browser.version() });
 
@@ -103,7 +104,14 @@ function serveFrom(dir, prefix, extraHeaders) {
         say({ call_ready: await status("call") });
       } else if (cmd === "call") {
         await pages.call.click("#call");
-        await pages.answer.waitForSelector("#answer:not([disabled])", { timeout: STEP });
+        // Rings on the answer page, unless the call page reports a failure first.
+        const deadline = Date.now() + STEP;
+        while (!(await pages.answer.isEnabled("#answer"))) {
+          const failure = await pages.call.evaluate(() => window.phone.failure);
+          if (failure) throw new Error(`call page: ${failure}`);
+          if (Date.now() > deadline) throw new Error(`no ring; call page: "${await status("call")}"`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
         say({ ringing: await status("answer"), caller: await pages.answer.evaluate(() => window.phone.caller) });
       } else if (cmd === "answer") {
         await pages.answer.click("#answer");
