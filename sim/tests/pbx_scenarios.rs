@@ -259,6 +259,18 @@ fn errors_name_the_step_and_key() {
             "key \"generator.calls_per_minute\": must be above 0 and at most 60000",
         ),
         ("[generator]\nseed = 1\ncalls_per_minute = 1\nusers = 100001\nduration = \"1m\"", "key \"generator.users\""),
+        (
+            "[[step]]\nat = \"0s\"\naction = \"call\"\nfrom = \"1000\"\nto = \"1001\"\nhold_after = \"1s\"",
+            "step 1 (call): key \"hold_for\": missing",
+        ),
+        (
+            "[[step]]\nat = \"0s\"\naction = \"call\"\nfrom = \"1000\"\nto = \"1001\"\noutcome = \"busy\"\nhold_after = \"1s\"\nhold_for = \"1s\"",
+            "step 1 (call): key \"hold_after\": only an answered call is held",
+        ),
+        (
+            "[[step]]\nat = \"0s\"\naction = \"call\"\nfrom = \"1000\"\nto = \"1001\"\ntalk_for = \"5s\"\nhold_after = \"2s\"\nhold_for = \"4s\"",
+            "step 1 (call): key \"hold_for\": hold_after + hold_for must fit in talk_for",
+        ),
     ];
     for (input, expected) in cases {
         let err = Scenario::parse(input).expect_err(input).to_string();
@@ -374,4 +386,50 @@ fn the_blf_picture_scenario_loads() {
         })
         .collect();
     assert_eq!(users, ["1000", "1001", "1002", "1003", "1004", "1005", "1007"]);
+}
+
+/// A call step's `hold_after` / `hold_for`: the callee's leg is held through `uuid_hold`
+/// (switch_ivr.c `switch_ivr_hold`: HELD, then CHANNEL_HOLD) and taken off
+/// (`switch_ivr_unhold`: UNHELD, then CHANNEL_UNHOLD) at those times after the answer.
+#[tokio::test(start_paused = true)]
+async fn a_call_step_holds_and_unholds_the_callee() {
+    let scenario = Scenario::parse(
+        "[[step]]\nat = \"0s\"\naction = \"register\"\nuser = \"1000\"\n\
+         [[step]]\nat = \"0s\"\naction = \"register\"\nuser = \"1001\"\n\
+         [[step]]\nat = \"0s\"\naction = \"call\"\nfrom = \"1001\"\nto = \"1000\"\nring_for = \"1s\"\n\
+         talk_for = \"10s\"\nhold_after = \"2s\"\nhold_for = \"3s\"\n",
+    )
+    .unwrap();
+    let pbx = Pbx::new(PbxConfig { seed: Some(3), ..PbxConfig::default() });
+    let mut rx = pbx.subscribe();
+    let start = Instant::now();
+    let run = tokio::spawn({
+        let pbx = pbx.clone();
+        async move { scenario.run(&pbx, &FaultControl::new()).await }
+    });
+    let mut seen = Vec::new();
+    while let Ok(ev) = rx.recv().await {
+        let name = ev.name().unwrap_or("").to_owned();
+        if matches!(
+            name.as_str(),
+            "CHANNEL_ANSWER" | "CHANNEL_HOLD" | "CHANNEL_UNHOLD" | "CHANNEL_HANGUP_COMPLETE"
+        ) {
+            let outbound = ev.get("Call-Direction") == Some("outbound");
+            seen.push((
+                name.clone(),
+                outbound,
+                ev.get("Channel-Call-State").unwrap_or("").to_owned(),
+                start.elapsed(),
+            ));
+        }
+        if name == "CHANNEL_HANGUP_COMPLETE" && seen.iter().filter(|s| s.0 == name).count() == 2 {
+            break;
+        }
+    }
+    run.await.unwrap();
+    let at =
+        |name: &str| seen.iter().find(|s| s.0 == name).map(|s| (s.1, s.2.clone(), s.3.as_secs())).unwrap();
+    assert_eq!(at("CHANNEL_HOLD"), (true, "HELD".into(), 3), "the callee's leg, 2 s after the answer");
+    assert_eq!(at("CHANNEL_UNHOLD"), (true, "UNHELD".into(), 6));
+    assert_eq!(at("CHANNEL_HANGUP_COMPLETE").2, 11, "the call still talks for its talk_for");
 }

@@ -202,6 +202,8 @@ pub(crate) struct LineSet {
     journal_full: bool,
     /// Legs are followed one by one since the last rebuild's listing.
     known: bool,
+    /// A rebuild landed on a full journal: the link should rebuild again at once.
+    behind: bool,
 }
 
 impl LineSet {
@@ -215,6 +217,12 @@ impl LineSet {
         self.names = names.into();
         self.legs.clear();
         self.known = false;
+    }
+
+    /// Whether the last rebuild could not replay every change made during it (see
+    /// [`Drift::LampsBehind`](super::Drift::LampsBehind)); cleared by the call.
+    pub(crate) fn take_behind(&mut self) -> bool {
+        std::mem::take(&mut self.behind)
     }
 
     pub(crate) fn watching(&self) -> bool {
@@ -314,6 +322,7 @@ impl LineSet {
         };
         self.legs.clear();
         self.known = !full;
+        self.behind |= full;
         for row in rows {
             let outbound = row.direction.eq_ignore_ascii_case("outbound");
             let presence = Some(row.presence_id.as_str());
@@ -489,6 +498,8 @@ mod tests {
         }
         l.apply_refresh(Some(&[]));
         assert!(l.states(Some(&|_: &str| true)).is_none());
+        assert!(l.take_behind(), "the link is told to rebuild again");
+        assert!(!l.take_behind());
         l.begin_refresh();
         l.apply_refresh(Some(&[]));
         assert_eq!(l.states(Some(&|_: &str| true)).and_then(|s| s.get("1000")), Some(Idle));

@@ -175,7 +175,8 @@ impl PbxStatus {
     pub fn take_drift(&mut self) -> Option<Drift> {
         let channels = self.channels.take_drift();
         let registrations = self.registrations.take_drift();
-        channels.or(registrations)
+        let lamps = self.lines.take_behind().then_some(Drift::LampsBehind);
+        channels.or(registrations).or(lamps)
     }
 
     /// Whether the last registration listing showed several bindings for one user@realm

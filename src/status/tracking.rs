@@ -58,6 +58,9 @@ pub enum Drift {
     UnknownHangup,
     /// An answer or bridge for a channel the model never saw created.
     UnknownChannel,
+    /// More busy-lamp changes arrived during a rebuild than are kept to replay over it: the
+    /// lamps are unknown until another rebuild.
+    LampsBehind,
 }
 
 impl fmt::Display for Drift {
@@ -67,6 +70,7 @@ impl fmt::Display for Drift {
             Self::UnknownUnregister => "an unknown binding unregistered",
             Self::UnknownHangup => "an unknown channel hung up",
             Self::UnknownChannel => "an event for a channel never seen",
+            Self::LampsBehind => "more lamp changes during a rebuild than kept to replay",
         })
     }
 }

@@ -236,6 +236,7 @@ impl Traffic<'_> {
                 ring_for,
                 outcome,
                 hangup,
+                hold: None,
             }),
         }
     }

@@ -17,7 +17,7 @@ use toml::{Table, Value};
 use super::dialplan::ExtensionSpec;
 use super::directory::User;
 use super::generator::GeneratorSpec;
-pub use super::timeline::{parse_duration, Action, CallSpec, Outcome, Step};
+pub use super::timeline::{parse_duration, Action, CallSpec, Hold, Outcome, Step};
 use super::{ApiOutput, MultipleRegistrations, Party, Pbx, PbxError, Transport};
 use crate::fs::fault::{Fault, FaultControl};
 
@@ -575,7 +575,19 @@ fn parse_step(index: usize, t: &Table) -> Result<Step, ScenarioError> {
                 Some("callee") => Party::Callee,
                 Some(other) => return Err(place.err("hangup", format!("expected \"caller\" or \"callee\", not {other:?}"))),
             };
-            Action::Call(CallSpec { from, to, caller_name, ring_for, outcome, hangup })
+            let hold = match (keys.opt_duration("hold_after")?, keys.opt_duration("hold_for")?) {
+                (None, None) => None,
+                (Some(after), Some(lasts)) => match outcome {
+                    Outcome::Answer { talk_for } if after + lasts <= talk_for => Some(Hold { after, lasts }),
+                    Outcome::Answer { .. } => {
+                        return Err(place.err("hold_for", "hold_after + hold_for must fit in talk_for"))
+                    }
+                    _ => return Err(place.err("hold_after", "only an answered call is held (outcome = \"answer\")")),
+                },
+                (Some(_), None) => return Err(place.err("hold_for", "missing (hold_after needs it)")),
+                (None, Some(_)) => return Err(place.err("hold_after", "missing (hold_for needs it)")),
+            };
+            Action::Call(CallSpec { from, to, caller_name, ring_for, outcome, hangup, hold })
         }
         "originate" => {
             let args = keys.str("args")?;
@@ -695,7 +707,16 @@ pub async fn run_call(pbx: Pbx, spec: CallSpec) -> Result<(), PbxError> {
     match spec.outcome {
         Outcome::Answer { talk_for } => {
             pbx.answer(&call)?;
-            sleep(talk_for).await;
+            let mut talk = talk_for;
+            if let (Some(hold), Some(b)) = (spec.hold, &call.b) {
+                // The callee's phone holds (mod_commands.c uuid_hold, see api_channel.rs).
+                sleep(hold.after).await;
+                let _ = pbx.api("uuid_hold", b);
+                sleep(hold.lasts).await;
+                let _ = pbx.api("uuid_hold", &format!("off {b}"));
+                talk = talk.saturating_sub(hold.after + hold.lasts);
+            }
+            sleep(talk).await;
             pbx.hangup(&call, spec.hangup)
         }
         Outcome::Busy => pbx.reject(&call, 486),

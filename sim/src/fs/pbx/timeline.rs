@@ -132,6 +132,17 @@ pub struct CallSpec {
     pub outcome: Outcome,
     /// Who hangs up an answered call.
     pub hangup: Party,
+    /// The callee puts an answered call on hold (`uuid_hold` on its leg) and takes it off.
+    pub hold: Option<Hold>,
+}
+
+/// When an answered call is on hold, counted from the answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Hold {
+    /// From the answer to the hold.
+    pub after: Duration,
+    /// How long it stays on hold.
+    pub lasts: Duration,
 }
 
 /// How a call's ringing ends, and the hangup cause that follows.
