@@ -17,6 +17,14 @@
 //!   `load/call_at_10k_channels`: one more call placed, answered and hung up among them,
 //!   against `load/call_at_0_channels`, the same call on an idle PBX: what 10 000 other
 //!   legs add to each event's work.
+//! * `load/sip_register_200`: 200 REGISTERs over loopback UDP, each through the digest
+//!   challenge (401, then the answer, 200), pipelined from one socket, while one ESL
+//!   client reads `event plain ALL` (the `sofia::register` events); throughput counts
+//!   REGISTERs that ended in 200.
+//! * `load/sip_call_setup_50`: 50 calls through the B2BUA (auth-calls off), pipelined:
+//!   INVITE → 100 → the callee's 200 (an in-process UDP phone answering at once) → ACK
+//!   → BYE → 200, with the ESL reader taking the legs' events; throughput counts calls
+//!   set up and torn down.
 
 mod support;
 
@@ -380,6 +388,246 @@ fn channels(c: &mut Criterion) {
     group.finish();
 }
 
+/// The SIP benches' mock: UDP SIP on a free port, one ESL reader counting every event.
+fn sip_mock(rt: &Runtime, auth_calls: bool) -> (MockHandle, mpsc::UnboundedReceiver<()>) {
+    use eslmatrix_sim::fs::sip::SipConfig;
+    let mut sip = SipConfig { auth_calls, ..SipConfig::default() };
+    sip.listen.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    sip.listen.tcp = false;
+    let config = MockConfig { heartbeat: None, sip: Some(sip), ..MockConfig::default() };
+    let mock = rt.block_on(MockFreeSwitch::start(config)).expect("mock");
+    let (tx, rx) = mpsc::unbounded_channel();
+    rt.block_on(async { spawn_counter(login(&mock, "event plain ALL").await, 1, tx) });
+    (mock, rx)
+}
+
+fn sip_register(u: usize, n: u64, port: u16, auth: Option<&str>) -> String {
+    let auth = auth.map(|a| format!("Authorization: {a}\r\n")).unwrap_or_default();
+    format!(
+        "REGISTER sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK{n}x{u}\r\n\
+         From: <sip:{u}@127.0.0.1>;tag=t{u}\r\nTo: <sip:{u}@127.0.0.1>\r\nCall-ID: b{u}\r\n\
+         CSeq: {n} REGISTER\r\nContact: <sip:{u}@127.0.0.1:{port}>\r\nExpires: 3600\r\n{auth}Content-Length: 0\r\n\r\n"
+    )
+}
+
+/// The answer to a challenge (RFC 2617, qop=auth) for user `u` with the vanilla password.
+fn digest_answer(www: &str, u: usize) -> String {
+    use eslmatrix_sim::fs::sip::digest::{Algorithm, Credentials};
+    let param = |name: &str| {
+        let at = www.find(&format!("{name}=\"")).expect("param") + name.len() + 2;
+        www[at..].split('"').next().expect("quoted").to_string()
+    };
+    let mut c = Credentials {
+        username: u.to_string(),
+        realm: param("realm"),
+        nonce: param("nonce"),
+        uri: "sip:127.0.0.1".into(),
+        qop: Some("auth".into()),
+        nc: Some("00000001".into()),
+        cnonce: Some("c".into()),
+        ..Credentials::default()
+    };
+    c.response = c.expected(Algorithm::Md5, "REGISTER", "1234");
+    format!(
+        "Digest username=\"{u}\", realm=\"{}\", nonce=\"{}\", uri=\"sip:127.0.0.1\", response=\"{}\", algorithm=MD5, qop=auth, nc=00000001, cnonce=\"c\"",
+        c.realm, c.nonce, c.response
+    )
+}
+
+async fn recv_sip(sock: &tokio::net::UdpSocket, buf: &mut [u8]) -> eslmatrix_sim::fs::sip::message::Message {
+    let (n, _) = tokio::time::timeout(Duration::from_secs(10), sock.recv_from(buf))
+        .await
+        .expect("answer")
+        .expect("recv");
+    eslmatrix_sim::fs::sip::message::Message::parse(&buf[..n]).expect("SIP")
+}
+
+/// Requests in flight at once from one benchmark socket.
+const WINDOW: usize = 25;
+
+fn sip_registers(c: &mut Criterion, rt: &Runtime) {
+    const N: usize = 200;
+    let (mock, mut events) = sip_mock(rt, true);
+    let server = mock.sip_udp_addr().expect("udp");
+    // A directory of enough users for every REGISTER of a batch to be its own binding.
+    let users: Vec<eslmatrix_sim::fs::pbx::directory::User> = (0..N)
+        .map(|u| eslmatrix_sim::fs::pbx::directory::User {
+            id: (100_000 + u).to_string(),
+            password: Some("1234".into()),
+            ..Default::default()
+        })
+        .collect();
+    mock.pbx().add_users(&users);
+    let sock = rt.block_on(tokio::net::UdpSocket::bind("127.0.0.1:0")).expect("bind");
+    let port = sock.local_addr().expect("addr").port();
+    let mut round = 0u64;
+    let mut group = c.benchmark_group("load");
+    group.throughput(Throughput::Elements(N as u64));
+    group.sample_size(20);
+    group.bench_function("sip_register_200", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let mut buf = vec![0u8; 65_535];
+                let start = Instant::now();
+                for _ in 0..iters {
+                    round += 2;
+                    // Windows of WINDOW requests: a socket's receive buffer holds about a
+                    // hundred small datagrams (each costs its skb), more would be dropped.
+                    for chunk in (0..N).collect::<Vec<_>>().chunks(WINDOW) {
+                        for u in chunk {
+                            let text = sip_register(100_000 + u, round, port, None);
+                            sock.send_to(text.as_bytes(), server).await.expect("send");
+                        }
+                        let mut challenges = Vec::with_capacity(chunk.len());
+                        for _ in chunk {
+                            let m = recv_sip(&sock, &mut buf).await;
+                            assert_eq!(m.status(), Some(401));
+                            let user: usize =
+                                m.header("Call-ID").expect("call-id")[1..].parse().expect("user");
+                            challenges.push((user, m.header("WWW-Authenticate").expect("www").to_string()));
+                        }
+                        for (user, www) in &challenges {
+                            let auth = digest_answer(www, *user);
+                            let text = sip_register(*user, round + 1, port, Some(&auth));
+                            sock.send_to(text.as_bytes(), server).await.expect("send");
+                        }
+                        for _ in chunk {
+                            assert_eq!(recv_sip(&sock, &mut buf).await.status(), Some(200));
+                        }
+                    }
+                    // The ESL reader has every sofia::register too.
+                    for _ in 0..N {
+                        events.recv().await.expect("event");
+                    }
+                }
+                start.elapsed()
+            })
+        });
+    });
+    group.finish();
+}
+
+fn sip_calls(c: &mut Criterion, rt: &Runtime) {
+    const N: usize = 50;
+    let (mock, mut events) = sip_mock(rt, false);
+    let server = mock.sip_udp_addr().expect("udp");
+    let caller = rt.block_on(tokio::net::UdpSocket::bind("127.0.0.1:0")).expect("bind");
+    let callee = std::sync::Arc::new(rt.block_on(tokio::net::UdpSocket::bind("127.0.0.1:0")).expect("bind"));
+    let (cport, bport) = (caller.local_addr().expect("a").port(), callee.local_addr().expect("b").port());
+    // The callee registers once (vanilla directory: 1001/1234), then answers everything.
+    rt.block_on(async {
+        let mut buf = vec![0u8; 65_535];
+        callee.send_to(sip_register(1001, 1, bport, None).as_bytes(), server).await.expect("send");
+        let www = recv_sip(&callee, &mut buf).await.header("WWW-Authenticate").expect("www").to_string();
+        let auth = digest_answer(&www, 1001);
+        callee.send_to(sip_register(1001, 2, bport, Some(&auth)).as_bytes(), server).await.expect("send");
+        assert_eq!(recv_sip(&callee, &mut buf).await.status(), Some(200));
+        while events.try_recv().is_ok() {}
+    });
+    let phone = callee.clone();
+    rt.spawn(async move {
+        let mut buf = vec![0u8; 65_535];
+        loop {
+            let Ok((n, from)) = phone.recv_from(&mut buf).await else { return };
+            let Ok(m) = eslmatrix_sim::fs::sip::message::Message::parse(&buf[..n]) else { continue };
+            let status = match m.method() {
+                Some("INVITE" | "BYE") => 200,
+                _ => continue,
+            };
+            let mut r = eslmatrix_sim::fs::sip::message::Message {
+                start: eslmatrix_sim::fs::sip::message::StartLine::Response { status, reason: "OK".into() },
+                headers: Vec::new(),
+                body: Vec::new(),
+            };
+            for name in ["Via", "From", "Call-ID", "CSeq"] {
+                r.push(name, m.header(name).unwrap_or_default());
+            }
+            let to = m.header("To").unwrap_or_default();
+            r.push("To", if to.contains("tag=") { to.to_string() } else { format!("{to};tag=b") });
+            r.push("Contact", format!("<sip:1001@127.0.0.1:{bport}>"));
+            let _ = phone.send_to(&r.to_bytes(), from).await;
+        }
+    });
+    let invite = |i: u64| {
+        format!(
+            "INVITE sip:1001@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{cport};branch=z9hG4bKi{i}\r\n\
+             From: <sip:1000@127.0.0.1>;tag=a{i}\r\nTo: <sip:1001@127.0.0.1>\r\nCall-ID: c{i}\r\nCSeq: 1 INVITE\r\n\
+             Contact: <sip:1000@127.0.0.1:{cport}>\r\nContent-Type: application/sdp\r\nContent-Length: 10\r\n\r\nv=0\r\ns=-\r\n"
+        )
+    };
+    let in_dialog = |method: &str, i: u64, tag: &str, cseq: u32| {
+        format!(
+            "{method} sip:mod_sofia@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{cport};branch=z9hG4bK{method}{i}\r\n\
+             From: <sip:1000@127.0.0.1>;tag=a{i}\r\nTo: <sip:1001@127.0.0.1>;tag={tag}\r\nCall-ID: c{i}\r\nCSeq: {cseq} {method}\r\n\
+             Content-Length: 0\r\n\r\n"
+        )
+    };
+    let mut next = 0u64;
+    let mut group = c.benchmark_group("load");
+    group.throughput(Throughput::Elements(N as u64));
+    group.sample_size(20);
+    group.bench_function("sip_call_setup_50", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let mut buf = vec![0u8; 65_535];
+                let start = Instant::now();
+                for _ in 0..iters {
+                    let first = next;
+                    let mut tags = std::collections::HashMap::new();
+                    for _ in 0..N / WINDOW {
+                        for _ in 0..WINDOW {
+                            next += 1;
+                            caller.send_to(invite(next).as_bytes(), server).await.expect("send");
+                        }
+                        // Each call: 100 then 200 (in any order across calls).
+                        let want = tags.len() + WINDOW;
+                        while tags.len() < want {
+                            let m = recv_sip(&caller, &mut buf).await;
+                            if m.status() == Some(200) {
+                                let id: u64 = m.header("Call-ID").expect("id")[1..].parse().expect("n");
+                                let tag = eslmatrix_sim::fs::sip::message::param(
+                                    m.header("To").expect("to"),
+                                    "tag",
+                                )
+                                .flatten()
+                                .expect("tag")
+                                .to_string();
+                                tags.insert(id, tag);
+                            }
+                        }
+                    }
+                    for window in (first + 1..=next).collect::<Vec<_>>().chunks(WINDOW) {
+                        for &i in window {
+                            caller
+                                .send_to(in_dialog("ACK", i, &tags[&i], 1).as_bytes(), server)
+                                .await
+                                .expect("send");
+                            caller
+                                .send_to(in_dialog("BYE", i, &tags[&i], 2).as_bytes(), server)
+                                .await
+                                .expect("send");
+                        }
+                        let mut byes = 0;
+                        while byes < window.len() {
+                            if recv_sip(&caller, &mut buf).await.cseq().is_some_and(|c| c.1 == "BYE") {
+                                byes += 1;
+                            }
+                        }
+                    }
+                    // Every leg's CHANNEL_HANGUP_COMPLETE … reached the ESL reader: wait for the
+                    // channels to be gone in the model, then drain what the reader counted.
+                    while mock.pbx().snapshot().channels > 0 {
+                        tokio::task::yield_now().await;
+                    }
+                    while events.try_recv().is_ok() {}
+                }
+                start.elapsed()
+            })
+        });
+    });
+    group.finish();
+}
+
 fn main() {
     if std::env::var_os(MOCK_CHILD).is_some() {
         mock_child();
@@ -390,6 +638,8 @@ fn main() {
     let mut c = Criterion::default().configure_from_args();
     // `cargo test --all-targets` runs this binary without `--bench`: keep that run short.
     if std::env::args().any(|a| a == "--bench") {
+        sip_registers(&mut c, &rt);
+        sip_calls(&mut c, &rt);
         registrations(&mut c);
         channels(&mut c);
         fanout(&mut c, &rt);
