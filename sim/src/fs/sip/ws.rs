@@ -11,8 +11,8 @@
 //!   later requests to that client go back over the same connection (§5.2: the client's
 //!   Via and Contact hosts are `*.invalid`, so no one could dial it).
 //!
-//! Bounds (all in [`WsLimits`]): connections open at once (one more is answered 503 and
-//! closed before the handshake), the handshake's time (TLS included), a message's and a
+//! Bounds (all in [`WsLimits`]): connections open at once per binding (one more is
+//! answered 503 on ws, closed before TLS on wss), the handshake's time (TLS included), a message's and a
 //! frame's size ([`MAX_MESSAGE`], as every SIP transport here; a larger one closes the
 //! connection with 1009, "message too big"), the messages queued towards a slow client
 //! ([`LINK_QUEUE`], the core drops past it), and idleness: after [`WsLimits::keepalive`] of
