@@ -209,3 +209,95 @@ async fn message_to_display_pushes_text() {
     let stray = caller_request(&a, "BYE", 5, Some("x"), "").replace("call-a", "no-such-call");
     assert_eq!(a.ask(&stray).await.status(), Some(481));
 }
+
+// The callee's failure statuses through the fixtures/sip/ tables: its leg's cause from
+// sofia_glue_sip_cause_to_freeswitch, the caller's status from mod_sofia.c
+// hangup_cause_to_sip (404 → UNALLOCATED_NUMBER → 404, 480 → NO_USER_RESPONSE → 408,
+// 603 → CALL_REJECTED → 603); the callee gets its ACK.
+#[tokio::test]
+async fn callee_failures_map_through_the_cause_tables() {
+    for (status, reason, cause, caller_gets) in [
+        (404, "Not Found", "UNALLOCATED_NUMBER", 404),
+        (480, "Temporarily Unavailable", "NO_USER_RESPONSE", 408),
+        (603, "Decline", "CALL_REJECTED", 603),
+    ] {
+        let mock = mock_with(no_auth()).await;
+        let server = mock.sip_udp_addr().unwrap();
+        let mut b = Phone::udp(server, "1001").await;
+        assert_eq!(b.register("1234", 600).await.status(), Some(200));
+        let a = Phone::udp(server, "1000").await;
+        let mut rx = mock.pbx().subscribe();
+        a.send(&caller_request(&a, "INVITE", 1, None, SDP_A)).await;
+        assert_eq!(a.recv().await.status(), Some(100));
+        let invite = b.recv().await;
+        b.send(&callee_answer(&b, &invite, status, reason, "")).await;
+        assert_eq!(a.recv().await.status(), Some(caller_gets), "{status}");
+        let ack = b.recv().await;
+        assert_eq!((ack.method(), ack.cseq()), (Some("ACK"), Some((1, "ACK"))));
+        assert_eq!(ack.header("Via"), invite.header("Via"), "a failure's ACK is the INVITE's transaction");
+        let events = drain(&mut rx);
+        let causes: Vec<&str> = events
+            .iter()
+            .filter(|e| e.get("Event-Name") == Some("CHANNEL_HANGUP"))
+            .map(|e| e.get("Hangup-Cause").unwrap_or_default())
+            .collect();
+        assert_eq!(causes, [cause, cause], "{status}");
+        assert_eq!(mock.sip().unwrap().calls(), 0);
+    }
+}
+
+// RFC 3261 §18.2.2 / sofia-sip tport: a callee registered over TCP gets its INVITE on the
+// connection it registered on, and its answers there reach the caller on UDP.
+#[tokio::test]
+async fn a_callee_registered_over_tcp_is_called_on_its_connection() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mock = mock_with(no_auth()).await;
+    let mut stream = tokio::net::TcpStream::connect(mock.sip_tcp_addr().unwrap()).await.unwrap();
+    let local = stream.local_addr().unwrap();
+    let mut buf = Vec::new();
+    async fn next(stream: &mut tokio::net::TcpStream, buf: &mut Vec<u8>) -> Message {
+        loop {
+            if let Ok(Some(n)) = message::frame_len(buf) {
+                let m = Message::parse(&buf[..n]).unwrap();
+                buf.drain(..n);
+                return m;
+            }
+            let mut chunk = [0u8; 4096];
+            let n = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read(&mut chunk))
+                .await
+                .expect("in time")
+                .unwrap();
+            assert!(n > 0, "connection closed");
+            buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+    let reg = |auth: &str, cseq: u32| {
+        format!(
+            "REGISTER sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP {local};branch=z9hG4bKt{cseq}\r\n\
+             From: <sip:1001@127.0.0.1>;tag=t\r\nTo: <sip:1001@127.0.0.1>\r\nCall-ID: tcp-b\r\n\
+             CSeq: {cseq} REGISTER\r\nContact: <sip:1001@{local};transport=tcp>\r\n{auth}Content-Length: 0\r\n\r\n"
+        )
+    };
+    stream.write_all(reg("", 1).as_bytes()).await.unwrap();
+    let challenge = next(&mut stream, &mut buf).await;
+    let auth = super::sip_register::answer(
+        challenge.header("WWW-Authenticate").unwrap(),
+        "1001",
+        "1234",
+        "REGISTER",
+        "sip:127.0.0.1",
+        1,
+    );
+    stream.write_all(reg(&format!("Authorization: {auth}\r\n"), 2).as_bytes()).await.unwrap();
+    assert_eq!(next(&mut stream, &mut buf).await.status(), Some(200));
+    let a = Phone::udp(mock.sip_udp_addr().unwrap(), "1000").await;
+    a.send(&caller_request(&a, "INVITE", 1, None, SDP_A)).await;
+    assert_eq!(a.recv().await.status(), Some(100));
+    let invite = next(&mut stream, &mut buf).await;
+    assert_eq!(invite.method(), Some("INVITE"));
+    assert!(invite.header("Via").unwrap().starts_with("SIP/2.0/TCP "), "{invite}");
+    assert_eq!(invite.body, SDP_A.as_bytes());
+    stream.write_all(callee_answer(&a, &invite, 486, "Busy Here", "").as_bytes()).await.unwrap();
+    assert_eq!(a.recv().await.status(), Some(486));
+    assert_eq!(next(&mut stream, &mut buf).await.method(), Some("ACK"));
+}
