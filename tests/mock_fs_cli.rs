@@ -138,3 +138,30 @@ fn mock_fs_sip_opens_ws_and_wss_and_sofia_status_lists_them() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+// A scenario's [sip] table names the WebSocket bindings as the flags do.
+#[test]
+fn a_scenario_sip_table_turns_a_websocket_binding_off() {
+    let dir = std::env::temp_dir().join(format!("eslmatrix-mockfs-sipws-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("sip.toml");
+    std::fs::write(&file, "name = \"sip\"\n[sip]\nlisten = \"127.0.0.1:0\"\nws = \"off\"\n").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_eslmatrix"))
+        .args(["mock-fs", "--listen", "127.0.0.1:0", "--scenario"])
+        .arg(&file)
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run eslmatrix mock-fs");
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let _mock = Mock(child);
+    let mut said = Vec::new();
+    while !said.last().is_some_and(|l: &String| l.starts_with("SIP on wss://")) {
+        let mut line = String::new();
+        assert!(out.read_line(&mut line).unwrap() > 0, "mock-fs ended: {said:?}");
+        said.push(line);
+    }
+    assert!(!said.iter().any(|l| l.starts_with("SIP on ws://")), "{said:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

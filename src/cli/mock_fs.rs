@@ -209,9 +209,13 @@ pub fn run(a: MockFsArgs) -> Result<(), CliError> {
         None => None,
     };
     let mut sip = sip_config(a.sip.as_deref(), scenario.as_ref().and_then(|s| s.sip.as_ref()), a.seed)?;
+    let spec = scenario.as_ref().and_then(|s| s.sip.as_ref());
+    // The flags win over the scenario's `ws` / `wss`, as --sip wins over its `listen`.
+    let ws = a.sip_ws.as_deref().or_else(|| spec.and_then(|s| s.ws.as_deref()));
+    let wss = a.sip_wss.as_deref().or_else(|| spec.and_then(|s| s.wss.as_deref()));
     match sip.as_mut() {
         Some(sip) => {
-            websocket_flags(sip, a.sip_ws.as_deref(), a.sip_wss.as_deref(), a.sip_tls_cert, a.sip_tls_key)?;
+            websocket_flags(sip, ws, wss, a.sip_tls_cert, a.sip_tls_key)?;
         }
         None if a.sip_ws.is_some()
             || a.sip_wss.is_some()

@@ -129,6 +129,10 @@ pub struct SipSpec {
     /// `digest`: the algorithms challenged, in order (`["MD5"]` default, as the vanilla
     /// profile; `"SHA-256"` as `auth-digest-algorithms` adds it, RFC 8760).
     pub digest: Vec<String>,
+    /// `ws`: HOST:PORT of SIP over WebSocket, or `"off"` (default: `listen`'s host, 5066).
+    pub ws: Option<String>,
+    /// `wss`: HOST:PORT of SIP over secure WebSocket, or `"off"` (default: its host, 7443).
+    pub wss: Option<String>,
 }
 
 fn parse_sip(t: &Table) -> Result<SipSpec, ScenarioError> {
@@ -165,8 +169,10 @@ fn parse_sip(t: &Table) -> Result<SipSpec, ScenarioError> {
         }
         Some(_) => return Err(Place::Top.err("sip.digest", "expected a list such as [\"SHA-256\", \"MD5\"]")),
     };
+    let ws = keys.opt_str("ws").map_err(prefix)?;
+    let wss = keys.opt_str("wss").map_err(prefix)?;
     keys.finish().map_err(prefix)?;
-    Ok(SipSpec { listen, udp, tcp, min_expires, digest })
+    Ok(SipSpec { listen, udp, tcp, min_expires, digest, ws, wss })
 }
 
 /// What a run did; model errors (a call killed by `hupall` before its answer step, a
