@@ -362,3 +362,42 @@ async fn the_gateways_tab_follows_gateway_events_and_every_rebuild() {
         () = checkpoints() => unreachable!(),
     }
 }
+
+/// Counts the pictures drawn.
+struct Counting(Arc<Mutex<u32>>);
+
+impl Surface for Counting {
+    fn show(&mut self, _: &Screen<'_>) -> std::io::Result<()> {
+        *self.0.lock().unwrap() += 1;
+        Ok(())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stream_of_events_redraws_at_most_once_per_gap() {
+    let fs = MockFreeSwitch::start(MockConfig::default()).await.expect("mock starts");
+    let pbx = fs.pbx().clone();
+    pbx.register("1000", Transport::Udp, "Yealink SIP-T46S").unwrap();
+    pbx.register("1001", Transport::Udp, "Polycom VVX").unwrap();
+    let draws = Arc::new(Mutex::new(0));
+    let mut surface = Counting(draws.clone());
+    let t0 = Instant::now();
+    let settings = settings(fs.addr().port());
+    let script = async {
+        sleep_until(at(t0, 1.1)).await;
+        let before = *draws.lock().unwrap();
+        // 40 calls 10 ms apart, some 200 channel events, all between two ticks.
+        for i in 0..40 {
+            sleep_until(at(t0, 1.1 + 0.01 * f64::from(i))).await;
+            pbx.start_call("1001", "1000", None).unwrap();
+        }
+        sleep_until(at(t0, 1.95)).await;
+        let drawn = *draws.lock().unwrap() - before;
+        // 0.85 s of news at one picture per 100 ms at most, and no tick in between.
+        assert!((1..=9).contains(&drawn), "{drawn} pictures for some 200 events");
+    };
+    tokio::select! {
+        r = calls::run(&settings, &mut surface, futures_util::stream::pending(), script) => { r.expect("the view draws"); }
+        () = checkpoints() => unreachable!(),
+    }
+}

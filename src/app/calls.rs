@@ -1,8 +1,8 @@
 //! `eslmatrix calls`: the call view's loop. One supervised link per server, as the daemon
 //! runs them (same reconnects, rebuilds and timings), each also feeding its channel events
 //! and rebuild listings into that server's [`CallTable`]; the screen is drawn again when a
-//! feed or a key changed something, and on every seconds tick (durations count, ended calls
-//! expire, link states age).
+//! feed (at most every [`REDRAW_GAP`]) or a key changed something, and on every seconds
+//! tick (durations count, ended calls expire, link states age).
 //!
 //! The loop reaches the terminal only through [`Surface`] and reads keys from any stream,
 //! so tests run it on ratatui's `TestBackend` under paused time.
@@ -39,6 +39,10 @@ pub struct CallsSettings {
 
 /// Feed items applied between two pictures at most, so a flood still redraws.
 const FEED_BATCH: usize = 1024;
+/// The shortest time between two pictures drawn for news from the links (keys and the
+/// seconds tick draw at once): at 1000 calls a picture costs about 2 ms, and a busy PBX
+/// sends a hundred channel events a second.
+const REDRAW_GAP: Duration = Duration::from_millis(100);
 /// How long links get to close their sockets after the view ends.
 const LINK_STOP_GRACE: Duration = Duration::from_secs(2);
 
@@ -204,9 +208,13 @@ pub async fn run(
     tokio::pin!(shutdown);
     let mut keys_open = true;
     let mut first_feed = 0;
+    let mut last_draw: Option<Instant> = None;
+    let mut pending = false;
     let result = loop {
+        let redraw_at = last_draw.map_or_else(Instant::now, |t| t + REDRAW_GAP);
         let dirty = tokio::select! {
             () = &mut shutdown => break Ok(()),
+            () = tokio::time::sleep_until(redraw_at), if pending => true,
             _ = tick.tick() => {
                 let now = Instant::now();
                 for s in &mut servers {
@@ -245,12 +253,18 @@ pub async fn run(
                         let Ok(more) = servers[i].feed.try_recv() else { break };
                         changed |= apply(&mut servers[i], more, now);
                     }
-                    changed
+                    // News waits for the gap since the last picture, so a stream of
+                    // events costs at most one redraw per gap, not one per event.
+                    let soon = last_draw.is_some_and(|t| now < t + REDRAW_GAP);
+                    pending |= changed && soon;
+                    changed && !soon
                 }
                 None => false,
             },
         };
         if dirty {
+            pending = false;
+            last_draw = Some(Instant::now());
             let views = views_of(&servers);
             let screen = screen_of(&servers, &views, &ui, Instant::now());
             if let Err(e) = surface.show(&screen) {
@@ -315,7 +329,6 @@ mod tests {
     use super::*;
     use crate::status::api::ChannelRow;
     use crate::status::call_table::Sort;
-    use crate::status::HeaderMap;
 
     #[tokio::test(start_paused = true)]
     async fn a_rebuilt_call_is_dated_by_the_pbx_clock_once_known() {
@@ -333,7 +346,7 @@ mod tests {
         };
         // A PBX whose clock is years behind this machine's.
         let pbx_now = 1_000_000_000u64;
-        let beat = HeaderMap::new()
+        let beat = crate::status::PackedHeaders::new()
             .with("Event-Name", "HEARTBEAT")
             .with("Event-Date-Timestamp", &(pbx_now * 1_000_000).to_string());
         apply(&mut server, CallFeed::Event(beat), now);

@@ -9,7 +9,7 @@
 //! out, so the summary of an old event outlives its headers. With [`super::call_table`]'s
 //! [`MAX_CALLS`](super::call_table::MAX_CALLS) + [`MAX_ENDED`](super::call_table::MAX_ENDED)
 //! calls that makes at most about 8 448 × 64 summaries of some 80 bytes (43 MB) on a PBX
-//! that busy, and 8 MiB of headers.
+//! that busy, and 4 MiB of headers.
 
 use std::collections::VecDeque;
 
@@ -22,9 +22,9 @@ pub const FLOW_EVENTS: usize = 64;
 /// Legs drawn as columns per call; later legs share the last column.
 pub const FLOW_LEGS: usize = 8;
 /// Bytes of raw header text kept for all calls of one server together.
-pub const RAW_BYTES: usize = 8 << 20;
+pub const RAW_BYTES: usize = 4 << 20;
 /// Events whose raw headers are kept, for all calls of one server together.
-pub const RAW_EVENTS: usize = 16_384;
+pub const RAW_EVENTS: usize = 8_192;
 /// The longest raw text kept of one event; an event beyond it is cut (a channel event with
 /// every variable is some 10 KB; this bounds a pathological one).
 pub const RAW_EVENT_MAX: usize = 64 << 10;
@@ -227,67 +227,83 @@ impl Headers for NoHeaders {
     }
 }
 
-/// Appends what of `part` fits in [`RAW_EVENT_MAX`], cut at a character boundary.
-fn push_within(text: &mut String, part: &str) {
-    let mut end = part.len().min(RAW_EVENT_MAX.saturating_sub(text.len()));
-    while !part.is_char_boundary(end) {
-        end -= 1;
-    }
-    text.push_str(&part[..end]);
-}
-
 /// The raw header text of a table's recent events, oldest out first; see the module docs.
+///
+/// The texts sit end to end in one ring of bytes of at most [`RAW_BYTES`], allocated once:
+/// kept as separate strings of a few kilobytes each, freed oldest first among the tables'
+/// other allocations, they cost about three times their bytes in resident memory.
 #[derive(Debug, Clone, Default)]
 pub struct RawHeaders {
-    texts: VecDeque<Box<str>>,
-    /// The id of `texts[0]`.
+    ring: VecDeque<u8>,
+    /// Each kept text's start, counted in bytes ever written, and its length.
+    spans: VecDeque<(u64, u32)>,
+    /// The id of `spans[0]`.
     first: u64,
-    bytes: usize,
+    /// Bytes ever dropped from the ring's front: the position of `ring[0]`.
+    dropped: u64,
 }
 
 impl RawHeaders {
-    /// Keeps `ev`'s headers as `Name: value` lines and returns their id.
+    /// Keeps `ev`'s headers as `Name: value` lines (and its body after a blank line), cut
+    /// to [`RAW_EVENT_MAX`], and returns their id.
     pub fn keep(&mut self, ev: &impl Headers) -> u64 {
-        let mut text = String::new();
+        if self.ring.capacity() < RAW_BYTES {
+            self.ring.reserve_exact(RAW_BYTES - self.ring.len());
+        }
+        // Room for the largest text first, so the ring never grows.
+        while self.ring.len() + RAW_EVENT_MAX > RAW_BYTES || self.spans.len() >= RAW_EVENTS {
+            let Some((_, len)) = self.spans.pop_front() else { break };
+            self.ring.drain(..len as usize);
+            self.dropped += u64::from(len);
+            self.first += 1;
+        }
+        let start = self.ring.len();
+        let ring = &mut self.ring;
+        let mut push = |part: &str| {
+            let room = RAW_EVENT_MAX.saturating_sub(ring.len() - start);
+            let mut end = part.len().min(room);
+            while !part.is_char_boundary(end) {
+                end -= 1;
+            }
+            ring.extend(&part.as_bytes()[..end]);
+        };
         ev.each_header(&mut |name, value| {
-            let line = [name, ": ", value, "\n"];
-            for part in line {
-                push_within(&mut text, part);
+            for part in [name, ": ", value, "\n"] {
+                push(part);
             }
         });
         if let Some(body) = ev.body().filter(|b| !b.is_empty()) {
-            push_within(&mut text, "\n");
-            push_within(&mut text, body);
+            push("\n");
+            push(body);
         }
-        self.bytes += text.len();
-        self.texts.push_back(text.into_boxed_str());
-        while self.bytes > RAW_BYTES || self.texts.len() > RAW_EVENTS {
-            let Some(old) = self.texts.pop_front() else { break };
-            self.bytes -= old.len();
-            self.first += 1;
-        }
-        self.first + self.texts.len() as u64 - 1
+        let len = (self.ring.len() - start) as u32;
+        self.spans.push_back((self.dropped + start as u64, len));
+        self.first + self.spans.len() as u64 - 1
     }
 
     /// The headers kept as `id`, unless the bound let them go.
-    pub fn get(&self, id: u64) -> Option<&str> {
+    pub fn get(&self, id: u64) -> Option<String> {
         let index = usize::try_from(id.checked_sub(self.first)?).ok()?;
-        self.texts.get(index).map(|t| &**t)
+        let &(start, len) = self.spans.get(index)?;
+        let from = usize::try_from(start - self.dropped).ok()?;
+        let bytes: Vec<u8> = self.ring.range(from..from + len as usize).copied().collect();
+        // Cut at character boundaries when written, so this never replaces anything.
+        Some(String::from_utf8_lossy(&bytes).into_owned())
     }
 
     /// Bytes held.
     pub fn bytes(&self) -> usize {
-        self.bytes
+        self.ring.len()
     }
 
     /// Events held.
     pub fn len(&self) -> usize {
-        self.texts.len()
+        self.spans.len()
     }
 
     /// Whether none are held.
     pub fn is_empty(&self) -> bool {
-        self.texts.is_empty()
+        self.spans.is_empty()
     }
 }
 
@@ -303,11 +319,13 @@ mod tests {
         let ev = HeaderMap::new().with("Event-Name", "CHANNEL_ANSWER").with("variable_big", &big);
         let first = raw.keep(&ev);
         assert_eq!(raw.get(first).unwrap().len(), RAW_EVENT_MAX, "one event is cut to RAW_EVENT_MAX");
+        let capacity = raw.ring.capacity();
         let mut last = first;
         for _ in 0..(RAW_BYTES / RAW_EVENT_MAX) + 10 {
             last = raw.keep(&ev);
         }
         assert!(raw.bytes() <= RAW_BYTES, "{}", raw.bytes());
+        assert_eq!(raw.ring.capacity(), capacity, "the ring never grows");
         assert_eq!(raw.get(first), None, "the oldest went first");
         assert!(raw.get(last).unwrap().starts_with("Event-Name: CHANNEL_ANSWER\n"));
         let small = HeaderMap::new().with("Event-Name", "CHANNEL_CALLSTATE");
@@ -315,7 +333,7 @@ mod tests {
             last = raw.keep(&small);
         }
         assert_eq!(raw.len(), RAW_EVENTS);
-        assert_eq!(raw.get(last), Some("Event-Name: CHANNEL_CALLSTATE\n"));
+        assert_eq!(raw.get(last).as_deref(), Some("Event-Name: CHANNEL_CALLSTATE\n"));
         assert_eq!(raw.get(last + 1), None);
     }
 

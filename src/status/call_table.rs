@@ -234,7 +234,7 @@ impl CallTable {
 
     /// The raw headers of a flow event ([`FlowEvent::raw`](super::call_flow::FlowEvent::raw)),
     /// unless the bound let them go.
-    pub fn raw(&self, id: u64) -> Option<&str> {
+    pub fn raw(&self, id: u64) -> Option<String> {
         self.raw.get(id)
     }
 

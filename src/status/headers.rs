@@ -112,6 +112,66 @@ impl Headers for HeaderMap {
     }
 }
 
+/// An event's headers packed in one buffer, for events kept or queued a while (the call
+/// view's feed): two allocations per event instead of two per header, about half the
+/// memory of a [`HeaderMap`] and no heap of small strings left behind when they go.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PackedHeaders {
+    text: String,
+    /// Each header's name start, value start (the name's end) and value end in `text`.
+    spans: Vec<(u32, u32, u32)>,
+}
+
+impl PackedHeaders {
+    /// An empty event.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Builder-style header append, handy for tests.
+    pub fn with(mut self, name: &str, value: &str) -> Self {
+        self.push(name, value);
+        self
+    }
+
+    /// Appends a header (already decoded). A header that would take the buffer past 4 GiB
+    /// is dropped (no event comes near: the ESL client refuses messages above 8 MiB).
+    pub fn push(&mut self, name: &str, value: &str) {
+        let start = self.text.len();
+        let (Ok(a), Ok(b), Ok(c)) = (
+            u32::try_from(start),
+            u32::try_from(start + name.len()),
+            u32::try_from(start + name.len() + value.len()),
+        ) else {
+            return;
+        };
+        self.text.push_str(name);
+        self.text.push_str(value);
+        self.spans.push((a, b, c));
+    }
+
+    fn pair(&self, &(a, b, c): &(u32, u32, u32)) -> (&str, &str) {
+        (&self.text[a as usize..b as usize], &self.text[b as usize..c as usize])
+    }
+}
+
+impl Headers for PackedHeaders {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.spans.iter().map(|s| self.pair(s)).find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v)
+    }
+
+    fn body(&self) -> Option<&str> {
+        None
+    }
+
+    fn each_header(&self, f: &mut dyn FnMut(&str, &str)) {
+        for span in &self.spans {
+            let (name, value) = self.pair(span);
+            f(name, value);
+        }
+    }
+}
+
 /// Decodes `%XX` escapes as FreeSWITCH's plain serializer writes them. `+` stays `+` (FreeSWITCH
 /// never form-encodes), malformed escapes stay literal, and invalid UTF-8 (Latin-1 caller
 /// names) is replaced rather than rejected so one odd byte cannot hide a whole event.
@@ -162,6 +222,17 @@ mod tests {
     fn plain_block_body_uses_inner_content_length() {
         let m = HeaderMap::from_plain("Event-Name: CUSTOM\nContent-Length: 5\n\nhello world");
         assert_eq!(m.body(), Some("hello"));
+    }
+
+    #[test]
+    fn packed_headers_read_as_a_header_map_does() {
+        let packed =
+            PackedHeaders::new().with("Event-Name", "X").with("Hangup-Cause", "A").with("hangup-cause", "B");
+        assert_eq!(packed.header("HANGUP-CAUSE"), Some("A"), "the first of a name");
+        assert_eq!(packed.value("Missing"), None);
+        let mut all = Vec::new();
+        packed.each_header(&mut |n, v| all.push(format!("{n}={v}")));
+        assert_eq!(all, ["Event-Name=X", "Hangup-Cause=A", "hangup-cause=B"]);
     }
 
     #[test]

@@ -56,7 +56,7 @@ pub(crate) mod fixtures;
 
 pub use api::{GatewayState, ParseError, RegistrationList, StatusInfo, VersionInfo};
 pub use calls::{CallInfo, CallOutcome, Notice};
-pub use headers::{percent_decode, HeaderMap, Headers};
+pub use headers::{percent_decode, HeaderMap, Headers, PackedHeaders};
 pub use lines::{LineState, LineStates};
 pub use model::{Aggregate, LinkState, LinkView, PbxStatus, StatusView};
 pub use refresh::{RefreshCommand, RefreshResult};

@@ -532,7 +532,8 @@ fn draw_list(frame: &mut Frame<'_>, screen: &Screen<'_>, area: Rect) {
         frame.render_widget(Paragraph::new(empty).style(Style::new().add_modifier(Modifier::DIM)), body);
         return;
     }
-    let body: Vec<Row> = rows
+    let (start, shown, selected) = window(rows.len(), screen.ui.selected, area.height);
+    let body: Vec<Row> = rows[start..start + shown]
         .iter()
         .map(|(server, call)| {
             let row = Row::new(cols.iter().map(|&c| cell(c, call, server, several, screen.now)));
@@ -547,8 +548,18 @@ fn draw_list(frame: &mut Frame<'_>, screen: &Screen<'_>, area: Rect) {
         .header(header)
         .column_spacing(1)
         .row_highlight_style(Style::new().add_modifier(Modifier::REVERSED));
-    let mut state = TableState::default().with_selected(Some(screen.ui.selected.min(rows.len() - 1)));
+    let mut state = TableState::default().with_selected(Some(selected));
     frame.render_stateful_widget(table, area, &mut state);
+}
+
+/// The rows a table under a header in `height` rows shows with row `selected` of `count` in
+/// view, as ratatui's `Table` would scroll them: `(first, how many, selected among them)`.
+/// Only those are built, so a redraw costs the screen, not the list (5000 registrations).
+fn window(count: usize, selected: usize, height: u16) -> (usize, usize, usize) {
+    let visible = usize::from(height).saturating_sub(1).max(1);
+    let selected = selected.min(count.saturating_sub(1));
+    let start = (selected + 1).saturating_sub(visible);
+    (start, visible.min(count - start), selected - start)
 }
 
 /// The registrations tab: one row per binding, WebRTC marked, expiry counting down.
@@ -573,9 +584,15 @@ fn draw_registrations(frame: &mut Frame<'_>, screen: &Screen<'_>, area: Rect) {
     }
     let header =
         Row::new(titles.iter().map(|t| Cell::from(*t))).style(Style::new().add_modifier(Modifier::BOLD));
+    let count: usize = screen.servers.iter().map(|s| s.registrations.len()).sum();
+    let (start, shown, selected) = window(count, screen.ui.selected, area.height);
     let mut rows = Vec::new();
+    let mut index = 0;
     for s in &screen.servers {
-        for b in s.registrations.rows() {
+        let len = s.registrations.len();
+        let skip = start.saturating_sub(index).min(len);
+        index += len;
+        for b in s.registrations.rows().skip(skip).take(shown - rows.len()) {
             let user = if several { format!("{}: {}", s.status.server, b.user) } else { b.user.clone() };
             let transport = if b.webrtc { format!("{} web", b.transport) } else { b.transport.clone() };
             let expires = b.expires_in(screen.now).map(clock).unwrap_or_default();
@@ -600,12 +617,11 @@ fn draw_registrations(frame: &mut Frame<'_>, screen: &Screen<'_>, area: Rect) {
         );
         return;
     }
-    let count = rows.len();
     let table = Table::new(rows, widths)
         .header(header)
         .column_spacing(1)
         .row_highlight_style(Style::new().add_modifier(Modifier::REVERSED));
-    let mut state = TableState::default().with_selected(Some(screen.ui.selected.min(count - 1)));
+    let mut state = TableState::default().with_selected(Some(selected));
     frame.render_stateful_widget(table, area, &mut state);
 }
 

@@ -32,7 +32,7 @@ use tokio::time::Instant;
 use tracing::{info, warn, Instrument};
 
 use crate::status::api::{ChannelRow, Registration, SofiaStatus};
-use crate::status::{HeaderMap, Headers, LinkState, Notice, PbxStatus, RefreshCommand, StatusView};
+use crate::status::{Headers, LinkState, Notice, PackedHeaders, PbxStatus, RefreshCommand, StatusView};
 
 use backoff::Backoff;
 pub use esl_headers::EslHeaders;
@@ -135,7 +135,7 @@ pub struct LinkChannels {
 pub enum CallFeed {
     /// A channel event (CHANNEL_* or CODEC), a `sofia::` registration event, or a HEARTBEAT
     /// (its `Event-Date-Timestamp` is the PBX's clock, which the listing's expiries need).
-    Event(HeaderMap),
+    Event(PackedHeaders),
     /// A rebuild starts: calls created from here on are newer than its listing.
     Rebuilding,
     /// The rebuild's `show channels as json`.
@@ -396,7 +396,7 @@ impl Link {
                 .is_some_and(|n| n.starts_with("CHANNEL_") || n == "CODEC" || n == "HEARTBEAT")
                 || headers.value("Event-Subclass").is_some_and(|s| CALL_VIEW_SUBCLASSES.contains(&s)))
         {
-            let mut copy = HeaderMap::new();
+            let mut copy = PackedHeaders::new();
             for (name, value) in event.headers() {
                 copy.push(name, value);
             }
