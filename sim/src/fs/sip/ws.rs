@@ -63,7 +63,8 @@ pub struct WsLimits {
     pub handshake_timeout: Duration,
     /// Silence after which a Ping is sent.
     pub keepalive: Duration,
-    /// Further silent periods after the first Ping before the connection is closed.
+    /// Further silent periods after the first Ping before the connection is closed (at
+    /// least one): with the defaults, 90 s of silence in all.
     pub pings_unanswered: u32,
 }
 
@@ -327,7 +328,8 @@ where
                 }
             }
             _ = sleep_until(next_ping) => {
-                if pings > binding.limits.pings_unanswered {
+                // Closed `pings_unanswered` periods after the first Ping, never sooner than one.
+                if pings >= binding.limits.pings_unanswered.max(1) {
                     break "silent past keepalive";
                 }
                 pings += 1;
