@@ -24,6 +24,7 @@ mod mock_fs_cli;
 mod mock_fs_http;
 mod power_budget;
 mod roundtrip;
+mod sip_load_leds;
 mod terminal_preview;
 mod tools_cli;
 mod tools_probe;

@@ -554,3 +554,72 @@ async fn register_over_tcp_and_a_broken_stream() {
     }
     assert_eq!(mock.sip().unwrap().connections(), 0);
 }
+
+// Never a crash (fs::sip module docs): every request shape the core knows, cut or with
+// one header mangled, is either answered or dropped, and the core keeps answering.
+#[tokio::test]
+async fn mangled_requests_never_break_the_core() {
+    use eslmatrix_sim::fs::sip::{Link, SipCore};
+    let mock = mock_with(SipConfig::default()).await;
+    let core: SipCore = mock.sip().unwrap().clone();
+    let sock = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+    let local = sock.local_addr().unwrap();
+    let link = Link::datagram(sock.clone(), local, local);
+    let methods =
+        ["INVITE", "ACK", "BYE", "CANCEL", "REGISTER", "OPTIONS", "MESSAGE", "INFO", "UPDATE", "SUBSCRIBE"];
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for round in 0..3000u64 {
+        let method = methods[(next() % methods.len() as u64) as usize];
+        let tag = if next() % 2 == 0 { ";tag=x" } else { "" };
+        let mut text = format!(
+            "{method} sip:100{}@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:1;branch=z9hG4bKm{round}\r\n\
+             From: \"x\" <sip:1000@127.0.0.1>;tag=f{round}\r\nTo: <sip:1001@127.0.0.1>{tag}\r\nCall-ID: m{}\r\n\
+             CSeq: {} {method}\r\nContact: <sip:1000@127.0.0.1:1>\r\nMax-Forwards: {}\r\nExpires: {}\r\n\
+             Authorization: Digest username=\"1000\", realm=\"127.0.0.1\", nonce=\"n\", uri=\"u\", response=\"r\"\r\n\
+             Content-Type: application/sdp\r\nContent-Length: 8\r\n\r\nv=0\r\na=x",
+            next() % 3,
+            next() % 5,
+            next() % 4,
+            next() % 3,
+            next() % 100_000
+        );
+        // Cut it, or overwrite a byte, or drop a line.
+        match next() % 4 {
+            0 => text.truncate((next() as usize) % text.len()),
+            1 => {
+                let at = (next() as usize) % text.len();
+                let mut bytes = text.into_bytes();
+                bytes[at] = (next() % 256) as u8;
+                text = String::from_utf8_lossy(&bytes).into_owned();
+            }
+            2 => {
+                let lines: Vec<&str> = text.split("\r\n").collect();
+                let skip = (next() as usize) % lines.len();
+                text = lines
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| *i != skip)
+                    .map(|(_, l)| *l)
+                    .collect::<Vec<_>>()
+                    .join("\r\n");
+            }
+            _ => {}
+        }
+        core.receive(&link, text.as_bytes());
+    }
+    assert!(core.stats().received >= 3000);
+    let phone = Phone::udp(mock.sip_udp_addr().unwrap(), "1000").await;
+    let ping = format!(
+        "OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{};branch=z9hG4bKlast\r\nFrom: <sip:a@h>;tag=1\r\n\
+         To: <sip:b@h>\r\nCall-ID: last\r\nCSeq: 1 OPTIONS\r\n\r\n",
+        phone.port()
+    );
+    assert_eq!(phone.ask(&ping).await.status(), Some(200));
+    assert!(core.nonces() <= eslmatrix_sim::fs::sip::digest::MAX_NONCES);
+}
