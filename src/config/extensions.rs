@@ -27,7 +27,7 @@ pub fn expand(items: &[String]) -> Result<Vec<String>, String> {
         return Err("is empty: list the extensions, e.g. [\"1000-1015\"]".into());
     }
     let mut out: Vec<String> = Vec::new();
-    let too_many = || format!("more than {MAX_EXTENSIONS} extensions on one page");
+    let too_many = || format!("list more than {MAX_EXTENSIONS} extensions, the most one page shows");
     for item in items {
         let shown = crate::config::one_line(item);
         let bad =
