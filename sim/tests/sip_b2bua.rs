@@ -126,6 +126,15 @@ async fn a_call_through_the_b2bua_with_hold_and_the_callee_hanging_up() {
         events.iter().filter(|e| e.get("Event-Name") == Some("CHANNEL_HOLD")).collect();
     assert_eq!(hold.len(), 1);
     assert_eq!(hold[0].get("Call-Direction"), Some("inbound"), "the caller's leg is held");
+    // a=sendrecv again takes it off hold (switch_ivr_unhold: CHANNEL_UNHOLD).
+    a.send(&caller_request(&a, "INVITE", 3, Some(&a_tag), SDP_A)).await;
+    assert_eq!(a.recv().await.status(), Some(100));
+    let resume = b.recv().await;
+    assert_eq!(resume.body, SDP_A.as_bytes());
+    b.send(&callee_answer(&b, &resume, 200, "OK", SDP_B)).await;
+    assert_eq!(a.recv().await.cseq(), Some((3, "INVITE")));
+    assert_eq!(b.recv().await.method(), Some("ACK"));
+    assert_eq!(names(&drain(&mut rx), &["CHANNEL_HOLD", "CHANNEL_UNHOLD"]), ["CHANNEL_UNHOLD"]);
 
     // The callee hangs up.
     let bye = format!(
@@ -300,4 +309,46 @@ async fn a_callee_registered_over_tcp_is_called_on_its_connection() {
     stream.write_all(callee_answer(&a, &invite, 486, "Busy Here", "").as_bytes()).await.unwrap();
     assert_eq!(a.recv().await.status(), Some(486));
     assert_eq!(next(&mut stream, &mut buf).await.method(), Some("ACK"));
+}
+
+// auth-calls (sofia_reg_handle_register_token with REG_INVITE): an INVITE without
+// credentials gets 407 with sofia_reg_auth_challenge's Proxy-Authenticate and starts no
+// leg; a wrong password is 403; the right one places the call, whose 183 reaches the
+// caller with the callee's early SDP.
+#[tokio::test]
+async fn invites_are_challenged_and_early_media_is_relayed() {
+    let mock = mock_with(SipConfig::default()).await;
+    let server = mock.sip_udp_addr().unwrap();
+    let mut b = Phone::udp(server, "1001").await;
+    assert_eq!(b.register("1234", 600).await.status(), Some(200));
+    let a = Phone::udp(server, "1000").await;
+    let mut rx = mock.pbx().subscribe();
+    let challenge = a.ask(&caller_request(&a, "INVITE", 1, None, SDP_A)).await;
+    assert_eq!(challenge.status(), Some(407));
+    let www = challenge.header("Proxy-Authenticate").unwrap().to_string();
+    assert!(
+        www.starts_with("Digest realm=\"127.0.0.1\", nonce=\"")
+            && www.ends_with("algorithm=MD5, qop=\"auth\""),
+        "{www}"
+    );
+    assert!(names(&drain(&mut rx), &["CHANNEL_CREATE"]).is_empty(), "a challenge starts no leg");
+    let with = |auth: &str, cseq: u32| {
+        caller_request(&a, "INVITE", cseq, None, SDP_A)
+            .replace("Max-Forwards: 70\r\n", &format!("Max-Forwards: 70\r\nProxy-Authorization: {auth}\r\n"))
+    };
+    let wrong = super::sip_register::answer(&www, "1000", "nope", "INVITE", "sip:1001@127.0.0.1", 1);
+    assert_eq!(a.ask(&with(&wrong, 2)).await.status(), Some(403));
+    let right = super::sip_register::answer(&www, "1000", "1234", "INVITE", "sip:1001@127.0.0.1", 2);
+    a.send(&with(&right, 3)).await;
+    assert_eq!(a.recv().await.status(), Some(100));
+    let invite = b.recv().await;
+    assert!(invite.header("From").unwrap().contains("<sip:1000@"), "the caller is the authenticated user");
+    let early = SDP_B.replace("o=b", "o=early");
+    b.send(&callee_answer(&b, &invite, 183, "Session Progress", &early)).await;
+    let progress = a.recv().await;
+    assert_eq!(progress.status(), Some(183));
+    assert_eq!(progress.body, early.as_bytes());
+    assert_eq!(progress.header("Content-Type"), Some("application/sdp"));
+    let created = names(&drain(&mut rx), &["CHANNEL_CREATE"]);
+    assert_eq!(created.len(), 2);
 }
