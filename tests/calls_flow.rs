@@ -163,3 +163,70 @@ fn the_readme_shows_the_busy_flow_as_its_golden_has_it() {
         "README's flow excerpt differs from golden/calls/flow_busy.snap"
     );
 }
+
+/// `picture` drawn as a PNG is `docs/NAME` byte for byte; `ESLMATRIX_BLESS=1` writes it.
+fn same_picture(picture: &eslmatrix::tui::Picture, name: &str) {
+    let kept = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs").join(name);
+    let made = std::env::temp_dir().join(format!("eslmatrix-{}-{name}", std::process::id()));
+    calls::write_picture_png(picture, &made).unwrap();
+    if std::env::var_os("ESLMATRIX_BLESS").is_some() {
+        std::fs::copy(&made, &kept).unwrap();
+    }
+    let same = std::fs::read(&made).unwrap() == std::fs::read(&kept).unwrap_or_default();
+    let _ = std::fs::remove_file(&made);
+    assert!(same, "docs/{name} is not what this test draws (ESLMATRIX_BLESS=1 makes it again)");
+}
+
+/// The README's pictures of `eslmatrix calls` (docs/calls.png, docs/calls-flow.png): an
+/// office's calls in every state, then one call's flow, from the mock under paused time.
+#[tokio::test(start_paused = true)]
+async fn the_readme_pictures_are_what_the_view_draws() {
+    use eslmatrix_sim::fs::pbx::Transport;
+    let fs = mock(15).await;
+    let pbx = fs.pbx().clone();
+    for (user, transport, agent) in [
+        ("1000", Transport::Udp, "Yealink SIP-T46S"),
+        ("1001", Transport::Wss, "SIP.js/0.21"),
+        ("1002", Transport::Udp, "Polycom VVX"),
+        ("1003", Transport::Tcp, "Zoiper 5"),
+        ("1004", Transport::Udp, "Yealink SIP-T54W"),
+        ("1005", Transport::Wss, "JsSIP 3.10.1"),
+    ] {
+        pbx.register(user, transport, agent).unwrap();
+    }
+    let screen = Shared::new(80, 24);
+    let (key_tx, mut key_rx) = mpsc::channel::<Key>(16);
+    let keys = futures_util::stream::poll_fn(move |cx| key_rx.poll_recv(cx));
+    let t0 = Instant::now();
+    let settings = settings(fs.addr().port());
+    let mut surface = screen.clone();
+    let script = async {
+        sleep_until(at(t0, 1.5)).await;
+        let web = pbx.start_call("1001", "1000", Some("Web Visitor")).unwrap();
+        sleep_until(at(t0, 2.5)).await;
+        pbx.answer(&web).unwrap();
+        let sales = pbx.start_call("1003", "1004", Some("Sales")).unwrap();
+        sleep_until(at(t0, 3.5)).await;
+        pbx.answer(&sales).unwrap();
+        let busy = pbx.start_call("1002", "1000", Some("Reception")).unwrap();
+        sleep_until(at(t0, 4.5)).await;
+        pbx.reject(&busy, 486).unwrap();
+        // Nobody is 1009: 404.
+        let _ = pbx.start_call("1004", "1009", None);
+        sleep_until(at(t0, 5.5)).await;
+        pbx.start_call("1005", "1002", Some("Support chat")).unwrap();
+        sleep_until(at(t0, 24.2)).await;
+        same_picture(&screen.picture(), "calls.png");
+        // The web call's flow: it is the oldest live call, the third row.
+        for key in [Key::Down, Key::Down, Key::Enter] {
+            key_tx.send(key).await.unwrap();
+        }
+        sleep_until(at(t0, 24.4)).await;
+        assert!(screen.text().starts_with("Web Visitor"), "{}", screen.text());
+        same_picture(&screen.picture(), "calls-flow.png");
+    };
+    tokio::select! {
+        r = calls::run(&settings, &mut surface, keys, script) => { r.expect("the view draws"); }
+        () = checkpoints() => unreachable!(),
+    }
+}

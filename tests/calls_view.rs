@@ -63,6 +63,11 @@ impl Shared {
         })
     }
 
+    /// The screen as coloured cells, for a PNG of it.
+    pub(crate) fn picture(&self) -> eslmatrix::tui::Picture {
+        eslmatrix::tui::Picture::of(self.0.lock().unwrap().backend().buffer())
+    }
+
     pub(crate) fn resize(&self, cols: u16, rows: u16) {
         self.0.lock().unwrap().backend_mut().resize(cols, rows);
     }

@@ -18,13 +18,15 @@ use tokio::task::JoinSet;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use super::link::{self, CallFeed, LinkChannels, LinkOptions, LinkStats, ServerConfig, CALL_FEED_QUEUE};
+use crate::backend::png::{write_rgb_png, PngError};
+use crate::render::{draw_text, Font, Frame};
 use crate::status::call_table::CallTable;
 use crate::status::gateway_table::GatewayTable;
 use crate::status::reg_table::RegTable;
 use crate::status::Headers;
 use crate::status::{PbxStatus, StatusView};
 use crate::tui::calls::ServerCalls;
-use crate::tui::{Action, Key, Screen, Surface, Tab, Ui};
+use crate::tui::{Action, Key, Picture, Screen, Surface, Tab, Ui};
 
 /// What the call view runs with; the config file and the flags build it.
 #[derive(Debug, Clone)]
@@ -322,6 +324,41 @@ pub async fn run_once(
         let _ = tokio::time::timeout(limit, rx.wait_for(|s| *s)).await;
     };
     run(settings, &mut settling, futures_util::stream::pending(), until).await
+}
+
+/// A terminal cell's size in a picture: font8x8's 8×8 glyphs, each row drawn twice, so the
+/// picture has a terminal's proportions.
+const CELL_W: u32 = 8;
+const CELL_H: u32 = 16;
+
+/// Draws `picture` (a screen of the call view) as a PNG at `path`, each cell 8×16 pixels
+/// in the product's own 8×8 font (`render::Font::Fixed8`, rows doubled) and the cell's
+/// colours.
+pub fn write_picture_png(picture: &Picture, path: &std::path::Path) -> Result<(), PngError> {
+    let (w, h) = (u32::from(picture.width) * CELL_W, u32::from(picture.height) * CELL_H);
+    let mut rgb = vec![0u8; (w * h * 3) as usize];
+    let mut glyph = Frame::new(CELL_W, 8);
+    let cols = usize::from(picture.width);
+    for (i, &(c, fg, bg)) in picture.cells.iter().enumerate() {
+        let (cx, cy) = ((i % cols) as u32 * CELL_W, (i / cols) as u32 * CELL_H);
+        glyph.clear();
+        // Shapes font8x8 lacks, as the nearest it has (one cell each, so columns stay).
+        let c = match c {
+            '▶' | '→' => '>',
+            '◀' => '<',
+            '▏' => '|',
+            c => c,
+        };
+        draw_text(&mut glyph, c.encode_utf8(&mut [0; 4]), Font::Fixed8, 0, 0);
+        for y in 0..CELL_H {
+            for x in 0..CELL_W {
+                let on = glyph.get(x as i32, (y / 2) as i32);
+                let at = (((cy + y) * w + cx + x) * 3) as usize;
+                rgb[at..at + 3].copy_from_slice(if on { &fg } else { &bg });
+            }
+        }
+    }
+    write_rgb_png(path, w, h, &rgb)
 }
 
 #[cfg(test)]

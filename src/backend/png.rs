@@ -70,6 +70,19 @@ pub fn write_bits_png(path: &Path, rows: &[String]) -> Result<(), PngError> {
     writer.finish().map_err(encode)
 }
 
+/// Writes `width`×`height` pixels of 8-bit RGB (row by row, three bytes a pixel) as a PNG.
+pub fn write_rgb_png(path: &Path, width: u32, height: u32, rgb: &[u8]) -> Result<(), PngError> {
+    let name = || path.display().to_string();
+    let file = std::fs::File::create(path).map_err(|source| PngError::Io { path: name(), source })?;
+    let mut enc = png::Encoder::new(std::io::BufWriter::new(file), width, height);
+    enc.set_color(png::ColorType::Rgb);
+    enc.set_depth(png::BitDepth::Eight);
+    let encode = |source| PngError::Encode { path: name(), source };
+    let mut writer = enc.write_header().map_err(encode)?;
+    writer.write_image_data(rgb).map_err(encode)?;
+    writer.finish().map_err(encode)
+}
+
 /// Reads any PNG as rows of `#`/`.` (a pixel brighter than mid-grey is lit).
 pub fn read_bits_png(path: &Path) -> Result<Vec<String>, PngError> {
     let img = image::open(path)

@@ -1,7 +1,7 @@
 //! `eslmatrix calls`: the live call view in the terminal (flags only; the loop is
 //! `app::calls`, the picture `tui::calls`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Args;
@@ -30,6 +30,10 @@ pub struct CallsArgs {
     /// as soon as every link is up and rebuilt, or after this long (default 5).
     #[arg(long, value_name = "SECS")]
     pub seconds: Option<f64>,
+    /// Write the list once as an 80×24 picture to this PNG file instead (as soon as every
+    /// link is up and rebuilt, or after --seconds), terminal or not.
+    #[arg(long, value_name = "FILE")]
+    pub png: Option<PathBuf>,
 }
 
 /// How long the one picture printed without a terminal waits for the links by default.
@@ -37,10 +41,13 @@ const ONCE_LIMIT: Duration = Duration::from_secs(5);
 
 /// Without a terminal (a pipe, a file, a script): the list once, 80×24, as soon as every
 /// link is up and rebuilt, or as it stands after `limit`.
-fn print_once(settings: &CallsSettings, limit: Duration) -> Result<(), CliError> {
+fn print_once(settings: &CallsSettings, limit: Duration, png: Option<&Path>) -> Result<(), CliError> {
     let mut screen = TextScreen::new(80, 24).map_err(CliError::runtime)?;
     block_on(Threads::One, calls::run_once(settings, &mut screen, limit))?.map_err(CliError::runtime)?;
-    println!("{}", screen.text());
+    match png {
+        Some(path) => calls::write_picture_png(&screen.picture(), path).map_err(CliError::runtime)?,
+        None => println!("{}", screen.text()),
+    }
     Ok(())
 }
 
@@ -53,8 +60,8 @@ pub fn run(a: CallsArgs) -> Result<(), CliError> {
     let seconds = seconds(a.seconds)?;
     let settings =
         CallsSettings { servers: config.daemon.servers, link: config.daemon.link, keep_ended: a.keep_ended };
-    if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
-        return print_once(&settings, seconds.unwrap_or(ONCE_LIMIT));
+    if a.png.is_some() || !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        return print_once(&settings, seconds.unwrap_or(ONCE_LIMIT), a.png.as_deref());
     }
     // No log subscriber: a line on stderr would land in the middle of the picture; the
     // status line says what the links are doing.

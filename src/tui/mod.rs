@@ -73,6 +73,74 @@ impl TextScreen {
     }
 }
 
+impl TextScreen {
+    /// The screen as coloured cells, for a picture of it (`eslmatrix calls --png`).
+    pub fn picture(&self) -> Picture {
+        Picture::of(self.terminal.backend().buffer())
+    }
+}
+
+/// A screen as cells with their colours resolved (reversed, dimmed, bold applied), free of
+/// ratatui's types, so the PNG writer below the views can draw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Picture {
+    /// Columns.
+    pub width: u16,
+    /// Rows.
+    pub height: u16,
+    /// Row by row: the character and its foreground and background colour.
+    pub cells: Vec<(char, [u8; 3], [u8; 3])>,
+}
+
+/// The colours of a dark terminal (xterm's VGA-ish palette).
+fn rgb(color: ratatui::style::Color, default: [u8; 3]) -> [u8; 3] {
+    use ratatui::style::Color;
+    match color {
+        Color::Reset => default,
+        Color::Black => [0, 0, 0],
+        Color::Red | Color::LightRed => [222, 72, 72],
+        Color::Green | Color::LightGreen => [64, 200, 110],
+        Color::Yellow | Color::LightYellow => [226, 200, 60],
+        Color::Blue | Color::LightBlue => [80, 130, 230],
+        Color::Magenta | Color::LightMagenta => [200, 100, 200],
+        Color::Cyan | Color::LightCyan => [60, 190, 210],
+        Color::Gray | Color::White => [230, 230, 230],
+        Color::DarkGray => [128, 128, 128],
+        Color::Rgb(r, g, b) => [r, g, b],
+        Color::Indexed(_) => default,
+    }
+}
+
+/// The foreground and background of the terminal a picture shows.
+const FG: [u8; 3] = [208, 208, 208];
+const BG: [u8; 3] = [28, 28, 32];
+
+impl Picture {
+    /// The cells of a ratatui buffer (what a `TestBackend` holds).
+    pub fn of(buf: &ratatui::buffer::Buffer) -> Self {
+        use ratatui::style::Modifier;
+        let mut cells = Vec::with_capacity(buf.content.len());
+        for y in 0..buf.area.height {
+            for x in 0..buf.area.width {
+                let cell = &buf[(x, y)];
+                let c = cell.symbol().chars().next().unwrap_or(' ');
+                let (mut fg, mut bg) = (rgb(cell.fg, FG), rgb(cell.bg, BG));
+                if cell.modifier.contains(Modifier::BOLD) {
+                    fg = fg.map(|v| v.saturating_add(40));
+                }
+                if cell.modifier.contains(Modifier::DIM) {
+                    fg = [0, 1, 2].map(|i| ((u16::from(fg[i]) + u16::from(bg[i])) / 2) as u8);
+                }
+                if cell.modifier.contains(Modifier::REVERSED) {
+                    std::mem::swap(&mut fg, &mut bg);
+                }
+                cells.push((c, fg, bg));
+            }
+        }
+        Self { width: buf.area.width, height: buf.area.height, cells }
+    }
+}
+
 impl Surface for TextScreen {
     fn show(&mut self, screen: &Screen<'_>) -> io::Result<()> {
         self.terminal.show(screen)
