@@ -60,6 +60,19 @@ struct Server {
 }
 
 fn apply(server: &mut Server, item: CallFeed, now: Instant) -> bool {
+    let changed = apply_item(server, item, now);
+    // The first event tells the PBX's clock: calls of a listing dated by this machine's
+    // clock before it are dated again by the PBX's.
+    if server.table.has_undated() {
+        if let Some(epoch) = server.regs.pbx_epoch(now) {
+            server.table.redate(epoch, now);
+            return true;
+        }
+    }
+    changed
+}
+
+fn apply_item(server: &mut Server, item: CallFeed, now: Instant) -> bool {
     let table = &mut server.table;
     match item {
         CallFeed::Event(headers) => {
@@ -87,7 +100,8 @@ fn apply(server: &mut Server, item: CallFeed, now: Instant) -> bool {
         CallFeed::Rebuilt(rows) => {
             // `created_epoch` is on the PBX's clock: its own time as its events date it is
             // right; this machine's is only a guess (right with NTP on both) for the first
-            // rebuild, before any event came.
+            // rebuild, before any event came, and `apply` dates those calls again at the
+            // first event.
             let epoch = server.regs.pbx_epoch(now).unwrap_or_else(|| {
                 std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
             });
@@ -397,5 +411,39 @@ mod tests {
         apply(&mut server, CallFeed::Rebuilt(vec![row]), now);
         let rows = server.table.rows(Sort::Start, now);
         assert_eq!(rows[0].duration(now), Duration::from_secs(42));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_call_listed_before_any_event_is_dated_again_by_the_first() {
+        let now = Instant::now();
+        let (_status_tx, status) = watch::channel(PbxStatus::new("pbx").view(now));
+        let (_feed_tx, feed) = mpsc::channel(1);
+        let mut server = Server {
+            status,
+            feed,
+            table: CallTable::new(Duration::from_secs(30)),
+            regs: RegTable::default(),
+            gateways: GatewayTable::default(),
+            events: 0,
+            rate: 0,
+        };
+        // The PBX's clock is years behind this machine's: the listing alone makes the call
+        // look decades old (or new, were it ahead); the first HEARTBEAT puts it right.
+        let pbx_now = 1_000_000_000u64;
+        let row = ChannelRow {
+            uuid: "a".into(),
+            created_epoch: (pbx_now - 42).to_string(),
+            callstate: "ACTIVE".into(),
+            ..ChannelRow::default()
+        };
+        apply(&mut server, CallFeed::Rebuilt(vec![row]), now);
+        assert!(server.table.rows(Sort::Start, now)[0].duration(now) != Duration::from_secs(42));
+        let later = now + Duration::from_secs(3);
+        let beat = crate::status::PackedHeaders::new()
+            .with("Event-Name", "HEARTBEAT")
+            .with("Event-Date-Timestamp", &((pbx_now + 3) * 1_000_000).to_string());
+        assert!(apply(&mut server, CallFeed::Event(beat), later), "the list changed");
+        assert_eq!(server.table.rows(Sort::Start, later)[0].duration(later), Duration::from_secs(45));
+        assert!(!server.table.has_undated());
     }
 }

@@ -116,6 +116,9 @@ pub struct Call {
     /// Its events for the ladder (none for a call known only from a rebuild's listing,
     /// until its next event).
     pub flow: Flow,
+    /// The listing's `created_epoch` while `started` is dated by a guess of the PBX's clock
+    /// (see [`CallTable::redate`]).
+    undated_epoch: Option<u64>,
     legs: BTreeMap<String, Leg>,
     seq: u64,
 }
@@ -194,6 +197,8 @@ pub struct CallTable {
     refresh_mark: Option<u64>,
     untracked: u64,
     raw: RawHeaders,
+    /// Some live call has an `undated_epoch`.
+    undated: bool,
 }
 
 fn is_channel_event(name: &str) -> bool {
@@ -214,6 +219,7 @@ impl CallTable {
             refresh_mark: None,
             untracked: 0,
             raw: RawHeaders::default(),
+            undated: false,
         }
     }
 
@@ -363,6 +369,7 @@ impl CallTable {
             ended: None,
             hangup: None,
             flow: Flow::default(),
+            undated_epoch: None,
             legs: BTreeMap::new(),
             seq: self.next_seq,
         }
@@ -436,11 +443,10 @@ impl CallTable {
                     self.untracked += 1;
                     continue;
                 }
-                let age = row
-                    .created_epoch
-                    .parse::<u64>()
-                    .ok()
-                    .map_or(Duration::ZERO, |t| Duration::from_secs(epoch_now.saturating_sub(t)));
+                let created = row.created_epoch.parse::<u64>().ok();
+                self.undated |= created.is_some();
+                let age =
+                    created.map_or(Duration::ZERO, |t| Duration::from_secs(epoch_now.saturating_sub(t)));
                 self.next_seq += 1;
                 let number = if row.cid_num.is_empty() { "?".to_owned() } else { row.cid_num.clone() };
                 let name = Some(row.cid_name.clone())
@@ -461,6 +467,7 @@ impl CallTable {
                     ended: None,
                     hangup: None,
                     flow: Flow::default(),
+                    undated_epoch: created,
                     legs: BTreeMap::new(),
                     seq: self.next_seq,
                 };
@@ -476,6 +483,24 @@ impl CallTable {
             }
             leg.answered |= matches!(row.callstate.as_str(), "ACTIVE" | "HELD");
             self.leg_call.insert(row.uuid.clone(), id);
+        }
+    }
+
+    /// Whether a call from a listing is still dated by a guess of the PBX's clock.
+    pub fn has_undated(&self) -> bool {
+        self.undated
+    }
+
+    /// Dates the calls known only from a listing by the PBX's clock, `epoch_now` at `now`
+    /// (seconds): [`rebuild`](Self::rebuild) had to take this machine's clock for it when
+    /// no event had told the PBX's yet, and the two can be minutes apart.
+    pub fn redate(&mut self, epoch_now: u64, now: Instant) {
+        self.undated = false;
+        for call in self.live.values_mut() {
+            if let Some(created) = call.undated_epoch.take() {
+                let age = Duration::from_secs(epoch_now.saturating_sub(created));
+                call.started = now.checked_sub(age).unwrap_or(now);
+            }
         }
     }
 
