@@ -230,3 +230,54 @@ async fn the_readme_pictures_are_what_the_view_draws() {
         () = checkpoints() => unreachable!(),
     }
 }
+
+/// `uuid_hold` and `uuid_hold off` (switch_ivr.c switch_ivr_hold / switch_ivr_unhold:
+/// CHANNEL_CALLSTATE HELD, then CHANNEL_HOLD; UNHELD, then CHANNEL_UNHOLD) on the ladder.
+#[tokio::test(start_paused = true)]
+async fn hold_and_unhold_show_on_the_held_leg() {
+    use eslmatrix_sim::fs::pbx::Transport;
+    let fs = mock(16).await;
+    let pbx = fs.pbx().clone();
+    pbx.register("1000", Transport::Udp, "Yealink SIP-T46S").unwrap();
+    pbx.register("1001", Transport::Udp, "Polycom VVX").unwrap();
+    let screen = Shared::new(80, 30);
+    let (key_tx, mut key_rx) = mpsc::channel::<Key>(16);
+    let keys = futures_util::stream::poll_fn(move |cx| key_rx.poll_recv(cx));
+    let t0 = Instant::now();
+    let settings = settings(fs.addr().port());
+    let mut surface = screen.clone();
+    let script = async {
+        sleep_until(at(t0, 1.5)).await;
+        let call = pbx.start_call("1001", "1000", Some("Alice")).unwrap();
+        sleep_until(at(t0, 2.5)).await;
+        pbx.answer(&call).unwrap();
+        key_tx.send(Key::Enter).await.unwrap();
+        sleep_until(at(t0, 3.5)).await;
+        let legs = pbx.channel_uuids();
+        assert_eq!(legs.len(), 2, "{legs:?}");
+        let out = pbx.api("uuid_hold", &legs[0]);
+        assert!(
+            matches!(&out, eslmatrix_sim::fs::pbx::ApiOutput::Text(t) if t.starts_with("+OK")),
+            "{out:?}"
+        );
+        sleep_until(at(t0, 4.2)).await;
+        let held = screen.text();
+        assert!(held.contains("[HOLD]") && held.contains("· held ·"), "{held}");
+        pbx.api("uuid_hold", &format!("off {}", legs[0]));
+        sleep_until(at(t0, 5.2)).await;
+        let text = screen.text();
+        assert!(text.contains("[UNHOLD]") && text.contains("· bridged ·"), "{text}");
+        // A box is centred on its leg's line.
+        let column = |name: &str| {
+            let line: Vec<char> = text.lines().find(|l| l.contains(name))?.chars().collect();
+            let open = line.iter().position(|&c| c == '[')?;
+            let close = line.iter().position(|&c| c == ']')?;
+            Some((open + close + 1) / 2)
+        };
+        assert_eq!(column("[HOLD]"), column("[UNHOLD]"), "both on the same leg:\n{text}");
+    };
+    tokio::select! {
+        r = calls::run(&settings, &mut surface, keys, script) => { r.expect("the view draws"); }
+        () = checkpoints() => unreachable!(),
+    }
+}
