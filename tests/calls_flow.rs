@@ -272,7 +272,7 @@ async fn hold_and_unhold_show_on_the_held_leg() {
             let line: Vec<char> = text.lines().find(|l| l.contains(name))?.chars().collect();
             let open = line.iter().position(|&c| c == '[')?;
             let close = line.iter().position(|&c| c == ']')?;
-            Some((open + close + 1) / 2)
+            Some((open + close).div_ceil(2))
         };
         assert_eq!(column("[HOLD]"), column("[UNHOLD]"), "both on the same leg:\n{text}");
     };
