@@ -9,6 +9,7 @@ mod chain_max7219;
 mod chain_props;
 mod chain_registers;
 mod chain_shift;
+mod esl_bound;
 mod esl_client;
 mod esl_limits;
 mod esl_outbound;

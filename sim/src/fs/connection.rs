@@ -26,6 +26,7 @@ use super::listeners::{Delivery, Interest, Listener};
 use super::outbound::Outbound;
 use super::pbx::logs::{self, LogLine};
 use super::pbx::ApiOutput;
+use super::session_hold::{Holder, SessionHold};
 use super::shared::{Control, Shared};
 use super::userauth::{self, Permissions};
 use super::wire::{self, Format, Message, GOODBYE, LOST_EVENTS, SHUTDOWN};
@@ -88,13 +89,20 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, id: u64, shared: 
 
 /// Serves a socket `socket` connected out for the channel `outbound` controls
 /// (listener_run with `listener->session` set and LFLAG_AUTHED).
-pub(crate) async fn serve_outbound(stream: TcpStream, id: u64, shared: Arc<Shared>, outbound: Outbound) {
+pub(crate) async fn serve_outbound(
+    stream: TcpStream,
+    id: u64,
+    shared: Arc<Shared>,
+    outbound: Outbound,
+    hold: SessionHold,
+) {
     let peer = stream.peer_addr().ok();
     let mut conn = Conn::new(stream, id, shared);
-    tracing::info!(connection = id, ?peer, uuid = %outbound.uuid, "outbound session connected");
+    tracing::info!(connection = id, ?peer, uuid = %hold.uuid, "outbound session connected");
     conn.authed = true;
-    conn.session = Some(outbound.uuid.clone());
+    conn.session = Some(hold.uuid.clone());
     conn.outbound = Some(Box::new(outbound));
+    conn.hold = Some(Box::new(hold));
     let ending = conn.session().await;
     conn.finish(ending).await;
 }
@@ -133,6 +141,7 @@ impl Conn {
             perms: Permissions::all(),
             session: None,
             outbound: None,
+            hold: None,
             linger: None,
             mute_reply: false,
         }
@@ -295,6 +304,9 @@ struct Conn {
     session: Option<String>,
     /// Set for a session `socket` dialled (boxed: inbound connections, the many, stay small).
     outbound: Option<Box<Outbound>>,
+    /// The lock on the `session` channel (boxed for the same reason); `None` for a
+    /// `myevents UUID` whose channel the model does not have (an `api_overrides` answer).
+    hold: Option<Box<SessionHold>>,
     /// `linger [N]`: seconds (-1: no limit) the socket stays open after the hangup.
     linger: Option<i64>,
     /// An outbound session's first command: listener_run parses it but sends no reply.
@@ -377,9 +389,9 @@ impl Conn {
             self.framer.buffer().reserve(8192);
             let may_write_events = self.framer.is_empty() && !self.hold_events;
             let pre_auth = !self.commanded && (!self.authed || self.outbound.is_some());
-            let watch_down = self.outbound.as_ref().is_some_and(|o| o.watching());
+            let watch_down = self.hold.as_ref().is_some_and(|h| h.watching());
             // One timer serves both deadlines (they never overlap): a session future stays small.
-            let timer = match self.outbound.as_ref().and_then(|o| o.linger_until) {
+            let timer = match self.hold.as_ref().and_then(|h| h.linger_until) {
                 _ if pre_auth => Some((deadline, false)),
                 Some(at) => Some((at, true)),
                 None => None,
@@ -393,7 +405,7 @@ impl Conn {
                 f = self.faults.recv() => Wake::Fault(f),
                 l = next_log(&mut self.log_rx), if may_write_events && self.log_rx.is_some() => Wake::Log(l),
                 n = self.reader.read_buf(self.framer.buffer()) => Wake::Read(n),
-                _ = down_notified(&self.outbound), if watch_down => Wake::ChannelDown,
+                _ = down_notified(&self.hold), if watch_down => Wake::ChannelDown,
                 // An async block: the Sleep (and its runtime-handle clone) is only made when
                 // polled, not on every turn of an authenticated session's loop.
                 () = async { if let Some((at, _)) = timer { sleep_until(at).await } }, if timer.is_some() => {
@@ -451,8 +463,9 @@ impl Conn {
             }
         }
         let _ = self.out.half.shutdown().await;
-        // The channel is let go once the socket is closed (CF_CONTROLLED cleared).
-        drop(self.outbound.take());
+        // The channel is let go once the socket is closed (CF_CONTROLLED cleared, then
+        // switch_core_session_rwunlock).
+        drop(self.hold.take());
         if !matches!(ending, Ending::Eof) {
             let mut sink = [0u8; 4096];
             let drain = async { while matches!(self.reader.read(&mut sink).await, Ok(n) if n > 0) {} };
@@ -488,24 +501,24 @@ impl Conn {
         self.out.send(&wire::command_reply(text, &[])).await
     }
 
-    /// read_packet's hangup check for a controlled channel: what is queued goes out, then
-    /// the linger notice (the socket stays until `linger N` runs out or the client leaves)
-    /// or the disconnect.
+    /// read_packet's hangup check for a held channel (outbound, or bound by `myevents
+    /// UUID`): what is queued goes out, then the linger notice (the socket stays until
+    /// `linger N` runs out or the client leaves) or the disconnect.
     async fn channel_check(&mut self) -> Step {
-        let Some(o) = &self.outbound else { return Continue(()) };
-        if !o.watching() || !o.control.is_down() {
+        let Some(h) = &self.hold else { return Continue(()) };
+        if !h.watching() || !h.control.is_down() {
             return Continue(());
         }
-        let uuid = o.uuid.clone();
+        let uuid = h.uuid.clone();
         self.deliver().await?;
-        if let Some(o) = self.outbound.as_mut() {
-            o.disco_handled = true;
+        if let Some(h) = self.hold.as_mut() {
+            h.disco_handled = true;
         }
         let Some(secs) = self.linger else {
             return Break(Ending::Notice(GOODBYE));
         };
-        if let (Some(o), Ok(s)) = (self.outbound.as_mut(), u64::try_from(secs)) {
-            o.linger_until = Some(Instant::now() + Duration::from_secs(s));
+        if let (Some(h), Ok(s)) = (self.hold.as_mut(), u64::try_from(secs)) {
+            h.linger_until = Some(Instant::now() + Duration::from_secs(s));
         }
         let name = self.shared.pbx.channel_name(&uuid).unwrap_or_default();
         tracing::debug!(connection = self.id, "{name} Socket Linger {secs}");
@@ -806,11 +819,30 @@ impl Conn {
         !uuid.is_empty() && self.run_api("uuid_exists", uuid).await.trim() == "true"
     }
 
-    /// `myevents UUID [FORMAT]` on a connection without a session: binds it to that call.
+    /// `myevents UUID [FORMAT]` on a connection without a session: binds it to that call,
+    /// holding it as an outbound session does (`listener->session =
+    /// switch_core_session_locate(uuid)`), so its hangup ends or lingers the connection.
     async fn myevents(&mut self, rest: &str) -> Step {
         let (uuid, format) = split_word(rest.trim());
         if !self.call_exists(uuid).await {
             return self.reply("-ERR invalid uuid").await;
+        }
+        match self.shared.pbx.bind(uuid) {
+            Ok(control) => {
+                let (uuid, pbx) = (uuid.to_string(), self.shared.pbx.clone());
+                let hold = SessionHold {
+                    uuid,
+                    control,
+                    disco_handled: false,
+                    linger_until: None,
+                    holder: Holder::Bound,
+                    pbx,
+                };
+                self.hold = Some(Box::new(hold));
+            }
+            // A hung-up channel cannot be locked.
+            Err(true) => return self.reply("-ERR invalid uuid").await,
+            Err(false) => {}
         }
         self.session = Some(uuid.to_string());
         self.enable_myevents(uuid, format.and_then(Format::parse)).await
@@ -917,8 +949,8 @@ impl Conn {
             let own = own.to_string();
             let reply = self.shared.pbx.sendmsg(&own, cmd);
             let forced = cmd.header("async").is_some_and(switch_true);
-            if let Some(o) = self.outbound.as_ref().filter(|o| !o.async_mode && !forced) {
-                let control = o.control.clone();
+            let sync = self.outbound.as_ref().is_some_and(|o| !o.async_mode && !forced);
+            if let Some(control) = self.hold.as_ref().filter(|_| sync).map(|h| h.control.clone()) {
                 while self.shared.pbx.in_other_app(&own) && !control.is_down() {
                     tokio::select! {
                         _ = control.app_done.notified() => {}
@@ -1007,10 +1039,10 @@ fn switch_true(v: &str) -> bool {
         || v.parse::<i64>().is_ok_and(|n| n != 0)
 }
 
-/// The controlled channel's hangup, or never.
-async fn down_notified(outbound: &Option<Box<Outbound>>) {
-    match outbound {
-        Some(o) => o.control.notify.notified().await,
+/// The held channel's hangup, or never.
+async fn down_notified(hold: &Option<Box<SessionHold>>) {
+    match hold {
+        Some(h) => h.control.notify.notified().await,
         None => std::future::pending().await,
     }
 }

@@ -3,7 +3,8 @@
 //! * [`server`]: [`MockFreeSwitch::start`] / [`run_mock`], the accept loop, connection
 //!   limit, HEARTBEAT timer; `shared`: what the server and its connections share.
 //! * `connection`: one client session (auth, commands, writing its queued events, notices);
-//!   `outbound`: the `socket` application's dialer, whose sessions run the same code.
+//!   `outbound`: the `socket` application's dialer, whose sessions run the same code;
+//!   `session_hold`: a listener's hold on its channel (outbound, or `myevents UUID`).
 //! * [`bus`]: the model's event stream; `listeners`: event fan-out with FreeSWITCH's per-listener queue and lost-events rule;
 //!   [`limits`]: every bound one client is held to.
 //! * [`command`]: client → server framing; [`wire`]: server → client bytes and event formats.
@@ -27,6 +28,7 @@ mod listeners;
 mod outbound;
 pub mod pbx;
 pub mod server;
+mod session_hold;
 mod shared;
 pub mod sip;
 pub mod userauth;

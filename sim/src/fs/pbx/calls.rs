@@ -249,6 +249,7 @@ impl State {
             pending: Vec::new(),
             loopback_peer: None,
             controller: None,
+            bound: Vec::new(),
         };
         let text = format!("New Channel {} [{uuid}]\n", ch.name);
         self.calls.insert(ch);

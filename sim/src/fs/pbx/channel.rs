@@ -196,6 +196,9 @@ pub struct Channel {
     pub loopback_peer: Option<String>,
     /// An outbound socket session controls the leg (`socket`): its destroy waits for it.
     pub controller: Option<std::sync::Arc<super::socket_app::SocketControl>>,
+    /// Inbound listeners bound with `myevents UUID`: each holds the session's read lock
+    /// too, and the destroy waits for all of them.
+    pub bound: Vec<std::sync::Arc<super::socket_app::SocketControl>>,
 }
 
 /// `Other-Type` of the peer as seen from this leg.

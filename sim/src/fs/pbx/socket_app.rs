@@ -9,7 +9,9 @@
 //!
 //! A controlled channel's CHANNEL_DESTROY waits for its session: `listener_run` holds the
 //! session's read lock until it is done, and `switch_core_session_destroy` needs the write
-//! lock. Hangup marks the [`SocketControl`] down instead, which the session sees.
+//! lock. Hangup marks the [`SocketControl`] down instead, which the session sees. An
+//! inbound listener bound with `myevents UUID` holds the same lock (parse_command's
+//! `switch_core_session_locate`) and gets a control of its own the same way.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -151,14 +153,20 @@ impl State {
         true
     }
 
-    /// At hangup: a controlled channel stays (CS_REPORTING) until its session lets go.
+    /// At hangup: a controlled or bound channel stays (CS_REPORTING) until every session
+    /// holding it lets go.
     pub(super) fn socket_holds(&mut self, uuid: &str) -> bool {
-        match self.chan(uuid).and_then(|c| c.controller.clone()) {
-            Some(control) => {
-                control.set_down();
-                true
-            }
-            None => false,
+        let Some(ch) = self.chan(uuid) else { return false };
+        for control in ch.controller.iter().chain(&ch.bound) {
+            control.set_down();
+        }
+        ch.controller.is_some() || !ch.bound.is_empty()
+    }
+
+    /// A hung-up channel nobody holds any more is destroyed.
+    fn reap_if_free(&mut self, uuid: &str) {
+        if self.chan(uuid).is_some_and(|c| c.hungup && c.controller.is_none() && c.bound.is_empty()) {
+            self.reap(&[uuid.to_string()]);
         }
     }
 
@@ -170,7 +178,7 @@ impl State {
             return;
         }
         if ch.hungup {
-            self.reap(&[uuid.to_string()]);
+            self.reap_if_free(uuid);
             return;
         }
         if was_parked {
@@ -280,6 +288,30 @@ impl super::Pbx {
     /// Sets a channel variable (`resume` sets `socket_resume`).
     pub(crate) fn set_channel_variable(&self, uuid: &str, name: &str, value: &str) {
         self.lock().set_var(uuid, name, value);
+    }
+
+    /// `myevents UUID`'s `switch_core_session_locate`: a read lock on a live channel, seen
+    /// as a control of its own. `Err(true)`: the channel exists but is down, which
+    /// `switch_core_session_read_lock` refuses (`switch_channel_down_nosig`); `Err(false)`:
+    /// no such channel.
+    pub(crate) fn bind(&self, uuid: &str) -> Result<Arc<SocketControl>, bool> {
+        let mut state = self.lock();
+        let ch = state.chan_mut(uuid).ok_or(false)?;
+        if ch.hungup {
+            return Err(true);
+        }
+        let control = Arc::new(SocketControl::default());
+        ch.bound.push(control.clone());
+        Ok(control)
+    }
+
+    /// A bound listener ended (`switch_core_session_rwunlock` at the end of listener_run):
+    /// the last holder of a hung-up channel lets its CHANNEL_DESTROY come.
+    pub(crate) fn bound_released(&self, uuid: &str, control: &Arc<SocketControl>) {
+        let mut state = self.lock();
+        let Some(ch) = state.chan_mut(uuid) else { return };
+        ch.bound.retain(|c| !Arc::ptr_eq(c, control));
+        state.reap_if_free(uuid);
     }
 
     /// The channel's name (the linger notice carries it).

@@ -1,0 +1,180 @@
+//! Inbound connections bound to a call with `myevents UUID`, over real TCP. Each test cites
+//! the FreeSWITCH function (src/mod/event_handlers/mod_event_socket/mod_event_socket.c
+//! unless named otherwise) whose behaviour it pins: parse_command's `myevents` branch takes
+//! `listener->session = switch_core_session_locate(uuid)`, a read lock the channel's
+//! destroy waits for, and read_packet then treats the hangup as for an outbound session.
+
+use eslmatrix_sim::fs::pbx::ApiOutput;
+use eslmatrix_sim::fs::wire::GOODBYE;
+use eslmatrix_sim::fs::{MockConfig, MockFreeSwitch, MockHandle};
+
+use crate::esl_support::{Msg, Raw};
+
+async fn switch() -> MockHandle {
+    MockFreeSwitch::start(MockConfig { heartbeat: None, ..MockConfig::default() }).await.expect("mock starts")
+}
+
+fn api(mock: &MockHandle, cmd: &str, args: &str) -> String {
+    match mock.pbx().api(cmd, args) {
+        ApiOutput::Text(t) => t,
+        ApiOutput::NotFound => panic!("{cmd}: not found"),
+    }
+}
+
+/// A parked call that stays up until killed.
+fn parked_call(mock: &MockHandle) -> String {
+    let out = api(mock, "originate", "null/100 &park()");
+    out.strip_prefix("+OK ").unwrap_or_else(|| panic!("originate: {out}")).trim().to_string()
+}
+
+fn reply(text: &str) -> Vec<u8> {
+    format!("Content-Type: command/reply\nReply-Text: {text}\n\n").into_bytes()
+}
+
+/// send_disconnect for a listener with a session.
+fn disconnect(uuid: &str) -> Vec<u8> {
+    let mut out = format!(
+        "Content-Type: text/disconnect-notice\nControlled-Session-UUID: {uuid}\n\
+         Content-Disposition: disconnect\nContent-Length: {}\n\n",
+        GOODBYE.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(GOODBYE.as_bytes());
+    out
+}
+
+fn linger_notice(uuid: &str, secs: u32) -> String {
+    format!(
+        "Content-Type: text/disconnect-notice\nControlled-Session-UUID: {uuid}\nContent-Disposition: linger\n\
+         Channel-Name: null/100\nLinger-Time: {secs}\nContent-Length: 0\n\n"
+    )
+}
+
+/// The `Event-Name` of each plain event before the first message that is not one, and that
+/// message.
+async fn events_then(raw: &mut Raw) -> (Vec<String>, Msg) {
+    let mut names = Vec::new();
+    loop {
+        let m = raw.next().await;
+        if m.header("Content-Type") != Some("text/event-plain") {
+            return (names, m);
+        }
+        let body = m.body_text();
+        let name = body.lines().find_map(|l| l.strip_prefix("Event-Name: ")).unwrap_or("").to_string();
+        assert!(body.contains("Unique-ID: "), "{body}");
+        names.push(name);
+    }
+}
+
+async fn bind(mock: &MockHandle, uuid: &str) -> Raw {
+    let mut raw = Raw::login(mock.addr()).await;
+    assert_eq!(raw.cmd(&format!("myevents {uuid}")).await.bytes, reply("+OK Events Enabled"));
+    raw
+}
+
+// read_packet: `switch_channel_down(channel) && !LFLAG_HANDLE_DISCO` without LFLAG_LINGER
+// breaks out after the events already queued were sent; listener_run ends with
+// send_disconnect (the session's notice, Controlled-Session-UUID) and close_socket.
+#[tokio::test]
+async fn hangup_sends_its_events_then_the_disconnect_and_closes() {
+    let mock = switch().await;
+    let uuid = parked_call(&mock);
+    let mut observer = Raw::login(mock.addr()).await;
+    assert_eq!(
+        observer.cmd("event plain CHANNEL_DESTROY").await.bytes,
+        reply("+OK event listener enabled plain")
+    );
+    let mut raw = bind(&mock, &uuid).await;
+    assert_eq!(api(&mock, "uuid_kill", &uuid), "+OK\n");
+    let (names, notice) = events_then(&mut raw).await;
+    assert_eq!(names.first().map(String::as_str), Some("CHANNEL_HANGUP"), "{names:?}");
+    assert_eq!(names.last().map(String::as_str), Some("CHANNEL_HANGUP_COMPLETE"), "{names:?}");
+    assert!(!names.iter().any(|n| n == "CHANNEL_DESTROY"), "destroy waits for the lock: {names:?}");
+    assert_eq!(notice.bytes, disconnect(&uuid));
+    assert!(raw.try_next().await.is_none(), "the socket closes after the notice");
+    // The lock is gone with the connection: the channel is destroyed.
+    let destroy = observer.next().await.body_text();
+    assert!(destroy.starts_with("Event-Name: CHANNEL_DESTROY\n"), "{destroy}");
+    assert!(destroy.contains(&format!("\nUnique-ID: {uuid}\n")), "{destroy}");
+}
+
+// read_packet with LFLAG_LINGER (`linger 2`, accepted because `myevents UUID` set
+// listener->session): the linger notice (Content-Disposition: linger, Linger-Time: 2), the
+// socket still answers commands, and once `linger_timeout` passes ("linger timeout,
+// closing socket") listener_run ends with send_disconnect.
+#[tokio::test]
+async fn linger_keeps_the_bound_socket_then_disconnects() {
+    let mock = switch().await;
+    let uuid = parked_call(&mock);
+    let mut raw = bind(&mock, &uuid).await;
+    assert_eq!(raw.cmd("linger 2").await.bytes, reply("+OK will linger 2 seconds"));
+    assert_eq!(api(&mock, "uuid_kill", &uuid), "+OK\n");
+    let (names, notice) = events_then(&mut raw).await;
+    assert_eq!(names.last().map(String::as_str), Some("CHANNEL_HANGUP_COMPLETE"), "{names:?}");
+    assert_eq!(String::from_utf8_lossy(&notice.bytes), linger_notice(&uuid, 2));
+    assert_eq!(raw.cmd("getvar hangup_cause").await.bytes, reply("NORMAL_CLEARING"));
+    assert_eq!(raw.rest().await, disconnect(&uuid));
+}
+
+// listener_run releases the session's read lock (switch_core_session_rwunlock) only at its
+// very end, and switch_core_session_destroy (src/switch_core_session.c) needs the write
+// lock: with two bound listeners, CHANNEL_DESTROY reaches another subscriber only after
+// both are gone, the lingering one last.
+#[tokio::test]
+async fn destroy_waits_for_every_bound_connection() {
+    let mock = switch().await;
+    let uuid = parked_call(&mock);
+    let mut observer = Raw::login(mock.addr()).await;
+    assert_eq!(
+        observer.cmd("event plain CHANNEL_DESTROY").await.bytes,
+        reply("+OK event listener enabled plain")
+    );
+    let mut lingering = bind(&mock, &uuid).await;
+    assert_eq!(lingering.cmd("linger 2").await.bytes, reply("+OK will linger 2 seconds"));
+    let mut quick = bind(&mock, &uuid).await;
+    assert_eq!(api(&mock, "uuid_kill", &uuid), "+OK\n");
+    let (_, notice) = events_then(&mut quick).await;
+    assert_eq!(notice.bytes, disconnect(&uuid));
+    assert!(quick.try_next().await.is_none());
+    let (_, notice) = events_then(&mut lingering).await;
+    assert_eq!(String::from_utf8_lossy(&notice.bytes), linger_notice(&uuid, 2));
+    // Queued events go out ahead of a reply: no destroy is queued while one listener holds on.
+    let echo = observer.cmd("api echo held").await;
+    assert_eq!(echo.header("Content-Type"), Some("api/response"));
+    assert_eq!(echo.body_text(), "held");
+    assert_eq!(lingering.rest().await, disconnect(&uuid));
+    let destroy = observer.next().await;
+    let body = destroy.body_text();
+    assert!(body.starts_with("Event-Name: CHANNEL_DESTROY\n"), "{body}");
+    assert!(body.contains(&format!("\nUnique-ID: {uuid}\n")), "{body}");
+}
+
+// switch_core_session_locate fails for a channel that is already down
+// (switch_core_session_read_lock, src/switch_core_rwlock.c, refuses when
+// switch_channel_down_nosig): parse_command answers `myevents UUID FORMAT` with
+// "-ERR invalid uuid", the connection holds nothing and stays open, and the destroy waits
+// only for the listener that bound the call while it was up.
+#[tokio::test]
+async fn binding_a_call_that_already_hung_up_is_refused() {
+    let mock = switch().await;
+    let uuid = parked_call(&mock);
+    let mut observer = Raw::login(mock.addr()).await;
+    assert_eq!(
+        observer.cmd("event plain CHANNEL_DESTROY").await.bytes,
+        reply("+OK event listener enabled plain")
+    );
+    let mut lingering = bind(&mock, &uuid).await;
+    assert_eq!(lingering.cmd("linger 1").await.bytes, reply("+OK will linger 1 seconds"));
+    assert_eq!(api(&mock, "uuid_kill", &uuid), "+OK\n");
+    let (_, notice) = events_then(&mut lingering).await;
+    assert_eq!(String::from_utf8_lossy(&notice.bytes), linger_notice(&uuid, 1));
+    let mut late = Raw::login(mock.addr()).await;
+    assert_eq!(late.cmd(&format!("myevents {uuid} plain")).await.bytes, reply("-ERR invalid uuid"));
+    assert_eq!(late.cmd("linger 5").await.bytes, reply("-ERR not controlling a session"));
+    assert_eq!(lingering.rest().await, disconnect(&uuid));
+    let destroy = observer.next().await;
+    assert!(destroy.body_text().contains(&format!("\nUnique-ID: {uuid}\n")), "{}", destroy.body_text());
+    // The late connection was never bound: still open, no notice.
+    let echo = late.cmd("api echo open").await;
+    assert_eq!(echo.body_text(), "open");
+}
