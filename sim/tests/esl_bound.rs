@@ -171,10 +171,53 @@ async fn binding_a_call_that_already_hung_up_is_refused() {
     let mut late = Raw::login(mock.addr()).await;
     assert_eq!(late.cmd(&format!("myevents {uuid} plain")).await.bytes, reply("-ERR invalid uuid"));
     assert_eq!(late.cmd("linger 5").await.bytes, reply("-ERR not controlling a session"));
+    // Without a format parse_command goes on with no session: the channel events of every
+    // call, this one's destroy included, and nothing held.
+    let mut unbound = Raw::login(mock.addr()).await;
+    assert_eq!(unbound.cmd(&format!("myevents {uuid}")).await.bytes, reply("+OK Events Enabled"));
+    assert_eq!(unbound.cmd("linger 5").await.bytes, reply("-ERR not controlling a session"));
     assert_eq!(lingering.rest().await, disconnect(&uuid));
     let destroy = observer.next().await;
     assert!(destroy.body_text().contains(&format!("\nUnique-ID: {uuid}\n")), "{}", destroy.body_text());
+    let names = events_until_destroy(&mut unbound, &uuid).await;
+    assert_eq!(names.last().map(String::as_str), Some("CHANNEL_DESTROY"), "{names:?}");
     // The late connection was never bound: still open, no notice.
     let echo = late.cmd("api echo open").await;
     assert_eq!(echo.body_text(), "open");
+}
+
+/// The names of the plain events up to `uuid`'s CHANNEL_DESTROY.
+async fn events_until_destroy(raw: &mut Raw, uuid: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    loop {
+        let m = raw.next().await;
+        let body = m.body_text();
+        assert_eq!(m.header("Content-Type"), Some("text/event-plain"), "{body}");
+        let name = body.lines().find_map(|l| l.strip_prefix("Event-Name: ")).unwrap_or("").to_string();
+        names.push(name.clone());
+        if name == "CHANNEL_DESTROY" && body.contains(&format!("\nUnique-ID: {uuid}\n")) {
+            return names;
+        }
+    }
+}
+
+// parse_command `myevents json` on an inbound connection: "json" is taken as the UUID,
+// switch_core_session_locate finds nothing and no format follows, so the listener gets
+// LFLAG_MYEVENTS with no session, the format from `strstr(cmd, "json")`; event_handler
+// then passes every event with a Unique-ID (`if (!uuid || (l->session && …))`) and drops
+// the others; a second `myevents` is "-ERR aready enabled.".
+#[tokio::test]
+async fn myevents_without_a_session_gets_every_channel() {
+    let mock = switch().await;
+    let mut raw = Raw::login(mock.addr()).await;
+    assert_eq!(raw.cmd("myevents json").await.bytes, reply("+OK Events Enabled"));
+    assert_eq!(raw.cmd("myevents").await.bytes, reply("-ERR aready enabled."));
+    assert_eq!(raw.cmd("getvar uuid").await.bytes, reply("-ERR command not found"));
+    mock.pbx().fire(mock.pbx().event("HEARTBEAT"));
+    let uuid = parked_call(&mock);
+    let first = raw.next().await;
+    assert_eq!(first.header("Content-Type"), Some("text/event-json"));
+    let json: serde_json::Value = serde_json::from_slice(&first.body).unwrap();
+    assert_eq!(json["Unique-ID"], uuid.as_str(), "{json}");
+    assert_ne!(json["Event-Name"], "HEARTBEAT");
 }

@@ -41,6 +41,8 @@ const MYEVENTS: &str = "CHANNEL_ANSWER CHANNEL_APPLICATION CHANNEL_BRIDGE CHANNE
     CHANNEL_DESTROY CHANNEL_EXECUTE CHANNEL_EXECUTE_COMPLETE CHANNEL_HANGUP CHANNEL_HANGUP_COMPLETE \
     CHANNEL_ORIGINATE CHANNEL_UUID CHANNEL_OUTGOING CHANNEL_PARK CHANNEL_PROGRESS \
     CHANNEL_PROGRESS_MEDIA CHANNEL_STATE CHANNEL_UNBRIDGE CHANNEL_UNPARK DETECTED_SPEECH DTMF NOTALK TALK";
+/// `Interest::myevents` of a `myevents` that locked no session: any channel's events.
+const ANY_CHANNEL: &str = "";
 /// mod_event_socket.c listener_run's `char reply[512]`: longer replies are cut.
 const REPLY_MAX: usize = 511;
 /// How many queued events one write may batch, and about how many bytes.
@@ -822,12 +824,17 @@ impl Conn {
     /// `myevents UUID [FORMAT]` on a connection without a session: binds it to that call,
     /// holding it as an outbound session does (`listener->session =
     /// switch_core_session_locate(uuid)`), so its hangup ends or lingers the connection.
+    /// A UUID that cannot be locked (unknown, or already hanging up) is refused only when a
+    /// FORMAT follows; without one parse_command goes on with no session, and LFLAG_MYEVENTS
+    /// with no session passes every event that has a Unique-ID.
     async fn myevents(&mut self, rest: &str) -> Step {
-        let (uuid, format) = split_word(rest.trim());
-        if !self.call_exists(uuid).await {
-            return self.reply("-ERR invalid uuid").await;
+        if self.interest().myevents.is_some() {
+            return self.reply("-ERR aready enabled.").await;
         }
-        match self.shared.pbx.bind(uuid) {
+        let (uuid, format) = split_word(rest.trim());
+        let exists = self.call_exists(uuid).await;
+        let locked = if exists { self.shared.pbx.bind(uuid) } else { Err(false) };
+        match locked {
             Ok(control) => {
                 let (uuid, pbx) = (uuid.to_string(), self.shared.pbx.clone());
                 let hold = SessionHold {
@@ -840,12 +847,14 @@ impl Conn {
                 };
                 self.hold = Some(Box::new(hold));
             }
-            // A hung-up channel cannot be locked.
-            Err(true) => return self.reply("-ERR invalid uuid").await,
-            Err(false) => {}
+            // uuid_exists said yes (an `api_overrides` answer) but the model has no such
+            // channel: bound by name, with nothing to hold.
+            Err(false) if exists => {}
+            Err(_) if format.is_some() => return self.reply("-ERR invalid uuid").await,
+            Err(_) => return self.enable_myevents(ANY_CHANNEL, format_in(rest)).await,
         }
         self.session = Some(uuid.to_string());
-        self.enable_myevents(uuid, format.and_then(Format::parse)).await
+        self.enable_myevents(uuid, format_in(rest)).await
     }
 
     /// `myevents [FORMAT]` of a session: its own channel, the format found anywhere in
@@ -854,14 +863,7 @@ impl Conn {
         if self.interest().myevents.is_some() {
             return self.reply("-ERR aready enabled.").await;
         }
-        let mut format = None;
-        if line.contains("xml") || line.contains("XML") {
-            format = Some(Format::Xml);
-        }
-        if line.contains("json") || line.contains("JSON") {
-            format = Some(Format::Json);
-        }
-        self.enable_myevents(uuid, format).await
+        self.enable_myevents(uuid, format_in(line)).await
     }
 
     async fn enable_myevents(&mut self, uuid: &str, format: Option<Format>) -> Step {
@@ -1037,6 +1039,18 @@ impl Conn {
 fn switch_true(v: &str) -> bool {
     ["yes", "on", "true", "t", "enabled", "active", "allow"].iter().any(|w| v.eq_ignore_ascii_case(w))
         || v.parse::<i64>().is_ok_and(|n| n != 0)
+}
+
+/// parse_command's `myevents` format: `strstr(cmd, "xml")` (or "XML"), then "json"; else
+/// the listener's format stays.
+fn format_in(line: &str) -> Option<Format> {
+    if line.contains("json") || line.contains("JSON") {
+        Some(Format::Json)
+    } else if line.contains("xml") || line.contains("XML") {
+        Some(Format::Xml)
+    } else {
+        None
+    }
 }
 
 /// The held channel's hangup, or never.

@@ -201,13 +201,18 @@ fn plain_is_exact(event: &Event) -> bool {
 #[derive(Debug, Default)]
 pub(crate) struct Interest {
     pub sub: Subscription,
-    /// `myevents UUID`: only that channel's events.
+    /// `myevents UUID`: only that channel's events; empty when no session was locked
+    /// (event_handler: `if (!uuid || (l->session && strcmp(…)))`), any event with a Unique-ID.
     pub myevents: Option<String>,
 }
 
 impl Interest {
     pub(crate) fn wants(&self, event: &Event) -> bool {
-        self.sub.wants(event) && self.myevents.as_deref().is_none_or(|u| event.get("Unique-ID") == Some(u))
+        self.sub.wants(event)
+            && self
+                .myevents
+                .as_deref()
+                .is_none_or(|u| event.get("Unique-ID").is_some_and(|id| u.is_empty() || id == u))
     }
 }
 
