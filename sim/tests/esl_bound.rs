@@ -221,3 +221,40 @@ async fn myevents_without_a_session_gets_every_channel() {
     assert_eq!(json["Unique-ID"], uuid.as_str(), "{json}");
     assert_ne!(json["Event-Name"], "HEARTBEAT");
 }
+
+// An outbound `socket` session (socket_function's listener_run) and an inbound `myevents
+// UUID` listener each hold the session's read lock: the outbound one ends at the hangup
+// (read_packet, no linger) and the application returns, yet CHANNEL_DESTROY
+// (switch_core_session_perform_destroy) waits for the lingering inbound one too.
+#[tokio::test]
+async fn destroy_waits_for_the_bound_connection_and_the_socket_session() {
+    let mock = switch().await;
+    let mut observer = Raw::login(mock.addr()).await;
+    assert_eq!(
+        observer.cmd("event plain CHANNEL_DESTROY").await.bytes,
+        reply("+OK event listener enabled plain")
+    );
+    let app = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = app.local_addr().unwrap().port();
+    let out = api(&mock, "originate", &format!("null/100 '&socket(127.0.0.1:{port} async full)'"));
+    let uuid = out.strip_prefix("+OK ").unwrap_or_else(|| panic!("originate: {out}")).trim().to_string();
+    let (stream, _) = tokio::time::timeout(crate::esl_support::PATIENCE, app.accept())
+        .await
+        .expect("the mock connects")
+        .expect("accept");
+    let mut socket = Raw::from_stream(stream);
+    socket.send(b"connect\n\n").await;
+    assert_eq!(socket.next().await.header("Socket-Mode"), Some("async"));
+    let mut lingering = bind(&mock, &uuid).await;
+    assert_eq!(lingering.cmd("linger 1").await.bytes, reply("+OK will linger 1 seconds"));
+    assert_eq!(api(&mock, "uuid_kill", &uuid), "+OK\n");
+    assert_eq!(socket.rest().await, disconnect(&uuid));
+    let (_, notice) = events_then(&mut lingering).await;
+    assert_eq!(String::from_utf8_lossy(&notice.bytes), linger_notice(&uuid, 1));
+    let echo = observer.cmd("api echo held").await;
+    assert_eq!(echo.header("Content-Type"), Some("api/response"), "no destroy while one holder is left");
+    assert_eq!(lingering.rest().await, disconnect(&uuid));
+    let destroy = observer.next().await.body_text();
+    assert!(destroy.starts_with("Event-Name: CHANNEL_DESTROY\n"), "{destroy}");
+    assert!(destroy.contains(&format!("\nUnique-ID: {uuid}\n")), "{destroy}");
+}
