@@ -8,10 +8,10 @@ use eslmatrix::tui::Key;
 use eslmatrix_sim::fs::pbx::scenario::Scenario;
 use eslmatrix_sim::fs::pbx::PbxConfig;
 use eslmatrix_sim::fs::{MockConfig, MockFreeSwitch};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tokio::time::{sleep_until, Instant};
 
-use crate::calls_view::{at, settings, Shared};
+use crate::calls_view::{at, keyboard, settings, watch, Shared};
 use crate::story::checkpoints;
 
 macro_rules! golden {
@@ -33,8 +33,7 @@ async fn a_webrtc_calls_ladder_from_ring_to_hang_up_with_its_headers() {
     let fs = mock(13).await;
     let scenario = Scenario::builtin("webrtc-click-to-call").unwrap().unwrap();
     let screen = Shared::new(80, 24);
-    let (key_tx, mut key_rx) = mpsc::channel::<Key>(16);
-    let keys = futures_util::stream::poll_fn(move |cx| key_rx.poll_recv(cx));
+    let (key_tx, keys) = keyboard();
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let t0 = Instant::now();
     let settings = settings(fs.addr().port());
@@ -79,14 +78,10 @@ async fn a_webrtc_calls_ladder_from_ring_to_hang_up_with_its_headers() {
         golden!("flow_hung_up", text);
         assert!(text.contains("HANGUP"), "{text}");
 
-        screen.resize(40, 12);
-        key_tx.send(Key::Resize).await.unwrap();
-        sleep_until(at(t0, 28.4)).await;
-        golden!("flow_narrow_40x12", screen.text());
-        screen.resize(20, 4);
-        key_tx.send(Key::Resize).await.unwrap();
-        sleep_until(at(t0, 28.6)).await;
-        golden!("flow_tiny_20x4", screen.text());
+        let text = screen.resized(&key_tx, 40, 12, at(t0, 28.4)).await;
+        golden!("flow_narrow_40x12", text);
+        let text = screen.resized(&key_tx, 20, 4, at(t0, 28.6)).await;
+        golden!("flow_tiny_20x4", text);
         screen.resize(80, 24);
 
         key_tx.send(Key::Esc).await.unwrap();
@@ -119,8 +114,7 @@ async fn a_rejected_calls_ladder_ends_with_its_cause_and_sip_status() {
     let fs = mock(14).await;
     let scenario = Scenario::builtin("rejections").unwrap().unwrap();
     let screen = Shared::new(80, 24);
-    let (key_tx, mut key_rx) = mpsc::channel::<Key>(16);
-    let keys = futures_util::stream::poll_fn(move |cx| key_rx.poll_recv(cx));
+    let (key_tx, keys) = keyboard();
     let t0 = Instant::now();
     let settings = settings(fs.addr().port());
     let mut surface = screen.clone();
@@ -144,10 +138,7 @@ async fn a_rejected_calls_ladder_ends_with_its_cause_and_sip_status() {
             () = look => {}
         }
     };
-    tokio::select! {
-        r = calls::run(&settings, &mut surface, keys, script) => { r.expect("the view draws"); }
-        () = checkpoints() => unreachable!(),
-    }
+    watch(&settings, &mut surface, keys, script).await;
 }
 
 #[test]
@@ -195,8 +186,7 @@ async fn the_readme_pictures_are_what_the_view_draws() {
         pbx.register(user, transport, agent).unwrap();
     }
     let screen = Shared::new(80, 24);
-    let (key_tx, mut key_rx) = mpsc::channel::<Key>(16);
-    let keys = futures_util::stream::poll_fn(move |cx| key_rx.poll_recv(cx));
+    let (key_tx, keys) = keyboard();
     let t0 = Instant::now();
     let settings = settings(fs.addr().port());
     let mut surface = screen.clone();
@@ -225,10 +215,7 @@ async fn the_readme_pictures_are_what_the_view_draws() {
         assert!(screen.text().starts_with("Web Visitor"), "{}", screen.text());
         same_picture(&screen.picture(), "calls-flow.png");
     };
-    tokio::select! {
-        r = calls::run(&settings, &mut surface, keys, script) => { r.expect("the view draws"); }
-        () = checkpoints() => unreachable!(),
-    }
+    watch(&settings, &mut surface, keys, script).await;
 }
 
 /// `uuid_hold` and `uuid_hold off` (switch_ivr.c switch_ivr_hold / switch_ivr_unhold:
@@ -241,8 +228,7 @@ async fn hold_and_unhold_show_on_the_held_leg() {
     pbx.register("1000", Transport::Udp, "Yealink SIP-T46S").unwrap();
     pbx.register("1001", Transport::Udp, "Polycom VVX").unwrap();
     let screen = Shared::new(80, 30);
-    let (key_tx, mut key_rx) = mpsc::channel::<Key>(16);
-    let keys = futures_util::stream::poll_fn(move |cx| key_rx.poll_recv(cx));
+    let (key_tx, keys) = keyboard();
     let t0 = Instant::now();
     let settings = settings(fs.addr().port());
     let mut surface = screen.clone();
@@ -276,8 +262,5 @@ async fn hold_and_unhold_show_on_the_held_leg() {
         };
         assert_eq!(column("[HOLD]"), column("[UNHOLD]"), "both on the same leg:\n{text}");
     };
-    tokio::select! {
-        r = calls::run(&settings, &mut surface, keys, script) => { r.expect("the view draws"); }
-        () = checkpoints() => unreachable!(),
-    }
+    watch(&settings, &mut surface, keys, script).await;
 }

@@ -7,6 +7,7 @@
 //! Actions happen at half seconds after the view starts and screens are read a fifth of a
 //! second after a tick, so a few milliseconds of loopback delay never change a duration.
 
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -15,6 +16,7 @@ use eslmatrix::app::link::{LinkOptions, ServerConfig};
 use eslmatrix::tui::{Key, Screen, Surface};
 use eslmatrix_sim::fs::pbx::{Party, PbxConfig, Transport};
 use eslmatrix_sim::fs::{MockConfig, MockFreeSwitch};
+use futures_util::Stream;
 use ratatui::backend::TestBackend;
 use ratatui::style::Modifier;
 use ratatui::Terminal;
@@ -71,6 +73,21 @@ impl Shared {
     pub(crate) fn resize(&self, cols: u16, rows: u16) {
         self.0.lock().unwrap().backend_mut().resize(cols, rows);
     }
+
+    /// Resizes the terminal as a person would (the view hears of it as a key) and gives the
+    /// text drawn by `then`.
+    pub(crate) async fn resized(
+        &self,
+        key_tx: &mpsc::Sender<Key>,
+        cols: u16,
+        rows: u16,
+        then: Instant,
+    ) -> String {
+        self.resize(cols, rows);
+        key_tx.send(Key::Resize).await.unwrap();
+        sleep_until(then).await;
+        self.text()
+    }
 }
 
 impl Surface for Shared {
@@ -98,6 +115,26 @@ pub(crate) fn at(t0: Instant, secs: f64) -> Instant {
     t0 + Duration::from_secs_f64(secs)
 }
 
+/// The view's keyboard: what the test sends on the sender, the view reads from the stream.
+pub(crate) fn keyboard() -> (mpsc::Sender<Key>, impl Stream<Item = Key> + Unpin) {
+    let (key_tx, mut key_rx) = mpsc::channel::<Key>(16);
+    (key_tx, futures_util::stream::poll_fn(move |cx| key_rx.poll_recv(cx)))
+}
+
+/// Runs the view on `surface` until `script` ends; the view must neither fail nor outlast the
+/// test's checkpoints.
+pub(crate) async fn watch(
+    settings: &CallsSettings,
+    surface: &mut impl Surface,
+    keys: impl Stream<Item = Key> + Unpin,
+    script: impl Future<Output = ()>,
+) {
+    tokio::select! {
+        r = calls::run(settings, surface, keys, script) => { r.expect("the view draws"); }
+        () = checkpoints() => unreachable!(),
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn calls_ring_answer_fail_and_end_on_screen() {
     let mock =
@@ -108,8 +145,7 @@ async fn calls_ring_answer_fail_and_end_on_screen() {
     pbx.register("1001", Transport::Wss, "SIP.js/0.21").unwrap();
     pbx.register("1002", Transport::Udp, "Polycom VVX").unwrap();
     let screen = Shared::new(80, 24);
-    let (key_tx, mut key_rx) = mpsc::channel::<Key>(8);
-    let keys = futures_util::stream::poll_fn(move |cx| key_rx.poll_recv(cx));
+    let (key_tx, keys) = keyboard();
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let t0 = Instant::now();
     let settings = settings(fs.addr().port());
@@ -169,14 +205,10 @@ async fn calls_ring_answer_fail_and_end_on_screen() {
         sleep_until(at(t0, 12.2)).await;
         golden!("calls_all_ended", screen.text());
 
-        screen.resize(40, 10);
-        key_tx.send(Key::Resize).await.unwrap();
-        sleep_until(at(t0, 12.4)).await;
-        golden!("calls_narrow_40x10", screen.text());
-        screen.resize(20, 2);
-        key_tx.send(Key::Resize).await.unwrap();
-        sleep_until(at(t0, 12.6)).await;
-        golden!("calls_tiny_20x2", screen.text());
+        let text = screen.resized(&key_tx, 40, 10, at(t0, 12.4)).await;
+        golden!("calls_narrow_40x10", text);
+        let text = screen.resized(&key_tx, 20, 2, at(t0, 12.6)).await;
+        golden!("calls_tiny_20x2", text);
         screen.resize(80, 24);
 
         key_tx.send(Key::Tab).await.unwrap();
@@ -226,10 +258,7 @@ async fn the_status_line_says_no_link_in_the_leds_words() {
         sleep_until(at(t0, 125.2)).await;
         golden!("calls_no_link", screen.text());
     };
-    tokio::select! {
-        r = calls::run(&settings, &mut surface, keys, script) => { r.expect("the view draws"); }
-        () = checkpoints() => unreachable!(),
-    }
+    watch(&settings, &mut surface, keys, script).await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -270,10 +299,7 @@ async fn several_servers_share_one_list_each_row_named() {
         sleep_until(at(t0, 4.2)).await;
         golden!("calls_two_servers", screen.text());
     };
-    tokio::select! {
-        r = calls::run(&settings, &mut surface, futures_util::stream::pending(), script) => { r.expect("the view draws"); }
-        () = checkpoints() => unreachable!(),
-    }
+    watch(&settings, &mut surface, futures_util::stream::pending(), script).await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -288,8 +314,7 @@ async fn an_idle_pbx_shows_the_listings_expiry_once_a_heartbeat_dates_it() {
     let fs = MockFreeSwitch::start(mock).await.expect("mock starts");
     fs.pbx().register("1000", Transport::Udp, "Yealink SIP-T46S").unwrap();
     let screen = Shared::new(80, 24);
-    let (key_tx, mut key_rx) = mpsc::channel::<Key>(8);
-    let keys = futures_util::stream::poll_fn(move |cx| key_rx.poll_recv(cx));
+    let (key_tx, keys) = keyboard();
     let t0 = Instant::now();
     let settings = settings(fs.addr().port());
     let mut surface = screen.clone();
@@ -309,10 +334,7 @@ async fn an_idle_pbx_shows_the_listings_expiry_once_a_heartbeat_dates_it() {
         assert!(secs.as_ref().is_ok_and(|s| (3638..=3640).contains(s)), "{after:?}");
         assert_eq!(after.split_whitespace().nth(3), Some(words[2]), "the address stays");
     };
-    tokio::select! {
-        r = calls::run(&settings, &mut surface, keys, script) => { r.expect("the view draws"); }
-        () = checkpoints() => unreachable!(),
-    }
+    watch(&settings, &mut surface, keys, script).await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -327,8 +349,7 @@ async fn the_gateways_tab_follows_gateway_events_and_every_rebuild() {
     pbx.set_gateway("carrier-b", true).unwrap();
     pbx.set_gateway("carrier-b", false).unwrap();
     let screen = Shared::new(80, 24);
-    let (key_tx, mut key_rx) = mpsc::channel::<Key>(8);
-    let keys = futures_util::stream::poll_fn(move |cx| key_rx.poll_recv(cx));
+    let (key_tx, keys) = keyboard();
     let t0 = Instant::now();
     let settings = settings(fs.addr().port());
     let mut surface = screen.clone();
@@ -362,10 +383,7 @@ async fn the_gateways_tab_follows_gateway_events_and_every_rebuild() {
             screen.text()
         );
     };
-    tokio::select! {
-        r = calls::run(&settings, &mut surface, keys, script) => { r.expect("the view draws"); }
-        () = checkpoints() => unreachable!(),
-    }
+    watch(&settings, &mut surface, keys, script).await;
 }
 
 /// Counts the pictures drawn.
@@ -401,8 +419,5 @@ async fn a_stream_of_events_redraws_at_most_once_per_gap() {
         // 0.85 s of news at one picture per 100 ms at most, and no tick in between.
         assert!((1..=9).contains(&drawn), "{drawn} pictures for some 200 events");
     };
-    tokio::select! {
-        r = calls::run(&settings, &mut surface, futures_util::stream::pending(), script) => { r.expect("the view draws"); }
-        () = checkpoints() => unreachable!(),
-    }
+    watch(&settings, &mut surface, futures_util::stream::pending(), script).await;
 }
