@@ -258,3 +258,30 @@ async fn destroy_waits_for_the_bound_connection_and_the_socket_session() {
     assert!(destroy.starts_with("Event-Name: CHANNEL_DESTROY\n"), "{destroy}");
     assert!(destroy.contains(&format!("\nUnique-ID: {uuid}\n")), "{destroy}");
 }
+
+// A lingering holder keeps a hung-up channel in the table, but the API reaches channels
+// through switch_core_session_locate (src/switch_core_session.c), whose read lock fails once
+// the channel is down (switch_core_session_read_lock, src/switch_core_rwlock.c:
+// switch_channel_down_nosig): switch_ivr_uuid_exists answers false, uuid_getvar_function and
+// uuid_kill_function find no channel, and sendmsg (parse_command) an invalid session; the
+// holder's own `getvar` reads listener->session and still answers.
+#[tokio::test]
+async fn the_api_finds_no_channel_once_it_is_down_though_a_holder_keeps_it() {
+    let mock = switch().await;
+    let uuid = parked_call(&mock);
+    let mut lingering = bind(&mock, &uuid).await;
+    assert_eq!(lingering.cmd("linger 2").await.bytes, reply("+OK will linger 2 seconds"));
+    assert_eq!(api(&mock, "uuid_exists", &uuid), "true");
+    assert_eq!(api(&mock, "uuid_kill", &uuid), "+OK\n");
+    let (_, notice) = events_then(&mut lingering).await;
+    assert_eq!(String::from_utf8_lossy(&notice.bytes), linger_notice(&uuid, 2));
+    assert_eq!(api(&mock, "uuid_exists", &uuid), "false");
+    assert_eq!(api(&mock, "uuid_getvar", &format!("{uuid} hangup_cause")), "-ERR No such channel!\n");
+    assert_eq!(api(&mock, "uuid_kill", &uuid), "-ERR No such channel!\n");
+    assert_eq!(api(&mock, "uuid_hold", &uuid), "+OK Success\n");
+    let mut other = Raw::login(mock.addr()).await;
+    let sent = other.cmd(&format!("sendmsg {uuid}\ncall-command: hangup")).await;
+    assert_eq!(sent.bytes, reply(&format!("-ERR invalid session id [{uuid}]")));
+    assert_eq!(lingering.cmd("getvar hangup_cause").await.bytes, reply("NORMAL_CLEARING"));
+    assert_eq!(lingering.rest().await, disconnect(&uuid));
+}

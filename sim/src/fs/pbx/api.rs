@@ -598,7 +598,8 @@ impl State {
             .filter(|c| !c.is_empty())
             .and_then(Cause::parse)
             .unwrap_or_else(|| Cause::named("NORMAL_CLEARING"));
-        if self.kill(uuid, &cause) {
+        // uuid_kill_function locates the session first: a down channel is no channel.
+        if self.locate(uuid).is_some() && self.kill(uuid, &cause) {
             "+OK\n".to_string()
         } else {
             "-ERR No such channel!\n".to_string()

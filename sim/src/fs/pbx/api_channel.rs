@@ -27,14 +27,14 @@ impl State {
     pub(super) fn channel_api(&mut self, command: &str, args: &str) -> Option<String> {
         Some(match command {
             "uuid_exists" => {
-                let live = !args.is_empty() && self.chan(args).is_some();
+                let live = !args.is_empty() && self.locate(args).is_some();
                 (if live { "true" } else { "false" }).to_string()
             }
             "uuid_getvar" => self.uuid_getvar(args),
             "uuid_setvar" => self.uuid_setvar(args),
             "uuid_setvar_multi" => self.uuid_setvar_multi(args),
             "uuid_dump" => self.uuid_dump(args),
-            "uuid_answer" => match self.chan(args) {
+            "uuid_answer" => match self.locate(args) {
                 Some(_) => {
                     self.answer_leg(args);
                     "+OK\n".into()
@@ -61,7 +61,7 @@ impl State {
         if argv.len() < 2 || argv[0].is_empty() {
             return format!("-USAGE: {GETVAR_SYNTAX}\n");
         }
-        match self.chan(&argv[0]) {
+        match self.locate(&argv[0]) {
             None => NO_CHANNEL.into(),
             Some(_) if argv[1].is_empty() => "-ERR No variable name specified!\n".into(),
             Some(ch) => ch.var(&argv[1]).unwrap_or("_undef_").to_string(),
@@ -73,7 +73,7 @@ impl State {
         if !(2..=3).contains(&argv.len()) || argv[0].is_empty() {
             return format!("-USAGE: {SETVAR_SYNTAX}\n");
         }
-        let Some(ch) = self.chan_mut(&argv[0]) else { return NO_CHANNEL.into() };
+        let Some(ch) = self.locate_mut(&argv[0]) else { return NO_CHANNEL.into() };
         if argv[1].is_empty() {
             return "-ERR No variable specified\n".into();
         }
@@ -88,7 +88,7 @@ impl State {
     fn uuid_setvar_multi(&mut self, args: &str) -> String {
         let usage = format!("-USAGE: {SETVAR_MULTI_SYNTAX}\n");
         let Some((uuid, vars)) = args.split_once(' ') else { return usage };
-        let Some(ch) = self.chan_mut(uuid) else { return format!("{NO_CHANNEL}{usage}") };
+        let Some(ch) = self.locate_mut(uuid) else { return format!("{NO_CHANNEL}{usage}") };
         let mut out = String::new();
         let mut set = 0;
         for item in separate_char(vars, ';', 64) {
@@ -119,7 +119,7 @@ impl State {
         let Some(uuid) = argv.first().filter(|u| !u.is_empty()).cloned() else {
             return format!("-USAGE: {DUMP_SYNTAX}\n");
         };
-        if self.chan(&uuid).is_none() {
+        if self.locate(&uuid).is_none() {
             return NO_CHANNEL.into();
         }
         let ev = self.channel_event("CHANNEL_DATA", SITE_DUMP, &uuid, &[]);
@@ -148,7 +148,7 @@ impl State {
         }
         let mut who = None;
         for other in argv.iter().skip(1).take(2) {
-            if self.chan(&argv[0]).is_some() && self.chan(other).is_some() && argv[0] != *other {
+            if self.locate(&argv[0]).is_some() && self.locate(other).is_some() && argv[0] != *other {
                 who = Some(other.clone());
                 break;
             }
@@ -181,7 +181,7 @@ impl State {
         if argv.len() < 2 {
             return format!("-USAGE: {TRANSFER_SYNTAX}\n");
         }
-        if self.chan(&argv[0]).is_none() {
+        if self.locate(&argv[0]).is_none() {
             return NO_CHANNEL.into();
         }
         let (flag, rest) = match argv[1].strip_prefix('-') {
@@ -194,12 +194,12 @@ impl State {
         let mut target = argv[0].clone();
         match flag.as_deref() {
             Some("bleg") => {
-                if let Some(b) = bridged.filter(|b| self.chan(b).is_some()) {
+                if let Some(b) = bridged.filter(|b| self.locate(b).is_some()) {
                     target = b;
                 }
             }
             Some("both") => {
-                if let Some(b) = bridged.filter(|b| self.chan(b).is_some()) {
+                if let Some(b) = bridged.filter(|b| self.locate(b).is_some()) {
                     self.unbridge_for_transfer(&target, &b, false);
                     self.transfer(&b, &dest, context.as_deref());
                 }
@@ -234,7 +234,7 @@ impl State {
         if args.is_empty() {
             return format!("-USAGE: {PARK_SYNTAX}\n");
         }
-        if self.chan(args).is_none() {
+        if self.locate(args).is_none() {
             return NO_CHANNEL.into();
         }
         self.leave_app(args);
@@ -261,7 +261,7 @@ impl State {
             // switch_ivr_hold_toggle_uuid: only an ACTIVE or UNHELD leg is held, only a HELD
             // one is taken off; any other leg is left alone, successfully.
             let target = uuid(1);
-            match self.chan(&target).map(|c| c.callstate) {
+            match self.locate(&target).map(|c| c.callstate) {
                 Some(CallState::Active | CallState::Unheld) => self.hold(&target),
                 Some(CallState::Held) => self.unhold(&target),
                 _ => true,
@@ -282,7 +282,7 @@ impl State {
     /// so their call state stays. (The hold music FreeSWITCH broadcasts to the partner is
     /// not modelled.) `true` when it succeeded or there was no channel.
     fn hold(&mut self, uuid: &str) -> bool {
-        let Some(ch) = self.chan(uuid) else { return true };
+        let Some(ch) = self.locate(uuid) else { return true };
         if ch.callstate == CallState::Held {
             return false;
         }
@@ -296,7 +296,7 @@ impl State {
     /// `switch_ivr_unhold`: refused unless the leg is HELD; mod_sofia clears CF_LEG_HOLDING
     /// (the leg becomes UNHELD) before CHANNEL_UNHOLD fires.
     fn unhold(&mut self, uuid: &str) -> bool {
-        let Some(ch) = self.chan(uuid) else { return true };
+        let Some(ch) = self.locate(uuid) else { return true };
         if ch.callstate != CallState::Held {
             return false;
         }

@@ -174,6 +174,19 @@ impl State {
         self.calls.get_mut(uuid)
     }
 
+    /// `switch_core_session_locate`, the way the API commands reach a channel: it fails once
+    /// the channel is down (switch_core_session_read_lock, src/switch_core_rwlock.c, refuses
+    /// on `switch_channel_down_nosig`), though a socket or `myevents` holder keeps the
+    /// channel in the table until its destroy.
+    pub(super) fn locate(&self, uuid: &str) -> Option<&Channel> {
+        self.calls.get(uuid).filter(|c| !c.hungup)
+    }
+
+    /// [`State::locate`], to change the channel.
+    pub(super) fn locate_mut(&mut self, uuid: &str) -> Option<&mut Channel> {
+        self.calls.get_mut(uuid).filter(|c| !c.hungup)
+    }
+
     /// The leg's `peer` while that leg lives. A leg that ends leaves its UUID in its
     /// peers (UUIDs are never reused), so no table-wide clean-up runs per hangup.
     pub(super) fn live_peer<'a>(&self, ch: &'a Channel) -> Option<&'a str> {
