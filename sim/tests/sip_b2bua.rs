@@ -8,6 +8,7 @@ use std::sync::Arc;
 use eslmatrix_sim::fs::event::Event;
 use eslmatrix_sim::fs::sip::message::{self, Message};
 use eslmatrix_sim::fs::sip::SipConfig;
+use eslmatrix_sim::fs::MockHandle;
 use tokio::sync::broadcast::Receiver;
 
 use super::sip_register::{mock_with, Phone};
@@ -68,22 +69,29 @@ fn callee_answer(b: &Phone, req: &Message, status: u16, reason: &str, sdp: &str)
     String::from_utf8(m.to_bytes()).unwrap()
 }
 
+/// A fresh mock (no auth) with 1001 registered over UDP, the model's events subscribed, and
+/// 1000's INVITE (SDP_A) sent: the caller has had its 100 Trying, the callee holds the INVITE.
+async fn invited() -> (MockHandle, Phone, Phone, Receiver<Arc<Event>>, Message) {
+    let mock = mock_with(no_auth()).await;
+    let server = mock.sip_udp_addr().unwrap();
+    let mut b = Phone::udp(server, "1001").await;
+    assert_eq!(b.register("1234", 600).await.status(), Some(200));
+    let a = Phone::udp(server, "1000").await;
+    let rx = mock.pbx().subscribe();
+    a.send(&caller_request(&a, "INVITE", 1, None, SDP_A)).await;
+    assert_eq!(a.recv().await.status(), Some(100));
+    let invite = b.recv().await;
+    (mock, a, b, rx, invite)
+}
+
 // sofia's bypass-media B2BUA: the callee's INVITE is a new dialog (own Call-ID, From tag)
 // carrying the caller's SDP; the caller's 200 carries the callee's SDP with our tag.
 // A re-INVITE with a=sendonly is a hold (switch_ivr_hold: CHANNEL_HOLD on the sender's
 // leg); the callee's BYE ends both legs NORMAL_CLEARING, the caller gets a BYE.
 #[tokio::test]
 async fn a_call_through_the_b2bua_with_hold_and_the_callee_hanging_up() {
-    let mock = mock_with(no_auth()).await;
+    let (mock, a, b, mut rx, invite) = invited().await;
     let server = mock.sip_udp_addr().unwrap();
-    let mut b = Phone::udp(server, "1001").await;
-    assert_eq!(b.register("1234", 600).await.status(), Some(200));
-    let a = Phone::udp(server, "1000").await;
-    let mut rx = mock.pbx().subscribe();
-
-    a.send(&caller_request(&a, "INVITE", 1, None, SDP_A)).await;
-    assert_eq!(a.recv().await.status(), Some(100));
-    let invite = b.recv().await;
     assert_eq!(invite.method(), Some("INVITE"));
     assert_ne!(invite.header("Call-ID"), Some("call-a"), "the B leg is its own dialog");
     assert!(!invite.header("From").unwrap().contains("tag=a1"));
@@ -230,15 +238,7 @@ async fn callee_failures_map_through_the_cause_tables() {
         (480, "Temporarily Unavailable", "NO_USER_RESPONSE", 408),
         (603, "Decline", "CALL_REJECTED", 603),
     ] {
-        let mock = mock_with(no_auth()).await;
-        let server = mock.sip_udp_addr().unwrap();
-        let mut b = Phone::udp(server, "1001").await;
-        assert_eq!(b.register("1234", 600).await.status(), Some(200));
-        let a = Phone::udp(server, "1000").await;
-        let mut rx = mock.pbx().subscribe();
-        a.send(&caller_request(&a, "INVITE", 1, None, SDP_A)).await;
-        assert_eq!(a.recv().await.status(), Some(100));
-        let invite = b.recv().await;
+        let (mock, a, b, mut rx, invite) = invited().await;
         b.send(&callee_answer(&b, &invite, status, reason, "")).await;
         assert_eq!(a.recv().await.status(), Some(caller_gets), "{status}");
         let ack = b.recv().await;

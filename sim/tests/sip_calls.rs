@@ -74,11 +74,24 @@ fn path(name: &str) -> String {
 /// Runs a SIPp callee with `uas` and a SIPp caller with `uac` calling 1001; both must
 /// succeed. Returns every event the model fired meanwhile.
 async fn sipp_call(mock: &MockHandle, uas: &str, uac: &str) -> Vec<Arc<Event>> {
+    sipp_calls(mock, uas, uac, 1, &[]).await
+}
+
+/// As [`sipp_call`] for `calls` calls in a row, `caller_flags` (a rate, say) added to the
+/// caller's command line.
+async fn sipp_calls(
+    mock: &MockHandle,
+    uas: &str,
+    uac: &str,
+    calls: usize,
+    caller_flags: &[&str],
+) -> Vec<Arc<Event>> {
     let uas_port = free_port();
     register_at(mock, "1001", uas_port).await;
     let mut rx = mock.pbx().subscribe();
+    let calls = calls.to_string();
     let callee_args: Vec<String> =
-        ["-sf", &path(uas), "-i", "127.0.0.1", "-p", &uas_port.to_string(), "-m", "1", "-t", "u1"]
+        ["-sf", &path(uas), "-i", "127.0.0.1", "-p", &uas_port.to_string(), "-m", &calls, "-t", "u1"]
             .iter()
             .map(ToString::to_string)
             .collect();
@@ -98,17 +111,18 @@ async fn sipp_call(mock: &MockHandle, uas: &str, uac: &str) -> Vec<Arc<Event>> {
         "-p",
         &free_port().to_string(),
         "-m",
-        "1",
+        &calls,
         "-t",
         "u1",
     ]
     .iter()
+    .chain(caller_flags)
     .map(ToString::to_string)
     .collect();
     let (ok, out) = sipp(&caller_args).await;
-    assert!(ok, "the SIPp caller's call succeeds:\n{out}");
+    assert!(ok, "every SIPp call succeeds:\n{out}");
     let (ok, out) = callee.await.unwrap();
-    assert!(ok, "the SIPp callee's call succeeds:\n{out}");
+    assert!(ok, "the SIPp callee's calls succeed:\n{out}");
     drain(&mut rx)
 }
 
@@ -167,55 +181,9 @@ async fn sipp_cancelled_call() {
 #[tokio::test]
 async fn sipp_load_run_counts_exactly() {
     let mock = mock_with(SipConfig::default()).await;
-    let uas_port = free_port();
-    register_at(&mock, "1001", uas_port).await;
-    let mut rx = mock.pbx().subscribe();
     let calls = 100;
-    let callee_args: Vec<String> = [
-        "-sf",
-        &path("uas_answer.xml"),
-        "-i",
-        "127.0.0.1",
-        "-p",
-        &uas_port.to_string(),
-        "-m",
-        &calls.to_string(),
-        "-t",
-        "u1",
-    ]
-    .iter()
-    .map(ToString::to_string)
-    .collect();
-    let callee = tokio::spawn(async move { sipp(&callee_args).await });
-    bound(uas_port).await;
-    let server = mock.sip_udp_addr().unwrap().to_string();
-    let caller_args: Vec<String> = [
-        server.as_str(),
-        "-sf",
-        &path("uac_auth.xml"),
-        "-inf",
-        &path("callers.csv"),
-        "-s",
-        "1001",
-        "-i",
-        "127.0.0.1",
-        "-p",
-        &free_port().to_string(),
-        "-m",
-        &calls.to_string(),
-        "-r",
-        "20",
-        "-t",
-        "u1",
-    ]
-    .iter()
-    .map(ToString::to_string)
-    .collect();
-    let (ok, out) = sipp(&caller_args).await;
-    assert!(ok, "every SIPp call succeeds:\n{out}");
-    let (ok, out) = callee.await.unwrap();
-    assert!(ok, "{out}");
-    let events = channel_events(&drain(&mut rx));
+    let events =
+        channel_events(&sipp_calls(&mock, "uas_answer.xml", "uac_auth.xml", calls, &["-r", "20"]).await);
     assert_eq!(named(&events, "CHANNEL_CREATE").len(), 2 * calls);
     assert_eq!(named(&events, "CHANNEL_BRIDGE").len(), calls);
     let hangups = named(&events, "CHANNEL_HANGUP");
