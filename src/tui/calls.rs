@@ -419,7 +419,7 @@ fn cell(column: Column, call: &Call, server: &str, several: bool, now: Instant) 
 }
 
 /// Each server's name and link state in the LEDs' words, as the status lines begin.
-pub(super) fn link_spans(screen: &Screen<'_>) -> Vec<Span<'static>> {
+fn link_spans(screen: &Screen<'_>) -> Vec<Span<'static>> {
     let mut spans = Vec::new();
     for (i, s) in screen.servers.iter().enumerate() {
         if i > 0 {
@@ -438,7 +438,6 @@ pub(super) fn link_spans(screen: &Screen<'_>) -> Vec<Span<'static>> {
 
 /// The status line: each server's link state in the LEDs' words, the counts, the order.
 fn status_line(screen: &Screen<'_>, width: u16) -> Line<'static> {
-    let mut spans = link_spans(screen);
     let live: usize = screen.servers.iter().map(|s| s.calls.live()).sum();
     let ended: usize = screen.servers.iter().map(|s| s.calls.ended()).sum();
     // The least needed part goes first when the line is too long; the link states stay.
@@ -462,6 +461,17 @@ fn status_line(screen: &Screen<'_>, width: u16) -> Line<'static> {
         .to_owned(),
         " │ ? help".to_owned(),
     ];
+    status_bar(screen, tail, width)
+}
+
+/// A status line as both views draw it, reversed: the links' states, then the `tail`'s parts
+/// in order as long as each fits in `width` (the first that does not fit ends the line).
+pub(super) fn status_bar(
+    screen: &Screen<'_>,
+    tail: impl IntoIterator<Item = String>,
+    width: u16,
+) -> Line<'static> {
+    let mut spans = link_spans(screen);
     let used: usize = spans.iter().map(Span::width).sum();
     let mut room = usize::from(width).saturating_sub(used);
     for part in tail {

@@ -15,7 +15,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
 
-use super::calls::{link_spans, FlowChoice, Screen};
+use super::calls::{status_bar, FlowChoice, Screen};
 use crate::status::call_flow::{time_of_day, Flow, FlowEvent};
 use crate::status::call_table::{Call, CallTable, Hangup};
 use crate::status::calls::clock;
@@ -88,7 +88,6 @@ fn title_line(call: &Call, screen: &Screen<'_>) -> Line<'static> {
 }
 
 fn status_line(screen: &Screen<'_>, choice: &FlowChoice, call: Option<&Call>, width: u16) -> Line<'static> {
-    let mut spans = link_spans(screen);
     let events = call.map_or(0, |c| c.flow.events.len());
     let tail = [
         format!(" │ event {} of {events}", if events == 0 { 0 } else { choice.selected.min(events - 1) + 1 }),
@@ -96,17 +95,7 @@ fn status_line(screen: &Screen<'_>, choice: &FlowChoice, call: Option<&Call>, wi
         " │ Esc back".to_owned(),
         " │ ? help".to_owned(),
     ];
-    let used: usize = spans.iter().map(Span::width).sum();
-    let mut room = usize::from(width).saturating_sub(used);
-    for part in tail {
-        let w = Span::raw(part.as_str()).width();
-        if w > room {
-            break;
-        }
-        room -= w;
-        spans.push(Span::raw(part));
-    }
-    Line::from(spans).style(Style::new().add_modifier(Modifier::REVERSED))
+    status_bar(screen, tail, width)
 }
 
 /// Control characters (a header value can carry any byte) shown as `·`, so nothing reaches
