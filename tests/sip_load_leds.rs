@@ -16,7 +16,7 @@ use eslmatrix_sim::fs::sip::SipConfig;
 use eslmatrix_sim::fs::MockConfig;
 use tokio::time::{sleep, Instant};
 
-use crate::story::{story, WIDE};
+use crate::story::{story, until_one_of, WIDE};
 
 const CALLS: usize = 100;
 /// Each wait's bound on a loaded 2-core machine; a stuck run still fails.
@@ -60,18 +60,9 @@ fn strings(args: &[&str]) -> Vec<String> {
     args.iter().map(ToString::to_string).collect()
 }
 
-/// Waits (real time, bounded) until a picture after the first `after` shows `rows`.
+/// [`until_one_of`] for one picture, within a step's bound.
 async fn until_shown(rec: &Recording, rows: &[String], what: &str, after: usize) -> usize {
-    let deadline = Instant::now() + STEP;
-    while Instant::now() < deadline {
-        let shots = rec.shots();
-        if shots.iter().skip(after).any(|s| s.rows == rows) {
-            return shots.len();
-        }
-        sleep(Duration::from_millis(20)).await;
-    }
-    let shown: Vec<String> = rec.distinct().iter().map(|r| r.join("\n")).collect();
-    panic!("the display never showed {what}:\n{}\nit showed:\n{}", rows.join("\n"), shown.join("\n\n"));
+    until_one_of(rec, &[rows], what, after, STEP).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

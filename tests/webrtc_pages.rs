@@ -23,9 +23,9 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::net::TcpListener;
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
-use tokio::time::{sleep, timeout, Instant};
+use tokio::time::timeout;
 
-use crate::story::{story, WIDE};
+use crate::story::{story, until_one_of, WIDE};
 
 /// Each step's bound: Chromium on a loaded 2-core machine is slow, a stuck step still fails.
 const STEP: Duration = Duration::from_secs(40);
@@ -114,34 +114,14 @@ impl Browser {
     }
 }
 
-/// Waits (real time, bounded) until the display shows `rows` in a picture after the
-/// first `after` ones (what it showed before the step that should change it); says what
-/// it showed if not. Returns the count of pictures so far, for the next step.
+/// [`until_one_of`] for one picture, within a step's bound.
 async fn until_shown(rec: &Recording, rows: &[String], what: &str, after: usize) -> usize {
-    let deadline = Instant::now() + STEP;
-    while Instant::now() < deadline {
-        let shots = rec.shots();
-        if shots.iter().skip(after).any(|s| s.rows == rows) {
-            return shots.len();
-        }
-        sleep(Duration::from_millis(20)).await;
-    }
-    let shown: Vec<String> = rec.distinct().iter().map(|r| r.join("\n")).collect();
-    panic!("the display never showed {what}:\n{}\nit showed:\n{}", rows.join("\n"), shown.join("\n\n"));
+    until_one_of(rec, &[rows], what, after, STEP).await
 }
 
 /// [`until_shown`] for the first of several pictures.
 async fn until_any(rec: &Recording, candidates: &[Vec<String>], what: &str, after: usize) -> usize {
-    let deadline = Instant::now() + STEP;
-    while Instant::now() < deadline {
-        let shots = rec.shots();
-        if shots.iter().skip(after).any(|s| candidates.contains(&s.rows)) {
-            return shots.len();
-        }
-        sleep(Duration::from_millis(20)).await;
-    }
-    let shown: Vec<String> = rec.distinct().iter().map(|r| r.join("\n")).collect();
-    panic!("the display never showed {what}; it showed:\n{}", shown.join("\n\n"));
+    until_one_of(rec, candidates, what, after, STEP).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -380,6 +380,34 @@ pub async fn until_shown(rec: &Recording, rows: &[String]) {
     panic!("the display never showed {rows:#?}");
 }
 
+/// Waits (real time, at most `bound`: real processes such as SIPp or a browser drive the
+/// mock) until a picture after the first `after` ones (what the display showed before the
+/// step that should change it) is one of `candidates`; says what it showed if not. Returns
+/// the count of pictures so far, for the next step.
+pub async fn until_one_of(
+    rec: &Recording,
+    candidates: &[impl AsRef<[String]>],
+    what: &str,
+    after: usize,
+    bound: Duration,
+) -> usize {
+    let deadline = Instant::now() + bound;
+    while Instant::now() < deadline {
+        let shots = rec.shots();
+        if shots.iter().skip(after).any(|s| candidates.iter().any(|c| c.as_ref() == s.rows)) {
+            return shots.len();
+        }
+        sleep(Duration::from_millis(20)).await;
+    }
+    let wanted: Vec<String> = candidates.iter().map(|c| c.as_ref().join("\n")).collect();
+    let shown: Vec<String> = rec.distinct().iter().map(|r| r.join("\n")).collect();
+    panic!(
+        "the display never showed {what}:\n{}\nit showed:\n{}",
+        wanted.join("\n\nor\n\n"),
+        shown.join("\n\n")
+    );
+}
+
 /// The pictures a person could have seen, in order, each change once: pictures replaced
 /// within the same instant of tokio time never reached an eye.
 pub fn seen(rec: &Recording) -> String {
