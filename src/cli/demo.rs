@@ -13,7 +13,7 @@ use eslmatrix_sim::fs::sip::{pages, SipConfig};
 use eslmatrix_sim::fs::{MockConfig, MockFreeSwitch};
 
 use super::display::DisplayArgs;
-use super::mock_fs::{resolve_addr, websocket_flags};
+use super::mock_fs::{fresh_seed, resolve_addr, websocket_flags};
 use super::run::{init_logs, seconds, stop_signal};
 use super::{block_on, parse_backend, CliError, Threads};
 use eslmatrix::app::daemon::{self, DaemonSettings};
@@ -150,14 +150,9 @@ fn sip_setup(a: &DemoArgs) -> Result<Option<SipSetup>, CliError> {
     };
     let mut config = SipConfig::default();
     config.listen.listen = resolve_addr("--sip", listen)?;
-    config.seed = uuid_seed();
+    config.seed = fresh_seed();
     websocket_flags(&mut config, a.sip_ws.as_deref(), a.sip_wss.as_deref(), None, None)?;
     Ok(Some(SipSetup { config, pages: resolve_addr("--pages", &a.pages)? }))
-}
-
-/// Nonces differ per start, as a real switch's do.
-fn uuid_seed() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64)
 }
 
 /// Starts the mock, points the daemon at it, and runs both until stopped.

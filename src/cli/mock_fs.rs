@@ -128,7 +128,7 @@ fn sip_config(
         (None, None) if spec.is_some() => ListenConfig::default().listen,
         (None, None) => return Ok(None),
     };
-    let mut config = SipConfig { seed: seed.unwrap_or_else(rand_seed), ..SipConfig::default() };
+    let mut config = SipConfig { seed: seed.unwrap_or_else(fresh_seed), ..SipConfig::default() };
     config.listen.listen = listen;
     if let Some(spec) = spec {
         config.listen.udp = spec.udp;
@@ -169,7 +169,9 @@ pub fn websocket_flags(
 }
 
 /// A per-start seed for nonces when `--seed` is not given.
-fn rand_seed() -> u64 {
+/// A seed for the SIP side's nonces and tags when none is given: they differ per start, as a
+/// real switch's do.
+pub fn fresh_seed() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
 }
 
