@@ -19,10 +19,18 @@ pub(crate) fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/sipp")
 }
 
-/// A UDP and TCP port free on loopback now, for SIPp's own socket (`-p`).
+/// A port free on loopback now for both UDP and TCP, for SIPp's own socket (`-p`): SIPp
+/// binds it on the transport it runs, and a port only checked on UDP may be a TCP port
+/// another test's connection holds (SIPp then fails to bind and makes no call).
 pub(crate) fn free_port() -> u16 {
-    let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    udp.local_addr().unwrap().port()
+    for _ in 0..64 {
+        let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = tcp.local_addr().unwrap().port();
+        if std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no port free on both UDP and TCP in 64 tries")
 }
 
 /// Runs SIPp to the end (bounded: `-timeout`, and a kill after 120 s); its stdout and
