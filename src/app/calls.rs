@@ -381,12 +381,11 @@ mod tests {
     use crate::status::api::ChannelRow;
     use crate::status::call_table::Sort;
 
-    #[tokio::test(start_paused = true)]
-    async fn a_rebuilt_call_is_dated_by_the_pbx_clock_once_known() {
-        let now = Instant::now();
-        let (_status_tx, status) = watch::channel(PbxStatus::new("pbx").view(now));
-        let (_feed_tx, feed) = mpsc::channel(1);
-        let mut server = Server {
+    /// A server with nothing heard yet; keep the senders while it runs.
+    fn server(now: Instant) -> ((watch::Sender<StatusView>, mpsc::Sender<CallFeed>), Server) {
+        let (status_tx, status) = watch::channel(PbxStatus::new("pbx").view(now));
+        let (feed_tx, feed) = mpsc::channel(1);
+        let server = Server {
             status,
             feed,
             table: CallTable::new(Duration::from_secs(30)),
@@ -395,19 +394,36 @@ mod tests {
             events: 0,
             rate: 0,
         };
-        // A PBX whose clock is years behind this machine's.
-        let pbx_now = 1_000_000_000u64;
-        let beat = crate::status::PackedHeaders::new()
+        ((status_tx, feed_tx), server)
+    }
+
+    /// A HEARTBEAT sent at `pbx_secs` on the PBX's clock.
+    fn heartbeat(pbx_secs: u64) -> crate::status::PackedHeaders {
+        crate::status::PackedHeaders::new()
             .with("Event-Name", "HEARTBEAT")
-            .with("Event-Date-Timestamp", &(pbx_now * 1_000_000).to_string());
-        apply(&mut server, CallFeed::Event(beat), now);
-        assert_eq!(server.events, 0, "a HEARTBEAT is no channel or registration news");
-        let row = ChannelRow {
+            .with("Event-Date-Timestamp", &(pbx_secs * 1_000_000).to_string())
+    }
+
+    /// `show channels`' row of a call up since `created_epoch` on the PBX's clock.
+    fn active_row(created_epoch: u64) -> ChannelRow {
+        ChannelRow {
             uuid: "a".into(),
-            created_epoch: (pbx_now - 42).to_string(),
+            created_epoch: created_epoch.to_string(),
             callstate: "ACTIVE".into(),
             ..ChannelRow::default()
-        };
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rebuilt_call_is_dated_by_the_pbx_clock_once_known() {
+        let now = Instant::now();
+        let (_senders, mut server) = server(now);
+        // A PBX whose clock is years behind this machine's.
+        let pbx_now = 1_000_000_000u64;
+        let beat = heartbeat(pbx_now);
+        apply(&mut server, CallFeed::Event(beat), now);
+        assert_eq!(server.events, 0, "a HEARTBEAT is no channel or registration news");
+        let row = active_row(pbx_now - 42);
         apply(&mut server, CallFeed::Rebuilt(vec![row]), now);
         let rows = server.table.rows(Sort::Start, now);
         assert_eq!(rows[0].duration(now), Duration::from_secs(42));
@@ -416,32 +432,15 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_call_listed_before_any_event_is_dated_again_by_the_first() {
         let now = Instant::now();
-        let (_status_tx, status) = watch::channel(PbxStatus::new("pbx").view(now));
-        let (_feed_tx, feed) = mpsc::channel(1);
-        let mut server = Server {
-            status,
-            feed,
-            table: CallTable::new(Duration::from_secs(30)),
-            regs: RegTable::default(),
-            gateways: GatewayTable::default(),
-            events: 0,
-            rate: 0,
-        };
+        let (_senders, mut server) = server(now);
         // The PBX's clock is years behind this machine's: the listing alone makes the call
         // look decades old (or new, were it ahead); the first HEARTBEAT puts it right.
         let pbx_now = 1_000_000_000u64;
-        let row = ChannelRow {
-            uuid: "a".into(),
-            created_epoch: (pbx_now - 42).to_string(),
-            callstate: "ACTIVE".into(),
-            ..ChannelRow::default()
-        };
+        let row = active_row(pbx_now - 42);
         apply(&mut server, CallFeed::Rebuilt(vec![row]), now);
         assert!(server.table.rows(Sort::Start, now)[0].duration(now) != Duration::from_secs(42));
         let later = now + Duration::from_secs(3);
-        let beat = crate::status::PackedHeaders::new()
-            .with("Event-Name", "HEARTBEAT")
-            .with("Event-Date-Timestamp", &((pbx_now + 3) * 1_000_000).to_string());
+        let beat = heartbeat(pbx_now + 3);
         assert!(apply(&mut server, CallFeed::Event(beat), later), "the list changed");
         assert_eq!(server.table.rows(Sort::Start, later)[0].duration(later), Duration::from_secs(45));
         assert!(!server.table.has_undated());
