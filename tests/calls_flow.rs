@@ -7,7 +7,7 @@ use eslmatrix::app::calls;
 use eslmatrix::tui::Key;
 use eslmatrix_sim::fs::pbx::scenario::Scenario;
 use eslmatrix_sim::fs::pbx::PbxConfig;
-use eslmatrix_sim::fs::{MockConfig, MockFreeSwitch};
+use eslmatrix_sim::fs::{MockConfig, MockFreeSwitch, MockHandle};
 use tokio::sync::oneshot;
 use tokio::time::{sleep_until, Instant};
 
@@ -22,16 +22,23 @@ macro_rules! golden {
     };
 }
 
-async fn mock(seed: u64) -> eslmatrix_sim::fs::MockHandle {
+async fn mock(seed: u64) -> MockHandle {
     let config =
         MockConfig { pbx: PbxConfig { seed: Some(seed), ..PbxConfig::default() }, ..MockConfig::default() };
     MockFreeSwitch::start(config).await.expect("mock starts")
 }
 
+/// Plays the built-in scenario `name` from half a second after `t0` (the view's start), so
+/// its steps land between the view's ticks.
+async fn play(fs: &MockHandle, name: &str, t0: Instant) {
+    let scenario = Scenario::builtin(name).unwrap().unwrap();
+    sleep_until(at(t0, 0.5)).await;
+    scenario.run(fs.pbx(), fs.faults()).await;
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_webrtc_calls_ladder_from_ring_to_hang_up_with_its_headers() {
     let fs = mock(13).await;
-    let scenario = Scenario::builtin("webrtc-click-to-call").unwrap().unwrap();
     let screen = Shared::new(80, 24);
     let (key_tx, keys) = keyboard();
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
@@ -41,12 +48,7 @@ async fn a_webrtc_calls_ladder_from_ring_to_hang_up_with_its_headers() {
     let view = calls::run(&settings, &mut surface, keys, async {
         let _ = stop_rx.await;
     });
-    let (pbx, faults) = (fs.pbx().clone(), fs.faults().clone());
-    let play = async {
-        // The scenario starts half a second after the view, so its steps land between ticks.
-        sleep_until(at(t0, 0.5)).await;
-        scenario.run(&pbx, &faults).await;
-    };
+    let play = play(&fs, "webrtc-click-to-call", t0);
     let script = async {
         // The call rings from 2.5 s; Enter opens its ladder.
         sleep_until(at(t0, 3.2)).await;
@@ -112,18 +114,13 @@ async fn a_webrtc_calls_ladder_from_ring_to_hang_up_with_its_headers() {
 #[tokio::test(start_paused = true)]
 async fn a_rejected_calls_ladder_ends_with_its_cause_and_sip_status() {
     let fs = mock(14).await;
-    let scenario = Scenario::builtin("rejections").unwrap().unwrap();
     let screen = Shared::new(80, 24);
     let (key_tx, keys) = keyboard();
     let t0 = Instant::now();
     let settings = settings(fs.addr().port());
     let mut surface = screen.clone();
-    let (pbx, faults) = (fs.pbx().clone(), fs.faults().clone());
     let script = async {
-        let play = async {
-            sleep_until(at(t0, 0.5)).await;
-            scenario.run(&pbx, &faults).await;
-        };
+        let play = play(&fs, "rejections", t0);
         let look = async {
             // The first call (busy) rings at 1.5 s and is rejected 0.5 s later.
             sleep_until(at(t0, 3.2)).await;
