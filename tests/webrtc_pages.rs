@@ -236,10 +236,8 @@ fn demo_sip_serves_the_pages_and_takes_sip_over_websocket() {
     let ws =
         query.strip_prefix("?server=ws://").unwrap_or_else(|| panic!("ws address in {line:?}")).to_string();
 
-    let get = |addr: &str, request: &[u8], until: &str| -> String {
-        let mut s = std::net::TcpStream::connect(addr).unwrap();
-        s.set_read_timeout(Some(STEP)).unwrap();
-        s.write_all(request).unwrap();
+    // What the server sends until `until` shows (or the connection ends, or a step's bound).
+    let read_until = |s: &mut std::net::TcpStream, until: &str| {
         let mut got = Vec::new();
         let mut buf = [0u8; 4096];
         while !String::from_utf8_lossy(&got).contains(until) {
@@ -249,6 +247,12 @@ fn demo_sip_serves_the_pages_and_takes_sip_over_websocket() {
             }
         }
         String::from_utf8_lossy(&got).into_owned()
+    };
+    let get = |addr: &str, request: &[u8], until: &str| -> String {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(STEP)).unwrap();
+        s.write_all(request).unwrap();
+        read_until(&mut s, until)
     };
     let page = get(&pages, b"GET /answer.html HTTP/1.1\r\nHost: x\r\n\r\n", "</html>");
     assert!(page.starts_with("HTTP/1.1 200 OK") && page.contains("answer.js"), "{pages} {line}: {page}");
@@ -262,17 +266,6 @@ fn demo_sip_serves_the_pages_and_takes_sip_over_websocket() {
          Sec-WebSocket-Protocol: sip\r\n\r\n"
     );
     s.write_all(upgrade.as_bytes()).unwrap();
-    let read_until = |s: &mut std::net::TcpStream, until: &str| {
-        let mut got = Vec::new();
-        let mut buf = [0u8; 4096];
-        while !String::from_utf8_lossy(&got).contains(until) {
-            match s.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => got.extend_from_slice(&buf[..n]),
-            }
-        }
-        String::from_utf8_lossy(&got).into_owned()
-    };
     let head = read_until(&mut s, "\r\n\r\n");
     assert!(head.starts_with("HTTP/1.1 101 Switching Protocols\r\n"), "{head}");
     assert!(head.to_ascii_lowercase().contains("sec-websocket-protocol: sip\r\n"), "{head}");
