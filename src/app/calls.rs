@@ -93,6 +93,7 @@ fn apply_item(server: &mut Server, item: CallFeed, now: Instant) -> bool {
             server.regs.rebuild(&rows, now);
             true
         }
+        CallFeed::Agents(agents) => server.regs.fill_agents(&agents),
         CallFeed::Rebuilding => {
             table.begin_rebuild();
             false

@@ -5,8 +5,9 @@
 //! (`sofia::register`, `sofia::unregister`, `sofia::expire`) carry every field; the rebuild
 //! listing (`show registrations as json`, the core's `registrations` table,
 //! switch_core_sqldb.c) carries address and expiry but no user agent (sofia keeps that in its
-//! own `sip_registrations`), so a binding known only from the listing shows its user agent
-//! once its phone registers again.
+//! own `sip_registrations`), so the call view's rebuild also reads `sofia xmlstatus profile
+//! internal reg` ([`parse_agents_xml`]) and fills the agents in by user@realm and Call-ID; a
+//! server that refuses it leaves them empty until the phone registers again.
 //!
 //! The listing's expiry is an epoch time on the PBX's clock. It is turned into a countdown
 //! against the PBX's clock as the link last saw it (`Event-Date-Timestamp` of the events fed
@@ -46,6 +47,8 @@ pub struct Binding {
     pub expires_at: Option<Instant>,
     /// The listing's expiry (PBX epoch seconds) while the PBX's clock is not known yet.
     expires_epoch: Option<u64>,
+    /// The binding's Call-ID, when the listing or an event told it.
+    call_id: Option<String>,
 }
 
 impl Binding {
@@ -166,6 +169,7 @@ impl RegTable {
                     network,
                     expires_at,
                     expires_epoch: None,
+                    call_id: ev.value("call-id").map(str::to_owned),
                 };
                 self.bindings.insert(key, binding);
                 true
@@ -206,8 +210,12 @@ impl RegTable {
                     network: None,
                     expires_at: None,
                     expires_epoch: None,
+                    call_id: None,
                 }
             });
+            if binding.call_id.is_none() && !row.call_id.is_empty() {
+                binding.call_id = Some(row.call_id.clone());
+            }
             if binding.network.is_none() {
                 binding.network = network;
             }
@@ -220,6 +228,118 @@ impl RegTable {
             }
         }
         self.bindings = fresh;
+    }
+}
+
+/// Most bytes of a `sofia xmlstatus profile internal reg` answer read: about 700 per
+/// binding (`show_reg_callback_xml`), so [`MAX_REGISTRATIONS`] fit; beyond it the rest is
+/// not read and those bindings keep no agent.
+pub const MAX_AGENTS_XML: usize = MAX_REGISTRATIONS * 1024;
+
+/// Most bytes of one user agent kept (`show_reg_callback_xml` cuts at 2047 anyway).
+const MAX_AGENT: usize = 256;
+
+/// One `<registration>` of `sofia xmlstatus profile internal reg`: who, which Call-ID, and
+/// the agent sofia keeps in `sip_registrations`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegAgent {
+    /// `user@realm`.
+    pub user: String,
+    /// The binding's Call-ID.
+    pub call_id: String,
+    /// The phone's `User-Agent`, XML entities decoded.
+    pub agent: String,
+}
+
+/// The text between `<tag>` and `</tag>` in `block`, if both are there.
+fn element<'a>(block: &'a str, tag: &str) -> Option<&'a str> {
+    let open = format!("<{tag}>");
+    let close = format!("</{tag}>");
+    let start = block.find(&open)? + open.len();
+    let len = block[start..].find(&close)?;
+    Some(&block[start..start + len])
+}
+
+/// The five entities `switch_amp_encode` writes, decoded; anything else stays as it is.
+fn amp_decode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let (c, n) = [("&quot;", '"'), ("&apos;", '\''), ("&amp;", '&'), ("&lt;", '<'), ("&gt;", '>')]
+            .iter()
+            .find(|(e, _)| rest.starts_with(e))
+            .map_or(('&', 1), |(e, c)| (*c, e.len()));
+        out.push(c);
+        rest = &rest[n..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Reads `sofia xmlstatus profile internal reg` (mod_sofia.c `cmd_xml_status`, one
+/// `<registration>` per `sip_registrations` row, written by `show_reg_callback_xml`): at
+/// most [`MAX_AGENTS_XML`] bytes and [`MAX_REGISTRATIONS`] rows. Anything that is not that
+/// answer (an `-ERR`, `Invalid Profile!`, cut XML) gives no rows, never an error: agents
+/// are extra.
+pub fn parse_agents_xml(body: &str) -> Vec<RegAgent> {
+    let mut cut = body.len().min(MAX_AGENTS_XML);
+    while !body.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let Some(list) = element(&body[..cut], "registrations").or_else(|| {
+        // A cut answer: its complete rows still count.
+        body[..cut].find("<registrations>").map(|i| &body[i + "<registrations>".len()..cut])
+    }) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for block in list.split("<registration>").skip(1) {
+        if out.len() >= MAX_REGISTRATIONS {
+            break;
+        }
+        let Some(block) = block.split_once("</registration>").map(|(b, _)| b) else { continue };
+        let (Some(user), Some(call_id), Some(agent)) =
+            (element(block, "user"), element(block, "call-id"), element(block, "agent"))
+        else {
+            continue;
+        };
+        let mut agent = amp_decode(agent.trim());
+        if agent.len() > MAX_AGENT {
+            let mut n = MAX_AGENT;
+            while !agent.is_char_boundary(n) {
+                n -= 1;
+            }
+            agent.truncate(n);
+        }
+        if agent.is_empty() {
+            continue;
+        }
+        out.push(RegAgent { user: user.trim().to_owned(), call_id: call_id.trim().to_owned(), agent });
+    }
+    out
+}
+
+impl RegTable {
+    /// Gives bindings without a user agent the one `sofia xmlstatus` lists for their
+    /// user@realm (the Call-ID picks among several rows of one user); `true` if one changed.
+    pub fn fill_agents(&mut self, agents: &[RegAgent]) -> bool {
+        let mut changed = false;
+        for b in self.bindings.values_mut().filter(|b| b.user_agent.is_none()) {
+            let mut of_user = agents.iter().filter(|a| a.user == b.user);
+            let pick = match &b.call_id {
+                Some(id) => {
+                    agents.iter().find(|a| a.user == b.user && &a.call_id == id).or_else(|| of_user.next())
+                }
+                None => of_user.next(),
+            };
+            if let Some(a) = pick {
+                b.user_agent = Some(a.agent.clone());
+                changed = true;
+            }
+        }
+        changed
     }
 }
 
@@ -317,6 +437,61 @@ mod tests {
         assert!(
             !u.observe_clock(&HeaderMap::new().with("Event-Name", "HEARTBEAT"), t0),
             "no timestamp, no clock"
+        );
+    }
+
+    /// As mod_sofia.c `show_reg_callback_xml` writes it (contact and agent through
+    /// switch_amp_encode), 2 rows of one user told apart by Call-ID.
+    const XMLSTATUS: &str = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<profile>\n  <registrations>\n\
+        \x20   <registration>\n        <call-id>a1</call-id>\n        <user>1001@pbx.local</user>\n\
+        \x20       <contact>&quot;1001&quot; &lt;sip:1001@192.0.2.7&gt;</contact>\n\
+        \x20       <agent>Acme &quot;Desk&quot; &lt;a&amp;b&gt; &apos;c&apos; &x;</agent>\n\
+        \x20       <status>Registered(UDP)(unknown) exp(2025-01-01 00:00:00) expsecs(300)</status>\n\
+        \x20   </registration>\n\
+        \x20   <registration>\n        <call-id>b2</call-id>\n        <user>1001@pbx.local</user>\n\
+        \x20       <agent>Yealink</agent>\n    </registration>\n  </registrations>\n</profile>\n";
+
+    #[test]
+    fn xmlstatus_agents_fill_bindings_by_user_and_call_id() {
+        let agents = parse_agents_xml(XMLSTATUS);
+        assert_eq!(agents.len(), 2);
+        assert_eq!(agents[0].agent, "Acme \"Desk\" <a&b> 'c' &x;");
+        assert_eq!((agents[1].user.as_str(), agents[1].call_id.as_str()), ("1001@pbx.local", "b2"));
+        let listed = |user: &str, call_id: &str| Registration {
+            user: user.into(),
+            realm: "pbx.local".into(),
+            call_id: call_id.into(),
+            url: format!("sofia/internal/sip:{user}@192.0.2.8:5060"),
+            ..Registration::default()
+        };
+        let t0 = Instant::now();
+        let mut t = RegTable::default();
+        t.rebuild(&[listed("1001", "b2"), listed("1002", "c3")], t0);
+        assert!(t.fill_agents(&agents));
+        let rows: Vec<&Binding> = t.rows().collect();
+        assert_eq!(rows[0].user_agent.as_deref(), Some("Yealink"), "the Call-ID picks the row");
+        assert_eq!(rows[1].user_agent, None, "not listed, not made up");
+        assert!(!t.fill_agents(&agents), "an agent already known stays");
+    }
+
+    #[test]
+    fn a_refusal_or_broken_xml_gives_no_agents() {
+        for body in [
+            "-ERR sofia xmlstatus: not emulated\n",
+            "Invalid Profile!\n",
+            "",
+            "<registrations><registration><user>x",
+        ] {
+            assert!(parse_agents_xml(body).is_empty(), "{body:?}");
+        }
+        // A cut answer still gives its complete rows.
+        let cut = &XMLSTATUS[..XMLSTATUS.find("<agent>Yealink").unwrap()];
+        assert_eq!(parse_agents_xml(cut).len(), 1);
+        let long = format!("<registrations><registration><call-id>a</call-id><user>u@r</user><agent>{}</agent></registration></registrations>", "é".repeat(400));
+        assert_eq!(
+            parse_agents_xml(&long)[0].agent.len(),
+            MAX_AGENT,
+            "a long agent is cut on a char boundary"
         );
     }
 }

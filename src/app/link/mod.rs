@@ -144,6 +144,9 @@ pub enum CallFeed {
     Registrations(Vec<Registration>),
     /// The rebuild's `sofia status`, for the gateways tab.
     Gateways(SofiaStatus),
+    /// The rebuild's `sofia xmlstatus profile internal reg`: the user agents the
+    /// registrations listing lacks, sent after [`CallFeed::Registrations`].
+    Agents(Vec<crate::status::reg_table::RegAgent>),
 }
 
 /// The `sofia::` subclasses the registrations and gateways tabs follow.

@@ -12,6 +12,7 @@ use tracing::{debug, info, warn};
 
 use super::reconcile::{Cause, Figures, Schedule};
 use super::{stop_requested, CallFeed, Link, LinkOptions, ServerConfig, VIEW_TICK};
+use crate::status::reg_table::{parse_agents_xml, RegAgent};
 use crate::status::{LinkState, RefreshCommand, RefreshResult};
 
 /// The event types the status model reads.
@@ -184,7 +185,8 @@ async fn follow(
 
     let dead_after = link.opts.heartbeat.mul_f64(super::DEAD_HEARTBEATS);
     let mut last_seen = now;
-    let refresh = rebuild(client.clone(), skipped(&link.skip_listings));
+    let agents = link.calls.is_some();
+    let refresh = rebuild(client.clone(), skipped(&link.skip_listings), agents);
     tokio::pin!(refresh);
     let mut refreshing = true;
     // Set when events were lost. A rebuild in flight may have taken its snapshots before
@@ -205,7 +207,7 @@ async fn follow(
                 needs_rebuild = false;
                 link.pbx.begin_refresh();
                 link.feed_calls(CallFeed::Rebuilding);
-                refresh.set(rebuild(client.clone(), skipped(&link.skip_listings)));
+                refresh.set(rebuild(client.clone(), skipped(&link.skip_listings), agents));
                 refreshing = true;
             }
         }
@@ -237,7 +239,7 @@ async fn follow(
                         warn!(%command, "the connection broke during this listing again; rebuilding from counts from now on");
                     }
                 }
-                let result = rebuilt.map_err(|e| (one_line(&e.to_string()), false))?;
+                let (result, agents) = rebuilt.map_err(|e| (one_line(&e.to_string()), false))?;
                 now = Instant::now();
                 let before = Figures::of(&link.pbx);
                 link.pbx.apply_refresh(&result, now);
@@ -246,6 +248,9 @@ async fn follow(
                 }
                 if let Some(list) = &result.registrations {
                     link.feed_calls(CallFeed::Registrations(list.rows.clone()));
+                }
+                if !agents.is_empty() {
+                    link.feed_calls(CallFeed::Agents(agents));
                 }
                 if let Some(sofia) = &result.sofia {
                     link.feed_calls(CallFeed::Gateways(sofia.clone()));
@@ -388,7 +393,11 @@ async fn ready_now(events: &mut EslEventStream) -> Option<Option<Result<EslEvent
 /// Runs the refresh commands. A command the server refuses or answers unreadably is
 /// skipped (its figure stays unknown or falls back to another command's); a dead
 /// connection fails the whole rebuild.
-async fn rebuild(client: EslClient, skip: Vec<RefreshCommand>) -> Result<RefreshResult, RebuildError> {
+async fn rebuild(
+    client: EslClient,
+    skip: Vec<RefreshCommand>,
+    agents: bool,
+) -> Result<(RefreshResult, Vec<RegAgent>), RebuildError> {
     let mut result = RefreshResult::default();
     let mut answered = 0;
     // Listings replace counts only when they are small enough to ask for: counts first.
@@ -410,8 +419,26 @@ async fn rebuild(client: EslClient, skip: Vec<RefreshCommand>) -> Result<Refresh
     if answered == 0 {
         return Err(RebuildError::Empty);
     }
-    Ok(result)
+    let agents = if agents { ask_agents(&client).await? } else { Vec::new() };
+    Ok((result, agents))
 }
+
+/// The registrations listing lacks user agents; sofia's own table has them. Only the call
+/// view asks. A refusal or an unreadable answer leaves the agents unknown.
+async fn ask_agents(client: &EslClient) -> Result<Vec<RegAgent>, RebuildError> {
+    match client.api(AGENTS_COMMAND).await {
+        Ok(reply) if reply.api_result().is_ok() => Ok(parse_agents_xml(reply.body().unwrap_or_default())),
+        Ok(_) => Ok(Vec::new()),
+        Err(e) if e.is_recoverable() => {
+            warn!("{AGENTS_COMMAND} failed: {e}");
+            Ok(Vec::new())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Lists `sip_registrations` with each binding's user agent (mod_sofia.c `cmd_xml_status`).
+const AGENTS_COMMAND: &str = "sofia xmlstatus profile internal reg";
 
 /// Sessions a listing may break before the link stops asking for it.
 const LISTING_BREAKS: usize = 2;

@@ -378,6 +378,9 @@ impl State {
 
     fn sofia(&self, args: &str) -> String {
         let argv: Vec<&str> = args.split_whitespace().collect();
+        if argv.first() == Some(&"xmlstatus") {
+            return self.sofia_xmlstatus(&argv[1..], args);
+        }
         if argv.first() != Some(&"status") {
             return not_emulated("sofia", args);
         }
@@ -392,6 +395,30 @@ impl State {
             ["gateway", name] => self.sofia_gateway(name),
             [_] => not_emulated("sofia", args),
             _ => "Invalid Syntax!\n".to_string(),
+        }
+    }
+
+    /// `sofia xmlstatus profile <name> reg` only (mod_sofia.c `cmd_xml_status`); every
+    /// other xmlstatus form is not emulated.
+    fn sofia_xmlstatus(&self, argv: &[&str], args: &str) -> String {
+        match argv {
+            ["profile", name, reg] if reg.eq_ignore_ascii_case("reg") => {
+                let ip = self.sip_ip();
+                let internal = *name == "internal" || *name == ip;
+                if !internal && *name != "external" {
+                    return "Invalid Profile!\n".to_string();
+                }
+                let mut out = String::new();
+                if internal {
+                    self.registry.write_xml_reg(&self.config.switchname, self.now_us() / 1_000_000, &mut out);
+                } else {
+                    out.push_str(
+                        "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<profile>\n  <registrations>\n  </registrations>\n</profile>\n",
+                    );
+                }
+                out
+            }
+            _ => not_emulated("sofia", args),
         }
     }
 

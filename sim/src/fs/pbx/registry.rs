@@ -500,6 +500,75 @@ impl Registry {
     }
 }
 
+/// Most bytes `switch_amp_encode` writes: `show_reg_callback_xml` gives it a 2048-byte
+/// buffer and it stops one short, so a longer contact or user agent comes out cut.
+const AMP_ENCODE_MAX: usize = 2047;
+
+/// `switch_amp_encode` (switch_utils.c): the five XML specials as entities, stopping before
+/// an entity or character that would pass [`AMP_ENCODE_MAX`].
+fn push_amp_encoded(out: &mut String, s: &str) {
+    let mut used = 0;
+    for c in s.chars() {
+        let enc = match c {
+            '"' => "&quot;",
+            '\'' => "&apos;",
+            '&' => "&amp;",
+            '<' => "&lt;",
+            '>' => "&gt;",
+            _ => "",
+        };
+        let n = if enc.is_empty() { c.len_utf8() } else { enc.len() };
+        if used + n > AMP_ENCODE_MAX {
+            break;
+        }
+        used += n;
+        if enc.is_empty() {
+            out.push(c);
+        } else {
+            out.push_str(enc);
+        }
+    }
+}
+
+impl Registry {
+    /// `sofia xmlstatus profile internal reg` (mod_sofia.c `cmd_xml_status`): the profile's
+    /// `sip_registrations` rows, each as `show_reg_callback_xml` writes it. The mock's
+    /// `sip_registrations` holds what the core table does plus the user agent; every
+    /// binding is `Reachable` with ping time 0, as sofia inserts it.
+    pub(crate) fn write_xml_reg(&self, hostname: &str, now_epoch: u64, out: &mut String) {
+        out.reserve(self.rows.len() * 700);
+        out.push_str("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<profile>\n  <registrations>\n");
+        for b in self.rows.values() {
+            let r = b.registration();
+            let exp_secs = r.expires_epoch as i64 - now_epoch as i64;
+            let exp_date = super::clock::local_date(r.expires_epoch * 1_000_000);
+            out.push_str("    <registration>\n");
+            let _ = writeln!(out, "        <call-id>{}</call-id>", r.call_id);
+            let _ = writeln!(out, "        <user>{}@{}</user>", r.user, r.realm);
+            out.push_str("        <contact>");
+            push_amp_encoded(out, &r.contact);
+            out.push_str("</contact>\n        <agent>");
+            push_amp_encoded(out, &r.user_agent);
+            out.push_str("</agent>\n");
+            let _ = writeln!(
+                out,
+                "        <status>{}(unknown) exp({exp_date}) expsecs({exp_secs})</status>",
+                r.transport.reg_desc()
+            );
+            out.push_str("        <ping-status>Reachable</ping-status>\n");
+            out.push_str("        <ping-time>0.00</ping-time>\n");
+            let _ = writeln!(out, "        <host>{hostname}</host>");
+            let _ = writeln!(out, "        <network-ip>{}</network-ip>", r.network_ip);
+            let _ = writeln!(out, "        <network-port>{}</network-port>", r.network_port);
+            let _ = writeln!(out, "        <sip-auth-user>{}</sip-auth-user>", url_encode(&r.user));
+            let _ = writeln!(out, "        <sip-auth-realm>{}</sip-auth-realm>", r.realm);
+            let _ = writeln!(out, "        <mwi-account>{}@{}</mwi-account>", r.user, r.realm);
+            out.push_str("    </registration>\n");
+        }
+        out.push_str("  </registrations>\n</profile>\n");
+    }
+}
+
 /// `sofia::register` headers after the common ones (`sofia_reg_handle_register_token`).
 pub(crate) fn fill_register(ev: &mut Event, r: &Registered, sip_ip: &str) {
     let reg = &r.reg;
