@@ -138,6 +138,50 @@ async fn a_rejected_calls_ladder_ends_with_its_cause_and_sip_status() {
     watch(&settings, &mut surface, keys, script).await;
 }
 
+/// The list through three minutes of the seeded `busy-office` scenario (20 phones, 8 calls a
+/// minute, every outcome): what the status line counts is what the rows show, every ended
+/// row carries its cause, and the registrations tab lists the office's 20 phones.
+#[tokio::test(start_paused = true)]
+async fn a_busy_office_list_counts_what_it_shows() {
+    let fs = mock(16).await;
+    let screen = Shared::new(80, 24);
+    let (key_tx, keys) = keyboard();
+    let t0 = Instant::now();
+    let settings = settings(fs.addr().port());
+    let mut surface = screen.clone();
+    let script = async {
+        let play = play(&fs, "busy-office", t0);
+        let look = async {
+            sleep_until(at(t0, 180.2)).await;
+            let text = screen.text();
+            golden!("calls_busy_office", text);
+            let lines: Vec<&str> = text.lines().collect();
+            let rows: Vec<&str> =
+                lines[1..].iter().copied().filter(|l| l.starts_with("in ") || l.starts_with("out")).collect();
+            let ended = rows.iter().filter(|r| r.contains("hung up")).count();
+            let live = rows.len() - ended;
+            assert!(ended > 0 && rows.len() > ended, "three minutes in, calls both live and ended:\n{text}");
+            let status = lines.last().unwrap();
+            assert!(status.contains(&format!("{live} live, {ended} ended")), "{status}\n{text}");
+            let cause_at = lines[0].find("Hang-up cause").expect("the cause column at 80 columns");
+            for row in rows.iter().filter(|r| r.contains("hung up")) {
+                let cause = row.get(cause_at..).unwrap_or("").trim();
+                assert!(!cause.is_empty(), "an ended call names its cause: {row}");
+            }
+            key_tx.send(Key::Tab).await.unwrap();
+            sleep_until(at(t0, 180.4)).await;
+            let regs = screen.text();
+            let phones = regs.lines().filter(|l| l.starts_with("10") && l.contains('@')).count();
+            assert_eq!(phones, 20, "{regs}");
+        };
+        tokio::select! {
+            () = play => {}
+            () = look => {}
+        }
+    };
+    watch(&settings, &mut surface, keys, script).await;
+}
+
 #[test]
 fn the_readme_shows_the_busy_flow_as_its_golden_has_it() {
     let root = env!("CARGO_MANIFEST_DIR");
