@@ -98,6 +98,20 @@ async fn hangup_sends_its_events_then_the_disconnect_and_closes() {
     assert!(destroy.contains(&format!("\nUnique-ID: {uuid}\n")), "{destroy}");
 }
 
+/// A parked call bound by a connection that asked `linger 2`, then killed (its `uuid_exists`
+/// true until then): the call's UUID, the connection past its linger notice, and the names
+/// of the events it got before that notice.
+async fn hung_up_while_lingering(mock: &MockHandle) -> (String, Raw, Vec<String>) {
+    let uuid = parked_call(mock);
+    let mut raw = bind(mock, &uuid).await;
+    assert_eq!(raw.cmd("linger 2").await.bytes, reply("+OK will linger 2 seconds"));
+    assert_eq!(api(mock, "uuid_exists", &uuid), "true");
+    assert_eq!(api(mock, "uuid_kill", &uuid), "+OK\n");
+    let (names, notice) = events_then(&mut raw).await;
+    assert_eq!(String::from_utf8_lossy(&notice.bytes), linger_notice(&uuid, 2));
+    (uuid, raw, names)
+}
+
 // read_packet with LFLAG_LINGER (`linger 2`, accepted because `myevents UUID` set
 // listener->session): the linger notice (Content-Disposition: linger, Linger-Time: 2), the
 // socket still answers commands, and once `linger_timeout` passes ("linger timeout,
@@ -105,13 +119,8 @@ async fn hangup_sends_its_events_then_the_disconnect_and_closes() {
 #[tokio::test]
 async fn linger_keeps_the_bound_socket_then_disconnects() {
     let mock = switch().await;
-    let uuid = parked_call(&mock);
-    let mut raw = bind(&mock, &uuid).await;
-    assert_eq!(raw.cmd("linger 2").await.bytes, reply("+OK will linger 2 seconds"));
-    assert_eq!(api(&mock, "uuid_kill", &uuid), "+OK\n");
-    let (names, notice) = events_then(&mut raw).await;
+    let (uuid, mut raw, names) = hung_up_while_lingering(&mock).await;
     assert_eq!(names.last().map(String::as_str), Some("CHANNEL_HANGUP_COMPLETE"), "{names:?}");
-    assert_eq!(String::from_utf8_lossy(&notice.bytes), linger_notice(&uuid, 2));
     assert_eq!(raw.cmd("getvar hangup_cause").await.bytes, reply("NORMAL_CLEARING"));
     assert_eq!(raw.rest().await, disconnect(&uuid));
 }
@@ -268,13 +277,7 @@ async fn destroy_waits_for_the_bound_connection_and_the_socket_session() {
 #[tokio::test]
 async fn the_api_finds_no_channel_once_it_is_down_though_a_holder_keeps_it() {
     let mock = switch().await;
-    let uuid = parked_call(&mock);
-    let mut lingering = bind(&mock, &uuid).await;
-    assert_eq!(lingering.cmd("linger 2").await.bytes, reply("+OK will linger 2 seconds"));
-    assert_eq!(api(&mock, "uuid_exists", &uuid), "true");
-    assert_eq!(api(&mock, "uuid_kill", &uuid), "+OK\n");
-    let (_, notice) = events_then(&mut lingering).await;
-    assert_eq!(String::from_utf8_lossy(&notice.bytes), linger_notice(&uuid, 2));
+    let (uuid, mut lingering, _) = hung_up_while_lingering(&mock).await;
     assert_eq!(api(&mock, "uuid_exists", &uuid), "false");
     assert_eq!(api(&mock, "uuid_getvar", &format!("{uuid} hangup_cause")), "-ERR No such channel!\n");
     assert_eq!(api(&mock, "uuid_kill", &uuid), "-ERR No such channel!\n");
