@@ -36,6 +36,30 @@ async fn play(fs: &MockHandle, name: &str, t0: Instant) {
     scenario.run(fs.pbx(), fs.faults()).await;
 }
 
+/// The view on an 80×24 screen against a fresh mock (`seed`) playing the built-in scenario
+/// `name`, with `look` (given the screen, the keyboard and the view's start) beside them
+/// until it ends or the scenario does.
+async fn while_playing<F: std::future::Future<Output = ()>>(
+    seed: u64,
+    name: &str,
+    look: impl FnOnce(Shared, tokio::sync::mpsc::Sender<Key>, Instant) -> F,
+) {
+    let fs = mock(seed).await;
+    let screen = Shared::new(80, 24);
+    let (key_tx, keys) = keyboard();
+    let t0 = Instant::now();
+    let settings = settings(fs.addr().port());
+    let mut surface = screen.clone();
+    let look = look(screen, key_tx, t0);
+    let script = async {
+        tokio::select! {
+            () = play(&fs, name, t0) => {}
+            () = look => {}
+        }
+    };
+    watch(&settings, &mut surface, keys, script).await;
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_webrtc_calls_ladder_from_ring_to_hang_up_with_its_headers() {
     let fs = mock(13).await;
@@ -113,29 +137,16 @@ async fn a_webrtc_calls_ladder_from_ring_to_hang_up_with_its_headers() {
 
 #[tokio::test(start_paused = true)]
 async fn a_rejected_calls_ladder_ends_with_its_cause_and_sip_status() {
-    let fs = mock(14).await;
-    let screen = Shared::new(80, 24);
-    let (key_tx, keys) = keyboard();
-    let t0 = Instant::now();
-    let settings = settings(fs.addr().port());
-    let mut surface = screen.clone();
-    let script = async {
-        let play = play(&fs, "rejections", t0);
-        let look = async {
-            // The first call (busy) rings at 1.5 s and is rejected 0.5 s later.
-            sleep_until(at(t0, 3.2)).await;
-            key_tx.send(Key::Enter).await.unwrap();
-            sleep_until(at(t0, 3.4)).await;
-            let text = screen.text();
-            golden!("flow_busy", text);
-            assert!(text.contains("486 Busy Here"), "{text}");
-        };
-        tokio::select! {
-            () = play => {}
-            () = look => {}
-        }
-    };
-    watch(&settings, &mut surface, keys, script).await;
+    while_playing(14, "rejections", |screen, key_tx, t0| async move {
+        // The first call (busy) rings at 1.5 s and is rejected 0.5 s later.
+        sleep_until(at(t0, 3.2)).await;
+        key_tx.send(Key::Enter).await.unwrap();
+        sleep_until(at(t0, 3.4)).await;
+        let text = screen.text();
+        golden!("flow_busy", text);
+        assert!(text.contains("486 Busy Here"), "{text}");
+    })
+    .await;
 }
 
 /// The list through three minutes of the seeded `busy-office` scenario (20 phones, 8 calls a
@@ -143,43 +154,30 @@ async fn a_rejected_calls_ladder_ends_with_its_cause_and_sip_status() {
 /// row carries its cause, and the registrations tab lists the office's 20 phones.
 #[tokio::test(start_paused = true)]
 async fn a_busy_office_list_counts_what_it_shows() {
-    let fs = mock(16).await;
-    let screen = Shared::new(80, 24);
-    let (key_tx, keys) = keyboard();
-    let t0 = Instant::now();
-    let settings = settings(fs.addr().port());
-    let mut surface = screen.clone();
-    let script = async {
-        let play = play(&fs, "busy-office", t0);
-        let look = async {
-            sleep_until(at(t0, 180.2)).await;
-            let text = screen.text();
-            golden!("calls_busy_office", text);
-            let lines: Vec<&str> = text.lines().collect();
-            let rows: Vec<&str> =
-                lines[1..].iter().copied().filter(|l| l.starts_with("in ") || l.starts_with("out")).collect();
-            let ended = rows.iter().filter(|r| r.contains("hung up")).count();
-            let live = rows.len() - ended;
-            assert!(ended > 0 && rows.len() > ended, "three minutes in, calls both live and ended:\n{text}");
-            let status = lines.last().unwrap();
-            assert!(status.contains(&format!("{live} live, {ended} ended")), "{status}\n{text}");
-            let cause_at = lines[0].find("Hang-up cause").expect("the cause column at 80 columns");
-            for row in rows.iter().filter(|r| r.contains("hung up")) {
-                let cause = row.get(cause_at..).unwrap_or("").trim();
-                assert!(!cause.is_empty(), "an ended call names its cause: {row}");
-            }
-            key_tx.send(Key::Tab).await.unwrap();
-            sleep_until(at(t0, 180.4)).await;
-            let regs = screen.text();
-            let phones = regs.lines().filter(|l| l.starts_with("10") && l.contains('@')).count();
-            assert_eq!(phones, 20, "{regs}");
-        };
-        tokio::select! {
-            () = play => {}
-            () = look => {}
+    while_playing(16, "busy-office", |screen, key_tx, t0| async move {
+        sleep_until(at(t0, 180.2)).await;
+        let text = screen.text();
+        golden!("calls_busy_office", text);
+        let lines: Vec<&str> = text.lines().collect();
+        let rows: Vec<&str> =
+            lines[1..].iter().copied().filter(|l| l.starts_with("in ") || l.starts_with("out")).collect();
+        let ended = rows.iter().filter(|r| r.contains("hung up")).count();
+        let live = rows.len() - ended;
+        assert!(ended > 0 && rows.len() > ended, "three minutes in, calls both live and ended:\n{text}");
+        let status = lines.last().unwrap();
+        assert!(status.contains(&format!("{live} live, {ended} ended")), "{status}\n{text}");
+        let cause_at = lines[0].find("Hang-up cause").expect("the cause column at 80 columns");
+        for row in rows.iter().filter(|r| r.contains("hung up")) {
+            let cause = row.get(cause_at..).unwrap_or("").trim();
+            assert!(!cause.is_empty(), "an ended call names its cause: {row}");
         }
-    };
-    watch(&settings, &mut surface, keys, script).await;
+        key_tx.send(Key::Tab).await.unwrap();
+        sleep_until(at(t0, 180.4)).await;
+        let regs = screen.text();
+        let phones = regs.lines().filter(|l| l.starts_with("10") && l.contains('@')).count();
+        assert_eq!(phones, 20, "{regs}");
+    })
+    .await;
 }
 
 #[test]
