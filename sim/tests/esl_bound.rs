@@ -79,11 +79,7 @@ async fn bind(mock: &MockHandle, uuid: &str) -> Raw {
 async fn hangup_sends_its_events_then_the_disconnect_and_closes() {
     let mock = switch().await;
     let uuid = parked_call(&mock);
-    let mut observer = Raw::login(mock.addr()).await;
-    assert_eq!(
-        observer.cmd("event plain CHANNEL_DESTROY").await.bytes,
-        reply("+OK event listener enabled plain")
-    );
+    let mut observer = destroy_observer(&mock).await;
     let mut raw = bind(&mock, &uuid).await;
     assert_eq!(api(&mock, "uuid_kill", &uuid), "+OK\n");
     let (names, notice) = events_then(&mut raw).await;
@@ -93,6 +89,21 @@ async fn hangup_sends_its_events_then_the_disconnect_and_closes() {
     assert_eq!(notice.bytes, disconnect(&uuid));
     assert!(raw.try_next().await.is_none(), "the socket closes after the notice");
     // The lock is gone with the connection: the channel is destroyed.
+    assert_destroyed(&mut observer, &uuid).await;
+}
+
+/// Another client, subscribed to CHANNEL_DESTROY only.
+async fn destroy_observer(mock: &MockHandle) -> Raw {
+    let mut observer = Raw::login(mock.addr()).await;
+    assert_eq!(
+        observer.cmd("event plain CHANNEL_DESTROY").await.bytes,
+        reply("+OK event listener enabled plain")
+    );
+    observer
+}
+
+/// The observer's next message is the CHANNEL_DESTROY of `uuid`.
+async fn assert_destroyed(observer: &mut Raw, uuid: &str) {
     let destroy = observer.next().await.body_text();
     assert!(destroy.starts_with("Event-Name: CHANNEL_DESTROY\n"), "{destroy}");
     assert!(destroy.contains(&format!("\nUnique-ID: {uuid}\n")), "{destroy}");
@@ -133,11 +144,7 @@ async fn linger_keeps_the_bound_socket_then_disconnects() {
 async fn destroy_waits_for_every_bound_connection() {
     let mock = switch().await;
     let uuid = parked_call(&mock);
-    let mut observer = Raw::login(mock.addr()).await;
-    assert_eq!(
-        observer.cmd("event plain CHANNEL_DESTROY").await.bytes,
-        reply("+OK event listener enabled plain")
-    );
+    let mut observer = destroy_observer(&mock).await;
     let mut lingering = bind(&mock, &uuid).await;
     assert_eq!(lingering.cmd("linger 2").await.bytes, reply("+OK will linger 2 seconds"));
     let mut quick = bind(&mock, &uuid).await;
@@ -152,10 +159,7 @@ async fn destroy_waits_for_every_bound_connection() {
     assert_eq!(echo.header("Content-Type"), Some("api/response"));
     assert_eq!(echo.body_text(), "held");
     assert_eq!(lingering.rest().await, disconnect(&uuid));
-    let destroy = observer.next().await;
-    let body = destroy.body_text();
-    assert!(body.starts_with("Event-Name: CHANNEL_DESTROY\n"), "{body}");
-    assert!(body.contains(&format!("\nUnique-ID: {uuid}\n")), "{body}");
+    assert_destroyed(&mut observer, &uuid).await;
 }
 
 // switch_core_session_locate fails for a channel that is already down
@@ -167,11 +171,7 @@ async fn destroy_waits_for_every_bound_connection() {
 async fn binding_a_call_that_already_hung_up_is_refused() {
     let mock = switch().await;
     let uuid = parked_call(&mock);
-    let mut observer = Raw::login(mock.addr()).await;
-    assert_eq!(
-        observer.cmd("event plain CHANNEL_DESTROY").await.bytes,
-        reply("+OK event listener enabled plain")
-    );
+    let mut observer = destroy_observer(&mock).await;
     let mut lingering = bind(&mock, &uuid).await;
     assert_eq!(lingering.cmd("linger 1").await.bytes, reply("+OK will linger 1 seconds"));
     assert_eq!(api(&mock, "uuid_kill", &uuid), "+OK\n");
@@ -238,11 +238,7 @@ async fn myevents_without_a_session_gets_every_channel() {
 #[tokio::test]
 async fn destroy_waits_for_the_bound_connection_and_the_socket_session() {
     let mock = switch().await;
-    let mut observer = Raw::login(mock.addr()).await;
-    assert_eq!(
-        observer.cmd("event plain CHANNEL_DESTROY").await.bytes,
-        reply("+OK event listener enabled plain")
-    );
+    let mut observer = destroy_observer(&mock).await;
     let app = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let port = app.local_addr().unwrap().port();
     let out = api(&mock, "originate", &format!("null/100 '&socket(127.0.0.1:{port} async full)'"));
@@ -263,9 +259,7 @@ async fn destroy_waits_for_the_bound_connection_and_the_socket_session() {
     let echo = observer.cmd("api echo held").await;
     assert_eq!(echo.header("Content-Type"), Some("api/response"), "no destroy while one holder is left");
     assert_eq!(lingering.rest().await, disconnect(&uuid));
-    let destroy = observer.next().await.body_text();
-    assert!(destroy.starts_with("Event-Name: CHANNEL_DESTROY\n"), "{destroy}");
-    assert!(destroy.contains(&format!("\nUnique-ID: {uuid}\n")), "{destroy}");
+    assert_destroyed(&mut observer, &uuid).await;
 }
 
 // A lingering holder keeps a hung-up channel in the table, but the API reaches channels
