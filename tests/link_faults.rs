@@ -10,7 +10,7 @@ use eslmatrix::status::LinkView;
 use eslmatrix_sim::fs::fault::Fault;
 use eslmatrix_sim::fs::pbx::Transport;
 use eslmatrix_sim::fs::MockConfig;
-use link_support::{mock, options, record_links, server, Rig};
+use link_support::{mock, mock_again, options, record_links, server, Rig};
 use tokio::time::{sleep, Instant};
 
 #[tokio::test(start_paused = true)]
@@ -62,7 +62,7 @@ async fn a_shutdown_notice_shows_shutting_down_then_no_link_until_a_new_switch_a
 
     fs.shutdown().await;
     rig.until("the outage", |v| matches!(v.link, LinkView::NoLink { .. })).await;
-    let fs = mock(MockConfig { listen: addr, ..MockConfig::default() }).await;
+    let fs = mock_again(MockConfig { listen: addr, ..MockConfig::default() }).await;
     fs.pbx().register("2000", Transport::Ws, "JsSIP").unwrap();
     fs.pbx().register("2001", Transport::Ws, "JsSIP").unwrap();
     let view = rig.fresh().await;

@@ -20,6 +20,23 @@ pub async fn mock(config: MockConfig) -> MockHandle {
     MockFreeSwitch::start(config).await.expect("mock starts")
 }
 
+/// A new switch on the port an old one just gave up. Another test may take that port in
+/// between (a client's ephemeral port, a listener on port 0) until it lets go, so the bind
+/// is retried for up to 5 s of real time; the blocking wait leaves paused tokio time alone.
+pub async fn mock_again(config: MockConfig) -> MockHandle {
+    for _ in 0..250 {
+        match MockFreeSwitch::start(config.clone()).await {
+            Err(eslmatrix_sim::fs::MockError::Bind { source, .. })
+                if source.kind() == std::io::ErrorKind::AddrInUse =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            started => return started.expect("mock starts"),
+        }
+    }
+    panic!("port {} stayed taken for 5 s", config.listen)
+}
+
 pub fn server(addr: SocketAddr, password: &str) -> ServerConfig {
     ServerConfig {
         name: "pbx1".into(),
