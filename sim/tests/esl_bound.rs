@@ -5,10 +5,9 @@
 //! destroy waits for, and read_packet then treats the hangup as for an outbound session.
 
 use eslmatrix_sim::fs::pbx::ApiOutput;
-use eslmatrix_sim::fs::wire::GOODBYE;
 use eslmatrix_sim::fs::{MockConfig, MockFreeSwitch, MockHandle};
 
-use crate::esl_support::{Msg, Raw};
+use crate::esl_support::{disconnect, reply, Msg, Raw};
 
 async fn switch() -> MockHandle {
     MockFreeSwitch::start(MockConfig { heartbeat: None, ..MockConfig::default() }).await.expect("mock starts")
@@ -25,22 +24,6 @@ fn api(mock: &MockHandle, cmd: &str, args: &str) -> String {
 fn parked_call(mock: &MockHandle) -> String {
     let out = api(mock, "originate", "null/100 &park()");
     out.strip_prefix("+OK ").unwrap_or_else(|| panic!("originate: {out}")).trim().to_string()
-}
-
-fn reply(text: &str) -> Vec<u8> {
-    format!("Content-Type: command/reply\nReply-Text: {text}\n\n").into_bytes()
-}
-
-/// send_disconnect for a listener with a session.
-fn disconnect(uuid: &str) -> Vec<u8> {
-    let mut out = format!(
-        "Content-Type: text/disconnect-notice\nControlled-Session-UUID: {uuid}\n\
-         Content-Disposition: disconnect\nContent-Length: {}\n\n",
-        GOODBYE.len()
-    )
-    .into_bytes();
-    out.extend_from_slice(GOODBYE.as_bytes());
-    out
 }
 
 fn linger_notice(uuid: &str, secs: u32) -> String {

@@ -16,7 +16,7 @@ use tokio::net::TcpListener;
 use tokio::time::timeout;
 
 use crate::esl_support::library::{api, is, originate, until};
-use crate::esl_support::{Msg, Raw};
+use crate::esl_support::{disconnect, reply, Msg, Raw};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -58,21 +58,6 @@ async fn raw_session(obs: &EslClient, vars: &str, dest: &str, flags: &str) -> (S
     raw.send(b"connect\n\n").await;
     let data = raw.next().await;
     (uuid, raw, data)
-}
-
-fn reply(text: &str) -> Vec<u8> {
-    format!("Content-Type: command/reply\nReply-Text: {text}\n\n").into_bytes()
-}
-
-fn disconnect(uuid: &str) -> Vec<u8> {
-    let mut out = format!(
-        "Content-Type: text/disconnect-notice\nControlled-Session-UUID: {uuid}\n\
-         Content-Disposition: disconnect\nContent-Length: {}\n\n",
-        GOODBYE.len()
-    )
-    .into_bytes();
-    out.extend_from_slice(GOODBYE.as_bytes());
-    out
 }
 
 // parse_command `connect`: a CHANNEL_DATA event with the caller profile under `Channel-`,

@@ -103,6 +103,23 @@ impl Raw {
 
 pub const GOODBYE_NOTICE: &[u8] = b"Content-Type: text/disconnect-notice\nContent-Length: 67\n\nDisconnected, goodbye.\nSee you at ClueCon! http://www.cluecon.com/\n";
 
+/// A `command/reply` with this Reply-Text, as bytes.
+pub fn reply(text: &str) -> Vec<u8> {
+    format!("Content-Type: command/reply\nReply-Text: {text}\n\n").into_bytes()
+}
+
+/// send_disconnect's notice for a listener with a session (mod_event_socket.c), as bytes.
+pub fn disconnect(uuid: &str) -> Vec<u8> {
+    let mut out = format!(
+        "Content-Type: text/disconnect-notice\nControlled-Session-UUID: {uuid}\n\
+         Content-Disposition: disconnect\nContent-Length: {}\n\n",
+        wire::GOODBYE.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(wire::GOODBYE.as_bytes());
+    out
+}
+
 /// `api status` output compared with the model's, ignoring the first (uptime) line, which
 /// moves with the clock between the two calls.
 pub fn assert_status(got: Option<&str>, model: &str) {
