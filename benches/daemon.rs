@@ -193,14 +193,10 @@ fn calls_view(c: &mut Criterion) {
 
 /// How the SIP-to-LED bench's daemon is set up: one page with the counts, the built-in
 /// incoming-call alert (framed, 8 s), and no answered/hung-up alerts, so a cancelled call
-/// leaves the idle page straight back and the next INVITE starts from it.
+/// leaves the idle page straight back and the next INVITE starts from it. The default
+/// `page_time` (5 s): a ringing call passes the page gap the previous call's alert leaves,
+/// so no call waits for it.
 const SIP_TO_LED_PAGE: &str = "{calls} calls  {registrations} reg";
-
-/// The bench's `page_time`. After an alert the scene keeps a page up for a page time before
-/// an alert of the same priority may show (the page gap), so with the default 5 s every
-/// call but the first would wait out the gap; a short one, waited out untimed after each
-/// call, keeps the bench to the path itself.
-const SIP_TO_LED_PAGE_TIME: Duration = Duration::from_millis(20);
 
 /// Calls timed one by one after criterion's run, for the p99 criterion does not give.
 const SIP_TO_LED_SAMPLES: usize = 300;
@@ -402,11 +398,10 @@ impl SipToLed {
                 .expect("mock starts");
         let addr = fs.addr();
         let text = format!(
-            "page_time = \"{}ms\"\n[[server]]\nname = \"pbx\"\nhost = \"{}\"\nport = {}\npassword = \"ClueCon\"\n\
+            "[[server]]\nname = \"pbx\"\nhost = \"{}\"\nport = {}\npassword = \"ClueCon\"\n\
              [display]\nmodules = \"{}x1\"\nfont = \"small\"\n\
              [[page]]\ntemplate = {SIP_TO_LED_PAGE:?}\n\
              [alerts.answered]\nenabled = false\n[alerts.hung_up]\nenabled = false\n",
-            SIP_TO_LED_PAGE_TIME.as_millis(),
             addr.ip(),
             addr.port(),
             SIP_TO_LED_WIDTH / 8,
@@ -519,8 +514,6 @@ impl SipToLed {
         }
         let idle = self.idle.clone();
         self.until(|rows| rows == idle.as_slice(), "the idle page after the cancel").await;
-        // The page gap (see SIP_TO_LED_PAGE_TIME), so the next call starts from an idle scene.
-        tokio::time::sleep(SIP_TO_LED_PAGE_TIME + Duration::from_millis(5)).await;
         (took, in_mock)
     }
 

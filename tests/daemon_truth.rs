@@ -15,7 +15,7 @@ use eslmatrix_sim::fs::pbx::{MultipleRegistrations, Party, Pbx, Transport};
 use eslmatrix_sim::fs::MockConfig;
 use tokio::time::sleep;
 
-use crate::story::{story, Setup, WIDE};
+use crate::story::{screen, story, Setup, WIDE};
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
 
@@ -122,38 +122,117 @@ async fn ring_answer_hang_up_follows_the_call() {
     golden!("truth_ring_answer_hangup", played.timeline(&texts));
 }
 
+/// Two calls ringing a second apart: the second is on the LEDs the instant it rings (it
+/// used to wait for the first call's alert and a whole page, 11 s), both share the ringing
+/// alert, and each leaves it at its own end.
 #[tokio::test(start_paused = true)]
-async fn two_overlapping_calls_each_alert_follows_its_own_call() {
+async fn two_calls_ringing_a_second_apart_are_both_shown_at_once() {
     let story = calls_story().start().await;
     let pbx = story.pbx();
     let played = story
-        .play_timed(page("0 calls  3 reg"), |_| {
+        .play_timed(page("0 calls  3 reg"), |_| async move {
+            let first = pbx.start_call("1001", "1000", None).unwrap();
+            sleep(SECS(1)).await;
+            let second = pbx.start_call("1002", "1000", None).unwrap();
+            sleep(SECS(2)).await;
+            pbx.reject(&first, 486).unwrap();
+            sleep(SECS(2)).await;
+            pbx.cancel(&second).unwrap();
+            sleep(SECS(12)).await;
+        })
+        .await;
+    let both = played.shown_at(&framed("2 ringing: 1002 → 1000, 1001 → 1000")).expect("both calls shown");
+    assert!(
+        both >= SECS(1) && both < Duration::from_millis(1100),
+        "the second call rang at 1 s, shown at {both:?}"
+    );
+    // Alice's busy takes her off the alert at once; Bob still rings, which matters more than
+    // her outcome, and her outcome is history by the time his run ends.
+    let bob = played.shown_at(&framed("1002 → 1000")).expect("the second call alone");
+    assert!(bob >= SECS(3) && bob < Duration::from_millis(3100), "{bob:?}");
+    let bob_end = played.shown_at(&page("1002 → 1000: 487 Request Terminated")).expect("Bob's outcome");
+    assert!(bob_end >= SECS(5) && bob_end < Duration::from_millis(5100), "{bob_end:?}");
+    assert_eq!(
+        played.shown_at(&page("1001 → 1000: 486 Busy Here")),
+        None,
+        "no outcome after the next call's"
+    );
+    assert_eq!(played.seen().last().map(|(_, r)| r.clone()), Some(page("0 calls  3 reg")));
+    let texts = call_texts(&[
+        "1001 → 1000",
+        "2 ringing: 1002 → 1000, 1001 → 1000",
+        "1002 → 1000",
+        "1002 → 1000: 487 Request Terminated",
+        "1001 → 1000: 486 Busy Here",
+    ]);
+    golden!("truth_two_calls_ringing", played.timeline(&texts));
+}
+
+/// Ten calls in two seconds, ringing on: every one is on the LEDs the moment it rings, and
+/// once the burst is over the pages come back (after the ringing alert's 8 s from the last
+/// call) and keep their whole page time while the calls end one by one.
+#[tokio::test(start_paused = true)]
+async fn a_burst_of_ten_calls_shows_each_and_the_pages_come_back_after_it() {
+    let story = story(&[CALLS_PAGE]).phones().screen(screen(512)).start().await;
+    let pbx = story.pbx();
+    let wide = screen(512);
+    let played = story
+        .play_timed(wide.page("0 calls  3 reg"), |_| {
             async move {
-                let first = pbx.start_call("1001", "1000", Some("Alice")).unwrap();
-                sleep(SECS(2)).await;
-                let second = pbx.start_call("1002", "1000", Some("Bob")).unwrap();
-                sleep(SECS(1)).await;
-                pbx.reject(&first, 486).unwrap();
-                // Bob still rings when his turn comes after Alice's outcome and a page.
-                sleep(SECS(12)).await;
-                pbx.cancel(&second).unwrap();
-                sleep(SECS(12)).await;
+                let mut calls = Vec::new();
+                for i in 1..=10 {
+                    calls.push(pbx.start_call(&format!("20{i:02}"), "1000", None).unwrap());
+                    sleep(Duration::from_millis(200)).await;
+                }
+                sleep(SECS(16)).await;
+                // Now they end, 2 s apart: news, which takes its turn with the pages.
+                for call in &calls {
+                    pbx.cancel(call).unwrap();
+                    sleep(SECS(2)).await;
+                }
+                sleep(SECS(20)).await;
             }
         })
         .await;
-    let busy = played.shown_at(&page("Alice (1001) → 1000: 486 Busy Here")).expect("Alice's outcome");
-    assert!(busy >= SECS(3) && busy <= SECS(4), "{busy:?}");
-    let bob = played.shown_at(&framed("Bob (1002) → 1000")).expect("Bob's ringing alert");
-    let bob_end = played.shown_at(&page("Bob (1002) → 1000: 487 Request Terminated"));
-    let bob_end = bob_end.expect("Bob's outcome");
-    assert!(bob > busy && bob_end >= SECS(15) && bob_end <= SECS(16), "{bob:?} {bob_end:?}");
-    let texts = call_texts(&[
-        "Alice (1001) → 1000",
-        "Alice (1001) → 1000: 486 Busy Here",
-        "Bob (1002) → 1000",
-        "Bob (1002) → 1000: 487 Request Terminated",
-    ]);
-    golden!("truth_two_calls", played.timeline(&texts));
+    let seen = played.seen();
+    let ringing = |n: usize| {
+        let named: Vec<String> = (0..n.min(3)).map(|k| format!("20{:02} → 1000", n - k)).collect();
+        let rest = if n > 3 { format!(" +{}", n - 3) } else { String::new() };
+        if n == 1 {
+            named[0].clone()
+        } else {
+            format!("{n} ringing: {}{rest}", named.join(", "))
+        }
+    };
+    for n in 1..=10u64 {
+        let at = seen.iter().find(|(_, r)| *r == wide.framed(&ringing(n as usize))).map(|(at, _)| *at);
+        let at = at.unwrap_or_else(|| panic!("call {n} never shown ringing"));
+        let rang = Duration::from_millis((n - 1) * 200);
+        assert!(
+            at >= rang && at < rang + Duration::from_millis(100),
+            "call {n} rang at {rang:?}, shown at {at:?}"
+        );
+    }
+    // The last call rang at 1.8 s: the ringing alert ends 8 s later and a page shows.
+    let back = seen.iter().find(|(at, r)| *at > SECS(2) && *r == wide.page("10 calls  3 reg"));
+    let back = back.map(|(at, _)| *at).expect("the pages came back after the burst");
+    assert!(back <= Duration::from_millis(9900), "pages back at {back:?}");
+    // From then on, every page that gives way to an alert has shown for its whole page time.
+    let is_page = |r: &Vec<String>| (0..=10).any(|n| *r == wide.page(&format!("{n} calls  3 reg")));
+    let after: Vec<&(Duration, Vec<String>)> = seen.iter().filter(|(at, _)| *at >= back).collect();
+    let mut page_since: Option<Duration> = None;
+    for (at, rows) in after {
+        if is_page(rows) {
+            page_since.get_or_insert(*at);
+        } else if let Some(since) = page_since.take() {
+            assert!(*at - since >= SECS(5), "a page held only {:?} at {at:?}", *at - since);
+        }
+    }
+    assert_eq!(seen.last().map(|(_, r)| r.clone()), Some(wide.page("0 calls  3 reg")));
+    let mut texts: Vec<String> = (0..=10).map(|n| format!("{n} calls  3 reg")).collect();
+    texts.extend((1..=10).map(ringing));
+    texts.extend((1..=10).map(|i| format!("20{i:02} → 1000: 487 Request Terminated")));
+    golden!("truth_burst_of_calls", played.timeline(&texts));
 }
 
 /// Mock and link both on a 2 s heartbeat: `~` after 3 s of silence, NO LINK after 5 s.

@@ -39,17 +39,35 @@
 //! * **Alerts** show for their duration. A strictly higher priority alert preempts the one
 //!   showing, which goes back to the head of its queue with the time it had left. Equal or
 //!   lower priority alerts wait; the next one is the highest priority, oldest first.
+//! * **Ringing calls share one alert and never wait their turn**: a call that starts ringing
+//!   is on the display at once (in the wake-up its event brings, no render period later),
+//!   whatever is showing except a strictly higher alert (a link failure). It joins the
+//!   ringing alert if one is showing or waiting (`2 ringing: Bob (1002) → 1000, Alice (1001)
+//!   → 1000`, newest first, at most three named, then `+N`; one call alone reads as before),
+//!   and that alert's time then runs from the newest call. With none, it preempts an alert of
+//!   its own priority or lower and passes the page gap (but not a higher alert the gap holds:
+//!   that one is first in line). The text changes only on news (a
+//!   call joining or leaving), so it never alternates by itself: no flicker.
 //! * **Alerts follow their call**: news about a call (ringing, answered, hung up; see
 //!   [`Notice::call`]) replaces any alert about the same call at once, showing or waiting,
 //!   whatever the priorities: `Alice (1001) → 1000` becomes `… : 486 Busy Here` the moment
 //!   the hang-up arrives, and an alert about a call never outlives the call's end (when the
-//!   outcome's kind is turned off, the call's alert simply ends). Once a call's alert has run
-//!   its time, later news about the call is a new alert under the usual rules.
+//!   outcome's kind is turned off, the call's alert simply ends). When other calls still ring
+//!   on the same alert, the call leaves it at once and its news waits its turn as an alert of
+//!   its own: a phone still ringing is more urgent than another call's outcome. Once a call's
+//!   alert has run its time, later news about the call is a new alert under the usual rules.
+//! * **Call news expires**: an answered or hung-up alert that has not started within its own
+//!   duration of the event is dropped: by then it is history (the call view keeps it), and
+//!   shown after the next call's alert it would read as that call's outcome.
 //! * **Pages are never starved**: when an alert run ends (an alert and the news about its
 //!   call that replaced it), the next page shows for a full `page_time` before any alert of
 //!   the run's highest priority P or lower may start; only a strictly higher one may cut in,
-//!   and only a priority above P preempts a run. A call gives at most three pieces of news,
-//!   so with four priorities a bounded number of alerts can run back to back.
+//!   and only a priority above P preempts a run. The exceptions are urgent news: a call that
+//!   starts ringing, a link that fails. They come once per call or outage, so when they stop
+//!   coming, the pages are back within one alert run: a burst of calls holds the display for
+//!   the ringing alert's time after the last of them, then pages and news take turns as
+//!   before. A call gives at most three pieces of news, so with four priorities a bounded
+//!   number of alerts can run back to back.
 //!   After an alert the rotation moves on to the next page.
 //! * **Link failures** raise the `link_down` alert (Critical by default) once per outage and
 //!   discard every lower alert, waiting or showing: a ringing call the display can no longer
@@ -231,8 +249,62 @@ struct Waiting {
     remaining: Duration,
     seq: u64,
     started: bool,
-    /// The call the alert is about, if any.
+    /// The call the alert is news about, if any (the ringing alert names its calls in
+    /// `ringing` instead).
     call: Option<String>,
+    /// The ringing alert's calls, newest first, as (Unique-ID, label): every call ringing
+    /// at once shares this one alert. Empty for any other alert.
+    ringing: Vec<(String, String)>,
+    /// Urgent news (a call ringing, a link failing): it passes the page gap and, until it
+    /// has started, preempts an alert of its own priority.
+    urgent: bool,
+    /// Call news that has not started by this time is history and is dropped.
+    expires: Option<Duration>,
+}
+
+impl Waiting {
+    fn new(alert: Alert, seq: u64) -> Self {
+        Waiting {
+            remaining: alert.duration,
+            alert,
+            seq,
+            started: false,
+            call: None,
+            ringing: Vec::new(),
+            urgent: false,
+            expires: None,
+        }
+    }
+
+    fn is_about(&self, call: &str) -> bool {
+        self.call.as_deref() == Some(call) || self.ringing.iter().any(|(id, _)| id == call)
+    }
+
+    /// Whether this is the ringing alert of several calls, `call` among them: news about
+    /// one of them takes that call off the alert instead of replacing it.
+    fn shares_ringing(&self, call: &str) -> bool {
+        self.ringing.len() > 1 && self.ringing.iter().any(|(id, _)| id == call)
+    }
+
+    /// Takes `call` off the ringing alert's list and rewrites its text.
+    fn leave_ringing(&mut self, call: &str) {
+        self.ringing.retain(|(id, _)| id != call);
+        self.alert.text = ringing_text(&self.ringing);
+    }
+}
+
+/// Most calls the ringing alert names; it counts the rest.
+const RINGING_NAMED: usize = 3;
+
+/// The ringing alert's text: one call's label alone, or the count and the newest calls.
+fn ringing_text(calls: &[(String, String)]) -> String {
+    if let [(_, one)] = calls {
+        return one.clone();
+    }
+    let named: Vec<&str> = calls.iter().take(RINGING_NAMED).map(|(_, l)| l.as_str()).collect();
+    let rest = calls.len().saturating_sub(RINGING_NAMED);
+    let more = if rest > 0 { format!(" +{rest}") } else { String::new() };
+    format!("{} ringing: {}{more}", calls.len(), named.join(", "))
 }
 
 #[derive(Debug, Clone)]
@@ -364,7 +436,10 @@ impl Scene {
             }
         };
         if let Some(a) = alert {
-            self.on_alert(a, now);
+            // A failure is urgent news; a recovery takes its turn.
+            let urgent = link != LinkView::Up;
+            self.seq += 1;
+            self.enqueue(Waiting { urgent, ..Waiting::new(a, self.seq) });
         }
     }
 
@@ -372,12 +447,12 @@ impl Scene {
     pub fn on_alert(&mut self, alert: Alert, now: Duration) {
         self.advance(now);
         self.seq += 1;
-        self.enqueue(alert, None, self.seq);
+        self.enqueue(Waiting::new(alert, self.seq));
     }
 
-    fn enqueue(&mut self, alert: Alert, call: Option<String>, seq: u64) {
+    fn enqueue(&mut self, waiting: Waiting) {
         let now = self.clock;
-        self.queue.push(Waiting { remaining: alert.duration, alert, seq, started: false, call });
+        self.queue.push(waiting);
         self.try_start(now);
         while self.queue.len() > self.max_queued {
             let victim =
@@ -393,9 +468,14 @@ impl Scene {
     /// about a call replaces the alerts about that call (see the module rules).
     pub fn on_notice(&mut self, notice: &Notice, now: Duration) {
         let alert = self.rules.alert_for(notice);
-        match notice.call() {
-            Some(call) => self.follow_call(call, alert, now),
-            None => {
+        match (notice, notice.call()) {
+            (Notice::Incoming(call), _) if alert.is_some() => {
+                if let Some(alert) = alert {
+                    self.ring(&call.uuid, alert, now);
+                }
+            }
+            (_, Some(call)) => self.follow_call(call, alert, now),
+            (_, None) => {
                 if let Some(alert) = alert {
                     self.on_alert(alert, now);
                 }
@@ -403,12 +483,58 @@ impl Scene {
         }
     }
 
+    /// A call started ringing: it joins the ringing alert, or becomes one that shows at once
+    /// (see the module rules).
+    fn ring(&mut self, call: &str, alert: Alert, now: Duration) {
+        self.advance(now);
+        let now = self.clock;
+        let on_showing = matches!(&self.showing, Showing::Alert { waiting, .. } if waiting.is_about(call));
+        if on_showing || self.queue.iter().any(|w| w.ringing.iter().any(|(id, _)| id == call)) {
+            // A repeated event: the call is on the display already, or about to be.
+            return;
+        }
+        let label = (call.to_owned(), alert.text.clone());
+        if let Showing::Alert { waiting, ends_at, run } = &mut self.showing {
+            if !waiting.ringing.is_empty() {
+                waiting.ringing.insert(0, label);
+                waiting.alert.text = ringing_text(&waiting.ringing);
+                *ends_at = (*ends_at).max(now + alert.duration);
+                *run = (*run).max(alert.priority);
+                return;
+            }
+        }
+        if let Some(w) = self.queue.iter_mut().find(|w| !w.ringing.is_empty()) {
+            w.ringing.insert(0, label);
+            w.alert.text = ringing_text(&w.ringing);
+            w.remaining = w.remaining.max(alert.duration);
+            self.try_start(now);
+            return;
+        }
+        // Older news about the call (none is expected before it rings) gives way.
+        self.queue.retain(|w| !w.is_about(call));
+        self.seq += 1;
+        self.enqueue(Waiting { ringing: vec![label], urgent: true, ..Waiting::new(alert, self.seq) });
+    }
+
     /// Puts `alert` (the latest news about `call`, or nothing) in the place of the alerts
     /// about that call.
     fn follow_call(&mut self, call: &str, alert: Option<Alert>, now: Duration) {
         self.advance(now);
         let now = self.clock;
-        let about = |w: &Waiting| w.call.as_deref() == Some(call);
+        // Other calls still ringing keep their alert; only this call leaves it, and its news
+        // waits its turn.
+        let mut left_ringing = false;
+        if let Showing::Alert { waiting, .. } = &mut self.showing {
+            if waiting.shares_ringing(call) {
+                waiting.leave_ringing(call);
+                left_ringing = true;
+            }
+        }
+        for w in self.queue.iter_mut().filter(|w| w.shares_ringing(call)) {
+            w.leave_ringing(call);
+            left_ringing = true;
+        }
+        let about = |w: &Waiting| w.is_about(call);
         let queued_seq = self.queue.iter().filter(|w| about(w)).map(|w| w.seq).min();
         self.queue.retain(|w| !about(w));
         if let Showing::Alert { waiting, run, .. } = &self.showing {
@@ -420,12 +546,13 @@ impl Scene {
                     Some(a) => {
                         self.seq += 1;
                         let run = run.max(a.priority);
+                        // Set aside by a ringing call, it may come back only while it is news.
+                        let expires = Some(now + a.duration);
                         let next = Waiting {
-                            remaining: a.duration,
-                            alert: a,
-                            seq: self.seq,
                             started: true,
                             call: Some(call.to_owned()),
+                            expires,
+                            ..Waiting::new(a, self.seq)
                         };
                         let ends_at = now + next.remaining;
                         self.showing = Showing::Alert { waiting: next, ends_at, run };
@@ -438,11 +565,12 @@ impl Scene {
         }
         if let Some(a) = alert {
             // News about a call that was waiting keeps the place the call had in the queue.
-            let seq = queued_seq.unwrap_or_else(|| {
+            let seq = queued_seq.filter(|_| !left_ringing).unwrap_or_else(|| {
                 self.seq += 1;
                 self.seq
             });
-            self.enqueue(a, Some(call.to_owned()), seq);
+            let expires = Some(now + a.duration);
+            self.enqueue(Waiting { call: Some(call.to_owned()), expires, ..Waiting::new(a, seq) });
         }
     }
 
@@ -558,22 +686,30 @@ impl Scene {
     }
 
     fn try_start(&mut self, t: Duration) -> bool {
-        let Some(best) =
-            self.queue.iter().enumerate().max_by_key(|(_, w)| (w.alert.priority, std::cmp::Reverse(w.seq)))
+        self.queue.retain(|w| w.expires.is_none_or(|e| e >= t));
+        let gap = self.gap;
+        // Urgent news passes the page gap, but not an alert above it held by the gap: that
+        // one is first in line, and cutting in a moment later would be flicker.
+        let top_held = self.queue.iter().map(|w| w.alert.priority).max();
+        let allowed = |w: &Waiting| {
+            let p = w.alert.priority;
+            match &self.showing {
+                Showing::Alert { run, .. } => p > *run || (w.urgent && !w.started && p >= *run),
+                Showing::Page { .. } => {
+                    gap.is_none_or(|(gp, until)| p > gp || until <= t)
+                        || (w.urgent && top_held.is_none_or(|top| top <= p))
+                }
+            }
+        };
+        let Some((i, _)) = self
+            .queue
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| allowed(w))
+            .max_by_key(|(_, w)| (w.alert.priority, w.urgent, std::cmp::Reverse(w.seq)))
         else {
             return false;
         };
-        let (i, p) = (best.0, best.1.alert.priority);
-        let allowed = match &self.showing {
-            Showing::Alert { run, .. } => p > *run,
-            Showing::Page { .. } => match self.gap {
-                Some((gp, until)) => p > gp || until <= t,
-                None => true,
-            },
-        };
-        if !allowed {
-            return false;
-        }
         let mut next = self.queue.remove(i);
         if let Showing::Alert { waiting, ends_at, .. } = &self.showing {
             let mut back = waiting.clone();

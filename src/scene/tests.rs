@@ -385,13 +385,20 @@ fn ring_answer_hang_up_is_one_run_and_the_gap_follows_its_highest_priority() {
 }
 
 #[test]
-fn a_call_that_ends_while_its_alert_waits_never_shows_ringing() {
+fn calls_ringing_together_share_one_alert_and_each_leaves_it_at_its_end() {
     let mut sc = scene(&["A"]);
     sc.on_status(view("pbx1", 1), s(0));
     sc.on_notice(&ring("1"), s(0));
     sc.on_notice(&ring("2"), s(1));
-    assert_eq!(text(&mut sc, s(1)), "101 → 1000");
+    // The second call is on the display the instant it rings, not after the first's 8 s.
+    assert_eq!(text(&mut sc, s(1)), "2 ringing: 102 → 1000, 101 → 1000");
+    assert_eq!(sc.current(s(1)).kind, CueKind::Alert(Priority::High));
+    // Its time runs from the newest call.
+    assert_eq!(sc.next_change(s(1)), Some(s(9)));
+    sc.on_notice(&ring("2"), s(2));
+    assert_eq!(sc.next_change(s(2)), Some(s(9)), "a repeated ringing event changes nothing");
     sc.on_notice(&ended("2", "487 Request Terminated"), s(3));
+    assert_eq!(text(&mut sc, s(3)), "101 → 1000", "call 2 leaves at once; call 1 still rings");
     sc.on_notice(&ended("1", "486 Busy Here"), s(4));
     let mut shown = Vec::new();
     for t in 4..40 {
@@ -400,11 +407,69 @@ fn a_call_that_ends_while_its_alert_waits_never_shows_ringing() {
             shown.push(txt);
         }
     }
-    assert_eq!(
-        shown,
-        ["101 → 1000: 486 Busy Here", "A", "102 → 1000: 487 Request Terminated", "A"],
-        "call 2 ended before its turn: only its outcome shows"
-    );
+    // Call 2's outcome waited behind the ringing and was history before its turn came.
+    assert_eq!(shown, ["101 → 1000: 486 Busy Here", "A"]);
+}
+
+#[test]
+fn the_ringing_alert_names_three_calls_and_counts_the_rest() {
+    let mut sc = scene(&["A"]);
+    sc.on_status(view("pbx1", 1), s(0));
+    for (i, id) in ["1", "2", "3", "4", "5"].iter().enumerate() {
+        sc.on_notice(&ring(id), ms(i as u64 * 200));
+    }
+    assert_eq!(text(&mut sc, s(1)), "5 ringing: 105 → 1000, 104 → 1000, 103 → 1000 +2");
+    sc.on_notice(&answered("4"), s(1));
+    assert_eq!(text(&mut sc, s(1)), "4 ringing: 105 → 1000, 103 → 1000, 102 → 1000 +1");
+    // The burst holds the display for one alert time after its last call, then a page.
+    assert_eq!(sc.next_change(s(1)), Some(ms(8800)));
+    assert_eq!(text(&mut sc, ms(8800)), "A");
+}
+
+#[test]
+fn a_ringing_call_passes_the_page_gap_and_preempts_an_equal_alert() {
+    let mut sc = scene(&["A", "B"]);
+    sc.on_status(view("pbx1", 1), s(0));
+    sc.on_notice(&ring("1"), s(0));
+    sc.on_notice(&ended("1", "486 Busy Here"), s(1));
+    // The outcome shows; a second call rings a second later and is shown at once, not after
+    // the outcome and a whole page.
+    sc.on_notice(&ring("2"), s(2));
+    assert_eq!(text(&mut sc, s(2)), "102 → 1000");
+    // The first call's outcome it set aside is history by the time the ringing ends.
+    assert_eq!(text(&mut sc, s(10)), "B");
+    // Right after that run, a new call passes the page gap too.
+    sc.on_notice(&ring("3"), s(11));
+    assert_eq!(text(&mut sc, s(11)), "103 → 1000");
+    // An equal alert that is not a ringing call still waits for the run and a page.
+    sc.on_alert(alert("GW carrier DOWN", Priority::High, 4), s(12));
+    assert_eq!(text(&mut sc, s(12)), "103 → 1000");
+    assert_eq!(text(&mut sc, s(19)), "A");
+    assert_eq!(text(&mut sc, s(24)), "GW carrier DOWN");
+    // And a ringing call preempts it; the gateway alert resumes with the time it had left
+    // once the ringing run ends and a page has shown.
+    sc.on_notice(&ring("4"), s(25));
+    assert_eq!(text(&mut sc, s(25)), "104 → 1000");
+    assert_eq!(text(&mut sc, s(33)), "B");
+    assert_eq!(text(&mut sc, s(38)), "GW carrier DOWN");
+    assert_eq!(sc.next_change(s(38)), Some(s(41)));
+}
+
+#[test]
+fn a_link_failure_passes_the_page_gap_of_an_earlier_failure() {
+    let mut sc = Scene::new(SceneConfig { pages: vec![page("{calls} calls")], ..SceneConfig::default() });
+    sc.on_status(view("pbx1", 1), s(0));
+    sc.on_status(view("pbx2", 1), s(0));
+    let mut down = view("pbx1", 1);
+    down.link = LinkView::NoLink { down_for: Duration::ZERO };
+    sc.on_status(down, s(1));
+    assert_eq!(text(&mut sc, s(1)), "pbx1: NO LINK");
+    // Its 3 s end at 4; the page gap holds Critical alerts until 9, but the page shows pbx1's
+    // figures, not pbx2's: pbx2's failure must not wait for the gap.
+    let mut down2 = view("pbx2", 1);
+    down2.link = LinkView::AuthFailed;
+    sc.on_status(down2, s(5));
+    assert_eq!(text(&mut sc, s(5)), "pbx2: AUTH FAILED");
 }
 
 #[test]
@@ -427,18 +492,6 @@ fn a_call_found_gone_by_a_reconcile_ends_its_alert() {
     sc.on_notice(&Notice::Gone("1".into()), s(3));
     assert_eq!(text(&mut sc, s(3)), "A");
     assert_eq!(text(&mut sc, s(30)), "A", "the waiting one is gone too");
-}
-
-#[test]
-fn a_quieter_outcome_does_not_let_an_equal_alert_preempt_the_run() {
-    let mut sc = scene(&["A"]);
-    sc.on_status(view("pbx1", 1), s(0));
-    sc.on_notice(&ring("1"), s(0));
-    sc.on_notice(&ended("1", "486 Busy Here"), s(1));
-    sc.on_notice(&ring("2"), s(2));
-    assert_eq!(text(&mut sc, s(2)), "101 → 1000: 486 Busy Here");
-    assert_eq!(text(&mut sc, s(6)), "A");
-    assert_eq!(text(&mut sc, s(11)), "102 → 1000", "after a whole page");
 }
 
 #[test]
@@ -558,6 +611,33 @@ fn call_of(text: &str) -> Option<&str> {
     text.strip_prefix("10")?.split_once(" → 1000").map(|(id, _)| id)
 }
 
+/// Appends the scene's cue at `tick` (tenths of a second) with its run's priority to
+/// `runs` when it differs from the last one.
+fn record(runs: &mut Vec<(String, CueKind, Option<Priority>, u64)>, sc: &mut Scene, tick: u64) {
+    let cue = sc.current(ms(tick * 100));
+    let run = match &sc.showing {
+        Showing::Alert { run, .. } => Some(*run),
+        Showing::Page { .. } => None,
+    };
+    if runs.last().map(|(txt, k, r, _)| (txt.as_str(), *k, *r)) != Some((cue.text.as_str(), cue.kind, run)) {
+        runs.push((cue.text, cue.kind, run, tick * 100));
+    }
+}
+
+/// The calls a ringing alert names (`2 ringing: 101 → 1000, 100 → 1000`, or one call's
+/// label alone); empty for any other text.
+fn ringing_calls(text: &str) -> Vec<&str> {
+    let list = text.split_once(" ringing: ").map_or(text, |(_, l)| l);
+    let list = list.rsplit_once(" +").map_or(list, |(l, _)| l);
+    let one = list.split(", ").map(call_of).collect::<Option<Vec<_>>>().unwrap_or_default();
+    let plain = !text.contains(": 486") && !text.contains("answered");
+    if plain {
+        one
+    } else {
+        Vec::new()
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
 
@@ -598,11 +678,22 @@ proptest! {
         let mut next = 0;
         for tick in 0..=600u64 {
             let t = ms(tick * 100);
+            // What the tick's own transitions show before its events act.
+            record(&mut runs, &mut sc, tick);
             while next < events.len() && events[next].0 <= tick {
                 let (_, what, i) = events[next];
                 let id = i.to_string();
                 match what {
-                    0 => sc.on_notice(&ring(&id), t),
+                    0 => {
+                        sc.on_notice(&ring(&id), t);
+                        // A new call is on the display the instant it rings, unless a
+                        // strictly higher alert shows or waits.
+                        let now = sc.clone().current(t);
+                        let critical = |w: &Waiting| w.alert.priority == Priority::Critical;
+                        if now.kind != CueKind::Alert(Priority::Critical) && !sc.queue.iter().any(critical) {
+                            prop_assert!(ringing_calls(&now.text).contains(&id.as_str()), "{} at {tick}", now.text);
+                        }
+                    }
                     1 => sc.on_notice(&answered(&id), t),
                     2 => {
                         let before = sc.clone().current(t);
@@ -618,9 +709,16 @@ proptest! {
                         sc.on_alert(alert(&format!("alert {i}"), prios[p as usize], d), t);
                     }
                 }
+                // Events of one tick each leave their picture: a call that joins the ringing
+                // alert and leaves it in the same tick is two changes, not one.
+                record(&mut runs, &mut sc, tick);
                 next += 1;
             }
             let cue = sc.current(t);
+            for id in ringing_calls(&cue.text) {
+                let i: usize = id.parse().expect("call id");
+                prop_assert!(ended_at[i].is_none(), "{} rings after call {id} ended", cue.text);
+            }
             if let Some(id) = call_of(&cue.text) {
                 let i: usize = id.parse().expect("call id");
                 if ended_at[i].is_some() {
@@ -628,24 +726,20 @@ proptest! {
                     prop_assert!(cue.text.contains(": 486 Busy Here"), "{} after the call ended", cue.text);
                 }
             }
-            let run = match &sc.showing {
-                Showing::Alert { run, .. } => Some(*run),
-                Showing::Page { .. } => None,
-            };
-            if runs.last().map(|(txt, k, r, _)| (txt.as_str(), *k, *r)) != Some((cue.text.as_str(), cue.kind, run)) {
-                runs.push((cue.text, cue.kind, run, tick * 100));
-            }
+            record(&mut runs, &mut sc, tick);
         }
         for w in runs.windows(2) {
             if let (Some(p), Some(q)) = (w[0].2, w[1].2) {
                 let same_call = call_of(&w[0].0).is_some() && call_of(&w[0].0) == call_of(&w[1].0);
-                // Back to back only when news replaces its call's alert, or by preemption.
-                prop_assert!(same_call || q > p, "{w:?}");
+                // Back to back only when news replaces its call's alert, by preemption, or
+                // for ringing calls, which never wait their turn.
+                let ringing = !ringing_calls(&w[1].0).is_empty();
+                prop_assert!(same_call || q > p || ringing, "{w:?}");
             }
         }
         for w in runs.windows(3) {
             if let (Some(p), None, Some(q)) = (w[0].2, w[1].2, w[2].2) {
-                if q <= p {
+                if q <= p && ringing_calls(&w[2].0).is_empty() {
                     prop_assert!(w[2].3 - w[1].3 >= page_time * 1000, "{w:?}");
                 }
             }
