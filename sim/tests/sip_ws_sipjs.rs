@@ -309,3 +309,66 @@ async fn sipjs_receives_a_call_over_wss_and_the_caller_hangs_up() {
         assert_eq!(seen, ["INVITE", "407", "ACK", "INVITE", "100", "180", "200", "ACK", "BYE", "200"]);
     }
 }
+
+/// The next event on a `event json` subscription, as JSON.
+async fn json_event(esl: &mut crate::esl_support::Raw) -> Value {
+    let msg = esl.next().await;
+    assert_eq!(msg.header("Content-Type"), Some("text/event-json"), "{msg:?}");
+    serde_json::from_slice(&msg.body).unwrap_or_else(|e| panic!("{e}: {}", msg.body_text()))
+}
+
+// Chat between two SIP.js user agents, as a vanilla FreeSWITCH delivers it: 1001 (over ws)
+// sends a MESSAGE, answers the 407 of auth-messages, gets 202 Accepted
+// (sofia_presence_handle_sip_i_message); sofia_presence_chat_send relays it to 1000's
+// binding over the wss connection 1000 registered on, where SIP.js hands it to the
+// application with the text intact. An ESL subscriber sees the MESSAGE event do_chat_send
+// fires (switch_loadable_module.c), and for a user nobody registered the sofia::error "no
+// recipient" before it, while the sender still gets 202.
+#[tokio::test]
+async fn sipjs_chat_reaches_a_user_over_wss_and_esl_sees_the_message_events() {
+    let Some(modules) = node_or_skip("sipjs_chat_reaches_a_user_over_wss", &["sip.js", "ws"]) else { return };
+    let mock = mock_with_websockets().await;
+    let (plain, secure) = (mock.sip_ws_addr().unwrap(), mock.sip_wss_addr().unwrap());
+    let pem = mock.sip_wss_certificate().unwrap().to_string();
+    let mut esl = crate::esl_support::Raw::login(mock.addr()).await;
+    let ok = esl.cmd("event json MESSAGE CUSTOM sofia::error").await;
+    assert_eq!(ok.header("Reply-Text"), Some("+OK event listener enabled json"));
+    let uas = json!([
+        {"name": "alice", "user": "1001", "password": "1234", "domain": "127.0.0.1",
+         "server": format!("ws://127.0.0.1:{}", plain.port())},
+        {"name": "bob", "user": "1000", "password": "1234", "domain": "127.0.0.1",
+         "server": format!("wss://localhost:{}", secure.port())},
+    ]);
+    let mut js = SipJs::start(&modules, uas, Some(pem)).await;
+    js.say("register bob").await;
+    js.event("bob", "registration", "Registered").await;
+    let text = "Grüße aus 1001 — über wss ✓";
+    js.say(&format!("message alice 1000 {text}")).await;
+    let got = js.until(|v| v["name"] == "bob" && v.get("message").is_some()).await;
+    assert_eq!((got["message"].as_str(), got["from"].as_str()), (Some(text), Some("1001")), "{got}");
+    assert_eq!(got["content_type"], "text/plain", "{got}");
+    // The 202 and the relayed MESSAGE travel on two connections: either may come first.
+    let status = |v: &Value| v["name"] == "alice" && v.get("message_status").is_some();
+    let sent = match js.seen.iter().find(|v| status(v)).cloned() {
+        Some(v) => v,
+        None => js.until(status).await,
+    };
+    assert_eq!(sent["message_status"], 202, "{sent}");
+    let ev = json_event(&mut esl).await;
+    assert_eq!(ev["Event-Name"], "MESSAGE", "{ev}");
+    assert_eq!((ev["from"].as_str(), ev["to"].as_str()), (Some("1001@127.0.0.1"), Some("1000@127.0.0.1")), "{ev}");
+    assert_eq!((ev["proto"].as_str(), ev["dest_proto"].as_str()), (Some("sip"), Some("sip")), "{ev}");
+    assert_eq!(ev["Nonblocking-Delivery"], "true", "{ev}");
+    assert_eq!(ev["_body"], text, "{ev}");
+    assert_eq!(mock.sip().unwrap().stats().chat_relayed, 1);
+
+    js.say("message alice 1009 anyone there?").await;
+    let sent = js.until(|v| v["name"] == "alice" && v.get("message_status").is_some()).await;
+    assert_eq!(sent["message_status"], 202, "FreeSWITCH accepts what it cannot deliver: {sent}");
+    let error = json_event(&mut esl).await;
+    assert_eq!((error["Event-Subclass"].as_str(), error["Error-Reason"].as_str()), (Some("sofia::error"), Some("no recipient")), "{error}");
+    assert_eq!(error["Chat-Send-To"], "1009@127.0.0.1", "{error}");
+    let ev = json_event(&mut esl).await;
+    assert_eq!((ev["Event-Name"].as_str(), ev["to"].as_str()), (Some("MESSAGE"), Some("1009@127.0.0.1")), "{ev}");
+    js.quit().await;
+}

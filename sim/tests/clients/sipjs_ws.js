@@ -6,7 +6,8 @@
 // Environment: NODE_PATH (the installed packages), CA_PEM (the wss certificate to trust,
 // exactly), and UAS: a JSON list of {name, user, password, server, domain}.
 // Commands: `register NAME`, `unregister NAME`, `call NAME TARGET`, `answer NAME`,
-// `reject NAME CODE`, `bye NAME`, `cancel NAME`, `quit`.
+// `reject NAME CODE`, `bye NAME`, `cancel NAME`, `message NAME TARGET TEXT…` (a MESSAGE,
+// text/plain), `quit`. A MESSAGE received is reported and accepted (200).
 "use strict";
 const path = require("node:path");
 const readline = require("node:readline");
@@ -52,7 +53,7 @@ function fakeMedia(name, user) {
 
 (async () => {
   const SIP = await import(pathToFileURL(path.join(process.env.NODE_PATH, "sip.js/lib/index.js")).href);
-  const { UserAgent, Registerer, RegistererState, Inviter, SessionState } = SIP;
+  const { UserAgent, Registerer, RegistererState, Inviter, Messager } = SIP;
   const uas = new Map();
   for (const c of JSON.parse(process.env.UAS)) {
     const entry = { c, session: undefined };
@@ -76,6 +77,11 @@ function fakeMedia(name, user) {
           follow(invitation);
           say({ name: c.name, invite: invitation.remoteIdentity.uri.user, display: invitation.remoteIdentity.displayName || "" });
         },
+        onMessage(message) {
+          const req = message.request;
+          say({ name: c.name, message: req.body, from: req.from.uri.user, content_type: req.getHeader("Content-Type") || "" });
+          message.accept();
+        },
         onDisconnect(error) {
           say({ name: c.name, disconnected: error ? error.message : "" });
         },
@@ -91,7 +97,7 @@ function fakeMedia(name, user) {
 
   const rl = readline.createInterface({ input: process.stdin });
   for await (const line of rl) {
-    const [cmd, name, arg] = line.trim().split(/\s+/);
+    const [cmd, name, arg, ...rest] = line.trim().split(/\s+/);
     const e = uas.get(name);
     try {
       if (cmd === "quit") break;
@@ -111,6 +117,14 @@ function fakeMedia(name, user) {
             onReject: (r) => say({ name, rejected: r.message.statusCode, reason: r.message.reasonPhrase }),
           },
         });
+      } else if (cmd === "message") {
+        const messager = new Messager(e.ua, UserAgent.makeURI(`sip:${arg}@${e.c.domain}`), rest.join(" "));
+        await new Promise((resolve) => messager.message({
+          requestDelegate: {
+            onAccept: (r) => { say({ name, message_status: r.message.statusCode }); resolve(); },
+            onReject: (r) => { say({ name, message_status: r.message.statusCode }); resolve(); },
+          },
+        }));
       } else if (cmd === "answer") {
         await e.session.accept();
       } else if (cmd === "reject") {

@@ -447,11 +447,7 @@ impl State {
             };
             row(&mut out, &format!("external::{}", g.name), "gateway", &g.register_to, &state);
         }
-        let internal_url = match self.open_bindings() {
-            Some(b) => b.url.unwrap_or_default(),
-            None => format!("sip:mod_sofia@{ip}:5060"),
-        };
-        row(&mut out, "internal", "profile", &internal_url, &running("internal"));
+        row(&mut out, "internal", "profile", &self.internal_url(), &running("internal"));
         let _ = writeln!(out, "{RULE}");
         out.push_str("2 profiles 1 alias\n");
         out
@@ -537,6 +533,15 @@ impl State {
     /// The internal profile's URLs from the SIP listeners really bound (`mock-fs --sip`),
     /// as `config_sofia_profile_urls` (sofia.c) writes them; `None` when none is bound
     /// (the mock then shows the vanilla profile's ports, as its scenarios assume).
+    /// The internal profile's `url` (sofia.c `config_sofia_profile_urls`): the first row
+    /// of `sofia status`, and `login` on the MESSAGE events of chat.
+    pub(super) fn internal_url(&self) -> String {
+        match self.open_bindings() {
+            Some(b) => b.url.unwrap_or_default(),
+            None => format!("sip:mod_sofia@{}:5060", self.sip_ip()),
+        }
+    }
+
     fn open_bindings(&self) -> Option<OpenBindings> {
         use std::net::SocketAddr;
         if self.sip_bindings.is_empty() {

@@ -953,6 +953,29 @@ impl Pbx {
         self.lock().message(text)
     }
 
+    /// A new event as `switch_event_create` at a FreeSWITCH call site `(file, function,
+    /// line)` makes it: its common headers and Event-Sequence are taken now, however late
+    /// it is fired ([`Pbx::fire`]), as chat's MESSAGE event is.
+    pub fn event_created_at(&self, name: &str, site: (&'static str, &'static str, u32)) -> Event {
+        self.lock().event_at(name, site)
+    }
+
+    /// Every binding of `user`, oldest first (`sofia_reg_find_reg_url_multi`).
+    pub fn bindings(&self, user: &str) -> Vec<Registration> {
+        self.lock().registry.bindings(user)
+    }
+
+    /// The internal profile's URL, `sip:mod_sofia@ip:port` of the bound listener.
+    pub fn profile_url(&self) -> String {
+        self.lock().internal_url()
+    }
+
+    /// The domain (`$${domain}`, vanilla: the SIP IP), which `<domain name="all"
+    /// alias="true"/>` makes an alias of the internal profile.
+    pub fn domain(&self) -> String {
+        self.lock().sip_ip()
+    }
+
     /// The cause of the most recent hangup (a refused call's, right after `start_call`).
     pub fn last_cause(&self) -> Option<Cause> {
         self.lock().last_cause.clone()

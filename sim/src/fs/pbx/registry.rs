@@ -305,6 +305,11 @@ impl Registry {
             .filter(move |row| self.rows.get(row).is_some_and(|b| &*b.user == user))
     }
 
+    /// Every binding of a user, oldest first: where a chat message to them goes.
+    pub(crate) fn bindings(&self, user: &str) -> Vec<Registration> {
+        self.rows_of(user).filter_map(|row| self.rows.get(&row)).map(Binding::registration).collect()
+    }
+
     /// The newest binding of a user: where an outbound leg to them goes.
     pub(crate) fn binding(&self, user: &str) -> Option<Registration> {
         self.rows_of(user).last().and_then(|row| self.rows.get(&row)).map(Binding::registration)

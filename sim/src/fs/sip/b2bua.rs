@@ -89,7 +89,7 @@ pub struct Calls {
 }
 
 /// The value of a From/To header without its tag parameter.
-fn without_tag(value: &str) -> String {
+pub(super) fn without_tag(value: &str) -> String {
     let (main, params) = message::params(value);
     let mut out = main.to_string();
     for (n, v) in params.into_iter().filter(|(n, _)| !n.eq_ignore_ascii_case("tag")) {
@@ -505,7 +505,7 @@ fn copy_body(from: &Message, to: &mut Message) {
 }
 
 /// SplitMix64 step, for tags.
-fn mix(mut z: u64) -> u64 {
+pub(super) fn mix(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z ^ (z >> 31)

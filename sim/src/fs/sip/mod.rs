@@ -6,8 +6,10 @@
 //!   [`Binding`]) and how the core answers on the same link.
 //! * [`listen`]: the UDP and TCP listeners (`mock-fs --sip`).
 //! * [`registrar`] with [`digest`]: REGISTER, digest auth (MD5, SHA-256), expiry.
-//! * [`b2bua`]: calls between real clients, two dialogs per call, into the model's legs;
-//!   MESSAGE to the user `display` is a pushed message (CUSTOM `eslmatrix::message`).
+//! * [`b2bua`]: calls between real clients, two dialogs per call, into the model's legs.
+//! * [`chat`]: MESSAGE outside a dialog, delivered to the user's registered devices with
+//!   FreeSWITCH's MESSAGE event; to the user `display` it is a pushed message instead
+//!   (CUSTOM `eslmatrix::message`).
 //! * `reply`: responses as RFC 3261 §8.2.6 builds them.
 //! * [`ws`]: SIP over WebSocket (RFC 7118), the `ws-binding`/`wss-binding` browsers use;
 //!   [`tls`]: the certificate the `wss` binding presents (generated or given); [`pages`]:
@@ -24,6 +26,7 @@
 //! one [`Link`] per open connection (the listeners bound those).
 
 pub mod b2bua;
+pub mod chat;
 pub mod digest;
 pub mod listen;
 pub mod message;
@@ -67,6 +70,9 @@ pub struct SipConfig {
     pub seed: u64,
     /// The profile's `auth-calls` (vanilla: true): an INVITE must answer a 407 challenge.
     pub auth_calls: bool,
+    /// The profile's `auth-messages` (vanilla: true, sofia.c sets PFLAG_AUTH_MESSAGES
+    /// unless told otherwise): a MESSAGE must answer a 407 challenge too.
+    pub auth_messages: bool,
 }
 
 impl Default for SipConfig {
@@ -77,6 +83,7 @@ impl Default for SipConfig {
             websocket: ws::WsBindings::default(),
             seed: 0,
             auth_calls: true,
+            auth_messages: true,
         }
     }
 }
@@ -96,6 +103,10 @@ pub struct SipStats {
     pub sent: u64,
     /// Retransmitted requests answered from the transaction cache.
     pub retransmissions: u64,
+    /// MESSAGEs relayed to registered devices ([`chat`]).
+    pub chat_relayed: u64,
+    /// Final answers to them, absorbed.
+    pub chat_answered: u64,
 }
 
 #[derive(Default)]
@@ -133,9 +144,11 @@ struct CoreState {
     answered: HashMap<TxKey, Vec<u8>>,
     tx_order: VecDeque<TxKey>,
     calls: b2bua::Calls,
+    chat: chat::Chat,
     /// A UDP link of our listener: devices registered over UDP are reached from it.
     udp: Option<Link>,
     auth_calls: bool,
+    auth_messages: bool,
 }
 
 /// What the call side sees of the core while its state is locked.
@@ -188,8 +201,10 @@ impl SipCore {
             answered: HashMap::new(),
             tx_order: VecDeque::new(),
             calls: b2bua::Calls::default(),
+            chat: chat::Chat::new(config.seed),
             udp: None,
             auth_calls: config.auth_calls,
+            auth_messages: config.auth_messages,
         };
         SipCore {
             inner: Arc::new(Inner { pbx, agent, counters: Counters::default(), state: Mutex::new(state) }),
@@ -232,7 +247,13 @@ impl SipCore {
     /// What the core did so far.
     pub fn stats(&self) -> SipStats {
         let c = &self.inner.counters;
+        let (chat_relayed, chat_answered) = {
+            let state = self.lock();
+            (state.chat.relayed(), state.chat.answered())
+        };
         SipStats {
+            chat_relayed,
+            chat_answered,
             received: c.received.load(Ordering::Relaxed),
             malformed: c.malformed.load(Ordering::Relaxed),
             sent: c.sent.load(Ordering::Relaxed),
@@ -282,7 +303,9 @@ impl SipCore {
                         udp: state.udp.as_ref(),
                         sent: &self.inner.counters.sent,
                     };
-                    state.calls.response(&net, &self.inner.pbx, &msg, &self.inner.agent);
+                    if !state.chat.response(&msg) {
+                        state.calls.response(&net, &self.inner.pbx, &msg, &self.inner.agent);
+                    }
                 }
             },
             Err(e) => self.malformed(link, e),
@@ -362,7 +385,8 @@ impl SipCore {
     }
 
     /// Requests of calls and messages: a new INVITE (authenticated when `auth_calls`),
-    /// anything inside a known call, MESSAGE to the display; else 481 (ACK: nothing).
+    /// anything inside a known call, MESSAGE to the display or as chat ([`chat`]); else
+    /// 481 (ACK: nothing).
     fn dialog(&self, link: &Link, method: &str, req: &Message) {
         let pbx = &self.inner.pbx;
         let agent = &self.inner.agent;
@@ -390,14 +414,20 @@ impl SipCore {
                 state.calls.invite(&net, pbx, link, req, &caller, agent);
             }
             "MESSAGE" if !has_tag => {
+                if state.auth_messages {
+                    if let Err(refusal) = chat::authorize(&mut state.registrar, pbx, link, req, agent) {
+                        drop(guard);
+                        return self.answer(link, req, &refusal);
+                    }
+                }
                 let user = req.uri().and_then(message::Uri::parse).and_then(|u| u.user.map(str::to_string));
-                drop(guard);
                 let status = if user.as_deref() == Some(DISPLAY_USER) {
                     pbx.message(String::from_utf8_lossy(&req.body).trim());
                     202
                 } else {
-                    404
+                    state.chat.receive(&net, pbx, link, req, agent)
                 };
+                drop(guard);
                 let resp = self.reply(req, link, status);
                 self.answer(link, req, &resp);
             }
