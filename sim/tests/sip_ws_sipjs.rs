@@ -356,7 +356,11 @@ async fn sipjs_chat_reaches_a_user_over_wss_and_esl_sees_the_message_events() {
     assert_eq!(sent["message_status"], 202, "{sent}");
     let ev = json_event(&mut esl).await;
     assert_eq!(ev["Event-Name"], "MESSAGE", "{ev}");
-    assert_eq!((ev["from"].as_str(), ev["to"].as_str()), (Some("1001@127.0.0.1"), Some("1000@127.0.0.1")), "{ev}");
+    assert_eq!(
+        (ev["from"].as_str(), ev["to"].as_str()),
+        (Some("1001@127.0.0.1"), Some("1000@127.0.0.1")),
+        "{ev}"
+    );
     assert_eq!((ev["proto"].as_str(), ev["dest_proto"].as_str()), (Some("sip"), Some("sip")), "{ev}");
     assert_eq!(ev["Nonblocking-Delivery"], "true", "{ev}");
     assert_eq!(ev["_body"], text, "{ev}");
@@ -366,9 +370,17 @@ async fn sipjs_chat_reaches_a_user_over_wss_and_esl_sees_the_message_events() {
     let sent = js.until(|v| v["name"] == "alice" && v.get("message_status").is_some()).await;
     assert_eq!(sent["message_status"], 202, "FreeSWITCH accepts what it cannot deliver: {sent}");
     let error = json_event(&mut esl).await;
-    assert_eq!((error["Event-Subclass"].as_str(), error["Error-Reason"].as_str()), (Some("sofia::error"), Some("no recipient")), "{error}");
+    assert_eq!(
+        (error["Event-Subclass"].as_str(), error["Error-Reason"].as_str()),
+        (Some("sofia::error"), Some("no recipient")),
+        "{error}"
+    );
     assert_eq!(error["Chat-Send-To"], "1009@127.0.0.1", "{error}");
     let ev = json_event(&mut esl).await;
-    assert_eq!((ev["Event-Name"].as_str(), ev["to"].as_str()), (Some("MESSAGE"), Some("1009@127.0.0.1")), "{ev}");
+    assert_eq!(
+        (ev["Event-Name"].as_str(), ev["to"].as_str()),
+        (Some("MESSAGE"), Some("1009@127.0.0.1")),
+        "{ev}"
+    );
     js.quit().await;
 }

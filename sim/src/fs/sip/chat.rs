@@ -95,13 +95,21 @@ impl Chat {
 
     /// A MESSAGE outside any dialog: delivers it and fires its events; the status the
     /// sender gets back.
-    pub(crate) fn receive(&mut self, net: &dyn Net, pbx: &Pbx, link: &Link, req: &Message, agent: &str) -> u16 {
+    pub(crate) fn receive(
+        &mut self,
+        net: &dyn Net,
+        pbx: &Pbx,
+        link: &Link,
+        req: &Message,
+        agent: &str,
+    ) -> u16 {
         let core = pbx.core_uuid();
         if req.header(SENDING_HEADER).is_some_and(|v| v.trim() == core) {
             return 503;
         }
         let ctype = req.header("Content-Type").map(|c| message::params(c).0.trim().to_string());
-        if ctype.as_deref().and_then(|c| c.split_once('/')).is_some_and(|(_, sub)| sub.contains("composing")) {
+        if ctype.as_deref().and_then(|c| c.split_once('/')).is_some_and(|(_, sub)| sub.contains("composing"))
+        {
             return 202;
         }
         let to_value = req.header("To").unwrap_or_default();
@@ -177,7 +185,8 @@ impl Chat {
                 || host == "internal"
                 || host == "external";
             if local {
-                let mut err = pbx.event_created_at("CUSTOM", SITE_NO_RECIPIENT).with("Event-Subclass", "sofia::error");
+                let mut err =
+                    pbx.event_created_at("CUSTOM", SITE_NO_RECIPIENT).with("Event-Subclass", "sofia::error");
                 err.push("Error-Type", "chat");
                 err.push("Error-Reason", "no recipient");
                 err.push("Chat-Send-To", to);
