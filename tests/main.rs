@@ -25,6 +25,7 @@ mod mock_fs_http;
 mod power_budget;
 mod roundtrip;
 mod sip_load_leds;
+mod sip_softphone;
 mod terminal_preview;
 mod tools_cli;
 mod tools_probe;
