@@ -159,11 +159,13 @@ async fn two_baresip_softphones_call_each_other_through_the_mock_and_the_leds_fo
             callee.until_log("Incoming call from: Bare Sip sip:1001@").await;
             caller.until_log("180 Ringing").await;
             let rang =
-                until_shown(&rec, &WIDE.framed("Bare Sip (1001) → 1000"), "the ringing alert", registered).await;
+                until_shown(&rec, &WIDE.framed("Bare Sip (1001) → 1000"), "the ringing alert", registered)
+                    .await;
             callee.command("/accept");
             caller.until_log("Call established: sip:1000@").await;
             callee.until_log("Call established: sip:1001@").await;
-            let took = until_shown(&rec, &WIDE.page("Bare Sip (1001) → 1000 answered"), "the answer", rang).await;
+            let took =
+                until_shown(&rec, &WIDE.page("Bare Sip (1001) → 1000 answered"), "the answer", rang).await;
             let counted = until_shown(&rec, &WIDE.page("1 calls  2 reg"), "the call counted", took).await;
             // The SDP went through untouched: each phone gets the other's RTP.
             caller.until_log("incoming rtp for 'audio' established").await;
@@ -173,8 +175,9 @@ async fn two_baresip_softphones_call_each_other_through_the_mock_and_the_leds_fo
             callee.command("/hangup");
             // The callee's BYE reaches the caller as the mock's own BYE.
             caller.until_log("terminated (duration:").await;
-            let ends: Vec<Vec<String>> =
-                (0..120).map(|s| WIDE.page(&format!("Bare Sip (1001) → 1000: {}:{:02}", s / 60, s % 60))).collect();
+            let ends: Vec<Vec<String>> = (0..120)
+                .map(|s| WIDE.page(&format!("Bare Sip (1001) → 1000: {}:{:02}", s / 60, s % 60)))
+                .collect();
             let ended = until_one_of(&rec, &ends, "the hang-up with the call's length", counted, STEP).await;
             until_shown(&rec, &WIDE.page("0 calls  2 reg"), "no call left", ended).await;
             assert_eq!(pbx.snapshot().channels, 0);
