@@ -4,6 +4,9 @@
 //! 1000 over the mock's ws binding, the click-to-call page (1001) calls it, the LEDs show
 //! the ringing alert, the answer and the count of calls, audio flows page to page (RTP
 //! bytes received on both sides; the mock relays only SIP), and the hang-up shows too.
+//! A second case runs the same story over the wss binding, its self-signed certificate
+//! trusted by Chromium through its public key (`--ignore-certificate-errors-spki-list`),
+//! as a person's browser trusts it once they accept it.
 //! The pages come from the same page server `demo --sip` runs; SIP.js from the npm
 //! package in place of its CDN, checked against the pages' SHA-384 pins by Chromium.
 //! Without Chromium, node or the packages the test fails when `CI` is set and says it
@@ -60,9 +63,10 @@ struct Browser {
 }
 
 impl Browser {
-    async fn start(modules: &Path, origin: &str, query: &str) -> Browser {
-        let mut child = Command::new("node")
-            .arg(repo().join("sim/tests/clients/webrtc_pages.js"))
+    /// `certificate`: the wss binding's PEM, for Chromium to trust.
+    async fn start(modules: &Path, origin: &str, query: &str, certificate: Option<&str>) -> Browser {
+        let mut cmd = Command::new("node");
+        cmd.arg(repo().join("sim/tests/clients/webrtc_pages.js"))
             .env("NODE_PATH", modules)
             .env("PAGES_DIR", repo().join("fixtures/webrtc"))
             .env("PAGES_ORIGIN", origin)
@@ -70,9 +74,11 @@ impl Browser {
             .env("CHROMIUM", CHROMIUM)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("node runs");
+            .kill_on_drop(true);
+        if let Some(pem) = certificate {
+            cmd.env("CA_PEM", pem);
+        }
+        let mut child = cmd.spawn().expect("node runs");
         let stdin = child.stdin.take().unwrap();
         let lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let mut b = Browser { child, stdin, lines, seen: Vec::new() };
@@ -124,8 +130,33 @@ async fn until_any(rec: &Recording, candidates: &[Vec<String>], what: &str, afte
     until_one_of(rec, candidates, what, after, STEP).await
 }
 
+/// Which of the mock's WebSocket bindings both pages use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Binding {
+    Ws,
+    Wss,
+}
+
+/// One browser at a time: two Chromiums on a loaded 2-core machine make steps slower
+/// than their bound for no gain (the cases test the same pages).
+static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_answer_page_takes_a_call_from_the_click_to_call_page_and_the_leds_follow() {
+    pages_call(Binding::Ws).await;
+}
+
+// The same over wss: what a person gets who opens the pages over https (phone.js then
+// picks the wss binding) after accepting the mock's self-signed certificate; 1000's
+// binding is WSS (`Registered(WSS-NAT)` in `sofia xmlstatus profile internal reg`, a
+// transport the daemon counts as WebRTC). Without the certificate trusted Chromium
+// refuses the connection (net::ERR_CERT_AUTHORITY_INVALID) and the page says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pages_do_the_same_over_the_wss_binding_with_its_self_signed_certificate() {
+    pages_call(Binding::Wss).await;
+}
+
+async fn pages_call(binding: Binding) {
     let modules = match browser_kit() {
         Ok(m) => m,
         Err(why) if std::env::var_os("CI").is_some() => panic!("browser test cannot run on CI: {why}"),
@@ -135,30 +166,53 @@ async fn the_answer_page_takes_a_call_from_the_click_to_call_page_and_the_leds_f
         }
     };
     let any = SocketAddr::from(([127, 0, 0, 1], 0));
+    let websocket = match binding {
+        Binding::Ws => WsBindings { ws: Some(any), ..WsBindings::default() },
+        Binding::Wss => WsBindings { wss: Some(any), ..WsBindings::default() },
+    };
     let sip = SipConfig {
         listen: ListenConfig { listen: any, ..ListenConfig::default() },
-        websocket: WsBindings { ws: Some(any), ..WsBindings::default() },
+        websocket,
         ..SipConfig::default()
     };
     let mock = MockConfig { sip: Some(sip), ..MockConfig::default() };
+    let _one = ONE_BROWSER.lock().await;
     let story = story(&["{calls} calls  {webrtc} webrtc"]).screen(WIDE).mock(mock).start().await;
-    let ws_port = story.mock().sip_ws_addr().expect("ws binding").port();
+    let server = match binding {
+        Binding::Ws => format!("ws://127.0.0.1:{}", story.mock().sip_ws_addr().expect("ws binding").port()),
+        Binding::Wss => {
+            format!("wss://127.0.0.1:{}", story.mock().sip_wss_addr().expect("wss binding").port())
+        }
+    };
+    let certificate = story.mock().sip_wss_certificate().map(str::to_string);
     let pages_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let origin = format!("http://{}", pages_listener.local_addr().unwrap());
     let _pages = pages::spawn(pages_listener);
-    let query = format!("?server=ws://127.0.0.1:{ws_port}&domain=127.0.0.1");
+    let query = format!("?server={server}&domain=127.0.0.1");
     let pbx = story.pbx();
+    let (transport, status) = match binding {
+        Binding::Ws => ("ws", "Registered(WS-NAT)"),
+        Binding::Wss => ("wss", "Registered(WSS-NAT)"),
+    };
 
     story
         .play(|rec| async move {
             let idle = until_shown(&rec, &WIDE.page("0 calls  0 webrtc"), "the idle page", 0).await;
-            let mut browser = Browser::start(&modules, &origin, &query).await;
+            let mut browser = Browser::start(&modules, &origin, &query, certificate.as_deref()).await;
             browser.run("open-answer", "registered").await;
             let registered =
                 until_shown(&rec, &WIDE.page("0 calls  1 webrtc"), "1000's registration", idle).await;
             let regs = pbx.registrations();
             assert_eq!(regs.len(), 1, "{regs:?}");
-            assert_eq!((regs[0].user.as_str(), regs[0].transport.as_str()), ("1000", "ws"));
+            assert_eq!((regs[0].user.as_str(), regs[0].transport.as_str()), ("1000", transport));
+            // What `api sofia xmlstatus profile internal reg` answers on ESL (mod_sofia.c
+            // show_reg_callback_xml: the status sofia_reg.c stores for a WebSocket contact,
+            // always NATed).
+            let reg = match pbx.api("sofia", "xmlstatus profile internal reg") {
+                eslmatrix_sim::fs::pbx::ApiOutput::Text(t) => t,
+                eslmatrix_sim::fs::pbx::ApiOutput::NotFound => panic!("sofia status not found"),
+            };
+            assert!(reg.contains(&format!("<status>{status}(unknown) exp(")), "{status} in {reg}");
             // The 0.21.2 package still calls itself 0.21.1 (its lib/version.js).
             assert!(regs[0].user_agent.starts_with("SIP.js/0.21"), "{:?}", regs[0].user_agent);
 

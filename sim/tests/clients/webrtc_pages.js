@@ -5,9 +5,12 @@
 // tests/webrtc_pages.rs: one JSON line per event on stdout, one command per line on stdin.
 //
 // Environment: NODE_PATH, PAGES_DIR, PAGES_ORIGIN (http://127.0.0.1:PORT, a secure
-// context), QUERY (appended to both pages' URLs: server, domain), CHROMIUM (the browser).
+// context), QUERY (appended to both pages' URLs: server, domain), CHROMIUM (the browser),
+// CA_PEM (optional: the wss binding's self-signed certificate, which Chromium then trusts
+// by its public key and trusts nothing else it would refuse).
 // Commands: `open-answer`, `open-call`, `call`, `answer`, `media`, `hangup`, `quit`.
 "use strict";
+const crypto = require("node:crypto");
 const fs = require("node:fs");
 const path = require("node:path");
 const readline = require("node:readline");
@@ -41,12 +44,21 @@ function serveFrom(dir, prefix, extraHeaders) {
   };
 }
 
+// Chromium's pin for one certificate: base64 SHA-256 of its SubjectPublicKeyInfo, the
+// value --ignore-certificate-errors-spki-list takes (Chromium honours it only with a
+// --user-data-dir, which playwright always passes).
+function spkiPin(pem) {
+  const spki = new crypto.X509Certificate(pem).publicKey.export({ type: "spki", format: "der" });
+  return crypto.createHash("sha256").update(spki).digest("base64");
+}
+
 (async () => {
+  const trust = process.env.CA_PEM ? [`--ignore-certificate-errors-spki-list=${spkiPin(process.env.CA_PEM)}`] : [];
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     // --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
     args: ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", "--no-sandbox",
-      "--autoplay-policy=no-user-gesture-required"],
+      "--autoplay-policy=no-user-gesture-required", ...trust],
     timeout: STEP,
   });
   const context = await browser.newContext();
