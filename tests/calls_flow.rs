@@ -110,6 +110,16 @@ async fn a_webrtc_calls_ladder_from_ring_to_hang_up_with_its_headers() {
         golden!("flow_tiny_20x4", text);
         screen.resize(80, 24);
 
+        // The end of the ladder: each leg's HANGUP, then what it reports after it (the
+        // UNBRIDGE, CALLSTATE HANGUP, and HANGUP_COMPLETE with the billed time: answered at
+        // 6.5 s, ended at 26.5 s of a call that rang from 2.5 s), which the view once dropped.
+        key_tx.send(Key::End).await.unwrap();
+        sleep_until(at(t0, 28.7)).await;
+        let text = screen.text();
+        golden!("flow_hung_up_end", text);
+        assert!(text.contains("UNBRIDGE"), "{text}");
+        assert_eq!(text.matches("HANGUP_COMPLETE billsec 20s of 24s").count(), 2, "one per leg:\n{text}");
+
         key_tx.send(Key::Esc).await.unwrap();
         sleep_until(at(t0, 28.8)).await;
         let text = screen.text();
@@ -145,6 +155,8 @@ async fn a_rejected_calls_ladder_ends_with_its_cause_and_sip_status() {
         let text = screen.text();
         golden!("flow_busy", text);
         assert!(text.contains("486 Busy Here"), "{text}");
+        // Both legs' HANGUP_COMPLETE, after their HANGUP and CALLSTATE HANGUP.
+        assert_eq!(text.matches("[HANGUP_COMPLETE billsec 0s of 0s]").count(), 2, "{text}");
     })
     .await;
 }

@@ -108,6 +108,18 @@ fn pbx_ms(ev: &impl Headers) -> Option<u32> {
     Some(((h * 60 + m) * 60 + s) * 1000 + ms)
 }
 
+/// HANGUP_COMPLETE's billed and whole time in seconds (`variable_billsec`,
+/// `variable_duration`), as `billsec 20s of 24s`.
+fn billing(ev: &impl Headers) -> Option<String> {
+    let secs = |name: &str| ev.value(name).and_then(|v| v.trim().parse::<u64>().ok());
+    match (secs("variable_billsec"), secs("variable_duration")) {
+        (Some(bill), Some(all)) => Some(format!("billsec {bill}s of {all}s")),
+        (Some(bill), None) => Some(format!("billsec {bill}s")),
+        (None, Some(all)) => Some(format!("duration {all}s")),
+        (None, None) => None,
+    }
+}
+
 /// A time of day in milliseconds as `HH:MM:SS.mmm`.
 pub fn time_of_day(ms: u32) -> String {
     let (s, ms) = (ms / 1000, ms % 1000);
@@ -156,14 +168,29 @@ impl Flow {
                 })
             }
             "HANGUP" | "HANGUP_COMPLETE" | "DESTROY" => {
-                ev.value("Hangup-Cause").or_else(|| ev.value("variable_hangup_cause")).map(|cause| {
-                    let cause = cause.to_ascii_uppercase();
-                    match super::calls::sip_status_of(ev, &cause) {
-                        Some(code) if code >= 300 => format!("{cause} {}", super::sip::SipStatus(code)),
-                        Some(code) => format!("{cause} {code}"),
-                        None => cause,
-                    }
-                })
+                let cause =
+                    ev.value("Hangup-Cause").or_else(|| ev.value("variable_hangup_cause")).map(|cause| {
+                        let cause = cause.to_ascii_uppercase();
+                        match super::calls::sip_status_of(ev, &cause) {
+                            Some(code) if code >= 300 => format!("{cause} {}", super::sip::SipStatus(code)),
+                            Some(code) => format!("{cause} {code}"),
+                            None => cause,
+                        }
+                    });
+                // The leg's HANGUP row said the cause already: HANGUP_COMPLETE then adds what
+                // only it carries, the billed and the whole time (switch_channel_set_timestamps
+                // sets them in the hangup state, after CHANNEL_HANGUP fired).
+                let told = cause.as_deref().is_some_and(|c| {
+                    self.events
+                        .iter()
+                        .any(|e| e.leg == leg && e.name == "HANGUP" && e.detail.as_deref() == Some(c))
+                });
+                let cause = cause.filter(|_| !told || name == "HANGUP");
+                let billed = (name == "HANGUP_COMPLETE").then(|| billing(ev)).flatten();
+                match (cause, billed) {
+                    (Some(c), Some(b)) => Some(format!("{c}, {b}")),
+                    (c, b) => c.or(b),
+                }
             }
             "CREATE" => ev.value("Caller-Destination-Number").map(|d| format!("to {d}")),
             _ => None,
@@ -388,5 +415,18 @@ mod tests {
         assert_eq!((e[1].leg, e[1].peer), (1, Some(0)), "a B leg's CREATE runs from the A leg");
         assert_eq!((e[2].leg, e[2].peer), (0, Some(1)));
         assert_eq!(e[3].detail.as_deref(), Some("USER_BUSY 486 Busy Here"));
+        // HANGUP_COMPLETE of another cause than its HANGUP's says both; without billing
+        // variables, just the cause.
+        let complete = HeaderMap::new()
+            .with("Event-Name", "CHANNEL_HANGUP_COMPLETE")
+            .with("Hangup-Cause", "NORMAL_CLEARING")
+            .with("variable_billsec", "0")
+            .with("variable_duration", "3");
+        flow.record(&complete, "b", "a", t0, 4);
+        assert_eq!(flow.events[4].detail.as_deref(), Some("NORMAL_CLEARING, billsec 0s of 3s"));
+        let bare =
+            HeaderMap::new().with("Event-Name", "CHANNEL_HANGUP_COMPLETE").with("Hangup-Cause", "NO_ANSWER");
+        flow.record(&bare, "a", "a", t0, 5);
+        assert_eq!(flow.events[5].detail.as_deref(), Some("NO_ANSWER 480 Temporarily Unavailable"));
     }
 }

@@ -10,6 +10,12 @@
 //! Bounds: at most [`MAX_CALLS`] live calls (beyond it new calls are not followed, and
 //! [`CallTable::untracked`] says how many were skipped), [`MAX_ENDED`] ended ones, and
 //! [`ENDED_LEGS`] UUIDs of hung-up legs to absorb late duplicates.
+//!
+//! A leg leaves its call's state at its first hang-up event (CHANNEL_HANGUP, or
+//! HANGUP_COMPLETE when HANGUP is not subscribed), but what the leg still reports after it
+//! (CALLSTATE HANGUP, HANGUP_COMPLETE with its billsec and duration) goes on the call's
+//! flow, live or ended, as sngrep keeps a dialog's last messages: those events never bring a
+//! leg or a call back.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::Duration;
@@ -189,7 +195,8 @@ pub struct CallTable {
     /// Leg Unique-ID → call ID.
     leg_call: HashMap<String, String>,
     ended: VecDeque<Call>,
-    ended_legs: HashSet<String>,
+    /// Hung-up leg Unique-ID → its call ID, so its later events reach the call's flow.
+    ended_legs: HashMap<String, String>,
     ended_legs_order: VecDeque<String>,
     keep_ended: Duration,
     next_seq: u64,
@@ -212,7 +219,7 @@ impl CallTable {
             live: HashMap::new(),
             leg_call: HashMap::new(),
             ended: VecDeque::new(),
-            ended_legs: HashSet::new(),
+            ended_legs: HashMap::new(),
             ended_legs_order: VecDeque::new(),
             keep_ended,
             next_seq: 0,
@@ -267,8 +274,8 @@ impl CallTable {
             return false;
         }
         let Some(uuid) = ev.value("Unique-ID") else { return false };
-        if self.ended_legs.contains(uuid) {
-            return false;
+        if let Some(call_id) = self.ended_legs.get(uuid) {
+            return self.record_after_hangup(ev, uuid, &call_id.clone(), now);
         }
         let gone = matches!(name, "CHANNEL_HANGUP" | "CHANNEL_HANGUP_COMPLETE" | "CHANNEL_DESTROY");
         let call_id = match self.leg_call.get(uuid) {
@@ -335,7 +342,7 @@ impl CallTable {
             call.legs.remove(uuid);
             let last = call.legs.is_empty();
             self.leg_call.remove(uuid);
-            self.remember_ended_leg(uuid);
+            self.remember_ended_leg(uuid, &call_id);
             if last {
                 self.end_call(&call_id, now);
             }
@@ -375,8 +382,30 @@ impl CallTable {
         }
     }
 
-    fn remember_ended_leg(&mut self, uuid: &str) {
-        if self.ended_legs.insert(uuid.to_owned()) {
+    /// An event of a leg after its first hang-up event: drawn on its call's flow (live or
+    /// still kept as ended), and a cause the call lacks taken from it; nothing else changes.
+    fn record_after_hangup(&mut self, ev: &impl Headers, uuid: &str, call_id: &str, now: Instant) -> bool {
+        let call = match self.live.get_mut(call_id) {
+            Some(call) => call,
+            None => match self.ended.iter_mut().find(|c| c.id == call_id) {
+                Some(call) => call,
+                None => return false,
+            },
+        };
+        let raw = self.raw.keep(ev);
+        call.flow.record(ev, uuid, &call.id, now, raw);
+        if call.hangup.is_none() {
+            if let Some(cause) = ev.value("Hangup-Cause").or_else(|| ev.value("variable_hangup_cause")) {
+                let cause = cause.to_ascii_uppercase();
+                let sip = sip_status_of(ev, &cause);
+                call.hangup = Some(Hangup { cause, sip });
+            }
+        }
+        true
+    }
+
+    fn remember_ended_leg(&mut self, uuid: &str, call_id: &str) {
+        if self.ended_legs.insert(uuid.to_owned(), call_id.to_owned()).is_none() {
             self.ended_legs_order.push_back(uuid.to_owned());
             if self.ended_legs_order.len() > ENDED_LEGS {
                 if let Some(old) = self.ended_legs_order.pop_front() {
@@ -434,7 +463,7 @@ impl CallTable {
             }
         }
         for row in rows {
-            if self.ended_legs.contains(&row.uuid) {
+            if self.ended_legs.contains_key(&row.uuid) {
                 continue;
             }
             let id = if row.call_uuid.is_empty() { row.uuid.clone() } else { row.call_uuid.clone() };
@@ -575,15 +604,76 @@ mod tests {
             "the caller's codec"
         );
         assert_eq!(c.hangup.as_ref().unwrap().text(), "486 Busy Here", "the first leg's cause wins");
+        let flow_len = c.flow.events.len();
         assert!(
-            !t.apply_event(&ev("CHANNEL_HANGUP_COMPLETE", "a", "a", "HANGUP"), s(21)),
-            "a late duplicate changes nothing"
+            t.apply_event(&ev("CHANNEL_HANGUP_COMPLETE", "a", "a", "HANGUP"), s(21)),
+            "a leg's late event goes on the ended call's flow"
         );
+        let c = t.rows(Sort::Start, s(21))[0];
+        assert_eq!((t.live(), t.ended(), c.flow.events.len()), (0, 1, flow_len + 1));
+        assert_eq!(
+            (c.state(), c.duration(s(21))),
+            (CallState::HungUp, Duration::from_secs(10)),
+            "nothing else"
+        );
+        assert_eq!(c.hangup.as_ref().unwrap().text(), "486 Busy Here");
         let ok = Hangup { cause: "NORMAL_CLEARING".into(), sip: Some(200) };
         assert_eq!(ok.text(), "NORMAL_CLEARING", "a 200 is no reason");
         assert!(!t.expire(s(39)));
         assert!(t.expire(s(40)), "kept for keep_ended");
         assert_eq!(t.ended(), 0);
+    }
+
+    /// FreeSWITCH fires CHANNEL_HANGUP from switch_channel_perform_hangup, then in the
+    /// hangup state CHANNEL_CALLSTATE (HANGUP), and CHANNEL_HANGUP_COMPLETE from
+    /// switch_core_session_reporting_state with the billsec and duration that
+    /// switch_channel_set_timestamps set in between (switch_core_state_machine.c): every one
+    /// of them is on the ladder, the leg leaving the call at the first.
+    #[test]
+    fn events_after_a_legs_hang_up_reach_the_flow_and_bring_nothing_back() {
+        let t0 = Instant::now();
+        let s = |n| t0 + Duration::from_secs(n);
+        let mut t = CallTable::new(Duration::from_secs(30));
+        t.apply_event(&ev("CHANNEL_CREATE", "a", "a", "DOWN"), s(0));
+        t.apply_event(&ev("CHANNEL_CREATE", "b", "a", "RINGING"), s(0));
+        t.apply_event(&ev("CHANNEL_ANSWER", "b", "a", "ACTIVE"), s(1));
+        let hangup = |name, uuid| ev(name, uuid, "a", "HANGUP").with("Hangup-Cause", "NORMAL_CLEARING");
+        let complete = |uuid| {
+            hangup("CHANNEL_HANGUP_COMPLETE", uuid)
+                .with("variable_billsec", "20")
+                .with("variable_duration", "24")
+        };
+        t.apply_event(&hangup("CHANNEL_HANGUP", "b"), s(24));
+        assert_eq!(t.rows(Sort::Start, s(24))[0].legs(), 1, "b left the call at its HANGUP");
+        assert!(t.apply_event(&ev("CHANNEL_CALLSTATE", "b", "a", "HANGUP"), s(24)));
+        assert!(t.apply_event(&complete("b"), s(24)));
+        assert_eq!((t.live(), t.rows(Sort::Start, s(24))[0].legs()), (1, 1), "and did not come back");
+        t.apply_event(&hangup("CHANNEL_HANGUP", "a"), s(25));
+        assert_eq!((t.live(), t.ended()), (0, 1));
+        assert!(t.apply_event(&complete("a"), s(25)), "the ended call's flow takes it");
+        let rows: Vec<(String, Option<String>)> = t.rows(Sort::Start, s(25))[0]
+            .flow
+            .events
+            .iter()
+            .map(|e| (e.name.to_owned(), e.detail.as_deref().map(str::to_owned)))
+            .collect();
+        let tail: Vec<(&str, Option<&str>)> =
+            rows[rows.len() - 5..].iter().map(|(n, d)| (n.as_str(), d.as_deref())).collect();
+        assert_eq!(
+            tail,
+            [
+                ("HANGUP", Some("NORMAL_CLEARING")),
+                ("CALLSTATE", Some("HANGUP")),
+                ("HANGUP_COMPLETE", Some("billsec 20s of 24s")),
+                ("HANGUP", Some("NORMAL_CLEARING")),
+                ("HANGUP_COMPLETE", Some("billsec 20s of 24s")),
+            ],
+            "HANGUP_COMPLETE adds the times; the cause its leg's HANGUP told is not repeated"
+        );
+        assert_eq!((t.live(), t.ended()), (0, 1), "no call brought back");
+        assert!(t.expire(s(60)));
+        assert!(!t.apply_event(&complete("a"), s(61)), "a leg of a call no longer kept changes nothing");
+        assert_eq!((t.live(), t.ended()), (0, 0));
     }
 
     #[test]
