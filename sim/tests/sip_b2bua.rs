@@ -350,3 +350,36 @@ async fn invites_are_challenged_and_early_media_is_relayed() {
     let created = names(&drain(&mut rx), &["CHANNEL_CREATE"]);
     assert_eq!(created.len(), 2);
 }
+
+// `--sip 0.0.0.0:5060`, so phones on the LAN can reach the mock: every address we hand a
+// phone (the Via and Contact of the INVITE to the callee, the Contact of the caller's 200)
+// must be one it can send to, the address it reached us at, never 0.0.0.0 (the phone's
+// ACK and BYE would go nowhere). transport::reachable_from.
+#[tokio::test]
+async fn on_the_unspecified_address_phones_are_given_the_address_they_reach() {
+    let mut sip = no_auth();
+    sip.listen.listen = "0.0.0.0:0".parse().unwrap();
+    let mock = eslmatrix_sim::fs::MockFreeSwitch::start(eslmatrix_sim::fs::MockConfig {
+        sip: Some(sip),
+        heartbeat: None,
+        ..eslmatrix_sim::fs::MockConfig::default()
+    })
+    .await
+    .unwrap();
+    let bound = mock.sip_udp_addr().unwrap();
+    assert!(bound.ip().is_unspecified());
+    let server: std::net::SocketAddr = ([127, 0, 0, 1], bound.port()).into();
+    let mut b = Phone::udp(server, "1001").await;
+    assert_eq!(b.register("1234", 600).await.status(), Some(200));
+    let a = Phone::udp(server, "1000").await;
+    a.send(&caller_request(&a, "INVITE", 1, None, SDP_A)).await;
+    assert_eq!(a.recv().await.status(), Some(100));
+    let invite = b.recv().await;
+    let here = format!("127.0.0.1:{}", bound.port());
+    assert!(invite.header("Via").unwrap().contains(&format!("SIP/2.0/UDP {here};")), "{invite:?}");
+    assert!(invite.header("Contact").unwrap().contains(&format!("@{here};")), "{invite:?}");
+    b.send(&callee_answer(&b, &invite, 200, "OK", SDP_B)).await;
+    let ok = a.recv().await;
+    assert_eq!(ok.status(), Some(200));
+    assert!(ok.header("Contact").unwrap().contains(&format!("@{here};")), "{ok:?}");
+}

@@ -20,9 +20,10 @@
 //! [`SipCore::connect`]: super::SipCore::connect
 //! [`SipCore::bind`]: super::SipCore::bind
 
-use std::net::SocketAddr;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
@@ -57,7 +58,10 @@ pub struct Link {
 
 impl Link {
     /// A UDP peer: answers go from `socket` (the one the request arrived on) to `peer`.
+    /// `local` is the socket's bound address; on `0.0.0.0` or `[::]` the link's
+    /// [`Link::local`] is the address the peer reaches us at ([`reachable_from`]).
     pub fn datagram(socket: Arc<UdpSocket>, local: SocketAddr, peer: SocketAddr) -> Link {
+        let local = reachable_from(local, peer);
         Link { transport: Transport::Udp, peer, local, out: Out::Datagram(socket), dropped: Arc::default() }
     }
 
@@ -69,6 +73,7 @@ impl Link {
         peer: SocketAddr,
         tx: mpsc::Sender<Vec<u8>>,
     ) -> Link {
+        let local = reachable_from(local, peer);
         Link { transport, peer, local, out: Out::Stream(tx), dropped: Arc::default() }
     }
 
@@ -99,7 +104,9 @@ impl Link {
     /// registered over UDP); `None` for stream links, which reach only their own peer.
     pub fn to_peer(&self, peer: SocketAddr) -> Option<Link> {
         match &self.out {
-            Out::Datagram(s) => Some(Link::datagram(s.clone(), self.local, peer)),
+            // From the socket's bound address: on `0.0.0.0` another peer may reach us at
+            // another of our addresses than this link's peer does.
+            Out::Datagram(s) => Some(Link::datagram(s.clone(), s.local_addr().unwrap_or(self.local), peer)),
             Out::Stream(_) => None,
         }
     }
@@ -108,6 +115,42 @@ impl Link {
     pub(crate) fn key(&self) -> (Transport, SocketAddr) {
         (self.transport, self.peer)
     }
+}
+
+/// Routes remembered by [`reachable_from`]; past this many the memory starts afresh.
+pub const ROUTE_CACHE: usize = 1024;
+
+/// The address `peer` reaches us at when we listen on `bound`: `bound` itself, unless it
+/// is the unspecified address (`--sip 0.0.0.0:5060`, so phones on the LAN can register).
+/// Then it is the source address the kernel would pick to send to `peer` (a UDP socket
+/// connected to it, nothing sent), with `bound`'s port: what our Via and Contact must
+/// name, or the phone sends its ACK and BYE to `0.0.0.0`. FreeSWITCH needs no such thing,
+/// as its `sip-ip` is always one address. Falls back to `bound` when no route is found.
+pub fn reachable_from(bound: SocketAddr, peer: SocketAddr) -> SocketAddr {
+    if !bound.ip().is_unspecified() {
+        return bound;
+    }
+    static ROUTES: OnceLock<Mutex<HashMap<IpAddr, IpAddr>>> = OnceLock::new();
+    let routes = ROUTES.get_or_init(Mutex::default);
+    let known = routes.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&peer.ip()).copied();
+    let ip = match known {
+        Some(ip) => ip,
+        None => {
+            let any = SocketAddr::new(bound.ip(), 0);
+            let probe = std::net::UdpSocket::bind(any).and_then(|s| {
+                s.connect(peer)?;
+                s.local_addr()
+            });
+            let Ok(found) = probe else { return bound };
+            let mut map = routes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if map.len() >= ROUTE_CACHE {
+                map.clear();
+            }
+            map.insert(peer.ip(), found.ip());
+            found.ip()
+        }
+    };
+    SocketAddr::new(ip, bound.port())
 }
 
 /// What a [`Connection`] or [`Binding`] tells the core when it is dropped; the core
@@ -150,5 +193,23 @@ pub struct Binding {
 impl Drop for Binding {
     fn drop(&mut self) {
         self.owner.unbind(self.transport, self.addr);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // A phone must be told an address it can send to: with the profile on 0.0.0.0 a
+    // peer on loopback reaches us at 127.0.0.1, on the listener's port.
+    #[test]
+    fn the_unspecified_address_becomes_the_one_the_peer_reaches() {
+        let peer: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+        assert_eq!(reachable_from("0.0.0.0:5060".parse().unwrap(), peer), "127.0.0.1:5060".parse().unwrap());
+        let bound: SocketAddr = "127.0.0.1:5062".parse().unwrap();
+        assert_eq!(reachable_from(bound, peer), bound);
+        // No route from an IPv4 socket to an IPv6 peer: the bound address stays.
+        let v6: SocketAddr = "[::1]:40000".parse().unwrap();
+        assert_eq!(reachable_from("0.0.0.0:5060".parse().unwrap(), v6), "0.0.0.0:5060".parse().unwrap());
     }
 }
