@@ -133,24 +133,21 @@ pub fn reachable_from(bound: SocketAddr, peer: SocketAddr) -> SocketAddr {
     static ROUTES: OnceLock<Mutex<HashMap<IpAddr, IpAddr>>> = OnceLock::new();
     let routes = ROUTES.get_or_init(Mutex::default);
     let known = routes.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&peer.ip()).copied();
-    let ip = match known {
-        Some(ip) => ip,
-        None => {
-            let any = SocketAddr::new(bound.ip(), 0);
-            let probe = std::net::UdpSocket::bind(any).and_then(|s| {
-                s.connect(peer)?;
-                s.local_addr()
-            });
-            let Ok(found) = probe else { return bound };
-            let mut map = routes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            if map.len() >= ROUTE_CACHE {
-                map.clear();
-            }
-            map.insert(peer.ip(), found.ip());
-            found.ip()
-        }
-    };
-    SocketAddr::new(ip, bound.port())
+    if let Some(ip) = known {
+        return SocketAddr::new(ip, bound.port());
+    }
+    let any = SocketAddr::new(bound.ip(), 0);
+    let probe = std::net::UdpSocket::bind(any).and_then(|s| {
+        s.connect(peer)?;
+        s.local_addr()
+    });
+    let Ok(found) = probe else { return bound };
+    let mut map = routes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if map.len() >= ROUTE_CACHE {
+        map.clear();
+    }
+    map.insert(peer.ip(), found.ip());
+    SocketAddr::new(found.ip(), bound.port())
 }
 
 /// What a [`Connection`] or [`Binding`] tells the core when it is dropped; the core
