@@ -28,6 +28,7 @@ mod pbx_scenarios;
 mod sip_b2bua;
 mod sip_calls;
 mod sip_chat;
+mod sip_dialplan;
 mod sip_pages;
 mod sip_register;
 mod sip_sipp;

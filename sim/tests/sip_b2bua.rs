@@ -225,16 +225,21 @@ async fn message_to_display_pushes_text() {
     assert_eq!(a.ask(&stray).await.status(), Some(481));
 }
 
-// The callee's failure statuses through the fixtures/sip/ tables: its leg's cause from
-// sofia_glue_sip_cause_to_freeswitch, the caller's status from mod_sofia.c
-// hangup_cause_to_sip (404 → UNALLOCATED_NUMBER → 404, 480 → NO_USER_RESPONSE → 408,
-// 603 → CALL_REJECTED → 603); the callee gets its ACK.
+// The callee's failure statuses through the fixtures/sip/ tables and the bridge's failure
+// handling: the callee's leg gets sofia_glue_sip_cause_to_freeswitch's cause; the caller's
+// leg hangs up with it (switch_channel.c switch_channel_handle_cause), except for
+// NO_USER_RESPONSE, which with no continue_on_fail set always continues: local_extension
+// has nothing after its bridge, so switch_core_standard_on_execute hangs up
+// NORMAL_CLEARING. The caller's status is the callee's own either way: mod_sofia.c
+// sofia_on_hangup overrides hangup_cause_to_sip with the partner's
+// last_bridge_proto_specific_hangup_cause (switch_channel_perform_hangup sets sip:N). The
+// callee gets its ACK.
 #[tokio::test]
 async fn callee_failures_map_through_the_cause_tables() {
-    for (status, reason, cause, caller_gets) in [
-        (404, "Not Found", "UNALLOCATED_NUMBER", 404),
-        (480, "Temporarily Unavailable", "NO_USER_RESPONSE", 408),
-        (603, "Decline", "CALL_REJECTED", 603),
+    for (status, reason, causes, caller_gets) in [
+        (404, "Not Found", ["UNALLOCATED_NUMBER", "UNALLOCATED_NUMBER"], 404),
+        (480, "Temporarily Unavailable", ["NO_USER_RESPONSE", "NORMAL_CLEARING"], 480),
+        (603, "Decline", ["CALL_REJECTED", "CALL_REJECTED"], 603),
     ] {
         let (mock, a, b, mut rx, invite) = invited().await;
         b.send(&callee_answer(&b, &invite, status, reason, "")).await;
@@ -243,12 +248,23 @@ async fn callee_failures_map_through_the_cause_tables() {
         assert_eq!((ack.method(), ack.cseq()), (Some("ACK"), Some((1, "ACK"))));
         assert_eq!(ack.header("Via"), invite.header("Via"), "a failure's ACK is the INVITE's transaction");
         let events = drain(&mut rx);
-        let causes: Vec<&str> = events
+        let hangups: Vec<(&str, &str)> = events
             .iter()
             .filter(|e| e.get("Event-Name") == Some("CHANNEL_HANGUP"))
-            .map(|e| e.get("Hangup-Cause").unwrap_or_default())
+            .map(|e| (e.get("Call-Direction").unwrap_or_default(), e.get("Hangup-Cause").unwrap_or_default()))
             .collect();
-        assert_eq!(causes, [cause, cause], "{status}");
+        assert_eq!(hangups, [("outbound", causes[0]), ("inbound", causes[1])], "{status}");
+        let a_hangup = events
+            .iter()
+            .find(|e| {
+                e.get("Event-Name") == Some("CHANNEL_HANGUP") && e.get("Call-Direction") == Some("inbound")
+            })
+            .unwrap();
+        assert_eq!(a_hangup.get("variable_originate_disposition"), Some(causes[0]), "{status}");
+        assert_eq!(
+            a_hangup.get("variable_last_bridge_proto_specific_hangup_cause"),
+            Some(format!("sip:{status}").as_str())
+        );
         assert_eq!(mock.sip().unwrap().calls(), 0);
     }
 }

@@ -74,29 +74,37 @@ fn path(name: &str) -> String {
 /// Runs a SIPp callee with `uas` and a SIPp caller with `uac` calling 1001; both must
 /// succeed. Returns every event the model fired meanwhile.
 async fn sipp_call(mock: &MockHandle, uas: &str, uac: &str) -> Vec<Arc<Event>> {
-    sipp_calls(mock, uas, uac, 1, &[]).await
+    sipp_calls(mock, Some(uas), uac, "1001", 1, &[]).await
 }
 
-/// As [`sipp_call`] for `calls` calls in a row, `caller_flags` (a rate, say) added to the
-/// caller's command line.
-async fn sipp_calls(
+/// As [`sipp_call`] for `calls` calls in a row to `service` (the dialled number), the
+/// SIPp callee registered as 1001 only when `uas` names its scenario, `caller_flags` (a
+/// rate, say) added to the caller's command line.
+pub(crate) async fn sipp_calls(
     mock: &MockHandle,
-    uas: &str,
+    uas: Option<&str>,
     uac: &str,
+    service: &str,
     calls: usize,
     caller_flags: &[&str],
 ) -> Vec<Arc<Event>> {
-    let uas_port = free_port();
-    register_at(mock, "1001", uas_port).await;
-    let mut rx = mock.pbx().subscribe();
     let calls = calls.to_string();
-    let callee_args: Vec<String> =
-        ["-sf", &path(uas), "-i", "127.0.0.1", "-p", &uas_port.to_string(), "-m", &calls, "-t", "u1"]
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-    let callee = tokio::spawn(async move { sipp(&callee_args).await });
-    bound(uas_port).await;
+    let callee = match uas {
+        Some(uas) => {
+            let uas_port = free_port();
+            register_at(mock, "1001", uas_port).await;
+            let callee_args: Vec<String> =
+                ["-sf", &path(uas), "-i", "127.0.0.1", "-p", &uas_port.to_string(), "-m", &calls, "-t", "u1"]
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect();
+            let callee = tokio::spawn(async move { sipp(&callee_args).await });
+            bound(uas_port).await;
+            Some(callee)
+        }
+        None => None,
+    };
+    let mut rx = mock.pbx().subscribe();
     let server = mock.sip_udp_addr().unwrap().to_string();
     let caller_args: Vec<String> = [
         server.as_str(),
@@ -105,7 +113,7 @@ async fn sipp_calls(
         "-inf",
         &path("callers.csv"),
         "-s",
-        "1001",
+        service,
         "-i",
         "127.0.0.1",
         "-p",
@@ -121,8 +129,10 @@ async fn sipp_calls(
     .collect();
     let (ok, out) = sipp(&caller_args).await;
     assert!(ok, "every SIPp call succeeds:\n{out}");
-    let (ok, out) = callee.await.unwrap();
-    assert!(ok, "the SIPp callee's calls succeed:\n{out}");
+    if let Some(callee) = callee {
+        let (ok, out) = callee.await.unwrap();
+        assert!(ok, "the SIPp callee's calls succeed:\n{out}");
+    }
     drain(&mut rx)
 }
 
@@ -182,8 +192,9 @@ async fn sipp_cancelled_call() {
 async fn sipp_load_run_counts_exactly() {
     let mock = mock_with(SipConfig::default()).await;
     let calls = 100;
-    let events =
-        channel_events(&sipp_calls(&mock, "uas_answer.xml", "uac_auth.xml", calls, &["-r", "20"]).await);
+    let events = channel_events(
+        &sipp_calls(&mock, Some("uas_answer.xml"), "uac_auth.xml", "1001", calls, &["-r", "20"]).await,
+    );
     assert_eq!(named(&events, "CHANNEL_CREATE").len(), 2 * calls);
     assert_eq!(named(&events, "CHANNEL_BRIDGE").len(), calls);
     let hangups = named(&events, "CHANNEL_HANGUP");

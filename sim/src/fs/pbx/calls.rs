@@ -263,6 +263,8 @@ impl State {
             loopback_peer: None,
             controller: None,
             bound: Vec::new(),
+            sip_owned: false,
+            bridge_wait: None,
         };
         let text = format!("New Channel {} [{uuid}]\n", ch.name);
         self.calls.insert(ch);
@@ -270,8 +272,8 @@ impl State {
         uuid
     }
 
-    /// The inbound leg of a call from a registered (or at least authenticated) user.
-    pub(super) fn inbound_leg(&mut self, from: &str, to: &str, caller_name: &str) -> String {
+    /// The inbound leg as sofia creates it, born (CHANNEL_CREATE) and not yet routing.
+    fn new_inbound(&mut self, from: &str, to: &str, caller_name: &str) -> String {
         let realm = self.sip_ip();
         let reg = self.binding(from);
         let (ip, port, transport, ua) = match &reg {
@@ -331,9 +333,89 @@ impl State {
             ch.set_var("presence_id", format!("{from}@{realm}"));
         }
         self.birth(&uuid);
+        uuid
+    }
+
+    /// The inbound leg of a call from a registered (or at least authenticated) user, in
+    /// CS_ROUTING.
+    pub(super) fn inbound_leg(&mut self, from: &str, to: &str, caller_name: &str) -> String {
+        let uuid = self.new_inbound(from, to, caller_name);
         // An inbound leg entering CS_ROUTING is RINGING as far as the core is concerned.
         self.set_state(&uuid, ChanState::Routing);
         uuid
+    }
+
+    /// An INVITE from a real SIP client (`fs::sip::b2bua`): the inbound leg mod_sofia
+    /// makes (sofia.c `sofia_handle_sip_i_invite`: the caller profile with the caller's
+    /// `user_context`, vanilla `default`), then the state machine routes it
+    /// (`switch_core_standard_on_routing`: hunt the XML dialplan, CS_EXECUTE, or
+    /// NO_ROUTE_DESTINATION). What the dialplan does to the leg reaches the SIP side as
+    /// [`SipNotice`]s.
+    pub(super) fn sip_invite(
+        &mut self,
+        from: &str,
+        to: &str,
+        caller_name: Option<&str>,
+    ) -> Result<String, PbxError> {
+        for u in [from, to] {
+            if !valid_user(u) {
+                return Err(PbxError::InvalidUser(u.to_string()));
+            }
+        }
+        let a = self.new_inbound(from, to, caller_name.unwrap_or(from));
+        if let Some(ch) = self.chan_mut(&a) {
+            ch.sip_owned = true;
+        }
+        self.route_channel(&a);
+        Ok(a)
+    }
+
+    /// A BYE from the client on `uuid`: that leg ends `recv_bye`. The bridged peer follows
+    /// unless it is an A leg whose `hangup_after_bridge` is not true: then its bridge
+    /// application returns and its dialplan goes on (mod_dptools.c
+    /// `audio_bridge_function` after `switch_ivr_multi_threaded_bridge`).
+    pub(super) fn sip_bye(&mut self, uuid: &str) {
+        let Some(ch) = self.chan(uuid).filter(|c| !c.hungup) else { return };
+        let peer = self.live_peer(ch).map(str::to_string);
+        let inbound = ch.direction == Direction::Inbound;
+        let (a, b) = if inbound {
+            (uuid.to_string(), peer)
+        } else {
+            (peer.unwrap_or_default(), Some(uuid.to_string()))
+        };
+        let a_goes_on = !inbound
+            && self.chan(&a).is_some_and(|c| {
+                c.application == "bridge"
+                    && c.app_running
+                    && !c.var("hangup_after_bridge").is_some_and(channel::is_true)
+            });
+        if a_goes_on {
+            self.end_legs(&[LegEnd {
+                uuid: uuid.to_string(),
+                cause: Cause::named("NORMAL_CLEARING"),
+                received: Some(200),
+                disposition: "recv_bye",
+                invite_failure: None,
+            }]);
+            self.finish_app(&a);
+            if let Some(ch) = self.chan_mut(&a) {
+                ch.peer = None;
+            }
+            self.resume(&a);
+            return;
+        }
+        if !self.chan(&a).is_some_and(|c| c.answered) {
+            return;
+        }
+        let by = if inbound { Party::Caller } else { Party::Callee };
+        let _ = self.hangup(&CallHandle { a, b }, by);
+    }
+
+    /// A CANCEL from the caller of `a`: it ends ORIGINATOR_CANCEL with the device leg its
+    /// bridge rings.
+    pub(super) fn sip_cancel(&mut self, a: &str) {
+        let b = self.chan(a).and_then(|c| c.bridge_wait.as_ref().map(|w| w.b.clone()));
+        let _ = self.cancel(&CallHandle { a: a.to_string(), b });
     }
 
     /// Where a dialled number goes: a registered user, or the first gateway.
@@ -482,6 +564,9 @@ impl State {
         }
         self.fire_channel("CHANNEL_ANSWER", SITE_ANSWER, uuid, &[]);
         self.set_callstate(uuid, CallState::Active);
+        if self.chan(uuid).is_some_and(|c| c.sip_owned && c.direction == Direction::Inbound) {
+            self.notify_sip(SipNotice::Answered { uuid: uuid.to_string() });
+        }
     }
 
     pub(super) fn bridge(&mut self, a: &str, b: &str) {
@@ -551,8 +636,12 @@ impl State {
                     ch.set_var("last_bridge_role", role);
                 }
             }
+            let proto = end.received.map(|s| format!("sip:{s}"));
             if let Some(p) = peer.as_ref().and_then(|(p, _)| self.chan_mut(p)) {
                 p.set_var("last_bridge_hangup_cause", end.cause.name.clone());
+                if let Some(proto) = proto {
+                    p.set_var("last_bridge_proto_specific_hangup_cause", proto);
+                }
             }
             let Some(ch) = self.chan_mut(&end.uuid) else { continue };
             if let Some(status) = end.invite_failure {
@@ -602,6 +691,13 @@ impl State {
                 &[("Hangup-Cause", end.cause.name.clone())],
             );
         }
+        for end in &hung {
+            if let Some(ch) = self.chan(&end.uuid).filter(|c| c.sip_owned) {
+                let sip_status = sofia_refuse_status(ch, &end.cause);
+                let cause = end.cause.clone();
+                self.notify_sip(SipNotice::Ended { uuid: end.uuid.clone(), cause, sip_status });
+            }
+        }
         let gone: Vec<String> =
             hung.iter().map(|e| e.uuid.clone()).filter(|u| !self.socket_holds(u)).collect();
         self.reap(&gone);
@@ -637,13 +733,29 @@ impl State {
         LegEnd { uuid: uuid.to_string(), cause: cause.clone(), received: None, disposition, invite_failure }
     }
 
-    /// `uuid_kill` / `hupall`: the leg and its bridged peer go down with `cause`.
+    /// `uuid_kill` / `hupall`: the leg and its bridged peer go down with `cause`. A leg
+    /// whose bridge rings a device takes that leg down ORIGINATOR_CANCEL
+    /// (switch_ivr_originate.c: the originator left, IDX_CANCEL); a ringing device leg
+    /// that goes down fails its A leg's bridge instead.
     pub(super) fn kill(&mut self, uuid: &str, cause: &Cause) -> bool {
         let Some(ch) = self.chan(uuid) else { return false };
+        let waited = ch.peer.as_ref().is_some_and(|(p, _)| {
+            self.chan(p).and_then(|c| c.bridge_wait.as_ref()).is_some_and(|w| w.b == uuid)
+        });
+        if waited {
+            let end = self.local_end(uuid, cause);
+            self.end_legs(&[end]);
+            self.wait_ended(uuid, cause);
+            return true;
+        }
+        let ringing = ch.bridge_wait.as_ref().map(|w| w.b.clone());
         let peer = self.live_peer(ch).map(str::to_string).or_else(|| ch.loopback_peer.clone());
         let mut legs = vec![self.local_end(uuid, cause)];
         if let Some(p) = peer.filter(|p| self.chan(p).is_some()) {
             legs.push(self.local_end(&p, cause));
+        }
+        if let Some(b) = ringing.filter(|b| self.chan(b).is_some_and(|c| !c.hungup)) {
+            legs.push(self.local_end(&b, &Cause::named("ORIGINATOR_CANCEL")));
         }
         self.end_legs(&legs);
         true
@@ -787,4 +899,19 @@ impl State {
         self.end_legs(&legs);
         Ok(())
     }
+}
+
+/// The final status sofia answers an unanswered inbound INVITE with (mod_sofia.c
+/// `sofia_on_hangup`): `hangup_cause_to_sip(cause)`, overridden by the SIP status the
+/// bridged leg got (`last_bridge_proto_specific_hangup_cause` `sip:N`, which
+/// switch_channel_perform_hangup sets on the partner) unless `sip_ignore_remote_cause`.
+fn sofia_refuse_status(ch: &Channel, cause: &Cause) -> u16 {
+    let ignore = ch.var("sip_ignore_remote_cause").is_some_and(channel::is_true);
+    let remote = ch
+        .var("last_bridge_proto_specific_hangup_cause")
+        .filter(|_| !ignore)
+        .and_then(|v| v.strip_prefix("sip:").or_else(|| v.strip_prefix("sips:")))
+        .and_then(|n| n.trim().parse::<u16>().ok())
+        .filter(|n| *n != 0);
+    remote.unwrap_or_else(|| cause.sip_status_sent())
 }

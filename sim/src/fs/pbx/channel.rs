@@ -144,6 +144,14 @@ pub struct Profile {
     pub context: String,
 }
 
+/// `switch_true`: `yes`, `on`, `true`, `t`, `enabled`, `active`, `allow` (any case) or a
+/// non-zero number.
+pub(super) fn is_true(v: &str) -> bool {
+    let v = v.trim();
+    ["yes", "on", "true", "t", "enabled", "active", "allow"].iter().any(|t| v.eq_ignore_ascii_case(t))
+        || v.parse::<i64>().is_ok_and(|n| n != 0)
+}
+
 /// One leg.
 #[derive(Clone, Debug)]
 pub struct Channel {
@@ -199,6 +207,12 @@ pub struct Channel {
     /// Inbound listeners bound with `myevents UUID`: each holds the session's read lock
     /// too, and the destroy waits for all of them.
     pub bound: Vec<std::sync::Arc<super::socket_app::SocketControl>>,
+    /// A leg a real SIP client is on (`fs::sip::b2bua`): the model queues its answer by
+    /// the dialplan and its end for the B2BUA ([`super::SipNotice`]).
+    pub sip_owned: bool,
+    /// The A leg of a `bridge` that waits for a real device: the ringing B leg and the
+    /// failover groups not dialled yet.
+    pub bridge_wait: Option<super::endpoints::BridgeWait>,
 }
 
 /// `Other-Type` of the peer as seen from this leg.

@@ -368,22 +368,13 @@ impl State {
                 return Flow::Stop;
             }
             "bridge" => {
-                if self.bridge_app(uuid, data) {
-                    return Flow::Blocked;
-                }
-                let cont =
-                    self.chan(uuid).and_then(|c| c.var("continue_on_fail")).is_some_and(|v| v == "true");
-                self.finish_app(uuid);
-                if !cont {
-                    let cause = self
-                        .chan(uuid)
-                        .and_then(|c| c.var("originate_disposition"))
-                        .and_then(Cause::parse)
-                        .unwrap_or_else(|| Cause::named("NORMAL_CLEARING"));
-                    self.kill(uuid, &cause);
-                    return Flow::Stop;
-                }
-                return Flow::Next;
+                return match self.bridge_app(uuid, data) {
+                    super::endpoints::BridgeFlow::Up => Flow::Blocked,
+                    super::endpoints::BridgeFlow::Failed(cause) if self.bridge_failed(uuid, &cause) => {
+                        Flow::Next
+                    }
+                    super::endpoints::BridgeFlow::Failed(_) => Flow::Stop,
+                };
             }
             _ => {
                 // switch_core_session_execute_application_get_flags: "Invalid Application".

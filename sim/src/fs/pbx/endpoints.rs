@@ -213,6 +213,20 @@ impl State {
             }
         }
         self.start_outbound(&uuid);
+        // A real device's leg rings until the device answers (sofia_glue_do_invite: the
+        // INVITE goes out, the originate waits in switch_ivr_originate). Only a SIP
+        // caller's bridge waits: the B2BUA relays between two dialogs it holds.
+        let waiter = origin.originator.as_ref().filter(|a| self.chan(a).is_some_and(|c| c.sip_owned));
+        if let (Route::User(reg), Some(a)) = (route, waiter) {
+            if reg.real_device {
+                let a = a.clone();
+                if let Some(ch) = self.chan_mut(&uuid) {
+                    ch.sip_owned = true;
+                }
+                self.notify_sip(super::SipNotice::Dial { a, b: uuid.clone(), reg: Box::new(reg.clone()) });
+                return uuid;
+            }
+        }
         self.ring(&[&uuid]);
         self.mark_answered(&uuid);
         uuid
@@ -312,56 +326,206 @@ impl State {
     /// that answers wins and the others lose the race. Returns the answered leg or the
     /// cause of the last failure.
     pub(super) fn dial(&mut self, dial: &DialString, origin: &Origin) -> Result<String, Cause> {
+        match self.dial_groups(dial.clone(), origin)? {
+            Dialled::Answered(uuid) => Ok(uuid),
+            Dialled::Ringing(wait) => {
+                self.kill(&wait.b, &Cause::named("NO_ANSWER"));
+                Err(Cause::named("NO_ANSWER"))
+            }
+        }
+    }
+
+    /// [`State::dial`], stopping at a group whose real device rings: that leg and the
+    /// groups after it come back for the B2BUA's answer. A group's first ringing device
+    /// is the one rung; the group's other unanswered legs end NO_ANSWER (the B2BUA relays
+    /// one callee dialog per call, no forking).
+    fn dial_groups(&mut self, mut dial: DialString, origin: &Origin) -> Result<Dialled, Cause> {
         let mut cause = Cause::named("NORMAL_CLEARING");
-        for group in &dial.groups {
+        while !dial.groups.is_empty() {
+            let group = dial.groups.remove(0);
             let mut live = Vec::new();
-            for leg in group {
+            for leg in &group {
                 match self.create_leg(leg, &dial.global, origin) {
                     Ok(uuid) => live.push(uuid),
                     Err(c) => cause = c,
                 }
             }
             let winner = live.iter().find(|u| self.chan(u).is_some_and(|c| c.answered)).cloned();
+            let ringing = match &winner {
+                Some(_) => None,
+                None => live.iter().find(|u| self.chan(u).is_some_and(|c| c.sip_owned)).cloned(),
+            };
             for uuid in &live {
-                if Some(uuid) != winner.as_ref() && self.chan(uuid).is_some() {
+                let keep = Some(uuid) == winner.as_ref() || Some(uuid) == ringing.as_ref();
+                if !keep && self.chan(uuid).is_some() {
                     let c = if winner.is_some() { "LOSE_RACE" } else { "NO_ANSWER" };
                     self.kill(uuid, &Cause::named(c));
                     cause = Cause::named(c);
                 }
             }
             if let Some(w) = winner {
-                return Ok(w);
+                return Ok(Dialled::Answered(w));
+            }
+            if let Some(b) = ringing {
+                return Ok(Dialled::Ringing(BridgeWait { b, rest: dial }));
             }
         }
         Err(cause)
     }
 
-    /// mod_dptools `bridge`: dial from `a`, answer `a` when the far end answers, bridge.
-    pub(super) fn bridge_app(&mut self, a: &str, data: &str) -> bool {
+    /// mod_dptools `bridge` (`audio_bridge_function`): dial from `a`, answer `a` when the
+    /// far end answers, bridge. `Blocked` while the A leg is in its bridge (up, or waiting
+    /// for a real device); `Next` or `Stop` after a failure, as
+    /// [`State::bridge_failed`] decides.
+    pub(super) fn bridge_app(&mut self, a: &str, data: &str) -> BridgeFlow {
         let Ok(dial) = DialString::parse(data) else {
-            self.set_var(a, "originate_disposition", "INVALID_NUMBER_FORMAT");
-            return false;
+            return BridgeFlow::Failed(Cause::named("INVALID_NUMBER_FORMAT"));
         };
+        self.continue_bridge(a, dial)
+    }
+
+    fn continue_bridge(&mut self, a: &str, dial: DialString) -> BridgeFlow {
         let origin = Origin { originator: Some(a.to_string()), ..Origin::default() };
-        match self.dial(&dial, &origin) {
-            Ok(b) => {
-                if let Some(ch) = self.chan_mut(a) {
-                    ch.peer = Some((b.clone(), PeerRole::Originatee));
-                    ch.set_var("originate_disposition", "SUCCESS");
-                }
-                let dest = self.chan(&b).map(|c| c.profile.dest.clone()).unwrap_or_default();
-                if let Some(ch) = self.chan_mut(a) {
-                    ch.profile.callee_name = "Outbound Call".into();
-                    ch.profile.callee_num = dest;
-                }
-                self.answer_leg(a);
-                self.bridge(a, &b);
-                true
+        match self.dial_groups(dial, &origin) {
+            Ok(Dialled::Answered(b)) => {
+                self.bridged(a, &b);
+                BridgeFlow::Up
             }
-            Err(cause) => {
-                self.set_var(a, "originate_disposition", &cause.name);
-                false
+            Ok(Dialled::Ringing(wait)) => {
+                if let Some(ch) = self.chan_mut(a) {
+                    ch.bridge_wait = Some(wait);
+                }
+                BridgeFlow::Up
+            }
+            Err(cause) => BridgeFlow::Failed(cause),
+        }
+    }
+
+    /// The originate succeeded: `originate_disposition` SUCCESS, the A leg answered (if it
+    /// was not) and bridged to `b`.
+    fn bridged(&mut self, a: &str, b: &str) {
+        if let Some(ch) = self.chan_mut(a) {
+            ch.peer = Some((b.to_string(), PeerRole::Originatee));
+            ch.set_var("originate_disposition", "SUCCESS");
+        }
+        let dest = self.chan(b).map(|c| c.profile.dest.clone()).unwrap_or_default();
+        if let Some(ch) = self.chan_mut(a) {
+            ch.profile.callee_name = "Outbound Call".into();
+            ch.profile.callee_num = dest;
+        }
+        self.answer_leg(a);
+        self.bridge(a, b);
+    }
+
+    /// `audio_bridge_function`'s failure: `originate_failed_cause` and
+    /// `originate_disposition` set, then `switch_channel_handle_cause` (switch_channel.c)
+    /// decides: `continue_on_fail` `true` or a list naming the cause (name or number)
+    /// continues, and with no `continue_on_fail` at all NO_ANSWER, NO_USER_RESPONSE and
+    /// ORIGINATOR_CANCEL continue too; otherwise the A leg hangs up with the cause.
+    /// Returns whether the dialplan goes on.
+    pub(super) fn bridge_failed(&mut self, a: &str, cause: &Cause) -> bool {
+        self.set_var(a, "originate_failed_cause", &cause.name);
+        self.set_var(a, "originate_disposition", &cause.name);
+        self.finish_app(a);
+        let cont = match self.chan(a).and_then(|c| c.var("continue_on_fail")) {
+            Some(v) if super::channel::is_true(v) => true,
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .any(|c| c.eq_ignore_ascii_case(&cause.name) || c == cause.number.to_string()),
+            None => matches!(cause.name.as_str(), "NO_ANSWER" | "NO_USER_RESPONSE" | "ORIGINATOR_CANCEL"),
+        };
+        if !cont {
+            self.kill(a, cause);
+        }
+        cont
+    }
+
+    /// The device of a waiting bridge's B leg sent 180/183: CHANNEL_PROGRESS on the B leg,
+    /// then on the A leg while it is not answered (switch_ivr_originate passes the ring
+    /// to the caller, sofia sends it 180).
+    pub(super) fn device_ringing(&mut self, b: &str) {
+        let Some(ch) = self.chan(b).filter(|c| !c.hungup && c.progress_us == 0) else { return };
+        let a = ch.peer.as_ref().map(|(p, _)| p.clone());
+        self.ring(&[b]);
+        if let Some(a) = a.filter(|a| self.chan(a).is_some_and(|c| !c.answered && !c.hungup)) {
+            if self.chan(&a).is_some_and(|c| c.progress_us == 0) {
+                self.ring(&[&a]);
             }
         }
     }
+
+    /// The device answered (200): the B leg is answered and the waiting bridge is up.
+    pub(super) fn device_answered(&mut self, b: &str) -> bool {
+        let Some(ch) = self.chan(b).filter(|c| !c.hungup && !c.answered) else { return false };
+        let a = ch.peer.as_ref().map(|(p, _)| p.clone()).unwrap_or_default();
+        self.mark_answered(b);
+        let waiting = self.chan_mut(&a).and_then(|c| c.bridge_wait.take_if(|w| w.b == b)).is_some();
+        if waiting {
+            self.bridged(&a, b);
+        }
+        true
+    }
+
+    /// The device refused (4xx–6xx): the B leg ends with
+    /// `sofia_glue_sip_cause_to_freeswitch`'s cause, and the waiting bridge dials its
+    /// next failover group or fails (then the A leg's dialplan goes on, or it hangs up).
+    pub(super) fn device_failed(&mut self, b: &str, status: u16) {
+        let Some(ch) = self.chan(b).filter(|c| !c.hungup) else { return };
+        let a = ch.peer.as_ref().map(|(p, _)| p.clone()).unwrap_or_default();
+        let cause = Cause::from_sip(status);
+        self.end_legs(&[super::LegEnd {
+            uuid: b.to_string(),
+            cause: cause.clone(),
+            received: Some(status),
+            disposition: "recv_refuse",
+            invite_failure: Some(status),
+        }]);
+        let Some(wait) = self.chan_mut(&a).and_then(|c| c.bridge_wait.take_if(|w| w.b == b)) else { return };
+        self.after_wait(&a, wait.rest, cause);
+    }
+
+    /// A waiting bridge's B leg is gone: the next failover group, or the failure handling
+    /// with `cause` (the last leg's).
+    fn after_wait(&mut self, a: &str, rest: DialString, cause: Cause) {
+        let flow =
+            if rest.groups.is_empty() { BridgeFlow::Failed(cause) } else { self.continue_bridge(a, rest) };
+        if let BridgeFlow::Failed(cause) = flow {
+            if self.bridge_failed(a, &cause) {
+                self.resume(a);
+            }
+        }
+    }
+
+    /// A waiting bridge's B leg ended some other way (`uuid_kill` of the B leg): the A
+    /// leg's bridge fails with that cause.
+    pub(super) fn wait_ended(&mut self, b: &str, cause: &Cause) {
+        let Some(a) = self.chan(b).and_then(|c| c.peer.as_ref().map(|(p, _)| p.clone())) else { return };
+        if let Some(wait) = self.chan_mut(&a).and_then(|c| c.bridge_wait.take_if(|w| w.b == b)) {
+            self.after_wait(&a, wait.rest, cause.clone());
+        }
+    }
+}
+
+/// A `bridge` whose B leg rings on a real device.
+#[derive(Clone, Debug)]
+pub(crate) struct BridgeWait {
+    /// The B leg ringing.
+    pub b: String,
+    /// The failover groups (`|`) not dialled yet.
+    rest: DialString,
+}
+
+/// How a dial string went.
+enum Dialled {
+    Answered(String),
+    Ringing(BridgeWait),
+}
+
+/// What `bridge` did to the A leg.
+pub(super) enum BridgeFlow {
+    /// Bridged, or waiting for a device: the application blocks.
+    Up,
+    /// The originate failed with this cause.
+    Failed(Cause),
 }

@@ -151,6 +151,40 @@ pub struct CallHandle {
     pub b: Option<String>,
 }
 
+/// What the model tells the SIP core (`fs::sip::b2bua`) about the legs real clients are
+/// on, in the order it happened. Each leg yields at most one of each kind, so the queue
+/// holds at most three notices per live SIP leg: bounded by the B2BUA's call limit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SipNotice {
+    /// The model answered a SIP caller's leg itself (`answer`, `echo`…, a bridge to a
+    /// modelled leg): the caller gets its 200 OK.
+    Answered {
+        /// The inbound leg.
+        uuid: String,
+    },
+    /// A `bridge` from SIP leg `a` rings a real device: the B2BUA sends it an INVITE for
+    /// leg `b` and reports its answer ([`Pbx::device_ringing`], [`Pbx::device_answered`],
+    /// [`Pbx::device_failed`]).
+    Dial {
+        /// The caller's leg.
+        a: String,
+        /// The new outbound leg.
+        b: String,
+        /// The device's binding.
+        reg: Box<Registration>,
+    },
+    /// A SIP leg ended: BYE to an answered client, CANCEL to a ringing callee, the final
+    /// status `sip_status` to a ringing caller.
+    Ended {
+        /// The leg.
+        uuid: String,
+        /// Its hangup cause.
+        cause: Cause,
+        /// What sofia answers an unanswered INVITE with (mod_sofia.c `sofia_on_hangup`).
+        sip_status: u16,
+    },
+}
+
 /// Which side ends an answered call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -266,6 +300,10 @@ struct State {
     /// SIP listeners really bound (`mock-fs --sip`), in bind order; `sofia status` shows
     /// these instead of the vanilla profile's when any is open.
     sip_bindings: Vec<(Transport, std::net::SocketAddr)>,
+    /// What the SIP core must act on; see [`SipNotice`] for its bound.
+    sip_notices: std::collections::VecDeque<SipNotice>,
+    /// Woken when a notice is queued (the SIP server's drain task waits on it).
+    sip_wake: Arc<tokio::sync::Notify>,
 }
 
 /// The longest `msleep` the mock honours (one hour): a typo must not pin a connection for days.
@@ -347,6 +385,12 @@ pub(crate) fn sip_phrase(status: u16) -> &'static str {
 }
 
 impl State {
+    /// Queues a notice for the SIP core and wakes its drain task.
+    fn notify_sip(&mut self, notice: SipNotice) {
+        self.sip_notices.push_back(notice);
+        self.sip_wake.notify_one();
+    }
+
     fn now_us(&self) -> u64 {
         let start = self.config.start_wall.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
         (start + self.created_at.elapsed()).as_micros() as u64
@@ -677,6 +721,8 @@ impl Pbx {
             sockets: None,
             httapi: None,
             sip_bindings: Vec::new(),
+            sip_notices: std::collections::VecDeque::new(),
+            sip_wake: Arc::default(),
         };
         Pbx { inner: Arc::new(Mutex::new(state)), bindings_changed: Arc::default(), events, logs }
     }
@@ -997,6 +1043,50 @@ impl Pbx {
         if let Some(i) = state.sip_bindings.iter().position(|b| *b == (transport, addr)) {
             state.sip_bindings.remove(i);
         }
+    }
+
+    /// An INVITE from a real SIP client: the inbound leg is created and routed through the
+    /// dialplan (see `State::sip_invite`); returns its UUID. What follows comes as
+    /// [`SipNotice`]s ([`Pbx::take_sip_notices`]).
+    pub fn sip_invite(&self, from: &str, to: &str, caller_name: Option<&str>) -> Result<String, PbxError> {
+        self.lock().sip_invite(from, to, caller_name)
+    }
+
+    /// The notices queued for the SIP core, oldest first; the queue is left empty.
+    pub fn take_sip_notices(&self) -> Vec<SipNotice> {
+        self.lock().sip_notices.drain(..).collect()
+    }
+
+    /// Resolves once a notice was queued since the last call.
+    pub async fn sip_notified(&self) {
+        let wake = self.lock().sip_wake.clone();
+        wake.notified().await;
+    }
+
+    /// The device of leg `b` rings (180/183).
+    pub fn device_ringing(&self, b: &str) {
+        self.lock().device_ringing(b);
+    }
+
+    /// The device of leg `b` answered (200): its bridge comes up. `false` when the leg
+    /// is gone or already answered.
+    pub fn device_answered(&self, b: &str) -> bool {
+        self.lock().device_answered(b)
+    }
+
+    /// The device of leg `b` refused with `status` (4xx–6xx).
+    pub fn device_failed(&self, b: &str, status: u16) {
+        self.lock().device_failed(b, status);
+    }
+
+    /// A BYE from the client on leg `uuid`.
+    pub fn sip_bye(&self, uuid: &str) {
+        self.lock().sip_bye(uuid);
+    }
+
+    /// A CANCEL from the caller on leg `a`.
+    pub fn sip_cancel(&self, a: &str) {
+        self.lock().sip_cancel(a);
     }
 
     /// UUIDs of the live channels, oldest first.

@@ -136,6 +136,9 @@ pub struct Registration {
     /// Absolute expiry (epoch seconds) as stored: registration time + expires + 60 s
     /// (`sip-expires-late-margin`).
     pub expires_epoch: u64,
+    /// A binding a real SIP device made (`register_real`): a call to it waits for the
+    /// device's answer. Modelled bindings answer at once.
+    pub real_device: bool,
 }
 
 /// `sip-expires-late-margin` default.
@@ -236,6 +239,7 @@ impl Binding {
             network_port: shape.network_port,
             expires_secs: self.expires_secs,
             expires_epoch: self.expires_epoch,
+            real_device: self.real.is_some(),
         }
     }
 }
@@ -447,6 +451,7 @@ impl Registry {
             network_port: shape.network_port,
             expires_secs,
             expires_epoch: binding.expires_epoch,
+            real_device: false,
         };
         self.insert(binding);
         Registered { reg, update }
@@ -802,6 +807,7 @@ mod tests {
             network_port: d.network_port,
             expires_secs: 300,
             expires_epoch: 0,
+            real_device: false,
         };
         assert_eq!(r.url(), "sofia/internal/sip:1002@198.51.100.21:5060;transport=UDP");
     }

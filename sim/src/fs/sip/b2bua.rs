@@ -1,38 +1,63 @@
-//! Calls between real clients, relayed as FreeSWITCH relays them: a back-to-back user
-//! agent with two dialogs per call, each with its own Call-ID and tags, the SDP passed
-//! through untouched so the two clients send media to each other (FreeSWITCH's bypass
-//! media). Every step drives the PBX model ([`Pbx::start_call`], `answer`, `reject`,
-//! `cancel`, `hangup`, `uuid_hold`), so the two legs' ESL events, causes and counts are
-//! the model's, from the tables in fixtures/sip/.
+//! Calls from real clients, routed by the PBX model's dialplan and relayed as FreeSWITCH
+//! relays them: a back-to-back user agent with up to two dialogs per call, each with its
+//! own Call-ID and tags, the SDP passed through untouched between two clients so they
+//! send media to each other (FreeSWITCH's bypass media).
 //!
-//! * INVITE (new dialog): 407 unless `auth_calls` is off or it answers our challenge;
-//!   100 Trying; `start_call(from, to)`. A refused call (callee not registered …) gets
-//!   the status `hangup_cause_to_sip` gives its cause (USER_NOT_REGISTERED → 480).
-//!   Otherwise an INVITE goes to the callee's newest binding: over the connection it
-//!   registered on (TCP, WS, WSS), or by UDP to its Contact.
-//! * The callee's 180/183 are relayed (183 with its SDP), its 200 answers both legs (ACK
-//!   to the callee, 200 with the callee's SDP to the caller), a 4xx–6xx rejects the call
-//!   (`sofia_glue_sip_cause_to_freeswitch` for the callee's leg, `hangup_cause_to_sip`
-//!   for what the caller gets: 480 from the callee reaches the caller as 408).
-//! * CANCEL from the caller: 200, 487 to its INVITE, CANCEL to the callee; BYE from
-//!   either side: 200 there, BYE to the other; a re-INVITE from either side is relayed,
-//!   and one whose SDP says `sendonly`/`inactive` holds the sender's leg
-//!   (`uuid_hold`, CHANNEL_HOLD), `sendrecv` takes it off hold.
+//! The model decides, the B2BUA signals. An INVITE becomes the inbound leg mod_sofia
+//! creates (sofia.c `sofia_handle_sip_i_invite`) and runs the XML dialplan
+//! ([`Pbx::sip_invite`]: CS_ROUTING, hunt, CS_EXECUTE), so the shipped extensions
+//! (`local_extension` 10[01][0-9], 9196 echo) and a scenario's own apply to real calls.
+//! What the dialplan then does to a SIP leg comes back as [`SipNotice`]s, drained after
+//! each message and by the SIP server's task when the model acts on its own (ESL
+//! `uuid_kill`, `hupall`, `sched_hangup`, a transfer, the bridged peer's hangup):
+//!
+//! * `Answered`: the dialplan answered the caller (`answer`, `echo`, `park` after
+//!   `answer`, a bridge to a modelled leg that answers at once): 200 OK. The mock has no
+//!   media engine, so the answer is the caller's own SDP mirrored ([`mirror_sdp`]):
+//!   an RTP softphone then hears itself, which is what 9196 echo should sound like.
+//! * `Dial`: a `bridge` reached a device that registered over SIP: an INVITE goes to its
+//!   newest binding, over the connection it registered on (TCP, WS, WSS) or by UDP to
+//!   its Contact, with the caller's SDP. Its 180/183 ring both legs and are relayed (183
+//!   with its SDP); its 200 answers the B leg, brings the bridge up and reaches the
+//!   caller with the callee's SDP; a 4xx–6xx fails the B leg with
+//!   `sofia_glue_sip_cause_to_freeswitch`'s cause and the bridge application's failure
+//!   handling runs (`continue_on_fail`, then the dialplan goes on or the A leg hangs up).
+//! * `Ended`: BYE to an answered client, CANCEL to a ringing callee, and to a ringing
+//!   caller the final status mod_sofia's `sofia_on_hangup` sends: `hangup_cause_to_sip`
+//!   (fixtures/sip/: USER_BUSY 486, NO_ROUTE_DESTINATION 404, unlisted causes 480), or the
+//!   callee's own status when the caller's bridge failed on it
+//!   (`last_bridge_proto_specific_hangup_cause`).
+//!
+//! From the clients: 407 on an INVITE unless `auth_calls` is off or it answers our
+//! challenge, then 100 Trying; CANCEL from the caller: 200, 487, the model cancels
+//! (the ringing callee gets its CANCEL from the `Ended` notice); BYE from either side:
+//! 200, the model hangs that leg up and the other side hears of it as `Ended`; a
+//! re-INVITE is relayed to the other client (answered here with the mirror when the
+//! dialplan holds the call alone), and one whose SDP says `sendonly`/`inactive` holds
+//! the sender's leg (`uuid_hold`, CHANNEL_HOLD), `sendrecv` takes it off hold.
 //!
 //! Bounds: at most [`MAX_CALLS`] SIP calls at once (503 past it); a call's state is two
-//! dialogs and the caller's INVITE. Not modelled: our own retransmissions (loopback does
-//! not lose datagrams; a client's retransmissions are answered again), ring timeouts,
-//! PRACK, forking.
+//! dialogs and the caller's INVITE; one drain runs at most [`MAX_DRAIN_ROUNDS`] rounds
+//! (a dialplan that fails over to an unreachable device forever cannot spin it), the
+//! rest waits for the next wakeup. Not modelled: forking (a bridge group naming several
+//! real devices rings the first), the callee's SDP after the dialplan already answered
+//! the caller (no re-INVITE is sent), ring timeouts and our own retransmissions
+//! (`timers`), PRACK, a bridge to a device from a leg no SIP client is on (a scenario
+//! or `originate` leg: the device is modelled as answering at once).
 
 use std::collections::HashMap;
 
 use super::message::{self, Message, StartLine, Uri};
 use super::reply::{phrase, response, to_tag, ALLOW};
 use super::transport::Link;
-use crate::fs::pbx::{CallHandle, Party, Pbx, Registration};
+use crate::fs::pbx::{CallHandle, Pbx, Registration, SipNotice};
 
 /// SIP calls relayed at once.
 pub const MAX_CALLS: usize = 10_000;
+
+/// Rounds of notices one drain handles (each round can queue the next: a failed device
+/// leg runs the dialplan on, which may dial again).
+pub const MAX_DRAIN_ROUNDS: usize = 16;
 
 /// What the core gives the call side: a way to reach devices, nothing more.
 pub(crate) trait Net {
@@ -65,16 +90,30 @@ enum Side {
     B,
 }
 
+/// Where one side's INVITE transaction and dialog stand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LegState {
+    /// The INVITE has no final response yet.
+    Ringing,
+    /// Answered, not ended.
+    Answered,
+    /// We sent CANCEL; the callee's final response is still due.
+    Cancelling,
+    /// Ended, or never was.
+    Gone,
+}
+
 struct Call {
+    /// The model's legs: the caller's, and the device leg its bridge rings (once any).
     handle: CallHandle,
     a: Dialog,
-    b: Dialog,
+    a_state: LegState,
     /// The caller's INVITE: every response to it copies its headers.
     a_invite: Message,
+    b: Option<Dialog>,
+    b_state: LegState,
     /// Our INVITE to the callee (its branch and CSeq for CANCEL and ACK).
     b_invite: Message,
-    answered: bool,
-    ended: bool,
     /// A re-INVITE from one side waiting for the other side's answer.
     reinvite: Option<(Side, Message)>,
 }
@@ -84,6 +123,8 @@ struct Call {
 pub struct Calls {
     calls: HashMap<u64, Call>,
     by_call_id: HashMap<String, (u64, Side)>,
+    /// The model's leg UUIDs of each call.
+    by_leg: HashMap<String, u64>,
     next: u64,
     branches: u64,
 }
@@ -118,6 +159,48 @@ pub fn sdp_hold(body: &[u8]) -> Option<bool> {
         }
     }
     hold
+}
+
+/// Our answer when the dialplan answers a caller itself: the mock has no media engine,
+/// so the caller's offer comes back as the answer (RFC 3264 §6): our own `o=` line, the
+/// directions turned around (`sendonly` ⇄ `recvonly`; `sendrecv` and `inactive` stay),
+/// and the DTLS role chosen (RFC 5763 §5: `actpass` → `active`, `active` ⇄ `passive`).
+/// Everything else (addresses, ports, codecs, ICE) is the caller's own, so its RTP comes
+/// back to it: an RTP softphone hears itself, as on 9196 echo; a browser's DTLS
+/// handshake with its own fingerprint does not complete (signalling does).
+pub fn mirror_sdp(offer: &[u8], session: u64) -> Vec<u8> {
+    let Ok(text) = std::str::from_utf8(offer) else { return offer.to_vec() };
+    let mut out = String::with_capacity(text.len() + 16);
+    for line in text.split_inclusive('\n') {
+        let end = if line.ends_with("\r\n") {
+            "\r\n"
+        } else if line.ends_with('\n') {
+            "\n"
+        } else {
+            ""
+        };
+        let body = &line[..line.len() - end.len()];
+        let swapped = match body {
+            "a=sendonly" => "a=recvonly".to_string(),
+            "a=recvonly" => "a=sendonly".to_string(),
+            "a=setup:actpass" | "a=setup:passive" => "a=setup:active".to_string(),
+            "a=setup:active" => "a=setup:passive".to_string(),
+            o if o.starts_with("o=") => {
+                // o=<user> <sess-id> <sess-version> <nettype> <addrtype> <address>
+                let parts: Vec<&str> = o[2..].split_whitespace().collect();
+                match parts.as_slice() {
+                    [_, _, _, net, addr_type, addr] => {
+                        format!("o=FreeSWITCH {session} {session} {net} {addr_type} {addr}")
+                    }
+                    _ => o.to_string(),
+                }
+            }
+            other => other.to_string(),
+        };
+        out.push_str(&swapped);
+        out.push_str(end);
+    }
+    out.into_bytes()
 }
 
 fn contact_uri(msg: &Message) -> Option<String> {
@@ -156,7 +239,7 @@ impl Calls {
         let call = self.calls.get_mut(&id)?;
         let d = match side {
             Side::A => &mut call.a,
-            Side::B => &mut call.b,
+            Side::B => call.b.as_mut()?,
         };
         d.cseq += 1;
         let mut m = Message::request(method, &d.target);
@@ -185,7 +268,20 @@ impl Calls {
     fn forget(&mut self, id: u64) {
         if let Some(call) = self.calls.remove(&id) {
             self.by_call_id.remove(&call.a.call_id);
-            self.by_call_id.remove(&call.b.call_id);
+            if let Some(b) = &call.b {
+                self.by_call_id.remove(&b.call_id);
+            }
+            self.by_leg.remove(&call.handle.a);
+            if let Some(b) = &call.handle.b {
+                self.by_leg.remove(b);
+            }
+        }
+    }
+
+    /// A call whose two sides are both done is forgotten.
+    fn settle(&mut self, id: u64) {
+        if self.calls.get(&id).is_some_and(|c| c.a_state == LegState::Gone && c.b_state == LegState::Gone) {
+            self.forget(id);
         }
     }
 
@@ -202,7 +298,7 @@ impl Calls {
         let reply = |status: u16| response(req, link, status, phrase(status), agent);
         if let Some((id, Side::A)) = self.find(req) {
             // A retransmission of an INVITE we are working on.
-            if self.calls.get(&id).is_some_and(|c| !c.answered) {
+            if self.calls.get(&id).is_some_and(|c| c.a_state == LegState::Ringing) {
                 net.send(link, &reply(100));
             }
             return;
@@ -215,37 +311,11 @@ impl Calls {
         net.send(link, &reply(100));
         let name =
             req.header("From").and_then(|f| f.split_once('<')).map(|(d, _)| d.trim().trim_matches('"'));
-        let Ok(handle) = pbx.start_call(caller, &callee, name.filter(|n| !n.is_empty())) else {
+        let Ok(a_uuid) = pbx.sip_invite(caller, &callee, name.filter(|n| !n.is_empty())) else {
             return net.send(link, &reply(404));
-        };
-        let callee_reg = pbx.binding(&callee);
-        let target = callee_reg.as_ref().and_then(|r| net.reach(r, link).map(|l| (l, r.clone())));
-        let Some((b_link, reg)) = target.filter(|_| handle.b.is_some()) else {
-            let status = match &handle.b {
-                // Registered but not a device we can reach (a modelled one): it is not there.
-                Some(_) => {
-                    let _ = pbx.reject(&handle, 480);
-                    crate::fs::pbx::Cause::from_sip(480).sip_status_sent()
-                }
-                None => pbx.last_cause().map_or(480, |c| c.sip_status_sent()),
-            };
-            return net.send(link, &reply(status));
         };
         self.next += 1;
         let id = self.next;
-        let host = b_link.local.to_string();
-        let b_call_id = format!("{}@{host}", handle.b.clone().unwrap_or_default());
-        let display = name.map(|n| format!("\"{n}\" ")).unwrap_or_default();
-        let b = Dialog {
-            link: b_link.clone(),
-            call_id: b_call_id.clone(),
-            local: format!("{display}<sip:{caller}@{}>", b_link.local.ip()),
-            local_tag: format!("{:016x}", mix(id ^ 0xb1e9)),
-            remote: format!("<sip:{callee}@{}>", b_link.local.ip()),
-            remote_tag: None,
-            target: message::addr_uri(&reg.contact).split(";fs_nat").next().unwrap_or_default().to_string(),
-            cseq: 0,
-        };
         let a = Dialog {
             link: link.clone(),
             call_id: req.header("Call-ID").unwrap_or_default().to_string(),
@@ -257,18 +327,142 @@ impl Calls {
             cseq: 0,
         };
         self.by_call_id.insert(a.call_id.clone(), (id, Side::A));
-        self.by_call_id.insert(b_call_id, (id, Side::B));
+        self.by_leg.insert(a_uuid.clone(), id);
         let call = Call {
-            handle,
+            handle: CallHandle { a: a_uuid, b: None },
             a,
-            b,
+            a_state: LegState::Ringing,
             a_invite: req.clone(),
+            b: None,
+            b_state: LegState::Gone,
             b_invite: Message::request("INVITE", ""),
-            answered: false,
-            ended: false,
             reinvite: None,
         };
         self.calls.insert(id, call);
+        self.drain(net, pbx, agent);
+    }
+
+    /// Acts on what the model queued for SIP legs (see the module docs), in order.
+    pub(crate) fn drain(&mut self, net: &dyn Net, pbx: &Pbx, agent: &str) {
+        for _ in 0..MAX_DRAIN_ROUNDS {
+            let notices = pbx.take_sip_notices();
+            if notices.is_empty() {
+                return;
+            }
+            for n in notices {
+                self.notice(net, pbx, n, agent);
+            }
+        }
+    }
+
+    fn notice(&mut self, net: &dyn Net, pbx: &Pbx, notice: SipNotice, agent: &str) {
+        match notice {
+            SipNotice::Answered { uuid } => {
+                let Some(&id) = self.by_leg.get(&uuid) else { return };
+                let Some(call) = self.calls.get_mut(&id) else { return };
+                if call.handle.a != uuid || call.a_state != LegState::Ringing {
+                    return;
+                }
+                call.a_state = LegState::Answered;
+                let mut ok = response(&call.a_invite, &call.a.link, 200, "OK", agent);
+                ok.push("Contact", our_contact(&call.a.link));
+                ok.push("Allow", ALLOW);
+                if !call.a_invite.body.is_empty() {
+                    ok.push(
+                        "Content-Type",
+                        call.a_invite.header("Content-Type").unwrap_or("application/sdp"),
+                    );
+                    ok.body = mirror_sdp(&call.a_invite.body, mix(id ^ 0x5d9));
+                }
+                net.send(&call.a.link, &ok);
+            }
+            SipNotice::Dial { a, b, reg } => self.dial(net, pbx, &a, &b, &reg, agent),
+            SipNotice::Ended { uuid, sip_status, .. } => {
+                let Some(id) = self.by_leg.remove(&uuid) else { return };
+                let Some(call) = self.calls.get_mut(&id) else { return };
+                if call.handle.a == uuid {
+                    match std::mem::replace(&mut call.a_state, LegState::Gone) {
+                        LegState::Ringing => {
+                            let refuse =
+                                response(&call.a_invite, &call.a.link, sip_status, phrase(sip_status), agent);
+                            net.send(&call.a.link, &refuse);
+                        }
+                        LegState::Answered => {
+                            if let Some((l, bye)) = self.request(id, Side::A, "BYE", agent) {
+                                net.send(&l, &bye);
+                            }
+                        }
+                        LegState::Cancelling | LegState::Gone => {}
+                    }
+                } else if call.handle.b.as_deref() == Some(uuid.as_str()) {
+                    match call.b_state {
+                        LegState::Ringing => {
+                            call.b_state = LegState::Cancelling;
+                            self.cancel_b(net, id);
+                        }
+                        LegState::Answered => {
+                            call.b_state = LegState::Gone;
+                            if let Some((l, bye)) = self.request(id, Side::B, "BYE", agent) {
+                                net.send(&l, &bye);
+                            }
+                        }
+                        LegState::Cancelling | LegState::Gone => {}
+                    }
+                }
+                self.settle(id);
+            }
+        }
+    }
+
+    /// A bridge rings a real device: our INVITE to it, a new dialog with the caller's SDP.
+    fn dial(
+        &mut self,
+        net: &dyn Net,
+        pbx: &Pbx,
+        a_uuid: &str,
+        b_uuid: &str,
+        reg: &Registration,
+        agent: &str,
+    ) {
+        let Some(&id) = self.by_leg.get(a_uuid) else {
+            // The caller is no SIP call of ours any more: nobody to relay for.
+            return pbx.device_failed(b_uuid, 480);
+        };
+        let Some(call) = self.calls.get(&id) else { return };
+        let Some(b_link) = net.reach(reg, &call.a.link) else {
+            // Registered, but its connection is gone: it is not there (480).
+            return pbx.device_failed(b_uuid, 480);
+        };
+        let req = call.a_invite.clone();
+        let old = call.b.as_ref().map(|d| d.call_id.clone());
+        let caller = call.a.remote.clone();
+        if let Some(old) = old {
+            self.by_call_id.remove(&old);
+        }
+        let host = b_link.local.to_string();
+        let b_call_id = format!("{b_uuid}@{host}");
+        let name =
+            req.header("From").and_then(|f| f.split_once('<')).map(|(d, _)| d.trim().trim_matches('"'));
+        let display = name.filter(|n| !n.is_empty()).map(|n| format!("\"{n}\" ")).unwrap_or_default();
+        let user = message::addr_uri(&caller).strip_prefix("sip:").and_then(|u| u.split('@').next());
+        let user = user.unwrap_or_default().to_string();
+        let b = Dialog {
+            link: b_link.clone(),
+            call_id: b_call_id.clone(),
+            local: format!("{display}<sip:{user}@{}>", b_link.local.ip()),
+            local_tag: format!("{:016x}", mix(id ^ 0xb1e9 ^ self.branches)),
+            remote: format!("<sip:{}@{}>", reg.user, b_link.local.ip()),
+            remote_tag: None,
+            target: message::addr_uri(&reg.contact).split(";fs_nat").next().unwrap_or_default().to_string(),
+            cseq: 0,
+        };
+        self.by_call_id.insert(b_call_id, (id, Side::B));
+        self.by_leg.insert(b_uuid.to_string(), id);
+        if let Some(call) = self.calls.get_mut(&id) {
+            call.handle.b = Some(b_uuid.to_string());
+            call.b = Some(b);
+            call.b_state = LegState::Ringing;
+        }
         let Some((b_link, mut invite)) = self.request(id, Side::B, "INVITE", agent) else { return };
         let hops = req.header("Max-Forwards").and_then(|v| v.trim().parse::<u32>().ok()).unwrap_or(70);
         invite.set("Max-Forwards", hops.saturating_sub(1).to_string());
@@ -281,6 +475,25 @@ impl Calls {
             call.b_invite = invite.clone();
         }
         net.send(&b_link, &invite);
+    }
+
+    /// CANCEL of our INVITE to the callee (RFC 3261 §9.1: its Request-URI, Via and CSeq
+    /// number).
+    fn cancel_b(&self, net: &dyn Net, id: u64) {
+        let Some(call) = self.calls.get(&id) else { return };
+        let Some(b) = &call.b else { return };
+        let mut cancel = call.b_invite.clone();
+        cancel.start = StartLine::Request {
+            method: "CANCEL".into(),
+            uri: call.b_invite.uri().unwrap_or_default().into(),
+        };
+        let n = call.b_invite.cseq().map_or(1, |c| c.0);
+        cancel.set("CSeq", format!("{n} CANCEL"));
+        cancel.remove("Contact");
+        cancel.remove("Content-Type");
+        cancel.remove("Allow");
+        cancel.body.clear();
+        net.send(&b.link, &cancel);
     }
 
     /// A request inside a known call (CANCEL, BYE, ACK, re-INVITE, INFO, UPDATE…);
@@ -300,84 +513,94 @@ impl Calls {
             "ACK" => {}
             "CANCEL" if side == Side::A => {
                 net.send(link, &ok(200));
-                let Some(call) = self.calls.get(&id) else { return true };
-                if call.answered || call.ended {
+                let Some(call) = self.calls.get_mut(&id) else { return true };
+                if call.a_state != LegState::Ringing {
                     return true;
                 }
+                call.a_state = LegState::Gone;
                 let terminated = response(&call.a_invite, &call.a.link, 487, phrase(487), agent);
                 net.send(&call.a.link, &terminated);
-                let mut cancel = call.b_invite.clone();
-                cancel.start = StartLine::Request {
-                    method: "CANCEL".into(),
-                    uri: call.b_invite.uri().unwrap_or_default().into(),
-                };
-                let n = call.b_invite.cseq().map_or(1, |c| c.0);
-                cancel.set("CSeq", format!("{n} CANCEL"));
-                cancel.remove("Contact");
-                cancel.remove("Content-Type");
-                cancel.remove("Allow");
-                cancel.body.clear();
-                net.send(&call.b.link, &cancel);
-                let _ = pbx.cancel(&call.handle);
-                if let Some(call) = self.calls.get_mut(&id) {
-                    call.ended = true;
-                }
+                let a = call.handle.a.clone();
+                pbx.sip_cancel(&a);
             }
             "BYE" => {
                 net.send(link, &ok(200));
-                let Some(call) = self.calls.get(&id) else { return true };
-                let handle = call.handle.clone();
-                let was_answered = call.answered;
-                let other = if side == Side::A { Side::B } else { Side::A };
-                if let Some((l, bye)) = self.request(id, other, "BYE", agent) {
-                    net.send(&l, &bye);
-                }
-                if was_answered {
-                    let by = if side == Side::A { Party::Caller } else { Party::Callee };
-                    let _ = pbx.hangup(&handle, by);
-                }
-                self.forget(id);
-            }
-            "INVITE" => {
-                // A re-INVITE: relay it; its SDP may put the sender on hold.
-                let Some(call) = self.calls.get(&id) else { return true };
-                if !call.answered || call.reinvite.is_some() {
-                    net.send(link, &ok(491));
-                    return true;
-                }
-                let leg = if side == Side::A {
-                    call.handle.a.clone()
-                } else {
-                    call.handle.b.clone().unwrap_or_default()
+                let Some(call) = self.calls.get_mut(&id) else { return true };
+                let leg = match side {
+                    Side::A => {
+                        call.a_state = LegState::Gone;
+                        call.handle.a.clone()
+                    }
+                    Side::B => {
+                        call.b_state = LegState::Gone;
+                        call.handle.b.clone().unwrap_or_default()
+                    }
                 };
-                match sdp_hold(&req.body) {
-                    Some(true) => {
-                        let _ = pbx.api("uuid_hold", &leg);
-                    }
-                    Some(false) => {
-                        let _ = pbx.api("uuid_hold", &format!("off {leg}"));
-                    }
-                    None => {}
-                }
-                net.send(link, &ok(100));
-                let other = if side == Side::A { Side::B } else { Side::A };
-                if let Some((l, mut invite)) = self.request(id, other, "INVITE", agent) {
-                    if let Some(ct) = req.header("Content-Type") {
-                        invite.push("Content-Type", ct);
-                    }
-                    invite.body = req.body.clone();
-                    if let Some(call) = self.calls.get_mut(&id) {
-                        call.reinvite = Some((side, req.clone()));
-                    }
-                    net.send(&l, &invite);
-                }
+                pbx.sip_bye(&leg);
             }
+            "INVITE" => self.reinvite(net, pbx, link, req, id, side, agent),
             _ => {
                 // INFO, UPDATE, MESSAGE in the dialog: accepted, not relayed.
                 net.send(link, &ok(200));
             }
         }
+        self.drain(net, pbx, agent);
+        self.settle(id);
         true
+    }
+
+    /// A re-INVITE: relayed to the other client, or answered here (mirrored) when the
+    /// dialplan holds the call alone; its SDP may put the sender on hold.
+    #[allow(clippy::too_many_arguments)]
+    fn reinvite(
+        &mut self,
+        net: &dyn Net,
+        pbx: &Pbx,
+        link: &Link,
+        req: &Message,
+        id: u64,
+        side: Side,
+        agent: &str,
+    ) {
+        let ok = |status: u16| response(req, link, status, phrase(status), agent);
+        let Some(call) = self.calls.get(&id) else { return };
+        let mine = if side == Side::A { call.a_state } else { call.b_state };
+        if mine != LegState::Answered || call.reinvite.is_some() {
+            return net.send(link, &ok(491));
+        }
+        let leg =
+            if side == Side::A { call.handle.a.clone() } else { call.handle.b.clone().unwrap_or_default() };
+        match sdp_hold(&req.body) {
+            Some(true) => {
+                let _ = pbx.api("uuid_hold", &leg);
+            }
+            Some(false) => {
+                let _ = pbx.api("uuid_hold", &format!("off {leg}"));
+            }
+            None => {}
+        }
+        net.send(link, &ok(100));
+        let other = if side == Side::A { call.b_state } else { call.a_state };
+        if other != LegState::Answered {
+            let mut answer = ok(200);
+            answer.push("Contact", our_contact(link));
+            if !req.body.is_empty() {
+                answer.push("Content-Type", req.header("Content-Type").unwrap_or("application/sdp"));
+                answer.body = mirror_sdp(&req.body, mix(id ^ 0x5d9));
+            }
+            return net.send(link, &answer);
+        }
+        let other = if side == Side::A { Side::B } else { Side::A };
+        if let Some((l, mut invite)) = self.request(id, other, "INVITE", agent) {
+            if let Some(ct) = req.header("Content-Type") {
+                invite.push("Content-Type", ct);
+            }
+            invite.body = req.body.clone();
+            if let Some(call) = self.calls.get_mut(&id) {
+                call.reinvite = Some((side, req.clone()));
+            }
+            net.send(&l, &invite);
+        }
     }
 
     /// A response; `false` when it is not for one of our requests.
@@ -394,7 +617,7 @@ impl Calls {
             if status >= 200 {
                 let sender = match from {
                     Side::A => call.a.link.clone(),
-                    Side::B => call.b.link.clone(),
+                    Side::B => call.b.as_ref().map_or_else(|| call.a.link.clone(), |b| b.link.clone()),
                 };
                 self.ack(net, id, side, resp, agent);
                 let mut answer = response(&re, &sender, status, resp.start_reason(), agent);
@@ -412,56 +635,69 @@ impl Calls {
         if side != Side::B {
             return true;
         }
-        let a_link = call.a.link.clone();
-        let a_invite = call.a_invite.clone();
-        let handle = call.handle.clone();
-        let (answered, ended) = (call.answered, call.ended);
-        if let Some(call) = self.calls.get_mut(&id) {
-            if call.b.remote_tag.is_none() {
-                call.b.remote_tag = resp.header("To").and_then(tag_of);
+        let Some(b_uuid) = call.handle.b.clone() else { return true };
+        let (a_state, b_state) = (call.a_state, call.b_state);
+        if let Some(b) = self.calls.get_mut(&id).and_then(|c| c.b.as_mut()) {
+            if b.remote_tag.is_none() {
+                b.remote_tag = resp.header("To").and_then(tag_of);
             }
             if let Some(t) = contact_uri(resp) {
-                call.b.target = t;
+                b.target = t;
             }
         }
         match status {
-            180 | 183 if !answered && !ended => {
-                let mut ring = response(&a_invite, &a_link, status, phrase(status), agent);
-                ring.push("Contact", our_contact(&a_link));
-                copy_body(resp, &mut ring);
-                net.send(&a_link, &ring);
-            }
-            200..=299 if !answered => {
-                self.ack(net, id, Side::B, resp, agent);
-                if ended {
-                    // Answered after our CANCEL crossed it: hang that leg up.
-                    if let Some((l, bye)) = self.request(id, Side::B, "BYE", agent) {
-                        net.send(&l, &bye);
-                    }
-                    self.forget(id);
-                    return true;
+            180 | 183 if b_state == LegState::Ringing => {
+                pbx.device_ringing(&b_uuid);
+                if a_state == LegState::Ringing {
+                    let Some(call) = self.calls.get(&id) else { return true };
+                    let mut ring = response(&call.a_invite, &call.a.link, status, phrase(status), agent);
+                    ring.push("Contact", our_contact(&call.a.link));
+                    copy_body(resp, &mut ring);
+                    net.send(&call.a.link, &ring);
                 }
-                let _ = pbx.answer(&handle);
-                let mut ok = response(&a_invite, &a_link, 200, "OK", agent);
-                ok.push("Contact", our_contact(&a_link));
-                ok.push("Allow", ALLOW);
-                copy_body(resp, &mut ok);
-                net.send(&a_link, &ok);
-                if let Some(call) = self.calls.get_mut(&id) {
-                    call.answered = true;
+            }
+            200..=299 => {
+                self.ack(net, id, Side::B, resp, agent);
+                match b_state {
+                    LegState::Ringing if pbx.device_answered(&b_uuid) => {
+                        let Some(call) = self.calls.get_mut(&id) else { return true };
+                        call.b_state = LegState::Answered;
+                        if call.a_state == LegState::Ringing {
+                            call.a_state = LegState::Answered;
+                            let mut ok = response(&call.a_invite, &call.a.link, 200, "OK", agent);
+                            ok.push("Contact", our_contact(&call.a.link));
+                            ok.push("Allow", ALLOW);
+                            copy_body(resp, &mut ok);
+                            net.send(&call.a.link, &ok);
+                        }
+                    }
+                    // A 200 retransmitted: its ACK again (done above).
+                    LegState::Answered => {}
+                    _ => {
+                        // Answered after our CANCEL crossed it, or for a leg the model
+                        // ended meanwhile: hang that leg up.
+                        if let Some((l, bye)) = self.request(id, Side::B, "BYE", agent) {
+                            net.send(&l, &bye);
+                        }
+                        if let Some(call) = self.calls.get_mut(&id) {
+                            call.b_state = LegState::Gone;
+                        }
+                    }
                 }
             }
             300..=699 => {
                 self.ack_failure(net, id, resp);
-                if !ended && !answered {
-                    let _ = pbx.reject(&handle, status);
-                    let sent = crate::fs::pbx::Cause::from_sip(status).sip_status_sent();
-                    net.send(&a_link, &response(&a_invite, &a_link, sent, phrase(sent), agent));
+                if let Some(call) = self.calls.get_mut(&id) {
+                    call.b_state = LegState::Gone;
                 }
-                self.forget(id);
+                if b_state == LegState::Ringing {
+                    pbx.device_failed(&b_uuid, status);
+                }
             }
             _ => {}
         }
+        self.drain(net, pbx, agent);
+        self.settle(id);
         true
     }
 
@@ -471,8 +707,10 @@ impl Calls {
         if let Some((l, mut ack)) = self.request(id, side, "ACK", agent) {
             ack.set("CSeq", format!("{n} ACK"));
             if let Some(call) = self.calls.get_mut(&id) {
-                let d = if side == Side::A { &mut call.a } else { &mut call.b };
-                d.cseq = d.cseq.saturating_sub(1).max(n);
+                let d = if side == Side::A { Some(&mut call.a) } else { call.b.as_mut() };
+                if let Some(d) = d {
+                    d.cseq = d.cseq.saturating_sub(1).max(n);
+                }
             }
             net.send(&l, &ack);
         }
@@ -482,6 +720,7 @@ impl Calls {
     /// Request-URI and CSeq number, the response's To.
     fn ack_failure(&mut self, net: &dyn Net, id: u64, resp: &Message) {
         let Some(call) = self.calls.get(&id) else { return };
+        let Some(b) = &call.b else { return };
         let inv = &call.b_invite;
         let mut ack = Message::request("ACK", inv.uri().unwrap_or_default());
         for name in ["Via", "Max-Forwards", "From", "Call-ID"] {
@@ -491,7 +730,7 @@ impl Calls {
         }
         ack.push("To", resp.header("To").unwrap_or_default());
         ack.push("CSeq", format!("{} ACK", inv.cseq().map_or(1, |c| c.0)));
-        net.send(&call.b.link, &ack);
+        net.send(&b.link, &ack);
     }
 }
 
@@ -545,5 +784,21 @@ mod tests {
         assert_eq!(without_tag("\"A\" <sip:a@h>;tag=12;x=1"), "\"A\" <sip:a@h>;x=1");
         assert_eq!(tag_of("<sip:a@h>;tag=12"), Some("12".into()));
         assert_eq!(tag_of("<sip:a@h;tag=no>"), None);
+    }
+
+    // RFC 3264 §6.1 answer directions and RFC 5763 §5 DTLS roles; the rest is the offer's.
+    #[test]
+    fn the_mirror_turns_directions_and_roles_around() {
+        let offer = "v=0\r\no=alice 7 8 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n\
+                     m=audio 4000 RTP/AVP 0\r\na=sendonly\r\na=setup:actpass\r\n\
+                     m=video 4002 RTP/AVP 96\r\na=recvonly\r\na=setup:active\r\n";
+        let answer = String::from_utf8(mirror_sdp(offer.as_bytes(), 42)).unwrap();
+        assert_eq!(
+            answer,
+            "v=0\r\no=FreeSWITCH 42 42 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n\
+             m=audio 4000 RTP/AVP 0\r\na=recvonly\r\na=setup:active\r\n\
+             m=video 4002 RTP/AVP 96\r\na=sendonly\r\na=setup:passive\r\n"
+        );
+        assert_eq!(mirror_sdp(b"a=sendrecv\na=inactive", 1), b"a=sendrecv\na=inactive");
     }
 }

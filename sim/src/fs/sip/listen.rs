@@ -61,6 +61,8 @@ impl SipServer {
         let (udp, tcp) = bind_pair(config).await?;
         let mut tasks = JoinSet::new();
         let mut server = SipServer { udp: None, tcp: None, tasks: JoinSet::new() };
+        // Calls the model ends or answers on its own reach the clients from here.
+        tasks.spawn(core.clone().follow_model());
         if let Some(sock) = udp {
             let addr = sock.local_addr()?;
             server.udp = Some(addr);

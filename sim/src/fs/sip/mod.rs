@@ -440,6 +440,25 @@ impl SipCore {
         }
     }
 
+    /// The model acted on SIP legs on its own (ESL `uuid_kill`, `hupall`, a dialplan
+    /// `hangup` or transfer, the bridged peer's hangup): the B2BUA tells the clients.
+    /// The SIP server's task calls this on every [`Pbx::sip_notified`] wakeup.
+    pub fn model_changed(&self) {
+        let pbx = &self.inner.pbx;
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        let net = NetView { links: &state.links, udp: state.udp.as_ref(), sent: &self.inner.counters.sent };
+        state.calls.drain(&net, pbx, &self.inner.agent);
+    }
+
+    /// Acts on the model's notices whenever it queues one, until the task is dropped.
+    pub async fn follow_model(self) {
+        loop {
+            self.inner.pbx.sip_notified().await;
+            self.model_changed();
+        }
+    }
+
     /// SIP calls in progress.
     pub fn calls(&self) -> usize {
         self.lock().calls.len()
