@@ -144,6 +144,15 @@ pub struct Profile {
     pub context: String,
 }
 
+/// A `bridge` whose B leg rings on a real device.
+#[derive(Clone, Debug)]
+pub(crate) struct BridgeWait {
+    /// The B leg ringing.
+    pub b: String,
+    /// The failover groups (`|`) not dialled yet.
+    pub rest: super::dialstring::DialString,
+}
+
 /// `switch_true`: `yes`, `on`, `true`, `t`, `enabled`, `active`, `allow` (any case) or a
 /// non-zero number.
 pub(super) fn is_true(v: &str) -> bool {
@@ -212,7 +221,7 @@ pub struct Channel {
     pub sip_owned: bool,
     /// The A leg of a `bridge` that waits for a real device: the ringing B leg and the
     /// failover groups not dialled yet.
-    pub bridge_wait: Option<super::endpoints::BridgeWait>,
+    pub bridge_wait: Option<BridgeWait>,
 }
 
 /// `Other-Type` of the peer as seen from this leg.

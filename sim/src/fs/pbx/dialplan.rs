@@ -6,6 +6,13 @@
 //! (`10[01][0-9]` bridged to the registered user, `hangup_after_bridge=true`) and 9196
 //! (answer, echo); context `public` transferring `10[01][0-9]` to `default`. Scenario TOML
 //! adds contexts or extensions in front of these.
+//!
+//! Who is routed here: `loopback/` B legs, `transfer`s, `originate … EXT`, and every INVITE
+//! from a real SIP client (`Pbx::sip_invite`, in the caller's `default` context). A
+//! `bridge` from such a call to a device that registered over SIP blocks until the device
+//! answers or refuses (`channel::BridgeWait`); a refusal runs `switch_channel_handle_cause`
+//! as FreeSWITCH does (`continue_on_fail` `true` or a list of causes; NO_ANSWER,
+//! NO_USER_RESPONSE and ORIGINATOR_CANCEL always continue when it is unset).
 
 use regex::Regex;
 

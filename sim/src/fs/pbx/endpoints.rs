@@ -9,7 +9,7 @@
 
 use super::calls::{Route, GATEWAY_IP};
 use super::causes::Cause;
-use super::channel::{ChanState, Codec, Direction, PeerRole, Profile, OPUS, PCMU};
+use super::channel::{BridgeWait, ChanState, Codec, Direction, PeerRole, Profile, OPUS, PCMU};
 use super::dialstring::{DialString, LegSpec};
 use super::State;
 
@@ -505,15 +505,6 @@ impl State {
             self.after_wait(&a, wait.rest, cause.clone());
         }
     }
-}
-
-/// A `bridge` whose B leg rings on a real device.
-#[derive(Clone, Debug)]
-pub(crate) struct BridgeWait {
-    /// The B leg ringing.
-    pub b: String,
-    /// The failover groups (`|`) not dialled yet.
-    rest: DialString,
 }
 
 /// How a dial string went.
