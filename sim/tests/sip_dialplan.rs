@@ -382,3 +382,69 @@ async fn the_callee_hanging_up_lets_the_dialplan_go_on_without_hangup_after_brid
     assert_eq!(hangups, [("outbound", "NORMAL_CLEARING"), ("inbound", "CALL_REJECTED")]);
     assert_eq!(mock.sip().unwrap().calls(), 0);
 }
+
+// A call the dialplan holds alone (answer, park): a re-INVITE to hold is answered here with
+// the mirror (uuid_hold: CHANNEL_HOLD), and `uuid_transfer` to an extension that hangs up
+// USER_BUSY (switch_ivr_session_transfer: the leg leaves park, routes again) ends the
+// answered caller with a BYE.
+#[tokio::test]
+async fn a_transfer_to_an_extension_that_hangs_up_sends_bye() {
+    let parked = extension("parked", "2004", &["answer", "park"]);
+    let busy = extension("always_busy", "2000", &["hangup USER_BUSY"]);
+    let mock = mock_with_extensions(no_auth(), &[parked, busy]).await;
+    let (a, _b) = two_phones(&mock).await;
+    let mut rx = mock.pbx().subscribe();
+    a.send(&invite(&a, "2004", SDP_A)).await;
+    assert_eq!(a.recv().await.status(), Some(100));
+    let ok = a.recv().await;
+    assert_eq!(ok.status(), Some(200));
+    let tag = message::param(ok.header("To").unwrap(), "tag").flatten().unwrap().to_string();
+    let hold = invite(&a, "2004", &SDP_A.replace("a=sendrecv", "a=sendonly"))
+        .replace("CSeq: 1 INVITE", "CSeq: 2 INVITE")
+        .replace("To: <sip:2004@127.0.0.1>", &format!("To: <sip:2004@127.0.0.1>;tag={tag}"))
+        .replace("branch=z9hG4bKdp2004", "branch=z9hG4bKdp2004h");
+    a.send(&hold).await;
+    assert_eq!(a.recv().await.status(), Some(100));
+    let held = a.recv().await;
+    assert_eq!((held.status(), held.cseq()), (Some(200), Some((2, "INVITE"))));
+    assert!(String::from_utf8_lossy(&held.body).contains("a=recvonly"));
+    let uuid = mock.pbx().channel_uuids().remove(0);
+    let _ = mock.pbx().api("uuid_transfer", &format!("{uuid} 2000"));
+    let bye = a.recv().await;
+    assert_eq!((bye.method(), bye.header("Call-ID")), (Some("BYE"), Some("dp-2004")));
+    let events = drain(&mut rx);
+    assert_eq!(named(&events, "CHANNEL_HOLD").len(), 1);
+    assert_eq!(executed(&events), ["answer", "park", "hangup"]);
+    assert_eq!(named(&events, "CHANNEL_UNPARK").len(), 1);
+    let hangup = named(&events, "CHANNEL_HANGUP");
+    assert_eq!(hangup.len(), 1);
+    assert_eq!(hangup[0].get("Hangup-Cause"), Some("USER_BUSY"));
+    assert_eq!(mock.sip().unwrap().calls(), 0);
+}
+
+// uuid_transfer of a caller whose bridge rings a device: the device leg ends
+// ORIGINATOR_CANCEL (its phone gets a CANCEL), the caller routes again and the new
+// extension's `answer` answers it.
+#[tokio::test]
+async fn transferring_a_ringing_caller_cancels_the_device() {
+    let parked = extension("parked", "2004", &["answer", "park"]);
+    let mock = mock_with_extensions(no_auth(), &[parked]).await;
+    let (a, b) = two_phones(&mock).await;
+    let mut rx = mock.pbx().subscribe();
+    a.send(&invite(&a, "1001", SDP_A)).await;
+    assert_eq!(a.recv().await.status(), Some(100));
+    let inv = b.recv().await;
+    let a_uuid = mock.pbx().channel_uuids().remove(0);
+    let _ = mock.pbx().api("uuid_transfer", &format!("{a_uuid} 2004"));
+    let cancel = b.recv().await;
+    assert_eq!((cancel.method(), cancel.header("Call-ID")), (Some("CANCEL"), inv.header("Call-ID")));
+    assert_eq!(a.recv().await.status(), Some(200));
+    b.send(&answer(&b, &inv, 487, "")).await;
+    assert_eq!(b.recv().await.method(), Some("ACK"));
+    let events = drain(&mut rx);
+    let hangups: Vec<&str> =
+        named(&events, "CHANNEL_HANGUP").iter().map(|e| e.get("Hangup-Cause").unwrap_or_default()).collect();
+    assert_eq!(hangups, ["ORIGINATOR_CANCEL"]);
+    assert_eq!(mock.pbx().snapshot().channels, 1, "the caller stays, parked");
+    assert_eq!(mock.sip().unwrap().calls(), 1);
+}

@@ -407,6 +407,12 @@ impl State {
     /// `switch_ivr_session_transfer`: the leg leaves its application, gets the new
     /// destination (and context) and routes again.
     pub(super) fn transfer(&mut self, uuid: &str, dest: &str, context: Option<&str>) {
+        // A bridge still ringing a device gives up: the originate sees its caller leave
+        // (switch_ivr_originate.c IDX_CANCEL) and the device leg ends ORIGINATOR_CANCEL.
+        if let Some(wait) = self.chan_mut(uuid).and_then(|c| c.bridge_wait.take()) {
+            let end = self.local_end(&wait.b, &Cause::named("ORIGINATOR_CANCEL"));
+            self.end_legs(&[end]);
+        }
         self.leave_app(uuid);
         let now = self.now_us();
         let Some(ch) = self.chan_mut(uuid) else { return };
