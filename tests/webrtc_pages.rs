@@ -1,7 +1,7 @@
 //! The two example pages (fixtures/webrtc/) in a real browser against the mock, with the
 //! daemon on a virtual chain watching: Debian's Chromium, driven by playwright-core
 //! (sim/tests/clients/webrtc_pages.js) with a fake microphone. The answer page registers as
-//! 1000 over the mock's ws binding, the click-to-call page (1001) calls it, the LEDs show
+//! 1000 over the mock's ws binding, the click-to-call page (1001) chats to it and calls it, the LEDs show
 //! the ringing alert, the answer and the count of calls, audio flows page to page (RTP
 //! bytes received on both sides; the mock relays only SIP), and the hang-up shows too.
 //! A second case runs the same story over the wss binding, its self-signed certificate
@@ -218,6 +218,10 @@ async fn pages_call(binding: Binding) {
 
             // The visitor's page does not register: it only calls.
             browser.run("open-call", "call_ready").await;
+            // Chat: the call page's MESSAGE reaches the answer page through the mock
+            // (sofia_presence_chat_send relays it to 1000's registration), text intact.
+            let chat = browser.run("message Hallo 1000, gleich rufe ich an ✓", "chat").await;
+            assert_eq!(chat["chat"], "Web Visitor: Hallo 1000, gleich rufe ich an ✓", "{chat}");
             let ringing = browser.run("call", "ringing").await;
             assert_eq!(ringing["caller"], "1001", "{ringing}");
             // scene::alert's texts: the caller's name and number, blinking while it rings.

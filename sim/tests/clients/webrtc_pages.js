@@ -8,7 +8,8 @@
 // context), QUERY (appended to both pages' URLs: server, domain), CHROMIUM (the browser),
 // CA_PEM (optional: the wss binding's self-signed certificate, which Chromium then trusts
 // by its public key and trusts nothing else it would refuse).
-// Commands: `open-answer`, `open-call`, `call`, `answer`, `media`, `hangup`, `quit`.
+// Commands: `open-answer`, `open-call`, `message TEXT` (the call page chats to the answer
+// page), `call`, `answer`, `media`, `hangup`, `quit`.
 "use strict";
 const crypto = require("node:crypto");
 const fs = require("node:fs");
@@ -114,6 +115,15 @@ function spkiPin(pem) {
         await open("call", "call.html");
         await pages.call.waitForSelector("#call:not([disabled])", { timeout: STEP });
         say({ call_ready: await status("call") });
+      } else if (cmd.startsWith("message ")) {
+        const text = cmd.slice("message ".length);
+        await pages.call.evaluate((t) => window.phone.message(t), text);
+        const deadline = Date.now() + STEP;
+        while (!(await pages.answer.evaluate((t) => window.phone.messages.some((m) => m.text === t), text))) {
+          if (Date.now() > deadline) throw new Error(`no chat shown; answer page: "${await status("answer")}"`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        say({ chat: await pages.answer.textContent("#chat") });
       } else if (cmd === "call") {
         await pages.call.click("#call");
         // Rings on the answer page, unless the call page reports a failure first.
