@@ -1,9 +1,10 @@
 //! The two example pages (fixtures/webrtc/) in a real browser against the mock, with the
 //! daemon on a virtual chain watching: Debian's Chromium, driven by playwright-core
 //! (sim/tests/clients/webrtc_pages.js) with a fake microphone. The answer page registers as
-//! 1000 over the mock's ws binding, the click-to-call page (1001) chats to it and calls it, the LEDs show
-//! the ringing alert, the answer and the count of calls, audio flows page to page (RTP
-//! bytes received on both sides; the mock relays only SIP), and the hang-up shows too.
+//! 1000 over the mock's ws binding, the click-to-call page (1001) sends it a chat message
+//! (shown on the answer page) and calls it, the LEDs show the ringing alert, the answer
+//! and the count of calls, audio flows page to page (RTP bytes received on both sides;
+//! the mock relays only SIP), and the hang-up shows too.
 //! A second case runs the same story over the wss binding, its self-signed certificate
 //! trusted by Chromium through its public key (`--ignore-certificate-errors-spki-list`),
 //! as a person's browser trusts it once they accept it.
