@@ -5,7 +5,8 @@
 //! caller's display name; 1000 answers; the LEDs count the call; audio (a sine wave, opus)
 //! flows phone to phone, the mock relaying only the SIP; 1000 hangs up and the caller
 //! gets the BYE, and the LEDs show the end. baresip is driven through its `cons` module
-//! (one command per UDP datagram) and read from its log.
+//! (one command per UDP datagram) and read from its log. A second test calls the echo
+//! extension 9196 and hangs the call up from ESL.
 //! Without baresip the test fails when `CI` is set and says it skipped otherwise.
 
 use std::net::{SocketAddr, UdpSocket};
@@ -21,7 +22,7 @@ use eslmatrix_sim::fs::MockConfig;
 use tokio::process::{Child, Command};
 use tokio::time::{sleep, Instant};
 
-use crate::story::{story, until_one_of, WIDE};
+use crate::story::{story, until_one_of, Story, WIDE};
 
 /// Each step's bound on a loaded 2-core machine; a stuck step still fails.
 const STEP: Duration = Duration::from_secs(40);
@@ -123,13 +124,14 @@ async fn until_shown(rec: &Recording, rows: &[String], what: &str, after: usize)
     until_one_of(rec, &[rows], what, after, STEP).await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_baresip_softphones_call_each_other_through_the_mock_and_the_leds_follow() {
+/// The mock with SIP on a free UDP port and the daemon watching `{calls} calls
+/// {registrations} reg`; `None` (the test skips) without baresip, unless `CI` is set.
+async fn softphone_story() -> Option<Story> {
     if !Path::new(BARESIP).exists() {
         let why = format!("{BARESIP} is missing (apt-get install baresip-core, as .ci/run does)");
         assert!(std::env::var_os("CI").is_none(), "softphone test cannot run on CI: {why}");
         eprintln!("skipped the softphone test: {why}");
-        return;
+        return None;
     }
     let sip = SipConfig {
         listen: ListenConfig {
@@ -140,7 +142,12 @@ async fn two_baresip_softphones_call_each_other_through_the_mock_and_the_leds_fo
         ..SipConfig::default()
     };
     let mock = MockConfig { sip: Some(sip), ..MockConfig::default() };
-    let story = story(&["{calls} calls  {registrations} reg"]).screen(WIDE).mock(mock).start().await;
+    Some(story(&["{calls} calls  {registrations} reg"]).screen(WIDE).mock(mock).start().await)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_baresip_softphones_call_each_other_through_the_mock_and_the_leds_follow() {
+    let Some(story) = softphone_story().await else { return };
     let server = story.mock().sip_udp_addr().expect("udp");
     let pbx = story.pbx();
     story
@@ -180,6 +187,42 @@ async fn two_baresip_softphones_call_each_other_through_the_mock_and_the_leds_fo
                 .collect();
             let ended = until_one_of(&rec, &ends, "the hang-up with the call's length", counted, STEP).await;
             until_shown(&rec, &WIDE.page("0 calls  2 reg"), "no call left", ended).await;
+            assert_eq!(pbx.snapshot().channels, 0);
+        })
+        .await;
+}
+
+// The shipped dialplan's 9196 (conf/vanilla/dialplan/default.xml: answer, echo) with a
+// real softphone: the PBX answers it itself. The mock has no media engine, so its answer
+// is the caller's own SDP mirrored, and the phone hears itself: its own RTP comes back
+// (b2bua::mirror_sdp). Killing the channel over ESL (`uuid_kill`) must reach the phone as
+// a BYE (sofia_on_hangup), or it keeps a call the LEDs no longer count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_baresip_softphone_calls_the_echo_test_and_an_esl_kill_hangs_it_up() {
+    let Some(story) = softphone_story().await else { return };
+    let server = story.mock().sip_udp_addr().expect("udp");
+    let pbx = story.pbx();
+    story
+        .play(|rec| async move {
+            let idle = until_shown(&rec, &WIDE.page("0 calls  0 reg"), "the idle page", 0).await;
+            let phone = Phone::start("1001", "Bare Sip", server);
+            phone.until_log("1001@127.0.0.1: {0/UDP/v4} 200 OK").await;
+            let registered = until_shown(&rec, &WIDE.page("0 calls  1 reg"), "the phone", idle).await;
+            phone.command("/dial 9196");
+            phone.until_log("Call established: sip:9196@").await;
+            let counted = until_shown(&rec, &WIDE.page("1 calls  1 reg"), "the echo call", registered).await;
+            // Its own RTP back: sent to the port its own SDP offered.
+            phone.until_log("incoming rtp for 'audio' established").await;
+            let uuids = pbx.channel_uuids();
+            assert_eq!(uuids.len(), 1, "one leg, no B leg: {uuids:?}");
+            let app = match pbx.api("uuid_getvar", &format!("{} current_application", uuids[0])) {
+                eslmatrix_sim::fs::pbx::ApiOutput::Text(t) => t,
+                eslmatrix_sim::fs::pbx::ApiOutput::NotFound => panic!("uuid_getvar"),
+            };
+            assert_eq!(app.trim(), "echo");
+            let _ = pbx.api("uuid_kill", &uuids[0]);
+            phone.until_log("terminated (duration:").await;
+            until_shown(&rec, &WIDE.page("0 calls  1 reg"), "no call left", counted).await;
             assert_eq!(pbx.snapshot().channels, 0);
         })
         .await;
