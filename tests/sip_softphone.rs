@@ -180,8 +180,9 @@ async fn two_baresip_softphones_call_each_other_through_the_mock_and_the_leds_fo
             assert_eq!(pbx.snapshot().channels, 2);
 
             callee.command("/hangup");
-            // The callee's BYE reaches the caller as the mock's own BYE.
-            caller.until_log("terminated (duration:").await;
+            // The callee's BYE reaches the caller as the mock's own BYE (baresip reports a
+            // BYE received as its session closed with ECONNRESET).
+            caller.until_log("session closed: Connection reset by peer").await;
             let ends: Vec<Vec<String>> = (0..120)
                 .map(|s| WIDE.page(&format!("Bare Sip (1001) → 1000: {}:{:02}", s / 60, s % 60)))
                 .collect();
@@ -221,7 +222,7 @@ async fn a_baresip_softphone_calls_the_echo_test_and_an_esl_kill_hangs_it_up() {
             };
             assert_eq!(app.trim(), "echo");
             let _ = pbx.api("uuid_kill", &uuids[0]);
-            phone.until_log("terminated (duration:").await;
+            phone.until_log("session closed: Connection reset by peer").await;
             until_shown(&rec, &WIDE.page("0 calls  1 reg"), "no call left", counted).await;
             assert_eq!(pbx.snapshot().channels, 0);
         })
