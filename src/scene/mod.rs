@@ -43,7 +43,8 @@
 //!   is on the display at once (in the wake-up its event brings, no render period later),
 //!   whatever is showing except a strictly higher alert (a link failure). It joins the
 //!   ringing alert if one is showing or waiting (`2 ringing: Bob (1002) → 1000, Alice (1001)
-//!   → 1000`, newest first, at most three named, then `+N`; one call alone reads as before),
+//!   → 1000`, newest first, at most three named, then `+N`; one call alone reads as before;
+//!   it follows at most [`RINGING_MAX`] calls, the oldest leaving it beyond that),
 //!   and that alert's time then runs from the newest call. With none, it preempts an alert of
 //!   its own priority or lower and passes the page gap (but not a higher alert the gap holds:
 //!   that one is first in line). The text changes only on news (a
@@ -296,6 +297,10 @@ impl Waiting {
 /// Most calls the ringing alert names; it counts the rest.
 const RINGING_NAMED: usize = 3;
 
+/// Most calls the ringing alert follows: beyond it the oldest leave the alert (they were
+/// announced when they rang), so a flood of CHANNEL_CREATE cannot grow it without bound.
+pub const RINGING_MAX: usize = 100;
+
 /// The ringing alert's text: one call's label alone, or the count and the newest calls.
 fn ringing_text(calls: &[(String, String)]) -> String {
     if let [(_, one)] = calls {
@@ -497,6 +502,7 @@ impl Scene {
         if let Showing::Alert { waiting, ends_at, run } = &mut self.showing {
             if !waiting.ringing.is_empty() {
                 waiting.ringing.insert(0, label);
+                waiting.ringing.truncate(RINGING_MAX);
                 waiting.alert.text = ringing_text(&waiting.ringing);
                 *ends_at = (*ends_at).max(now + alert.duration);
                 *run = (*run).max(alert.priority);
@@ -505,6 +511,7 @@ impl Scene {
         }
         if let Some(w) = self.queue.iter_mut().find(|w| !w.ringing.is_empty()) {
             w.ringing.insert(0, label);
+            w.ringing.truncate(RINGING_MAX);
             w.alert.text = ringing_text(&w.ringing);
             w.remaining = w.remaining.max(alert.duration);
             self.try_start(now);

@@ -427,6 +427,23 @@ fn the_ringing_alert_names_three_calls_and_counts_the_rest() {
 }
 
 #[test]
+fn the_ringing_alert_follows_a_bounded_number_of_calls() {
+    let mut sc = scene(&["A"]);
+    sc.on_status(view("pbx1", 1), s(0));
+    for i in 0..RINGING_MAX + 50 {
+        sc.on_notice(&ring(&(1000 + i).to_string()), ms(i as u64));
+    }
+    let newest = 1000 + RINGING_MAX + 49;
+    let cue = sc.current(s(1));
+    assert!(cue.text.starts_with(&format!("{RINGING_MAX} ringing: 10{newest} → 1000")), "{}", cue.text);
+    // The oldest left the alert; their end changes nothing, a followed call's does.
+    sc.on_notice(&ended("1000", "487 Request Terminated"), s(1));
+    assert!(text(&mut sc, s(1)).starts_with(&format!("{RINGING_MAX} ringing")));
+    sc.on_notice(&ended(&newest.to_string(), "487 Request Terminated"), s(1));
+    assert!(text(&mut sc, s(1)).starts_with(&format!("{} ringing", RINGING_MAX - 1)));
+}
+
+#[test]
 fn a_ringing_call_passes_the_page_gap_and_preempts_an_equal_alert() {
     let mut sc = scene(&["A", "B"]);
     sc.on_status(view("pbx1", 1), s(0));
