@@ -149,7 +149,7 @@ async fn the_answer_page_takes_a_call_from_the_click_to_call_page_and_the_leds_f
 
 // The same over wss: what a person gets who opens the pages over https (phone.js then
 // picks the wss binding) after accepting the mock's self-signed certificate; 1000's
-// binding is WSS (`Registered(WSS-NAT)` in `sofia xmlstatus profile internal reg`, a
+// binding is WSS (`Registered(WSS-NAT)` in `sofia status profile internal reg`, a
 // transport the daemon counts as WebRTC). Without the certificate trusted Chromium
 // refuses the connection (net::ERR_CERT_AUTHORITY_INVALID) and the page says so.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -206,14 +206,14 @@ async fn pages_call(binding: Binding) {
             let regs = pbx.registrations();
             assert_eq!(regs.len(), 1, "{regs:?}");
             assert_eq!((regs[0].user.as_str(), regs[0].transport.as_str()), ("1000", transport));
-            // What `api sofia xmlstatus profile internal reg` answers on ESL (mod_sofia.c
-            // show_reg_callback_xml: the status sofia_reg.c stores for a WebSocket contact,
+            // What `api sofia status profile internal reg` answers on ESL (mod_sofia.c
+            // show_reg_callback: the status sofia_reg.c stores for a WebSocket contact,
             // always NATed).
-            let reg = match pbx.api("sofia", "xmlstatus profile internal reg") {
+            let reg = match pbx.api("sofia", "status profile internal reg") {
                 eslmatrix_sim::fs::pbx::ApiOutput::Text(t) => t,
                 eslmatrix_sim::fs::pbx::ApiOutput::NotFound => panic!("sofia status not found"),
             };
-            assert!(reg.contains(&format!("<status>{status}(unknown) exp(")), "{status} in {reg}");
+            assert!(reg.contains(&format!("Status:     \t{status}(unknown) EXP(")), "{status} in {reg}");
             // The 0.21.2 package still calls itself 0.21.1 (its lib/version.js).
             assert!(regs[0].user_agent.starts_with("SIP.js/0.21"), "{:?}", regs[0].user_agent);
 

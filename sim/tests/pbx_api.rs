@@ -335,6 +335,38 @@ async fn sofia_xmlstatus_profile_reg_lists_bindings_with_their_agent() {
     assert!(text(&pbx, "sofia xmlstatus profile internal").starts_with("-ERR"), "not emulated");
 }
 
+// mod_sofia.c cmd_status with `reg` / show_reg_callback: `sofia status profile <name> reg`
+// prints no profile lines, one block per binding (contact and agent as stored, no
+// encoding; `EXP(…) EXPSECS(…)` in capitals), then the count between two rules.
+#[tokio::test(start_paused = true)]
+async fn sofia_status_profile_reg_lists_bindings_as_text() {
+    let pbx = office();
+    let reg = pbx.register("1002", Transport::Udp, "Acme <a&b>").unwrap();
+    let out = text(&pbx, "sofia status profile internal reg");
+    let rule = "=".repeat(97);
+    let block = format!(
+        "Call-ID:    \t{call_id}\nUser:       \t1002@{realm}\nContact:    \t\"1002\" <sip:1002@{ip}:{port};transport=UDP>\n\
+         Agent:      \tAcme <a&b>\nStatus:     \tRegistered(UDP)(unknown) EXP({exp}) EXPSECS({secs})\n\
+         Ping-Status:\tReachable\nPing-Time:\t0.00\nHost:       \t{host}\nIP:         \t{ip}\nPort:       \t{port}\n\
+         Auth-User:  \t1002\nAuth-Realm: \t{realm}\nMWI-Account:\t1002@{realm}\n\n",
+        call_id = reg.call_id,
+        realm = reg.realm,
+        ip = reg.network_ip,
+        port = reg.network_port,
+        exp = utc_date(reg.expires_epoch),
+        secs = reg.expires_epoch as i64 - (pbx.now_us() / 1_000_000) as i64,
+        host = PbxConfig::default().switchname,
+    );
+    assert!(out.starts_with(&format!("\nRegistrations:\n{rule}\nCall-ID:    \t")), "{out}");
+    assert!(out.ends_with(&format!("{block}Total items returned: 3\n{rule}\n")), "{out}");
+    assert!(out.contains("Status:     \tRegistered(WSS-NAT)(unknown) EXP("), "{out}");
+    assert_eq!(
+        text(&pbx, "sofia status profile external reg"),
+        format!("\nRegistrations:\n{rule}\nTotal items returned: 0\n{rule}\n")
+    );
+    assert_eq!(text(&pbx, "sofia status profile nosuch reg"), "Invalid Profile!\n");
+}
+
 /// `%Y-%m-%d %T` in UTC, the mock's local zone.
 fn utc_date(epoch: u64) -> String {
     let days = epoch / 86_400;

@@ -386,6 +386,7 @@ impl State {
         }
         match argv.get(1..).unwrap_or_default() {
             [] => self.sofia_status(),
+            ["profile", name, reg] if reg.eq_ignore_ascii_case("reg") => self.sofia_profile_reg(name),
             ["profile", name, rest @ ..] => {
                 if !rest.is_empty() {
                     return not_emulated("sofia", args);
@@ -396,6 +397,24 @@ impl State {
             [_] => not_emulated("sofia", args),
             _ => "Invalid Syntax!\n".to_string(),
         }
+    }
+
+    /// `sofia status profile <name> reg` (mod_sofia.c `cmd_status`: no profile lines,
+    /// every binding as `show_reg_callback` writes it, then the count).
+    fn sofia_profile_reg(&self, name: &str) -> String {
+        let ip = self.sip_ip();
+        let internal = name == "internal" || name == ip;
+        if !internal && name != "external" {
+            return "Invalid Profile!\n".to_string();
+        }
+        let mut out = format!("\nRegistrations:\n{RULE}\n");
+        let rows = if internal {
+            self.registry.write_text_reg(&self.config.switchname, self.now_us() / 1_000_000, &mut out)
+        } else {
+            0
+        };
+        let _ = write!(out, "Total items returned: {rows}\n{RULE}\n");
+        out
     }
 
     /// `sofia xmlstatus profile <name> reg` only (mod_sofia.c `cmd_xml_status`); every

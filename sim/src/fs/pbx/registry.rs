@@ -542,6 +542,36 @@ fn push_amp_encoded(out: &mut String, s: &str) {
 
 impl Registry {
     /// `sofia xmlstatus profile internal reg` (mod_sofia.c `cmd_xml_status`): the profile's
+    /// `sip_registrations` rows, each as `show_reg_callback` writes it for `sofia status
+    /// profile <name> reg` (the contact and agent as stored, not encoded); how many.
+    pub(crate) fn write_text_reg(&self, hostname: &str, now_epoch: u64, out: &mut String) -> usize {
+        for b in self.rows.values() {
+            let r = b.registration();
+            let exp_secs = r.expires_epoch as i64 - now_epoch as i64;
+            let exp_date = super::clock::local_date(r.expires_epoch * 1_000_000);
+            let _ = write!(
+                out,
+                "Call-ID:    \t{}\nUser:       \t{}@{}\nContact:    \t{}\nAgent:      \t{}\n\
+                 Status:     \t{}(unknown) EXP({exp_date}) EXPSECS({exp_secs})\nPing-Status:\tReachable\n\
+                 Ping-Time:\t0.00\nHost:       \t{hostname}\nIP:         \t{}\nPort:       \t{}\n\
+                 Auth-User:  \t{}\nAuth-Realm: \t{}\nMWI-Account:\t{}@{}\n\n",
+                r.call_id,
+                r.user,
+                r.realm,
+                r.contact,
+                r.user_agent,
+                r.transport.reg_desc(),
+                r.network_ip,
+                r.network_port,
+                r.user,
+                r.realm,
+                r.user,
+                r.realm
+            );
+        }
+        self.rows.len()
+    }
+
     /// `sip_registrations` rows, each as `show_reg_callback_xml` writes it. The mock's
     /// `sip_registrations` holds what the core table does plus the user agent; every
     /// binding is `Reachable` with ping time 0, as sofia inserts it.
