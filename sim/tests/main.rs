@@ -32,5 +32,6 @@ mod sip_dialplan;
 mod sip_pages;
 mod sip_register;
 mod sip_sipp;
+mod sip_timers;
 mod sip_ws;
 mod sip_ws_sipjs;

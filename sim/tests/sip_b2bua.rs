@@ -13,11 +13,11 @@ use tokio::sync::broadcast::Receiver;
 
 use super::sip_register::{mock_with, Phone};
 
-fn drain(rx: &mut Receiver<Arc<Event>>) -> Vec<Arc<Event>> {
+pub(crate) fn drain(rx: &mut Receiver<Arc<Event>>) -> Vec<Arc<Event>> {
     std::iter::from_fn(|| rx.try_recv().ok()).collect()
 }
 
-fn names(events: &[Arc<Event>], pick: &[&str]) -> Vec<String> {
+pub(crate) fn names(events: &[Arc<Event>], pick: &[&str]) -> Vec<String> {
     events
         .iter()
         .filter_map(|e| e.get("Event-Name"))
@@ -26,15 +26,17 @@ fn names(events: &[Arc<Event>], pick: &[&str]) -> Vec<String> {
         .collect()
 }
 
-const SDP_A: &str = "v=0\r\no=a 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=sendrecv\r\n";
-const SDP_B: &str = "v=0\r\no=b 2 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 50000 RTP/AVP 0\r\na=sendrecv\r\n";
+pub(crate) const SDP_A: &str = "v=0\r\no=a 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=sendrecv\r\n";
+pub(crate) const SDP_B: &str = "v=0\r\no=b 2 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 50000 RTP/AVP 0\r\na=sendrecv\r\n";
 
-fn no_auth() -> SipConfig {
-    SipConfig { auth_calls: false, auth_messages: false, ..SipConfig::default() }
+/// No 407 challenge, and no ticker: these tests see each message once (our timers have
+/// sim/tests/sip_timers.rs).
+pub(crate) fn no_auth() -> SipConfig {
+    SipConfig { auth_calls: false, auth_messages: false, ticker: false, ..SipConfig::default() }
 }
 
 /// A request from the caller's phone: `to_tag` once the dialog exists.
-fn caller_request(a: &Phone, method: &str, cseq: u32, to_tag: Option<&str>, sdp: &str) -> String {
+pub(crate) fn caller_request(a: &Phone, method: &str, cseq: u32, to_tag: Option<&str>, sdp: &str) -> String {
     let port = a.port();
     let tag = to_tag.map(|t| format!(";tag={t}")).unwrap_or_default();
     let ctype = if sdp.is_empty() { String::new() } else { "Content-Type: application/sdp\r\n".into() };
@@ -48,7 +50,7 @@ fn caller_request(a: &Phone, method: &str, cseq: u32, to_tag: Option<&str>, sdp:
 }
 
 /// The callee's answer to a request it received (`status`, its tag, maybe an SDP).
-fn callee_answer(b: &Phone, req: &Message, status: u16, reason: &str, sdp: &str) -> String {
+pub(crate) fn callee_answer(b: &Phone, req: &Message, status: u16, reason: &str, sdp: &str) -> String {
     let mut m = Message {
         start: message::StartLine::Response { status, reason: reason.into() },
         headers: Vec::new(),
@@ -72,7 +74,14 @@ fn callee_answer(b: &Phone, req: &Message, status: u16, reason: &str, sdp: &str)
 /// A fresh mock (no auth) with 1001 registered over UDP, the model's events subscribed, and
 /// 1000's INVITE (SDP_A) sent: the caller has had its 100 Trying, the callee holds the INVITE.
 async fn invited() -> (MockHandle, Phone, Phone, Receiver<Arc<Event>>, Message) {
-    let mock = mock_with(no_auth()).await;
+    invited_with(no_auth()).await
+}
+
+/// [`invited`] on a mock with `config`.
+pub(crate) async fn invited_with(
+    config: SipConfig,
+) -> (MockHandle, Phone, Phone, Receiver<Arc<Event>>, Message) {
+    let mock = mock_with(config).await;
     let server = mock.sip_udp_addr().unwrap();
     let mut b = Phone::udp(server, "1001").await;
     assert_eq!(b.register("1234", 600).await.status(), Some(200));
@@ -177,7 +186,7 @@ async fn a_call_through_the_b2bua_with_hold_and_the_callee_hanging_up() {
 }
 
 /// The callee's To, as the callee sends it in its own requests (its From).
-fn ok_to(invite: &Message) -> String {
+pub(crate) fn ok_to(invite: &Message) -> String {
     format!("{};tag=b1", invite.header("To").unwrap())
 }
 

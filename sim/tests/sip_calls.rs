@@ -57,7 +57,7 @@ async fn register_at(mock: &MockHandle, user: &str, port: u16) {
 }
 
 /// Waits until a process has bound UDP `port` on loopback (our own bind then fails).
-async fn bound(port: u16) {
+pub(crate) async fn bound(port: u16) {
     for _ in 0..500 {
         if std::net::UdpSocket::bind(("127.0.0.1", port)).is_err() {
             return;

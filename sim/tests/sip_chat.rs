@@ -14,6 +14,12 @@ use tokio::sync::broadcast::Receiver;
 
 use super::sip_register::{answer, mock_with, Phone};
 
+/// Without the ticker: a relayed MESSAGE a phone answers late is not sent again (Timer E,
+/// sim/tests/sip_timers.rs), so each phone hears exactly what these tests expect.
+fn untimed() -> SipConfig {
+    SipConfig { ticker: false, ..SipConfig::default() }
+}
+
 fn drain(rx: &mut Receiver<Arc<Event>>) -> Vec<Arc<Event>> {
     std::iter::from_fn(|| rx.try_recv().ok()).collect()
 }
@@ -58,7 +64,7 @@ fn own_headers(ev: &Event) -> Vec<(String, String)> {
 // is off).
 #[tokio::test]
 async fn a_message_to_a_registered_user_is_relayed_and_fires_the_message_event() {
-    let mock = mock_with(SipConfig::default()).await;
+    let mock = mock_with(untimed()).await;
     let server = mock.sip_udp_addr().unwrap();
     let mut bob = Phone::udp(server, "1001").await;
     assert_eq!(bob.register("1234", 600).await.status(), Some(200));
@@ -154,7 +160,7 @@ async fn a_message_to_a_registered_user_is_relayed_and_fires_the_message_event()
 // found by sofia_reg_find_reg_url_multi (sip_host must match): no relay, no error.
 #[tokio::test]
 async fn a_message_nobody_can_receive_is_accepted_with_sofia_error_no_recipient() {
-    let mock = mock_with(SipConfig { auth_messages: false, ..SipConfig::default() }).await;
+    let mock = mock_with(SipConfig { auth_messages: false, ..untimed() }).await;
     let server = mock.sip_udp_addr().unwrap();
     let mut bob = Phone::udp(server, "1001").await;
     assert_eq!(bob.register("1234", 600).await.status(), Some(200));
@@ -199,7 +205,7 @@ async fn a_message_nobody_can_receive_is_accepted_with_sofia_error_no_recipient(
 // are 401 (not a new challenge). The display keeps its own path (sim/tests/sip_b2bua.rs).
 #[tokio::test]
 async fn loops_composing_notices_and_bad_credentials_fire_nothing() {
-    let mock = mock_with(SipConfig::default()).await;
+    let mock = mock_with(untimed()).await;
     let server = mock.sip_udp_addr().unwrap();
     let alice = Phone::udp(server, "1000").await;
     let mut rx = mock.pbx().subscribe();

@@ -91,6 +91,13 @@ impl Phone {
         Message::parse(&buf[..n]).unwrap()
     }
 
+    /// Whether nothing arrives for a moment: a datagram sent before this call already
+    /// waits in the socket's buffer (loopback), so it is always seen.
+    pub(crate) async fn quiet(&self) -> bool {
+        let mut buf = vec![0u8; 65_535];
+        tokio::time::timeout(Duration::from_millis(100), self.sock.recv_from(&mut buf)).await.is_err()
+    }
+
     pub(crate) async fn ask(&self, text: &str) -> Message {
         self.send(text).await;
         self.recv().await

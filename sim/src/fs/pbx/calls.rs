@@ -743,9 +743,11 @@ impl State {
             self.chan(p).and_then(|c| c.bridge_wait.as_ref()).is_some_and(|w| w.b == uuid)
         });
         if waited {
+            // The A leg is read first: ending the device leg reaps it, peer and all.
+            let a = ch.peer.as_ref().map(|(p, _)| p.clone()).unwrap_or_default();
             let end = self.local_end(uuid, cause);
             self.end_legs(&[end]);
-            self.wait_ended(uuid, cause);
+            self.wait_ended(&a, uuid, cause);
             return true;
         }
         let ringing = ch.bridge_wait.as_ref().map(|w| w.b.clone());

@@ -499,10 +499,9 @@ impl State {
 
     /// A waiting bridge's B leg ended some other way (`uuid_kill` of the B leg): the A
     /// leg's bridge fails with that cause.
-    pub(super) fn wait_ended(&mut self, b: &str, cause: &Cause) {
-        let Some(a) = self.chan(b).and_then(|c| c.peer.as_ref().map(|(p, _)| p.clone())) else { return };
-        if let Some(wait) = self.chan_mut(&a).and_then(|c| c.bridge_wait.take_if(|w| w.b == b)) {
-            self.after_wait(&a, wait.rest, cause.clone());
+    pub(super) fn wait_ended(&mut self, a: &str, b: &str, cause: &Cause) {
+        if let Some(wait) = self.chan_mut(a).and_then(|c| c.bridge_wait.take_if(|w| w.b == b)) {
+            self.after_wait(a, wait.rest, cause.clone());
         }
     }
 }

@@ -36,19 +36,28 @@
 //! dialplan holds the call alone), and one whose SDP says `sendonly`/`inactive` holds
 //! the sender's leg (`uuid_hold`, CHANNEL_HOLD), `sendrecv` takes it off hold.
 //!
+//! Timers (`super::timers`, acted on in [`Calls::expired`]): our UDP requests and 2xx are
+//! sent again there; a callee that never answers our INVITE at all fails as nta's own 408
+//! makes it (`device_failed(b, 408)`: RECOVERY_ON_TIMER_EXPIRE); one that rings past the
+//! A leg's `call_timeout` (60 s without one) is killed NO_ANSWER (a shorter `leg_timeout`
+//! on it: ALLOTTED_TIMEOUT), so it gets CANCEL and the dialplan decides the caller's
+//! fate as for any failed bridge; a side that never ACKs our 200 gets a BYE with
+//! `Reason: SIP;cause=408;text="ACK Timeout"` after 64·T1 and the call ends.
+//!
 //! Bounds: at most [`MAX_CALLS`] SIP calls at once (503 past it); a call's state is two
 //! dialogs and the caller's INVITE; one drain runs at most [`MAX_DRAIN_ROUNDS`] rounds
 //! (a dialplan that fails over to an unreachable device forever cannot spin it), the
 //! rest waits for the next wakeup. Not modelled: forking (a bridge group naming several
 //! real devices rings the first), the callee's SDP after the dialplan already answered
-//! the caller (no re-INVITE is sent), ring timeouts and our own retransmissions
-//! (`timers`), PRACK, a bridge to a device from a leg no SIP client is on (a scenario
-//! or `originate` leg: the device is modelled as answering at once).
+//! the caller (no re-INVITE is sent), PRACK, a bridge to a device from a leg no SIP
+//! client is on (a scenario or `originate` leg: the device is modelled as answering at
+//! once).
 
 use std::collections::HashMap;
 
 use super::message::{self, Message, StartLine, Uri};
 use super::reply::{phrase, response, to_tag, ALLOW};
+use super::timers::{Expired, Expiry};
 use super::transport::Link;
 use crate::fs::pbx::{CallHandle, Pbx, Registration, SipNotice};
 
@@ -65,6 +74,8 @@ pub(crate) trait Net {
     fn send(&self, link: &Link, msg: &Message);
     /// Where a registered device is reached: its connection, or UDP to its contact.
     fn reach(&self, reg: &Registration, via: &Link) -> Option<Link>;
+    /// The B leg of `call` rings from now on: its originate's timeout starts.
+    fn ring(&self, b_call_id: &str, link: &Link, call: &CallHandle);
 }
 
 /// One dialog of a call, as we hold it.
@@ -473,6 +484,9 @@ impl Calls {
         invite.body = req.body.clone();
         if let Some(call) = self.calls.get_mut(&id) {
             call.b_invite = invite.clone();
+            if let Some(b) = &call.b {
+                net.ring(&b.call_id, &b_link, &call.handle);
+            }
         }
         net.send(&b_link, &invite);
     }
@@ -699,6 +713,58 @@ impl Calls {
         self.drain(net, pbx, agent);
         self.settle(id);
         true
+    }
+
+    /// A timer of ours ran out (`super::timers`): the model hears what sofia and the
+    /// originate would make of it.
+    pub(crate) fn expired(&mut self, net: &dyn Net, pbx: &Pbx, e: &Expired, agent: &str) {
+        let Some(&(id, side)) = self.by_call_id.get(&e.call_id) else { return };
+        let Some(call) = self.calls.get_mut(&id) else { return };
+        let b_uuid = call.handle.b.clone().unwrap_or_default();
+        let first_invite = side == Side::B && call.b_invite.cseq().is_some_and(|c| c.0 == e.cseq);
+        match e.what {
+            Expiry::Invite if first_invite => {
+                // Timer B: nta answers our INVITE itself with 408 (nta.c outgoing_timeout),
+                // which sofia treats as the callee's 408; there is nothing to ACK.
+                if std::mem::replace(&mut call.b_state, LegState::Gone) == LegState::Ringing {
+                    pbx.device_failed(&b_uuid, 408);
+                }
+            }
+            Expiry::Invite => {
+                // A relayed re-INVITE nobody answered: its sender gets the 408.
+                if let Some((from, re)) = call.reinvite.take().filter(|(from, _)| *from != side) {
+                    let sender = match (from, &call.b) {
+                        (Side::B, Some(b)) => b.link.clone(),
+                        _ => call.a.link.clone(),
+                    };
+                    net.send(&sender, &response(&re, &sender, 408, phrase(408), agent));
+                }
+            }
+            Expiry::Ring(cause) => {
+                // switch_ivr_originate gives up on the peer; the model fails the bridge
+                // (the callee's CANCEL comes back as its `Ended` notice).
+                if side == Side::B && call.b_state == LegState::Ringing {
+                    let _ = pbx.api("uuid_kill", &format!("{b_uuid} {cause}"));
+                }
+            }
+            Expiry::Ack => {
+                // No ACK for our 2xx (nua_session.c process_timeout): a BYE with its
+                // Reason to that side, and the leg hung up (the bridge ends the other).
+                let state = if side == Side::A { &mut call.a_state } else { &mut call.b_state };
+                if *state != LegState::Answered {
+                    return;
+                }
+                *state = LegState::Gone;
+                let leg = if side == Side::A { call.handle.a.clone() } else { b_uuid };
+                if let Some((l, mut bye)) = self.request(id, side, "BYE", agent) {
+                    bye.push("Reason", "SIP;cause=408;text=\"ACK Timeout\"");
+                    net.send(&l, &bye);
+                }
+                let _ = pbx.api("uuid_kill", &format!("{leg} NORMAL_CLEARING"));
+            }
+        }
+        self.drain(net, pbx, agent);
+        self.settle(id);
     }
 
     /// The ACK for a 2xx: a new transaction in the dialog (RFC 3261 §13.2.2.4).

@@ -78,10 +78,15 @@ impl SipServer {
             server.tcp = Some(addr);
             let binding = core.bind(Transport::Tcp, addr);
             let max = config.max_connections;
+            let core = core.clone();
             tasks.spawn(async move {
                 let _binding = binding;
                 serve_tcp(listener, addr, core, max).await;
             });
+        }
+        if core.runs_ticker() {
+            // One ticker per core: our retransmissions and timeouts (super::timers).
+            tasks.spawn(super::timers::run(core.clone()));
         }
         server.tasks = tasks;
         Ok(server)

@@ -11,6 +11,8 @@
 //!   FreeSWITCH's MESSAGE event; to the user `display` it is a pushed message instead
 //!   (CUSTOM `eslmatrix::message`).
 //! * `reply`: responses as RFC 3261 §8.2.6 builds them.
+//! * [`timers`]: what the mock sends, timed: its requests and 2xx sent again over UDP
+//!   (RFC 3261 Timers A, B, E, F; §13.3.1.4), the ring timeout, one [`SipCore::tick`].
 //! * [`ws`]: SIP over WebSocket (RFC 7118), the `ws-binding`/`wss-binding` browsers use;
 //!   [`tls`]: the certificate the `wss` binding presents (generated or given); [`pages`]:
 //!   the example WebRTC pages (fixtures/webrtc/) served for `eslmatrix demo --sip`.
@@ -23,7 +25,8 @@
 //! leaves nothing behind. So a flood of malformed datagrams costs O(bytes received) CPU
 //! and no memory. Kept state is bounded: [`MAX_TRANSACTIONS`] answered transactions
 //! (for retransmissions, each at most one response), [`digest::MAX_NONCES`] nonces,
-//! one [`Link`] per open connection (the listeners bound those).
+//! one [`Link`] per open connection (the listeners bound those), [`timers::MAX_TIMERS`]
+//! timed messages of ours (a few per call; past it one goes out once, untimed).
 
 pub mod b2bua;
 pub mod chat;
@@ -33,14 +36,17 @@ pub mod message;
 pub mod pages;
 pub mod registrar;
 mod reply;
+pub mod timers;
 pub mod tls;
 pub mod transport;
 pub mod ws;
 
+use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
 
 use message::{Message, StartLine};
 use registrar::{Registrar, RegistrarConfig};
@@ -73,6 +79,9 @@ pub struct SipConfig {
     /// The profile's `auth-messages` (vanilla: true, sofia.c sets PFLAG_AUTH_MESSAGES
     /// unless told otherwise): a MESSAGE must answer a 407 challenge too.
     pub auth_messages: bool,
+    /// Whether the server runs the ticker that drives [`SipCore::tick`] (default true);
+    /// off, whoever embeds the core ticks it (tests, with instants of their own).
+    pub ticker: bool,
 }
 
 impl Default for SipConfig {
@@ -84,6 +93,7 @@ impl Default for SipConfig {
             seed: 0,
             auth_calls: true,
             auth_messages: true,
+            ticker: true,
         }
     }
 }
@@ -107,6 +117,8 @@ pub struct SipStats {
     pub chat_relayed: u64,
     /// Final answers to them, absorbed.
     pub chat_answered: u64,
+    /// Our own messages sent again by the timers (requests, 2xx, ACKs).
+    pub resent: u64,
 }
 
 #[derive(Default)]
@@ -115,6 +127,7 @@ struct Counters {
     malformed: AtomicU64,
     sent: AtomicU64,
     retransmissions: AtomicU64,
+    resent: AtomicU64,
 }
 
 /// The SIP side of the mock: cheap to clone, all clones share one state.
@@ -129,6 +142,9 @@ struct Inner {
     agent: String,
     counters: Counters,
     state: Mutex<CoreState>,
+    /// Wakes the ticker for a timer that waits for its first tick.
+    wake: tokio::sync::Notify,
+    ticker: bool,
 }
 
 /// A transaction: top Via branch, sent-by and CSeq method (RFC 3261 §17.2.3), and the
@@ -149,6 +165,8 @@ struct CoreState {
     udp: Option<Link>,
     auth_calls: bool,
     auth_messages: bool,
+    /// Our messages still timed; a `RefCell` so the call side's `Net` can arm them.
+    timers: RefCell<timers::Timers>,
 }
 
 /// What the call side sees of the core while its state is locked.
@@ -156,12 +174,38 @@ struct NetView<'a> {
     links: &'a HashMap<(Transport, SocketAddr), Link>,
     udp: Option<&'a Link>,
     sent: &'a AtomicU64,
+    timers: &'a RefCell<timers::Timers>,
+    wake: &'a tokio::sync::Notify,
+}
+
+/// A [`NetView`] of the parts of a locked `CoreState` the call side does not own
+/// (a macro, as a function taking the whole state would borrow its `calls` too).
+macro_rules! net_view {
+    ($state:expr, $inner:expr) => {
+        NetView {
+            links: &$state.links,
+            udp: $state.udp.as_ref(),
+            sent: &$inner.counters.sent,
+            timers: &$state.timers,
+            wake: &$inner.wake,
+        }
+    };
 }
 
 impl b2bua::Net for NetView<'_> {
     fn send(&self, link: &Link, msg: &Message) {
-        if link.send(msg.to_bytes()) {
+        let bytes = msg.to_bytes();
+        if self.timers.borrow_mut().sent(link, msg, &bytes) {
+            self.wake.notify_one();
+        }
+        if link.send(bytes) {
             self.sent.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn ring(&self, b_call_id: &str, link: &Link, call: &crate::fs::pbx::CallHandle) {
+        if self.timers.borrow_mut().ring(b_call_id, link, call) {
+            self.wake.notify_one();
         }
     }
 
@@ -205,10 +249,17 @@ impl SipCore {
             udp: None,
             auth_calls: config.auth_calls,
             auth_messages: config.auth_messages,
+            timers: RefCell::new(timers::Timers::default()),
         };
-        SipCore {
-            inner: Arc::new(Inner { pbx, agent, counters: Counters::default(), state: Mutex::new(state) }),
-        }
+        let inner = Inner {
+            pbx,
+            agent,
+            counters: Counters::default(),
+            state: Mutex::new(state),
+            wake: tokio::sync::Notify::new(),
+            ticker: config.ticker,
+        };
+        SipCore { inner: Arc::new(inner) }
     }
 
     fn lock(&self) -> MutexGuard<'_, CoreState> {
@@ -258,7 +309,42 @@ impl SipCore {
             malformed: c.malformed.load(Ordering::Relaxed),
             sent: c.sent.load(Ordering::Relaxed),
             retransmissions: c.retransmissions.load(Ordering::Relaxed),
+            resent: c.resent.load(Ordering::Relaxed),
         }
+    }
+
+    /// Does what the timers have due at `now` (see [`timers`]): sends again what is
+    /// due, ends what ran out; returns when the next thing is due (`None`: no timer).
+    /// The server's ticker calls it; with [`SipConfig::ticker`] off, the embedder does.
+    pub fn tick(&self, now: Instant) -> Option<Instant> {
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        let mut resent = 0;
+        let expired = state.timers.get_mut().tick(now, &self.inner.pbx, &mut resent);
+        self.inner.counters.resent.fetch_add(resent, Ordering::Relaxed);
+        let net = net_view!(state, self.inner);
+        for e in &expired {
+            state.calls.expired(&net, &self.inner.pbx, e, &self.inner.agent);
+        }
+        // What the expiries sent (a CANCEL, BYEs) was sent now.
+        state.timers.get_mut().start_new(now, &self.inner.pbx);
+        let next = state.timers.borrow().next_due();
+        next
+    }
+
+    /// Messages of ours timed now (bounded by [`timers::MAX_TIMERS`]).
+    pub fn timers(&self) -> usize {
+        self.lock().timers.borrow().len()
+    }
+
+    /// Whether the server runs a ticker for this core ([`SipConfig::ticker`]).
+    pub(crate) fn runs_ticker(&self) -> bool {
+        self.inner.ticker
+    }
+
+    /// Resolves when a timer waits for its first tick.
+    pub(crate) async fn woken(&self) {
+        self.inner.wake.notified().await;
     }
 
     fn send_bytes(&self, link: &Link, bytes: Vec<u8>) {
@@ -298,11 +384,13 @@ impl SipCore {
                 StartLine::Response { .. } => {
                     let mut guard = self.lock();
                     let state = &mut *guard;
-                    let net = NetView {
-                        links: &state.links,
-                        udp: state.udp.as_ref(),
-                        sent: &self.inner.counters.sent,
-                    };
+                    // A final response sent again gets our ACK again, and no more.
+                    if let Some((link, ack)) = state.timers.get_mut().response(&msg) {
+                        drop(guard);
+                        self.inner.counters.resent.fetch_add(1, Ordering::Relaxed);
+                        return self.send_bytes(&link, ack);
+                    }
+                    let net = net_view!(state, self.inner);
                     if !state.chat.response(&msg) {
                         state.calls.response(&net, &self.inner.pbx, &msg, &self.inner.agent);
                     }
@@ -392,7 +480,10 @@ impl SipCore {
         let agent = &self.inner.agent;
         let mut guard = self.lock();
         let state = &mut *guard;
-        let net = NetView { links: &state.links, udp: state.udp.as_ref(), sent: &self.inner.counters.sent };
+        if method == "ACK" {
+            state.timers.get_mut().acked(req);
+        }
+        let net = net_view!(state, self.inner);
         if state.calls.in_dialog(&net, pbx, link, req, agent) {
             return;
         }
@@ -447,7 +538,7 @@ impl SipCore {
         let pbx = &self.inner.pbx;
         let mut guard = self.lock();
         let state = &mut *guard;
-        let net = NetView { links: &state.links, udp: state.udp.as_ref(), sent: &self.inner.counters.sent };
+        let net = net_view!(state, self.inner);
         state.calls.drain(&net, pbx, &self.inner.agent);
     }
 
@@ -496,6 +587,8 @@ impl SipCore {
         None
     }
 }
+
+const _: () = assert!(timers::MAX_TIMERS == b2bua::MAX_CALLS * timers::PER_CALL);
 
 /// The prefix of the branches we put in our own Vias (after RFC 3261's magic cookie).
 const OUR_BRANCH: &str = "z9hG4bKesm";
