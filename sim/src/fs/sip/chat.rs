@@ -16,7 +16,8 @@
 //!   chat protocol, which vanilla does not load: no delivery, the event still fires.
 //! * Delivery: every binding of user@host (`sofia_reg_find_reg_url_multi`) gets a new
 //!   MESSAGE, each with its own Call-ID (a fresh UUID), our From tag and CSeq, the
-//!   sender's From, To the binding's contact, the Content-Type's type/subtype (sofia-sip's
+//!   sender's From (sofia passes the sender's whole From, tag included, to `nua_message`;
+//!   a tag of our own keeps the relay a transaction of ours), To the binding's contact, the Content-Type's type/subtype (sofia-sip's
 //!   `c_type`: parameters dropped), the body as is, `X-FS-Sending-Message: <Core-UUID>`,
 //!   and the sender's `X-`/`P-` headers (the event's `sip_h_` headers, relayed by
 //!   `sofia_glue_get_extra_headers_from_event`). It goes where a call would: over the
