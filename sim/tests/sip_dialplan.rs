@@ -450,3 +450,47 @@ async fn transferring_a_ringing_caller_cancels_the_device() {
     assert_eq!(mock.pbx().snapshot().channels, 1, "the caller stays, parked");
     assert_eq!(mock.sip().unwrap().calls(), 1);
 }
+
+// The caller's directory `user_context` is the context its INVITE is routed in
+// (sofia_handle_sip_i_invite puts it in the caller profile): 1000 in `office` reaches
+// office's 3000, which `default` lacks; 1001, in no context of its own, gets 404 there.
+#[tokio::test]
+async fn the_callers_user_context_picks_the_dialplan_context() {
+    use eslmatrix_sim::fs::pbx::directory::User;
+    let office = ExtensionSpec {
+        context: "office".into(),
+        ..extension("reception", "3000", &["hangup CALL_REJECTED"])
+    };
+    let mock = mock_with_extensions(no_auth(), &[office]).await;
+    let user = |id: &str, context: Option<&str>| User {
+        id: id.into(),
+        password: Some("1234".into()),
+        user_context: context.map(str::to_string),
+        ..User::default()
+    };
+    mock.pbx().add_users(&[user("1000", Some("office")), user("1001", None)]);
+    let mut rx = mock.pbx().subscribe();
+    let (a, b) = two_phones(&mock).await;
+    a.send(&invite(&a, "3000", SDP_A)).await;
+    assert_eq!(a.recv().await.status(), Some(100));
+    assert_eq!(a.recv().await.status(), Some(603), "CALL_REJECTED through hangup_cause_to_sip");
+    let created = drain(&mut rx);
+    let create = named(&created, "CHANNEL_CREATE")[0].clone();
+    assert_eq!(create.get("Caller-Context"), Some("office"));
+    assert_eq!(create.get("variable_user_context"), Some("office"));
+    let from_b = invite(&b, "3000", SDP_A).replace("sip:1000@", "sip:1001@").replace("dp-3000", "dp-3000b");
+    b.send(&from_b).await;
+    assert_eq!(b.recv().await.status(), Some(100));
+    assert_eq!(b.recv().await.status(), Some(404));
+}
+
+// A scenario's [[user]] carries user_context (fixtures/scenarios/README.md).
+#[test]
+fn a_scenario_user_names_its_context() {
+    let scenario = eslmatrix_sim::fs::pbx::scenario::Scenario::parse(
+        "[[user]]\nid = \"1000\"\nuser_context = \"office\"\n",
+    )
+    .unwrap();
+    assert_eq!(scenario.users[0].user_context.as_deref(), Some("office"));
+    assert_eq!(scenario.users[0].id, "1000");
+}

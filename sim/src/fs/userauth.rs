@@ -165,6 +165,7 @@ mod tests {
                 allowed_api: Some("status,bgapi,show".into()),
                 allowed_log: Some("false".into()),
                 password: None,
+                user_context: None,
             }],
         }
     }

@@ -274,6 +274,7 @@ impl State {
 
     /// The inbound leg as sofia creates it, born (CHANNEL_CREATE) and not yet routing.
     fn new_inbound(&mut self, from: &str, to: &str, caller_name: &str) -> String {
+        let context = self.directory.user_context(from);
         let realm = self.sip_ip();
         let reg = self.binding(from);
         let (ip, port, transport, ua) = match &reg {
@@ -286,7 +287,7 @@ impl State {
             cid_num: from.to_string(),
             network_addr: ip.clone(),
             dest: to.to_string(),
-            context: "default".to_string(),
+            context: context.clone(),
             ..Profile::default()
         };
         let codec = if transport.is_websocket() { OPUS } else { PCMU };
@@ -317,7 +318,7 @@ impl State {
                 ("sip_auth_realm", realm.clone()),
                 ("user_name", from.into()),
                 ("domain_name", realm.clone()),
-                ("user_context", "default".into()),
+                ("user_context", context),
                 ("effective_caller_id_name", caller_name.into()),
                 ("effective_caller_id_number", from.into()),
                 ("sofia_profile_name", "internal".into()),

@@ -20,6 +20,10 @@ pub struct User {
     /// The `password` param: what a SIP device's digest authentication is checked
     /// against (`sofia_reg_parse_auth`). `None`: the user cannot register over SIP.
     pub password: Option<String>,
+    /// The `user_context` variable: the dialplan context the user's calls are routed in
+    /// (`sofia_handle_sip_i_invite` takes it for the caller profile). `None`: `default`,
+    /// as every vanilla user has it.
+    pub user_context: Option<String>,
 }
 
 /// vars.xml's `default_password`, every vanilla user's SIP password.
@@ -47,6 +51,12 @@ impl Directory {
             return vanilla.then(|| VANILLA_PASSWORD.to_string());
         }
         self.find(id, domain)?.password.clone()
+    }
+
+    /// The context `id`'s calls are routed in: its `user_context`, else `default`.
+    pub fn user_context(&self, id: &str) -> String {
+        let user = self.users.iter().find(|u| u.id == id);
+        user.and_then(|u| u.user_context.clone()).unwrap_or_else(|| "default".to_string())
     }
 
     /// The entry a `userauth id@domain` logs in as, if configured.

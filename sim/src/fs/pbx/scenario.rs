@@ -381,6 +381,7 @@ impl Scenario {
                         allowed_api: keys.opt_str("esl-allowed-api")?,
                         allowed_log: keys.opt_str("esl-allowed-log")?,
                         password: keys.opt_str("password")?,
+                        user_context: keys.opt_str("user_context")?,
                     });
                     keys.finish()?;
                 }
