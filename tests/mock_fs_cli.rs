@@ -165,3 +165,58 @@ fn a_scenario_sip_table_turns_a_websocket_binding_off() {
     assert!(!said.iter().any(|l| l.starts_with("SIP on ws://")), "{said:?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+// The profile's auth-calls from a scenario's [sip] table: off, an INVITE with no
+// credentials is taken (100 Trying, then routed), not challenged with 407; a value that is
+// not a boolean is a one-line error, exit code 2.
+#[test]
+fn a_scenario_sip_table_turns_auth_calls_off() {
+    let dir = std::env::temp_dir().join(format!("eslmatrix-mockfs-sipauth-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("sip.toml");
+    let table = "name = \"sip\"\n[sip]\nlisten = \"127.0.0.1:0\"\nws = \"off\"\nwss = \"off\"\n";
+    std::fs::write(&file, format!("{table}auth_calls = false\n")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_eslmatrix"))
+        .args(["mock-fs", "--listen", "127.0.0.1:0", "--scenario"])
+        .arg(&file)
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run eslmatrix mock-fs");
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let _mock = Mock(child);
+    let udp = loop {
+        let mut line = String::new();
+        assert!(out.read_line(&mut line).unwrap() > 0, "mock-fs ended");
+        if let Some(addr) = line.trim().strip_prefix("SIP on udp ") {
+            break addr.to_string();
+        }
+    };
+    let phone = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    phone.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
+    let port = phone.local_addr().unwrap().port();
+    let invite = format!(
+        "INVITE sip:9196@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bKauth1\r\n\
+         Max-Forwards: 70\r\nFrom: <sip:1000@127.0.0.1>;tag=a\r\nTo: <sip:9196@127.0.0.1>\r\n\
+         Call-ID: auth-off\r\nCSeq: 1 INVITE\r\nContact: <sip:1000@127.0.0.1:{port}>\r\n\
+         Content-Length: 0\r\n\r\n"
+    );
+    phone.send_to(invite.as_bytes(), udp.as_str()).unwrap();
+    let mut buf = [0u8; 4096];
+    let n = phone.recv(&mut buf).unwrap();
+    let first = String::from_utf8_lossy(&buf[..n]);
+    assert!(first.starts_with("SIP/2.0 100 Trying\r\n"), "{first}");
+
+    std::fs::write(&file, format!("{table}auth_calls = \"no\"\n")).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_eslmatrix"))
+        .args(["mock-fs", "--listen", "127.0.0.1:0", "--scenario"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("sip.auth_calls"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

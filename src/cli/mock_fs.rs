@@ -135,6 +135,8 @@ fn sip_config(
         config.listen.tcp = spec.tcp;
         config.registrar.min_expires = spec.min_expires.unwrap_or(0);
         config.registrar.digest = spec.digest.iter().filter_map(|a| Algorithm::parse(a)).collect();
+        config.auth_calls = spec.auth_calls;
+        config.auth_messages = spec.auth_messages;
     }
     Ok(Some(config))
 }

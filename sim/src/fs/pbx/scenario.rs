@@ -133,6 +133,12 @@ pub struct SipSpec {
     pub ws: Option<String>,
     /// `wss`: HOST:PORT of SIP over secure WebSocket, or `"off"` (default: its host, 7443).
     pub wss: Option<String>,
+    /// `auth_calls`: the profile's `auth-calls` (default true, as the vanilla internal
+    /// profile): an INVITE must answer a 407 challenge.
+    pub auth_calls: bool,
+    /// `auth_messages`: the profile's `auth-messages` (default true, as sofia.c sets it):
+    /// a MESSAGE must answer a 407 challenge.
+    pub auth_messages: bool,
 }
 
 fn parse_sip(t: &Table) -> Result<SipSpec, ScenarioError> {
@@ -148,6 +154,7 @@ fn parse_sip(t: &Table) -> Result<SipSpec, ScenarioError> {
         Some(_) => Err(Place::Top.err(&format!("sip.{name}"), "expected true or false")),
     };
     let (udp, tcp) = (flag("udp")?, flag("tcp")?);
+    let (auth_calls, auth_messages) = (flag("auth_calls")?, flag("auth_messages")?);
     let min_expires = match keys.opt_int("min_expires").map_err(prefix)? {
         None => None,
         Some(n) if n >= 0 => Some(n as u64),
@@ -172,7 +179,7 @@ fn parse_sip(t: &Table) -> Result<SipSpec, ScenarioError> {
     let ws = keys.opt_str("ws").map_err(prefix)?;
     let wss = keys.opt_str("wss").map_err(prefix)?;
     keys.finish().map_err(prefix)?;
-    Ok(SipSpec { listen, udp, tcp, min_expires, digest, ws, wss })
+    Ok(SipSpec { listen, udp, tcp, min_expires, digest, ws, wss, auth_calls, auth_messages })
 }
 
 /// What a run did; model errors (a call killed by `hupall` before its answer step, a
