@@ -139,29 +139,36 @@ fn mock_fs_sip_opens_ws_and_wss_and_sofia_status_lists_them() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-// A scenario's [sip] table names the WebSocket bindings as the flags do.
-#[test]
-fn a_scenario_sip_table_turns_a_websocket_binding_off() {
-    let dir = std::env::temp_dir().join(format!("eslmatrix-mockfs-sipws-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("sip.toml");
-    std::fs::write(&file, "name = \"sip\"\n[sip]\nlisten = \"127.0.0.1:0\"\nws = \"off\"\n").unwrap();
+/// `mock-fs` playing the scenario `toml` (written to `file`), and what it prints, line by
+/// line, until a line starts with `until`.
+fn mock_with_scenario(file: &std::path::Path, toml: &str, until: &str) -> (Mock, Vec<String>) {
+    std::fs::write(file, toml).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_eslmatrix"))
         .args(["mock-fs", "--listen", "127.0.0.1:0", "--scenario"])
-        .arg(&file)
+        .arg(file)
         .env_remove("RUST_LOG")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("run eslmatrix mock-fs");
     let mut out = BufReader::new(child.stdout.take().unwrap());
-    let _mock = Mock(child);
-    let mut said = Vec::new();
-    while !said.last().is_some_and(|l: &String| l.starts_with("SIP on wss://")) {
+    let mock = Mock(child);
+    let mut said: Vec<String> = Vec::new();
+    while !said.last().is_some_and(|l| l.starts_with(until)) {
         let mut line = String::new();
         assert!(out.read_line(&mut line).unwrap() > 0, "mock-fs ended: {said:?}");
         said.push(line);
     }
+    (mock, said)
+}
+
+// A scenario's [sip] table names the WebSocket bindings as the flags do.
+#[test]
+fn a_scenario_sip_table_turns_a_websocket_binding_off() {
+    let dir = std::env::temp_dir().join(format!("eslmatrix-mockfs-sipws-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let toml = "name = \"sip\"\n[sip]\nlisten = \"127.0.0.1:0\"\nws = \"off\"\n";
+    let (_mock, said) = mock_with_scenario(&dir.join("sip.toml"), toml, "SIP on wss://");
     assert!(!said.iter().any(|l| l.starts_with("SIP on ws://")), "{said:?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -175,24 +182,8 @@ fn a_scenario_sip_table_turns_auth_calls_off() {
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("sip.toml");
     let table = "name = \"sip\"\n[sip]\nlisten = \"127.0.0.1:0\"\nws = \"off\"\nwss = \"off\"\n";
-    std::fs::write(&file, format!("{table}auth_calls = false\n")).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_eslmatrix"))
-        .args(["mock-fs", "--listen", "127.0.0.1:0", "--scenario"])
-        .arg(&file)
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("run eslmatrix mock-fs");
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let _mock = Mock(child);
-    let udp = loop {
-        let mut line = String::new();
-        assert!(out.read_line(&mut line).unwrap() > 0, "mock-fs ended");
-        if let Some(addr) = line.trim().strip_prefix("SIP on udp ") {
-            break addr.to_string();
-        }
-    };
+    let (_mock, said) = mock_with_scenario(&file, &format!("{table}auth_calls = false\n"), "SIP on udp ");
+    let udp = said.last().and_then(|l| l.trim().strip_prefix("SIP on udp ")).unwrap().to_string();
     let phone = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     phone.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
     let port = phone.local_addr().unwrap().port();

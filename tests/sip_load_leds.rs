@@ -5,19 +5,15 @@
 //! back to exactly `0 calls  2 reg` (1000 and 1001 stay registered), and the
 //! model must count every leg. SIPp is Debian's sip-tester, installed by .ci/run.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
 use eslmatrix::app::recording::Recording;
 use eslmatrix_sim::fs::pbx::ApiOutput;
-use eslmatrix_sim::fs::sip::listen::ListenConfig;
-use eslmatrix_sim::fs::sip::SipConfig;
-use eslmatrix_sim::fs::MockConfig;
 use tokio::time::{sleep, Instant};
 
-use crate::story::{story, until_one_of, WIDE};
+use crate::story::{sip_over_udp, story, until_one_of, WIDE};
 
 const CALLS: usize = 200;
 /// Each wait's bound on a loaded 2-core machine; a stuck run still fails.
@@ -68,15 +64,7 @@ async fn until_shown(rec: &Recording, rows: &[String], what: &str, after: usize)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sipp_load_run_ends_on_the_leds_exactly() {
-    let sip = SipConfig {
-        listen: ListenConfig {
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            tcp: false,
-            ..ListenConfig::default()
-        },
-        ..SipConfig::default()
-    };
-    let mock = MockConfig { sip: Some(sip), ..MockConfig::default() };
+    let mock = sip_over_udp();
     let story = story(&["{calls} calls  {registrations} reg"]).screen(WIDE).mock(mock).start().await;
     let server = story.mock().sip_udp_addr().expect("udp").to_string();
     let pbx = story.pbx();

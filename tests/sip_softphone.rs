@@ -16,13 +16,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use eslmatrix::app::recording::Recording;
-use eslmatrix_sim::fs::sip::listen::ListenConfig;
-use eslmatrix_sim::fs::sip::SipConfig;
-use eslmatrix_sim::fs::MockConfig;
 use tokio::process::{Child, Command};
 use tokio::time::{sleep, Instant};
 
-use crate::story::{story, until_one_of, Story, WIDE};
+use crate::story::{sip_over_udp, story, until_one_of, Story, WIDE};
 
 /// Each step's bound on a loaded 2-core machine; a stuck step still fails.
 const STEP: Duration = Duration::from_secs(40);
@@ -133,16 +130,7 @@ async fn softphone_story() -> Option<Story> {
         eprintln!("skipped the softphone test: {why}");
         return None;
     }
-    let sip = SipConfig {
-        listen: ListenConfig {
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            tcp: false,
-            ..ListenConfig::default()
-        },
-        ..SipConfig::default()
-    };
-    let mock = MockConfig { sip: Some(sip), ..MockConfig::default() };
-    Some(story(&["{calls} calls  {registrations} reg"]).screen(WIDE).mock(mock).start().await)
+    Some(story(&["{calls} calls  {registrations} reg"]).screen(WIDE).mock(sip_over_udp()).start().await)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

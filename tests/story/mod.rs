@@ -436,3 +436,15 @@ pub fn page(text: &str) -> Vec<String> {
 pub fn framed(text: &str) -> Vec<String> {
     NARROW.framed(text)
 }
+
+/// A mock that takes real SIP clients on a free loopback UDP port only (no TCP, no
+/// WebSocket), as the SIPp and softphone stories use it.
+pub fn sip_over_udp() -> MockConfig {
+    use eslmatrix_sim::fs::sip::{listen::ListenConfig, SipConfig};
+    let listen = ListenConfig {
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        tcp: false,
+        ..ListenConfig::default()
+    };
+    MockConfig { sip: Some(SipConfig { listen, ..SipConfig::default() }), ..MockConfig::default() }
+}
