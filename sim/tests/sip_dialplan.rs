@@ -19,12 +19,13 @@ use std::time::Duration;
 use eslmatrix_sim::fs::event::Event;
 use eslmatrix_sim::fs::pbx::dialplan::ExtensionSpec;
 use eslmatrix_sim::fs::pbx::Pbx;
-use eslmatrix_sim::fs::sip::message::{self, Message};
+use eslmatrix_sim::fs::sip::message;
 use eslmatrix_sim::fs::sip::SipConfig;
 use eslmatrix_sim::fs::MockHandle;
 use tokio::sync::broadcast::Receiver;
 
 use super::esl_support::Raw;
+use super::sip_b2bua::{callee_answer, no_auth, SDP_A, SDP_B};
 use super::sip_calls::sipp_calls;
 use super::sip_register::{mock_with, Phone};
 use super::sip_sipp::{fixtures, free_port, sipp};
@@ -221,9 +222,6 @@ async fn uuid_kill_over_esl_sends_the_sipp_caller_a_bye() {
     assert_eq!(mock.sip().unwrap().calls(), 0);
 }
 
-const SDP_A: &str = "v=0\r\no=a 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=sendrecv\r\n";
-const SDP_B: &str = "v=0\r\no=b 2 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 50000 RTP/AVP 0\r\na=sendrecv\r\n";
-
 /// An INVITE from `a` (user 1000, no auth) to `number`.
 fn invite(a: &Phone, number: &str, sdp: &str) -> String {
     let port = a.port();
@@ -234,33 +232,6 @@ fn invite(a: &Phone, number: &str, sdp: &str) -> String {
          Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
         sdp.len()
     )
-}
-
-/// The callee's response to our INVITE.
-fn answer(b: &Phone, req: &Message, status: u16, sdp: &str) -> String {
-    let mut m = Message {
-        start: message::StartLine::Response { status, reason: "X".into() },
-        headers: Vec::new(),
-        body: sdp.as_bytes().to_vec(),
-    };
-    for v in req.values("Via") {
-        m.push("Via", v);
-    }
-    m.push("From", req.header("From").unwrap());
-    m.push("To", format!("{};tag=b1", req.header("To").unwrap()));
-    m.push("Call-ID", req.header("Call-ID").unwrap());
-    m.push("CSeq", req.header("CSeq").unwrap());
-    m.push("Contact", format!("<sip:1001@127.0.0.1:{}>", b.port()));
-    if !sdp.is_empty() {
-        m.push("Content-Type", "application/sdp");
-    }
-    String::from_utf8(m.to_bytes()).unwrap()
-}
-
-/// No 407 challenge, and no ticker: a message a phone answers late is not sent again
-/// (sim/tests/sip_timers.rs) into what the phone is asked to hear next.
-fn no_auth() -> SipConfig {
-    SipConfig { auth_calls: false, ticker: false, ..SipConfig::default() }
 }
 
 /// A phone 1001 registered over UDP, and caller 1000's phone.
@@ -305,7 +276,7 @@ async fn a_ringing_call_killed_by_the_model_cancels_the_callee() {
     assert_eq!(a.recv().await.status(), Some(100));
     let inv = b.recv().await;
     assert_eq!(inv.method(), Some("INVITE"));
-    b.send(&answer(&b, &inv, 180, "")).await;
+    b.send(&callee_answer(&b, &inv, 180, "Ringing", "")).await;
     assert_eq!(a.recv().await.status(), Some(180));
     let a_uuid = mock.pbx().channel_uuids().remove(0);
     let _ = mock.pbx().api("uuid_kill", &a_uuid);
@@ -314,7 +285,7 @@ async fn a_ringing_call_killed_by_the_model_cancels_the_callee() {
     assert_eq!(cancel.method(), Some("CANCEL"));
     assert_eq!(cancel.header("Call-ID"), inv.header("Call-ID"));
     assert_eq!(cancel.cseq(), Some((1, "CANCEL")));
-    b.send(&answer(&b, &inv, 487, "")).await;
+    b.send(&callee_answer(&b, &inv, 487, "Request Terminated", "")).await;
     assert_eq!(b.recv().await.method(), Some("ACK"));
     let events = drain(&mut rx);
     let hangups: Vec<(&str, &str)> = named(&events, "CHANNEL_HANGUP")
@@ -334,7 +305,7 @@ async fn hupall_on_a_bridged_call_sends_both_phones_a_bye() {
     a.send(&invite(&a, "1001", SDP_A)).await;
     assert_eq!(a.recv().await.status(), Some(100));
     let inv = b.recv().await;
-    b.send(&answer(&b, &inv, 200, SDP_B)).await;
+    b.send(&callee_answer(&b, &inv, 200, "OK", SDP_B)).await;
     let ok = a.recv().await;
     assert_eq!((ok.status(), ok.body.as_slice()), (Some(200), SDP_B.as_bytes()));
     assert_eq!(b.recv().await.method(), Some("ACK"));
@@ -360,7 +331,7 @@ async fn the_callee_hanging_up_lets_the_dialplan_go_on_without_hangup_after_brid
     a.send(&invite(&a, "2003", SDP_A)).await;
     assert_eq!(a.recv().await.status(), Some(100));
     let inv = b.recv().await;
-    b.send(&answer(&b, &inv, 200, SDP_B)).await;
+    b.send(&callee_answer(&b, &inv, 200, "OK", SDP_B)).await;
     assert_eq!(a.recv().await.status(), Some(200));
     assert_eq!(b.recv().await.method(), Some("ACK"));
     let bye = format!(
@@ -441,7 +412,7 @@ async fn transferring_a_ringing_caller_cancels_the_device() {
     let cancel = b.recv().await;
     assert_eq!((cancel.method(), cancel.header("Call-ID")), (Some("CANCEL"), inv.header("Call-ID")));
     assert_eq!(a.recv().await.status(), Some(200));
-    b.send(&answer(&b, &inv, 487, "")).await;
+    b.send(&callee_answer(&b, &inv, 487, "Request Terminated", "")).await;
     assert_eq!(b.recv().await.method(), Some("ACK"));
     let events = drain(&mut rx);
     let hangups: Vec<&str> =
